@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+/**
+ * The `runbook` CLI. Each verb lives in runner/commands/<verb>.ts and registers itself here.
+ * Exit codes shared by all verbs: 0 ok, 1 a step failed, 2 usage or validation error, 130 interrupted.
+ */
+import { Command, CommanderError } from 'commander';
+import { UsageError, EXIT } from './errors.ts';
+import { registerList } from './commands/list.ts';
+import { registerShow } from './commands/show.ts';
+import { registerCheck } from './commands/check.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('runbook')
+    .description('Run the lab\'s documented procedures: parse, check, plan and execute the steps in MDX pages.')
+    .version(process.env.npm_package_version ?? '0.1.0')
+    .showSuggestionAfterError()
+    .configureHelp({ sortSubcommands: false })
+    .addHelpText('after', `
+Exit codes: 0 ok, 1 a step failed, 2 usage or validation error, 130 interrupted.
+Docs: src/content/docs/reference/cli.mdx and reference/runbook-format.mdx (or the site's Reference section).`);
+  for (const register of [registerList, registerShow, registerCheck]) register(program);
+  return program;
+}
+
+export async function main(argv = process.argv): Promise<number> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version exit 0; usage mistakes exit 2 (commander already printed the message).
+      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(`runbook: ${err.message}\n`);
+      return EXIT.usage;
+    }
+    throw err;
+  }
+}
+
+if (import.meta.main) {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      process.stderr.write(`runbook: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exitCode = 70;
+    },
+  );
+}

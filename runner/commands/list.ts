@@ -1,0 +1,42 @@
+import type { Command } from 'commander';
+import pc from 'picocolors';
+import { addCommon, context, inventoryOption, jsonOption, printJson, type CommonOptions } from './options.ts';
+import { loadAll } from '../project.ts';
+import { table } from '../ui/table.ts';
+
+const RISK_COLOUR = { low: pc.green, medium: pc.yellow, high: pc.red } as const;
+
+export function registerList(program: Command) {
+  addCommon(
+    program.command('list').description('list the runbooks in this project (and other pages with steps with --all)'),
+    jsonOption(),
+    inventoryOption(),
+  )
+    .option('--all', 'also list ADRs, weekend plans and other pages that carry steps')
+    .action((opts: CommonOptions & { all?: boolean }) => {
+      const { root } = context(opts);
+      const pages = loadAll(root).filter((p) => p.kind === 'runbook' || (opts.all && p.steps.length > 0));
+      const rows = pages.map((p) => ({
+        id: p.id,
+        title: p.title,
+        kind: p.kind,
+        risk: p.runbook?.risk ?? null,
+        steps: p.steps.length,
+        file: p.file,
+        errors: p.diagnostics.filter((d) => d.severity === 'error').length,
+      }));
+      if (opts.json) return printJson(rows);
+      if (rows.length === 0) {
+        process.stdout.write('No runbooks found under src/content. A runbook is an MDX page with a `runbook:` block in its frontmatter.\n');
+        return;
+      }
+      const body = rows.map((r) => [
+        pc.bold(r.id),
+        r.risk ? RISK_COLOUR[r.risk](r.risk) : pc.dim(r.kind),
+        String(r.steps),
+        r.title + (r.errors ? pc.red(`  (${r.errors} error${r.errors > 1 ? 's' : ''}: runbook check)`) : ''),
+        pc.dim(r.file),
+      ]);
+      process.stdout.write(`${table(['ID', 'RISK', 'STEPS', 'TITLE', 'FILE'], body)}\n`);
+    });
+}

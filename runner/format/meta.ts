@@ -1,0 +1,43 @@
+/**
+ * Tokenises a fence's meta string: `step=snapshot title="Take a snapshot" confirm`.
+ * Values may be bare, "double-quoted" or 'single-quoted'; a key without `=` is a flag.
+ * Expressive-code's `{1-3}` line-marker ranges are kept as their own tokens.
+ */
+export interface MetaToken {
+  key: string;
+  value: string | true;
+  /** 0-based offset of the token in the meta string, for column positions. */
+  offset: number;
+}
+
+export type MetaResult = { tokens: MetaToken[] } | { error: string; offset: number };
+
+const TOKEN = /\s*(?:(\{[^}]*\})|([A-Za-z][\w-]*)(?:=("(?:[^"\\]|\\.)*"|'[^']*'|[^\s"']+))?)/y;
+
+export function tokenizeMeta(meta: string): MetaResult {
+  const tokens: MetaToken[] = [];
+  let pos = 0;
+  TOKEN.lastIndex = 0;
+  while (pos < meta.length) {
+    if (/^\s*$/.test(meta.slice(pos))) break;
+    TOKEN.lastIndex = pos;
+    const m = TOKEN.exec(meta);
+    if (!m) {
+      const offset = pos + (meta.slice(pos).length - meta.slice(pos).trimStart().length);
+      const rest = meta.slice(offset);
+      const hint = /^\w[\w-]*=["']/.test(rest) ? ' (unterminated quote?)' : '';
+      return { error: `cannot read the fence attributes at "${rest.slice(0, 20)}"${hint}; write key=value or key="a value"`, offset };
+    }
+    const offset = m.index + (m[0].length - m[0].trimStart().length);
+    if (m[1]) tokens.push({ key: m[1], value: true, offset });
+    else tokens.push({ key: m[2]!, value: m[3] === undefined ? true : unquote(m[3]), offset });
+    pos = TOKEN.lastIndex;
+  }
+  return { tokens };
+}
+
+function unquote(v: string): string {
+  if (v.startsWith('"')) return v.slice(1, -1).replace(/\\(.)/g, '$1');
+  if (v.startsWith("'")) return v.slice(1, -1);
+  return v;
+}

@@ -1,0 +1,97 @@
+import { z } from 'zod';
+
+/**
+ * The run record: one JSON file per run under src/content/runs/<runbook-id>/.
+ * Written by the runner (atomically, after every step) and read by the site's
+ * `runs` collection, so this schema is the contract between the two.
+ */
+
+export const RUN_STATUSES = ['running', 'succeeded', 'failed', 'interrupted'] as const;
+export const STEP_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'timed-out', 'interrupted', 'skipped'] as const;
+
+export const targetResultSchema = z.object({
+  /** `local` or the node name. */
+  target: z.string(),
+  /** The ssh destination for node targets, e.g. `tom@192.168.2.20:22`. */
+  address: z.string().optional(),
+  status: z.enum(STEP_STATUSES),
+  exitCode: z.number().int().nullable(),
+  attempts: z.number().int().min(0),
+  durationMs: z.number().min(0),
+  /** The last bytes of combined stdout/stderr, secrets masked. */
+  output: z.string(),
+  truncated: z.boolean().default(false),
+  error: z.string().optional(),
+});
+
+export const stepRecordSchema = z.object({
+  index: z.number().int().min(1),
+  /** Instance id: `<step>` or `<step>@<node>` inside a ForEach. */
+  id: z.string(),
+  stepId: z.string(),
+  title: z.string().optional(),
+  node: z.string().optional(),
+  hash: z.string(),
+  line: z.number().int().optional(),
+  flags: z.array(z.enum(['confirm', 'check', 'continue-on-error', 'apply'])).default([]),
+  status: z.enum(STEP_STATUSES),
+  exitCode: z.number().int().nullable(),
+  attempts: z.number().int().min(0),
+  durationMs: z.number().min(0),
+  startedAt: z.string().optional(),
+  endedAt: z.string().optional(),
+  output: z.string().default(''),
+  truncated: z.boolean().default(false),
+  error: z.string().optional(),
+  targets: z.array(targetResultSchema).default([]),
+});
+
+export const runRecordSchema = z.object({
+  schemaVersion: z.literal(1),
+  runId: z.string(),
+  runbook: z.object({
+    id: z.string(),
+    title: z.string(),
+    /** Source path relative to the project root. */
+    file: z.string(),
+    kind: z.enum(['runbook', 'adr', 'weekend', 'page']).default('runbook'),
+  }),
+  git: z.object({ commit: z.string().nullable(), dirty: z.boolean() }),
+  pageHash: z.string(),
+  stepHashes: z.record(z.string(), z.string()),
+  params: z.array(
+    z.object({ name: z.string(), value: z.string(), source: z.enum(['set', 'env', 'default']), secret: z.boolean() }),
+  ),
+  operator: z.string(),
+  host: z.string(),
+  pid: z.number().int(),
+  cluster: z.object({ name: z.string().optional(), context: z.string().optional(), server: z.string().optional() }),
+  status: z.enum(RUN_STATUSES),
+  startedAt: z.string(),
+  endedAt: z.string().optional(),
+  durationMs: z.number().min(0).optional(),
+  /** Each resume appends here; the steps array keeps the latest result per instance. */
+  resumes: z.array(z.object({ at: z.string(), from: z.string(), pid: z.number().int(), operator: z.string() })).default([]),
+  steps: z.array(stepRecordSchema),
+});
+
+export type RunRecord = z.infer<typeof runRecordSchema>;
+export type StepRecord = z.infer<typeof stepRecordSchema>;
+export type TargetResult = z.infer<typeof targetResultSchema>;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+export type StepStatus = (typeof STEP_STATUSES)[number];
+
+/**
+ * A record still marked `running` whose process is gone was interrupted
+ * (the runner was killed before it could say so). Only the host that ran it
+ * can tell; elsewhere a stale `running` record is reported as interrupted too
+ * once `staleAfterMs` has passed since it started.
+ */
+export function effectiveStatus(
+  record: Pick<RunRecord, 'status' | 'pid' | 'host' | 'startedAt'>,
+  here: { host: string; isAlive: (pid: number) => boolean } | undefined,
+): RunStatus {
+  if (record.status !== 'running') return record.status;
+  if (here && record.host === here.host) return here.isAlive(record.pid) ? 'running' : 'interrupted';
+  return 'interrupted';
+}

@@ -1,0 +1,51 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * Four projects so each suite starts only the real services it needs:
+ * - unit:    parser, planner, check rules, runner against real bash processes
+ * - cluster: a real kube-apiserver with simulated nodes (test/cluster/global-setup.ts)
+ * - ssh:     real sshd daemons on 127.0.0.1 high ports (test/ssh/global-setup.ts)
+ * - site:    the built site in headless Chromium (test/site/global-setup.ts)
+ * Run one with `npx vitest run --project unit`.
+ */
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/**/*.test.ts', 'runner/**/*.test.ts'],
+          exclude: ['test/cluster/**', 'test/ssh/**', 'test/site/**', 'node_modules/**'],
+          testTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: 'cluster',
+          include: ['test/cluster/**/*.test.ts'],
+          globalSetup: ['test/cluster/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 1_800_000,
+        },
+      },
+      {
+        test: {
+          name: 'ssh',
+          include: ['test/ssh/**/*.test.ts'],
+          globalSetup: ['test/ssh/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          name: 'site',
+          include: ['test/site/**/*.test.ts'],
+          globalSetup: ['test/site/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 600_000,
+        },
+      },
+    ],
+  },
+});
