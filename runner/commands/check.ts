@@ -1,2 +1,37 @@
 import type { Command } from 'commander';
-export function registerCheck(program: Command) { void program; }
+import pc from 'picocolors';
+import { relative } from 'node:path';
+import { addCommon, context, inventoryOption, jsonOption, printJson, type CommonOptions } from './options.ts';
+import { discoverPages, expandPaths } from '../project.ts';
+import { checkFiles } from '../check/check.ts';
+import { EXIT } from '../errors.ts';
+
+export function registerCheck(program: Command) {
+  addCommon(
+    program
+      .command('check')
+      .argument('[paths...]', 'pages or folders to check (default: every page under src/content)')
+      .description('validate pages and lint their steps; executes nothing'),
+    jsonOption(),
+    inventoryOption(),
+  )
+    .option('--strict', 'fail on warnings too (use in CI)')
+    .addHelpText('after', '\nOutput: path:line:col  severity  rule  message. Exit 2 on errors (or warnings with --strict), else 0.')
+    .action(async (paths: string[], opts: CommonOptions & { strict?: boolean }) => {
+      const ctx = context(opts);
+      const { inventory } = ctx.loadInventory();
+      const files = paths.length ? expandPaths(ctx.root, paths) : discoverPages(ctx.root);
+      const result = await checkFiles(ctx.root, files, inventory);
+      const failed = result.errors > 0 || (opts.strict === true && result.warnings > 0);
+      process.exitCode = failed ? EXIT.usage : EXIT.ok;
+      if (opts.json) return printJson({ ...result, strict: opts.strict === true, ok: !failed });
+      const cwdRel = (f: string) => relative(process.cwd(), `${ctx.root}/${f}`) || f;
+      for (const d of result.diagnostics) {
+        const sev = d.severity === 'error' ? pc.red('error') : pc.yellow('warning');
+        process.stdout.write(`${cwdRel(d.file)}:${d.line}:${d.column}  ${sev}  ${pc.dim(d.rule)}  ${d.message}\n`);
+      }
+      const summary = `${result.files} page${result.files === 1 ? '' : 's'}, ${result.steps} step${result.steps === 1 ? '' : 's'}: ${result.errors} error${result.errors === 1 ? '' : 's'}, ${result.warnings} warning${result.warnings === 1 ? '' : 's'}`;
+      const out = failed ? pc.red(`✗ ${summary}${!result.errors ? ' (warnings fail with --strict)' : ''}`) : pc.green(`✓ ${summary}`);
+      process.stderr.write(`${out}\n`);
+    });
+}

@@ -92,6 +92,8 @@ export interface RunbookMeta {
   cluster?: string;
   requires: string[];
   params: Record<string, ParamSpec>;
+  /** Source lines of frontmatter fields, so checks can point at them. */
+  lines: { block: number; cluster?: number; params: Record<string, number> };
 }
 
 export interface Procedure {

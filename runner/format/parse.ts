@@ -4,7 +4,7 @@ import { unified } from 'unified';
 import remarkParse from 'remark-parse';
 import remarkFrontmatter from 'remark-frontmatter';
 import remarkMdx from 'remark-mdx';
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Scalar } from 'yaml';
 import type { Code, Heading, Root, RootContent } from 'mdast';
 import type { MdxJsxFlowElement } from 'mdast-util-mdx-jsx';
 import type { Diagnostic, ForEachGroup, PageKind, Procedure, RunbookMeta, Step, TabChoice } from './model.ts';
@@ -197,12 +197,21 @@ const FRONTMATTER_DOC = Symbol('frontmatter-doc') as unknown as string;
 function lineOfPath(frontmatter: Record<string, unknown>, path: PropertyKey[]): number | undefined {
   const info = frontmatter[FRONTMATTER_DOC] as { doc: ReturnType<typeof parseDocument>; lineCounter: LineCounter; base: number } | undefined;
   if (!info) return undefined;
-  for (let n = path.length; n >= 0; n--) {
-    const node = info.doc.getIn(path.slice(0, n) as (string | number)[], true) as { range?: [number, number] } | undefined;
-    if (node?.range) return info.base + info.lineCounter.linePos(node.range[0]).line - 1;
-    // The key node is not reachable by getIn; fall back to the parent.
+  // Walk the YAML tree to the deepest key that exists and point at that key's line.
+  let node: unknown = info.doc.contents;
+  let offset: number | undefined;
+  for (const seg of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
+      if (!pair) break;
+      offset = (pair.key as Scalar).range?.[0];
+      node = pair.value;
+    } else if (isSeq(node) && typeof seg === 'number' && node.items[seg]) {
+      node = node.items[seg];
+      offset = (node as { range?: [number, number] }).range?.[0] ?? offset;
+    } else break;
   }
-  return info.base;
+  return info.base + (offset === undefined ? 0 : info.lineCounter.linePos(offset).line - 1);
 }
 
 function readRunbookMeta(
@@ -220,7 +229,13 @@ function readRunbookMeta(
     return undefined;
   }
   const rb = result.data;
-  return { id: rb.id ?? slug, risk: rb.risk, ...(rb.cluster ? { cluster: rb.cluster } : {}), requires: rb.requires, params: rb.params };
+  const lineOf = (...path: string[]) => lineOfPath(frontmatter, ['runbook', ...path]) ?? 1;
+  const lines = {
+    block: lineOf(),
+    ...(rb.cluster ? { cluster: lineOf('cluster') } : {}),
+    params: Object.fromEntries(Object.keys(rb.params).map((name) => [name, lineOf('params', name)])),
+  };
+  return { id: rb.id ?? slug, risk: rb.risk, ...(rb.cluster ? { cluster: rb.cluster } : {}), requires: rb.requires, params: rb.params, lines };
 }
 
 function checkPageFrontmatter(kind: PageKind, frontmatter: Record<string, unknown>, report: (l: number, c: number, r: string, m: string) => void) {

@@ -34,7 +34,14 @@ export const runbookFrontmatterSchema = z
     cluster: z.string().optional(),
     requires: z.array(z.string()).default([]),
     params: z
-      .record(z.string().regex(PARAM_NAME, 'param names are environment variable names: UPPER_CASE'), paramSchema)
+      .record(z.string(), paramSchema)
+      .superRefine((params, ctx) => {
+        for (const name of Object.keys(params)) {
+          if (!PARAM_NAME.test(name)) {
+            ctx.addIssue({ code: 'custom', path: [name], message: `param "${name}" must be an environment variable name in UPPER_CASE (e.g. ${name.toUpperCase().replace(/[^A-Z0-9_]/g, '_')})` });
+          }
+        }
+      })
       .default({}),
   })
   .strict();

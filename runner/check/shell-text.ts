@@ -1,0 +1,45 @@
+/**
+ * Light-weight views of shell text for lint rules: comments removed and
+ * backslash-continued lines joined, with a map back to the original line.
+ * Not a shell parser (bash -n is the syntax authority); good enough to spot commands.
+ */
+export interface ShellLine {
+  text: string;
+  /** 0-based line in the step's code where this logical line starts. */
+  line: number;
+}
+
+export function shellLines(code: string): ShellLine[] {
+  const out: ShellLine[] = [];
+  const raw = code.split('\n');
+  let buf = '';
+  let start = 0;
+  for (let i = 0; i < raw.length; i++) {
+    let l = stripComment(raw[i]!);
+    if (buf === '') start = i;
+    if (l.endsWith('\\')) {
+      buf += `${l.slice(0, -1)} `;
+      continue;
+    }
+    l = buf + l;
+    buf = '';
+    if (l.trim()) out.push({ text: l, line: start });
+  }
+  if (buf.trim()) out.push({ text: buf, line: start });
+  return out;
+}
+
+/** Drops a `#` comment that starts a word outside quotes. */
+function stripComment(line: string): string {
+  let quote: string | null = null;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quote) {
+      if (c === quote) quote = null;
+      else if (c === '\\' && quote === '"') i++;
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '\\') i++;
+    else if (c === '#' && (i === 0 || /\s/.test(line[i - 1]!))) return line.slice(0, i).trimEnd();
+  }
+  return line;
+}
