@@ -17,6 +17,8 @@ export default defineConfig({
           include: ['test/**/*.test.ts', 'runner/**/*.test.ts'],
           exclude: ['test/cluster/**', 'test/ssh/**', 'test/site/**', 'node_modules/**'],
           testTimeout: 30_000,
+          // GitHub's workflow parser imports its JSON schema without an import attribute; let Vite load it.
+          server: { deps: { inline: ['@actions/workflow-parser'] } },
         },
       },
       {
