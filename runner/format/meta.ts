@@ -12,7 +12,8 @@ export interface MetaToken {
 
 export type MetaResult = { tokens: MetaToken[] } | { error: string; offset: number };
 
-const TOKEN = /\s*(?:(\{[^}]*\})|([A-Za-z][\w-]*)(?:=("(?:[^"\\]|\\.)*"|'[^']*'|[^\s"']+))?)/y;
+// A key must be followed by a complete value or by no `=` at all, so `title="open` fails at the key.
+const TOKEN = /\s*(?:(\{[^}]*\})|([A-Za-z][\w-]*)(?:=("(?:[^"\\]|\\.)*"|'[^']*'|[^\s"']+)|(?![=\w-])))/y;
 
 export function tokenizeMeta(meta: string): MetaResult {
   const tokens: MetaToken[] = [];

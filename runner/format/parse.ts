@@ -37,7 +37,12 @@ export function parseProcedure(source: string, file: string, options: ParseOptio
     tree = (file.endsWith('.md') ? mdProcessor : mdxProcessor).parse(source) as Root;
   } catch (err) {
     const e = err as { line?: number; column?: number; reason?: string; message: string };
-    report(e.line ?? 1, e.column ?? 1, 'mdx-syntax', `${e.reason ?? e.message} (the page is not valid MDX; fix it before anything can run)`);
+    const reason = e.reason ?? e.message;
+    // Errors found at end of file (an unclosed element) carry no place, only the element's span in the text.
+    const span = /\((\d+):(\d+)-\d+:\d+\)/.exec(reason);
+    const line = e.line ?? (span ? Number(span[1]) : 1);
+    const column = e.column ?? (span ? Number(span[2]) : 1);
+    report(line, column, 'mdx-syntax', `${reason.replace(/ \(\d+:\d+-\d+:\d+\)/, '')} (the page is not valid MDX; nothing on it can run until it parses)`);
     procedure.hash = hashOf('');
     return procedure;
   }

@@ -1,0 +1,154 @@
+import { existsSync, statSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
+import { $, which } from 'zx';
+import type { ExecRequest, ExecResult, Executor } from './types.ts';
+import { OutputTail } from './tail.ts';
+
+export interface LocalExecutorOptions {
+  /** After Ctrl-C: SIGINT, then SIGTERM after this long, then SIGKILL after as long again. */
+  interruptGraceMs?: number;
+  /** After a timeout (or for leftovers once the script has exited): SIGTERM, then SIGKILL after this long. */
+  killGraceMs?: number;
+}
+
+/** stderr joins stdout so the output keeps its real order; then the strict mode the format promises. */
+const PRELUDE = 'exec 2>&1\nset -euo pipefail\n';
+
+/**
+ * Runs steps in bash on this machine. Each step gets its own process group
+ * (`detached`), so a timeout or Ctrl-C reaches everything the script started,
+ * background jobs included, and nothing it started outlives the step.
+ */
+export function createLocalExecutor(options: LocalExecutorOptions = {}): Executor {
+  const interruptGrace = options.interruptGraceMs ?? 3000;
+  const killGrace = options.killGraceMs ?? 2000;
+  const bash = which.sync('bash', { nothrow: true }) ?? '/bin/bash';
+  const running = new Set<number>();
+
+  return {
+    async exec(req: ExecRequest): Promise<ExecResult> {
+      const started = performance.now();
+      const tail = new OutputTail();
+      const fail = (error: string): ExecResult => ({
+        exitCode: null, signal: null, timedOut: false, interrupted: false, output: '', truncated: false, durationMs: performance.now() - started, error,
+      });
+      if (req.cwd && !(existsSync(req.cwd) && statSync(req.cwd).isDirectory())) return fail(`cwd ${req.cwd} is not a directory on this machine`);
+      if (req.signal.aborted) return { ...fail('interrupted before it started'), interrupted: true };
+
+      const p = $({
+        shell: bash,
+        prefix: PRELUDE,
+        postfix: '',
+        cwd: req.cwd,
+        env: { ...process.env, ...req.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+        quiet: true,
+        verbose: false,
+        nothrow: true,
+        halt: true,
+      })(verbatim(req.script));
+      p.run();
+      const pgid = p.pid;
+      if (pgid === undefined) {
+        const out = await p;
+        return fail(`cannot start ${bash}: ${out.cause?.message ?? 'unknown error'}`);
+      }
+      running.add(pgid);
+
+      const decoder = new StringDecoder('utf8');
+      p.stdout.on('data', (data: Buffer) => {
+        const text = decoder.write(data);
+        if (!text) return;
+        tail.push(text);
+        req.onOutput(text);
+      });
+
+      let timedOut = false;
+      let interrupted = false;
+      const timers: NodeJS.Timeout[] = [];
+      const later = (ms: number, fn: () => void) => timers.push(setTimeout(fn, ms));
+      const onTimeout = () => {
+        timedOut = true;
+        signalGroup(pgid, 'SIGTERM');
+        later(killGrace, () => signalGroup(pgid, 'SIGKILL'));
+      };
+      const onAbort = () => {
+        interrupted = true;
+        signalGroup(pgid, 'SIGINT');
+        later(interruptGrace, () => signalGroup(pgid, 'SIGTERM'));
+        later(2 * interruptGrace, () => signalGroup(pgid, 'SIGKILL'));
+      };
+      later(req.timeoutMs, onTimeout);
+      req.signal.addEventListener('abort', onAbort, { once: true });
+      // Background jobs left behind when the script exits would hold the output
+      // open and outlive the step: end them as a timeout would.
+      p.child?.once('exit', () => {
+        if (groupAlive(pgid)) {
+          signalGroup(pgid, 'SIGTERM');
+          later(killGrace, () => signalGroup(pgid, 'SIGKILL'));
+        }
+      });
+
+      const out = await p;
+      await untilGone(pgid, killGrace);
+      for (const t of timers) clearTimeout(t);
+      req.signal.removeEventListener('abort', onAbort);
+      running.delete(pgid);
+      const rest = decoder.end();
+      if (rest) {
+        tail.push(rest);
+        req.onOutput(rest);
+      }
+      return {
+        exitCode: out.exitCode,
+        signal: out.signal,
+        timedOut,
+        interrupted,
+        output: tail.text(),
+        truncated: tail.truncated,
+        durationMs: performance.now() - started,
+        ...(out.cause ? { error: `bash could not run the step: ${out.cause.message}` } : {}),
+      };
+    },
+    async close() {
+      for (const pgid of running) signalGroup(pgid, 'SIGKILL');
+      running.clear();
+    },
+  };
+}
+
+/** A template-strings array holding the script as one literal piece: zx passes it to bash untouched. */
+function verbatim(script: string): TemplateStringsArray {
+  return Object.assign([script], { raw: [script] }) as unknown as TemplateStringsArray;
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // ESRCH: the group is already gone.
+  }
+}
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Waits until no process of the group is left; SIGKILLs what remains after `graceMs`. */
+async function untilGone(pgid: number, graceMs: number): Promise<void> {
+  const deadline = performance.now() + graceMs;
+  while (groupAlive(pgid)) {
+    if (performance.now() > deadline) {
+      signalGroup(pgid, 'SIGKILL');
+      await new Promise((r) => setTimeout(r, 20));
+      if (!groupAlive(pgid)) return;
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
