@@ -37,6 +37,7 @@ if [[ -f "$OUT/.complete" ]]; then echo "$OUT"; exit 0; fi
 tmp="$CACHE_ROOT/.tmp-$key-$$"
 rm -rf "$tmp"; mkdir -p "$tmp"
 trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM  # so the EXIT trap cleans up on Ctrl-C/kill too
 start=$SECONDS
 export CGO_ENABLED=0 GOFLAGS="-mod=readonly -trimpath -buildvcs=false" GOTOOLCHAIN=local
 

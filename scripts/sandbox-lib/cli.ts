@@ -1,0 +1,131 @@
+// scripts/sandbox: a local Kubernetes control plane with simulated nodes,
+// shaped like the lab in the inventory, for trying runbooks without a lab.
+import { Command, Option } from 'commander';
+import pc from 'picocolors';
+import { relative } from 'node:path';
+import { defaultInventory, defaultStateDir, repoRoot } from './paths.ts';
+import { AlreadyRunningError, down, isRunning, readState, status, up, type SandboxState } from './sandbox.ts';
+
+const program = new Command('sandbox')
+  .description('A real kube-apiserver, controller-manager and scheduler with kwok-simulated nodes from the lab inventory.\n'
+    + 'Not a real K3s: no containers run; pods are marked Running by kwok.')
+  .addHelpText('after', `
+Examples:
+  scripts/sandbox up                 start it (first run builds the binaries, ~15 min)
+  eval "$(scripts/sandbox env)"      point kubectl (and the runbook CLI) at it
+  kubectl get nodes
+  scripts/sandbox down               stop everything and remove its files`);
+
+const stateDirOption = () => new Option('--state-dir <dir>', 'where certificates, kubeconfig, data, logs and pids live')
+  .default(defaultStateDir());
+
+program.command('up')
+  .description('build (once), start the control plane and kwok, register the inventory\'s nodes, wait until all are Ready')
+  .addOption(stateDirOption())
+  .option('--inventory <file>', 'lab inventory whose nodes to simulate', defaultInventory)
+  .option('--timeout <seconds>', 'per component, and for the nodes to become Ready', '120')
+  .action(async (opts: { stateDir: string; inventory: string; timeout: string }) => {
+    const ac = new AbortController();
+    const onSignal = () => {
+      if (ac.signal.aborted) return;
+      console.error(pc.yellow('\ninterrupted: stopping what was started…'));
+      ac.abort(new Error('interrupted'));
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    const t0 = Date.now();
+    try {
+      const state = await up({ stateDir: opts.stateDir, inventory: opts.inventory, timeoutMs: Number(opts.timeout) * 1000,
+        signal: ac.signal, log: (l) => console.error(`${pc.dim(`[${elapsed(t0)}]`)} ${l}`) });
+      console.error(pc.green(`sandbox up in ${elapsed(t0)}: ${state.nodes.length} nodes Ready, context ${state.context}`));
+      printUsage(state, opts.stateDir);
+    } catch (err) {
+      if (ac.signal.aborted) {
+        console.error('sandbox stopped; nothing left running.');
+        process.exit(130);
+      }
+      if (err instanceof AlreadyRunningError) {
+        console.error(pc.yellow(err.message));
+        const state = readState(opts.stateDir);
+        if (state) printUsage(state, opts.stateDir);
+        return;
+      }
+      fail(err);
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  });
+
+program.command('down')
+  .description('stop every sandbox process and remove the state dir')
+  .addOption(stateDirOption())
+  .action(async (opts: { stateDir: string }) => {
+    try {
+      const was = await down(opts.stateDir);
+      console.error(was ? 'sandbox stopped and removed.' : 'no sandbox was running; state dir removed if there was one.');
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+program.command('status')
+  .description('show whether the sandbox runs (exit 0 running, 1 degraded, 3 not running)')
+  .addOption(stateDirOption())
+  .action(async (opts: { stateDir: string }) => {
+    const { state, components } = await status(opts.stateDir);
+    if (!state) {
+      console.log(`not running (no sandbox in ${opts.stateDir})`);
+      process.exit(3);
+    }
+    console.log(`sandbox in ${state.stateDir}: ${state.phase}, context ${state.context}, server ${state.server || '-'}`);
+    for (const c of components) {
+      const port = c.listening === undefined ? '' : c.listening ? ', port open' : pc.red(', port closed');
+      console.log(`  ${c.alive ? pc.green('up  ') : pc.red('down')} ${c.name.padEnd(24)} pid ${c.pid}${port}`);
+    }
+    process.exit(isRunning(state) ? 0 : 1);
+  });
+
+program.command('env')
+  .description('print shell exports for the running sandbox: eval "$(scripts/sandbox env)"')
+  .addOption(stateDirOption())
+  .action((opts: { stateDir: string }) => {
+    const state = readState(opts.stateDir);
+    if (!state || !isRunning(state)) {
+      console.error(`no running sandbox in ${opts.stateDir}; start one with: scripts/sandbox up`);
+      process.exit(3);
+    }
+    console.log(`export KUBECONFIG=${shq(state.kubeconfig)}`);
+    console.log(`export PATH=${shq(state.binDir)}:"$PATH"`);
+  });
+
+function printUsage(state: SandboxState, stateDir: string): void {
+  const flag = stateDir === defaultStateDir() ? '' : ` --state-dir ${shq(stateDir)}`;
+  const self = relative(process.cwd(), `${repoRoot}/scripts/sandbox`) || 'scripts/sandbox';
+  console.log(`
+Use it:
+  export KUBECONFIG=${shq(state.kubeconfig)}
+  ${shq(state.kubectl)} get nodes -o wide
+
+or put the matching kubectl first on PATH as well:
+  eval "$(${self} env${flag})"
+
+Stop it:
+  ${self} down${flag}`);
+}
+
+function elapsed(t0: number): string {
+  const s = Math.round((Date.now() - t0) / 1000);
+  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+}
+
+function shq(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
+}
+
+function fail(err: unknown): never {
+  console.error(pc.red(`sandbox: ${err instanceof Error ? err.message : String(err)}`));
+  process.exit(1);
+}
+
+await program.parseAsync();

@@ -1,0 +1,304 @@
+// The sandbox: etcd, kube-apiserver, kube-controller-manager, kube-scheduler
+// and kwok as separate processes on free 127.0.0.1 ports, with everything
+// they write (certificates, kubeconfig, etcd data, logs, pids) under one
+// state dir. `up` starts it, `down` stops every process and removes the dir.
+import { KubeConfig } from '@kubernetes/client-node';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ensureBuilt, type Binaries } from './build.ts';
+import { probe, type ProbeResult, type TlsClient } from './health.ts';
+import { loadInventory, type SandboxInventory } from './inventory.ts';
+import { writeKubeconfig } from './kubeconfig.ts';
+import { createNodes, waitDefaultServiceAccount, waitNodesReady } from './nodes.ts';
+import { freePorts, isListening } from './ports.ts';
+import { isOurs, startProcess, stopProcesses, tail, type ProcessRecord, type Started } from './processes.ts';
+import { defaultInventory, kwokStages } from './paths.ts';
+
+export interface Ports {
+  etcdClient: number;
+  etcdPeer: number;
+  apiserver: number;
+  controllerManager: number;
+  scheduler: number;
+}
+
+export interface SandboxState {
+  stateDir: string;
+  phase: 'starting' | 'running';
+  binDir: string;
+  kubectl: string;
+  kubeconfig: string;
+  inventory: string;
+  clusterName: string;
+  context: string;
+  server: string;
+  ports: Ports;
+  processes: ProcessRecord[]; // in start order
+  nodes: string[];
+  startedAt: string;
+}
+
+export interface UpOptions {
+  stateDir: string;
+  inventory?: string;
+  log?: (line: string) => void;
+  /** For each component to become healthy, and for all nodes to be Ready. */
+  timeoutMs?: number;
+  /** Abort (e.g. on SIGINT): `up` stops what it started, removes the state dir and rejects. */
+  signal?: AbortSignal;
+}
+
+/** A component that did not become healthy: which one, and where to look. */
+export class ComponentError extends Error {
+  readonly component: string;
+  logFile: string;
+  constructor(component: string, why: string, logFile: string) {
+    super(`${component} ${why}\n  log: ${logFile}\n  last lines:\n${indent(tail(logFile, 20), '    ')}`);
+    this.name = 'ComponentError';
+    this.component = component;
+    this.logFile = logFile;
+  }
+}
+
+export class AlreadyRunningError extends Error {}
+
+const stateFile = (dir: string) => join(dir, 'state.json');
+
+export function readState(stateDir: string): SandboxState | undefined {
+  try {
+    return JSON.parse(readFileSync(stateFile(stateDir), 'utf8')) as SandboxState;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeState(state: SandboxState): void {
+  const tmp = `${stateFile(state.stateDir)}.tmp`;
+  writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n');
+  renameSync(tmp, stateFile(state.stateDir));
+}
+
+export function isRunning(state: SandboxState): boolean {
+  return state.phase === 'running' && state.processes.length > 0 && state.processes.every(isOurs);
+}
+
+export async function up(opts: UpOptions): Promise<SandboxState> {
+  const log = opts.log ?? (() => {});
+  const stateDir = resolve(opts.stateDir);
+  const inventoryFile = resolve(opts.inventory ?? defaultInventory);
+  const timeoutMs = opts.timeoutMs ?? 120_000;
+  const inv = loadInventory(inventoryFile);
+
+  const previous = readState(stateDir);
+  if (previous && isRunning(previous)) {
+    throw new AlreadyRunningError(`a sandbox is already running in ${stateDir} (stop it with: scripts/sandbox down --state-dir ${stateDir})`);
+  }
+  if (previous || existsSync(stateDir)) await down(stateDir); // leftovers of a crashed or interrupted run
+  mkdirSync(join(stateDir, 'logs'), { recursive: true, mode: 0o700 });
+
+  const state: SandboxState = {
+    stateDir, phase: 'starting', binDir: '', kubectl: '', kubeconfig: join(stateDir, 'kubeconfig'),
+    inventory: inventoryFile, clusterName: inv.clusterName, context: inv.context, server: '',
+    ports: { etcdClient: 0, etcdPeer: 0, apiserver: 0, controllerManager: 0, scheduler: 0 },
+    processes: [], nodes: inv.nodes.map((n) => n.name), startedAt: new Date().toISOString(),
+  };
+  writeState(state);
+
+  try {
+    const bins = await ensureBuilt(log, join(stateDir, 'logs'), opts.signal);
+    state.binDir = bins.dir;
+    state.kubectl = bins.kubectl;
+    await startAll(state, bins, inv, log, timeoutMs, opts.signal);
+    state.phase = 'running';
+    writeState(state);
+    return state;
+  } catch (err) {
+    // The state dir goes; the failing component's log is kept for the error message.
+    if (err instanceof ComponentError && existsSync(err.logFile)) {
+      const kept = join(tmpdir(), `k3s-lab-sandbox-${err.component}-${Date.now()}.log`);
+      copyFileSync(err.logFile, kept);
+      err.message = err.message.replace(err.logFile, `${kept} (copied from the removed state dir)`);
+      err.logFile = kept;
+    }
+    await down(stateDir);
+    throw err;
+  }
+}
+
+async function startAll(state: SandboxState, bins: Binaries, inv: SandboxInventory,
+  log: (line: string) => void, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  const dir = state.stateDir;
+  const pki = join(dir, 'pki');
+  const logs = join(dir, 'logs');
+  const tls: TlsClient = {
+    get ca() { return readFileSync(join(pki, 'ca.crt'), 'utf8'); },
+    get cert() { return readFileSync(join(pki, 'admin.crt'), 'utf8'); },
+    get key() { return readFileSync(join(pki, 'admin.key'), 'utf8'); },
+  };
+  const serviceIP = firstServiceIP(inv.serviceCidr);
+
+  const certs = spawnSync(bins.sandbox, ['certs', `--dir=${pki}`, `--service-ip=${serviceIP}`], { encoding: 'utf8' });
+  if (certs.status !== 0) throw new Error(`generating certificates failed: ${certs.stderr || certs.error?.message}`);
+  log('certificates generated');
+
+  const start = (name: string, bin: string, args: () => string[], health: () => Promise<ProbeResult>,
+    newPorts: () => Promise<void>) =>
+    startComponent(state, name, bin, args, health, newPorts, join(logs, `${name}.log`), timeoutMs, signal);
+
+  // etcd
+  [state.ports.etcdClient, state.ports.etcdPeer] = await freePorts(2);
+  await start('etcd', bins.sandbox, () => ['etcd', `--data-dir=${join(dir, 'etcd')}`,
+    `--listen-client-url=http://127.0.0.1:${state.ports.etcdClient}`,
+    `--listen-peer-url=http://127.0.0.1:${state.ports.etcdPeer}`],
+  () => probe(`http://127.0.0.1:${state.ports.etcdClient}/health`),
+  async () => {
+    [state.ports.etcdClient, state.ports.etcdPeer] = await freePorts(2);
+    rmSync(join(dir, 'etcd'), { recursive: true, force: true });
+  });
+  log(`etcd started (127.0.0.1:${state.ports.etcdClient})`);
+
+  // kube-apiserver
+  [state.ports.apiserver] = await freePorts(1);
+  const saIssuer = 'https://kubernetes.default.svc.cluster.local';
+  await start('kube-apiserver', bins.sandbox, () => ['kube-apiserver',
+    `--etcd-servers=http://127.0.0.1:${state.ports.etcdClient}`,
+    '--bind-address=127.0.0.1', `--secure-port=${state.ports.apiserver}`, '--advertise-address=127.0.0.1',
+    `--cert-dir=${join(dir, 'kube-apiserver')}`,
+    `--tls-cert-file=${join(pki, 'apiserver.crt')}`, `--tls-private-key-file=${join(pki, 'apiserver.key')}`,
+    `--client-ca-file=${join(pki, 'ca.crt')}`,
+    `--service-account-issuer=${saIssuer}`, `--api-audiences=${saIssuer},k3s`,
+    `--service-account-key-file=${join(pki, 'sa.pub')}`, `--service-account-signing-key-file=${join(pki, 'sa.key')}`,
+    `--service-cluster-ip-range=${inv.serviceCidr}`,
+    '--authorization-mode=Node,RBAC', '--enable-admission-plugins=NodeRestriction',
+    '--allow-privileged=true', '--profiling=false'],
+  () => probe(`https://127.0.0.1:${state.ports.apiserver}/readyz`, tls),
+  async () => { [state.ports.apiserver] = await freePorts(1); });
+  state.server = `https://127.0.0.1:${state.ports.apiserver}`;
+  writeKubeconfig(state.kubeconfig, pki, state.server, inv.clusterName, inv.context);
+  writeState(state);
+  log(`kube-apiserver started (${state.server})`);
+
+  // kube-controller-manager and kube-scheduler
+  const kcArgs = [`--kubeconfig=${state.kubeconfig}`, `--authentication-kubeconfig=${state.kubeconfig}`,
+    `--authorization-kubeconfig=${state.kubeconfig}`, '--bind-address=127.0.0.1', '--leader-elect=false'];
+  [state.ports.controllerManager, state.ports.scheduler] = await freePorts(2);
+  await start('kube-controller-manager', bins.sandbox, () => ['kube-controller-manager', ...kcArgs,
+    `--secure-port=${state.ports.controllerManager}`, `--cert-dir=${join(dir, 'kube-controller-manager')}`,
+    `--cluster-name=${inv.clusterName}`,
+    // The token controller signs ServiceAccount tokens; the CA goes into kube-root-ca.crt.
+    `--service-account-private-key-file=${join(pki, 'sa.key')}`, `--root-ca-file=${join(pki, 'ca.crt')}`,
+    `--cluster-signing-cert-file=${join(pki, 'ca.crt')}`, `--cluster-signing-key-file=${join(pki, 'ca.key')}`,
+    `--service-cluster-ip-range=${inv.serviceCidr}`, `--cluster-cidr=${inv.podCidr}`,
+    // Pod CIDRs are set on the Node objects we create, as K3s's would be.
+    '--allocate-node-cidrs=false'],
+  () => probe(`https://127.0.0.1:${state.ports.controllerManager}/healthz`),
+  async () => { [state.ports.controllerManager] = await freePorts(1); });
+  log('kube-controller-manager started');
+  await start('kube-scheduler', bins.sandbox, () => ['kube-scheduler', ...kcArgs,
+    `--secure-port=${state.ports.scheduler}`, `--cert-dir=${join(dir, 'kube-scheduler')}`],
+  () => probe(`https://127.0.0.1:${state.ports.scheduler}/healthz`),
+  async () => { [state.ports.scheduler] = await freePorts(1); });
+  log('kube-scheduler started');
+
+  // kwok: the simulated kubelets of the Node objects created below. It
+  // serves nothing (no --server-address), so it needs no port.
+  const kwok = await start('kwok', bins.kwok, () => [`--kubeconfig=${state.kubeconfig}`, `--config=${kwokStages}`,
+    '--manage-all-nodes=false', '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
+    `--cidr=${inv.podCidr}`, '--node-ip=127.0.0.1'],
+  async () => ({ ok: true, detail: 'started' }),
+  async () => {});
+  log('kwok started (simulated kubelets)');
+
+  const kc = new KubeConfig();
+  kc.loadFromFile(state.kubeconfig);
+  await createNodes(kc, inv);
+  const aborted = () => {
+    if (signal?.aborted) return 'interrupted';
+    const dead = state.processes.find((p) => !isOurs(p));
+    if (dead) return new ComponentError(dead.name, 'exited while the nodes were registering', dead.log).message;
+    return kwok.exitedWith() ? `kwok exited: ${kwok.exitedWith()}` : undefined;
+  };
+  await waitNodesReady(kc, inv, timeoutMs, (n, m) => log(`nodes Ready ${n}/${m}`), aborted);
+  await waitDefaultServiceAccount(kc, timeoutMs, aborted);
+}
+
+async function startComponent(state: SandboxState, name: string, bin: string, args: () => string[],
+  health: () => Promise<ProbeResult>, newPorts: () => Promise<void>, logFile: string,
+  timeoutMs: number, signal?: AbortSignal): Promise<Started> {
+  for (let attempt = 1; ; attempt++) {
+    signal?.throwIfAborted();
+    const proc = startProcess(name, bin, args(), logFile, state.stateDir);
+    state.processes.push({ name: proc.name, pid: proc.pid, log: proc.log, marker: proc.marker });
+    writeState(state);
+    const deadline = Date.now() + timeoutMs;
+    let last: ProbeResult = { ok: false, detail: 'not probed yet' };
+    for (;;) {
+      const exited = proc.exitedWith();
+      if (exited) {
+        state.processes = state.processes.filter((p) => p.pid !== proc.pid);
+        writeState(state);
+        // Another process took the port between our check and its bind: retry on fresh ports.
+        if (attempt < 4 && /address already in use/i.test(tail(logFile, 40))) {
+          await newPorts();
+          break;
+        }
+        throw new ComponentError(name, `exited before becoming healthy (${exited})`, logFile);
+      }
+      signal?.throwIfAborted();
+      last = await health();
+      if (last.ok) return proc;
+      if (Date.now() > deadline) {
+        throw new ComponentError(name, `not healthy after ${timeoutMs / 1000}s (last probe: ${last.detail})`, logFile);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+/**
+ * Stops every process recorded in the state dir (last started first) and
+ * removes the dir. Returns whether anything was running.
+ */
+export async function down(stateDir: string): Promise<boolean> {
+  const dir = resolve(stateDir);
+  const state = readState(dir);
+  const recs = state ? [...state.processes].reverse() : [];
+  const wasRunning = recs.some(isOurs);
+  await stopProcesses(recs);
+  if (existsSync(dir)) {
+    if (!state && !existsSync(join(dir, 'logs')) && !existsSync(stateFile(dir))) {
+      // Refuse to delete a directory this tool did not make.
+      throw new Error(`${dir} exists but is not a sandbox state dir; not removing it`);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return wasRunning;
+}
+
+export interface ComponentStatus { name: string; pid: number; alive: boolean; listening?: boolean }
+
+export async function status(stateDir: string): Promise<{ state?: SandboxState; components: ComponentStatus[] }> {
+  const state = readState(resolve(stateDir));
+  if (!state) return { components: [] };
+  const portOf: Record<string, number> = {
+    etcd: state.ports.etcdClient, 'kube-apiserver': state.ports.apiserver,
+    'kube-controller-manager': state.ports.controllerManager, 'kube-scheduler': state.ports.scheduler,
+  };
+  const components = await Promise.all(state.processes.map(async (p) => {
+    const port = portOf[p.name];
+    return { name: p.name, pid: p.pid, alive: isOurs(p), ...(port ? { listening: await isListening(port) } : {}) };
+  }));
+  return { state, components };
+}
+
+function firstServiceIP(cidr: string): string {
+  const parts = cidr.split('/')[0]!.split('.').map(Number);
+  parts[3] = (parts[3] ?? 0) + 1;
+  return parts.join('.');
+}
+
+function indent(text: string, pad: string): string {
+  return text.split('\n').map((l) => pad + l).join('\n');
+}
