@@ -1,0 +1,71 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join, relative } from 'node:path';
+import type { AstroIntegration } from 'astro';
+import { globSync } from 'tinyglobby';
+
+/**
+ * Fails the build when a page links to an internal URL that was not built.
+ * starlight-links-validator checks Markdown links between docs pages but cannot
+ * see custom routes (ADR and run pages) nor links our components render; this
+ * checks every `<a href>` in the final HTML, whatever produced it.
+ */
+export function internalLinks({ fail = true }: { fail?: boolean } = {}): AstroIntegration {
+  return {
+    name: 'internal-links',
+    hooks: {
+      'astro:build:done': ({ dir, logger }) => {
+        const root = fileURLToPath(dir);
+        const broken = findBrokenLinks(root);
+        if (broken.length === 0) {
+          logger.info('every internal link resolves');
+          return;
+        }
+        const lines = broken.map((b) => `  ${b.page} → ${b.href}`);
+        const message = `${broken.length} broken internal link(s):\n${lines.join('\n')}\nFix the link or add the page it points to.`;
+        if (!fail) return logger.warn(message);
+        throw new Error(message);
+      },
+    },
+  };
+}
+
+export interface BrokenLink {
+  /** The page's URL path. */
+  page: string;
+  href: string;
+}
+
+const HREF = /<a\b[^>]*?\shref="([^"]*)"/g;
+
+export function findBrokenLinks(distDir: string): BrokenLink[] {
+  const broken: BrokenLink[] = [];
+  for (const file of globSync('**/*.html', { cwd: distDir })) {
+    const page = '/' + file.replace(/(^|\/)index\.html$/, '$1').replace(/\.html$/, '/');
+    const html = readFileSync(join(distDir, file), 'utf8');
+    for (const [, raw] of html.matchAll(HREF)) {
+      const href = decodeEntities(raw!);
+      const target = internalPath(href, page);
+      if (target !== undefined && !builds(distDir, target)) broken.push({ page, href });
+    }
+  }
+  return broken;
+}
+
+/** The path an href points to on this site, or undefined for external, hash-only and non-http links. */
+function internalPath(href: string, page: string): string | undefined {
+  if (!href || href.startsWith('#') || href.startsWith('//') || /^[a-z][a-z0-9+.-]*:/i.test(href)) return undefined;
+  const url = new URL(href, `http://site${page}`);
+  return decodeURIComponent(url.pathname);
+}
+
+function builds(distDir: string, path: string): boolean {
+  const file = join(distDir, path);
+  if (relative(distDir, file).startsWith('..')) return false;
+  if (existsSync(file) && statSync(file).isFile()) return true;
+  return existsSync(join(file, 'index.html'));
+}
+
+function decodeEntities(s: string): string {
+  return s.replace(/&amp;/g, '&').replace(/&#x27;|&#39;/g, "'").replace(/&quot;/g, '"');
+}

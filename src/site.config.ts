@@ -1,0 +1,20 @@
+/**
+ * Who the site belongs to and where it lives. The landing page, header links
+ * and footer read these values; nothing else in the site names a person.
+ */
+export const siteConfig = {
+  title: 'K3s Home Lab',
+  tagline: 'A three-node K3s cluster, documented as code: decisions, build plans and runbooks that execute, with the evidence of every run beside them.',
+  /** Public URL of the built site (used for canonical links and the sitemap). */
+  url: 'https://lab.example.org',
+  repository: 'https://github.com/example/k3s-lab-runbooks',
+  owner: {
+    name: 'Lab owner',
+    role: 'Platform engineer (home lab)',
+    links: [
+      { label: 'Repository', href: 'https://github.com/example/k3s-lab-runbooks', icon: 'github' },
+    ],
+  },
+} as const;
+
+export type SiteConfig = typeof siteConfig;
