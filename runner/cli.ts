@@ -8,6 +8,9 @@ import { UsageError, EXIT } from './errors.ts';
 import { registerList } from './commands/list.ts';
 import { registerShow } from './commands/show.ts';
 import { registerCheck } from './commands/check.ts';
+import { registerRun } from './commands/run.ts';
+import { registerResume } from './commands/resume.ts';
+import { registerHistory } from './commands/history.ts';
 
 export function buildProgram(): Command {
   const program = new Command('runbook')
@@ -18,7 +21,7 @@ export function buildProgram(): Command {
     .addHelpText('after', `
 Exit codes: 0 ok, 1 a step failed, 2 usage or validation error, 130 interrupted.
 Docs: src/content/docs/reference/cli.mdx and reference/runbook-format.mdx (or the site's Reference section).`);
-  for (const register of [registerList, registerShow, registerCheck]) register(program);
+  for (const register of [registerList, registerShow, registerCheck, registerRun, registerResume, registerHistory]) register(program);
   return program;
 }
 

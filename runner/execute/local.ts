@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { $, which } from 'zx';
 import type { ExecRequest, ExecResult, Executor } from './types.ts';
@@ -79,7 +79,7 @@ export function createLocalExecutor(options: LocalExecutorOptions = {}): Executo
         later(interruptGrace, () => signalGroup(pgid, 'SIGTERM'));
         later(2 * interruptGrace, () => signalGroup(pgid, 'SIGKILL'));
       };
-      later(req.timeoutMs, onTimeout);
+      const timeout = setTimeout(onTimeout, req.timeoutMs);
       req.signal.addEventListener('abort', onAbort, { once: true });
       // Background jobs left behind when the script exits would hold the output
       // open and outlive the step: end them as a timeout would.
@@ -91,6 +91,7 @@ export function createLocalExecutor(options: LocalExecutorOptions = {}): Executo
       });
 
       const out = await p;
+      clearTimeout(timeout);
       await untilGone(pgid, killGrace);
       for (const t of timers) clearTimeout(t);
       req.signal.removeEventListener('abort', onAbort);
@@ -134,21 +135,41 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
 function groupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+  // kill(0) also reaches zombies, which only wait for a parent (here often a PID 1 that never reaps) to collect them.
+  return hasLivingMember(pgid);
+}
+
+function hasLivingMember(pgid: number): boolean {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return true; // no /proc: trust kill(0)
+  }
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // "pid (comm) state ppid pgrp …"; comm may itself contain spaces and parentheses.
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') return true;
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return false;
 }
 
 /** Waits until no process of the group is left; SIGKILLs what remains after `graceMs`. */
 async function untilGone(pgid: number, graceMs: number): Promise<void> {
+  const pause = () => new Promise((r) => setTimeout(r, 10));
   const deadline = performance.now() + graceMs;
-  while (groupAlive(pgid)) {
-    if (performance.now() > deadline) {
-      signalGroup(pgid, 'SIGKILL');
-      await new Promise((r) => setTimeout(r, 20));
-      if (!groupAlive(pgid)) return;
-    }
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  while (groupAlive(pgid) && performance.now() < deadline) await pause();
+  if (!groupAlive(pgid)) return;
+  signalGroup(pgid, 'SIGKILL');
+  // Killed processes linger as zombies until their new parent reaps them; do not wait for that forever.
+  const reaped = performance.now() + 500;
+  while (groupAlive(pgid) && performance.now() < reaped) await pause();
 }

@@ -1,0 +1,37 @@
+import type { Command } from 'commander';
+import { addCommon, inventoryOption, jsonOption, recordsOption, setOption } from './options.ts';
+import type { RunOptions } from '../run/start.ts';
+
+export function registerRun(program: Command) {
+  addCommon(
+    program
+      .command('run')
+      .argument('<runbook>', 'a runbook id (see `runbook list`) or a path to an MDX file')
+      .description('execute a procedure step by step, recording the run (--dry-run: print the plan, execute nothing)'),
+    setOption(),
+    jsonOption(),
+    inventoryOption(),
+    recordsOption(),
+  )
+    .option('--yes', 'answer yes to every confirm step in advance (required without a terminal)')
+    .option('--dry-run', 'print the plan with params, targets and commands resolved; execute nothing')
+    .option('--from <step>', 'start at this step (step id, step@node or plan number); earlier steps are skipped')
+    .option('--only <step>', 'run only this step (all its instances, or one step@node)')
+    .option('--context <name>', 'the kube context to use instead of the kubeconfig current-context; steps use it too')
+    .addHelpText(
+      'after',
+      `
+Before the first step the run refuses (exit 2, nothing executed) when: the page has errors, a param is
+missing or invalid, a step runs on a node (remote execution is not available yet), the kube context is
+not the one the inventory names for the runbook's cluster, a confirm step has no terminal to ask and
+--yes was not given, or another run of the same runbook holds the lock on this machine.
+Each run writes src/content/runs/<runbook>/<runId>.json (or under --records) before the first step and
+after every step. Ctrl-C stops the running step (SIGINT, then SIGTERM and SIGKILL) and prints the
+\`runbook resume\` command. Exit: 0 succeeded, 1 a step failed, 2 refused, 130 interrupted.`,
+    )
+    .action(async (ref: string, opts: RunOptions) => {
+      // Loaded on use: zx and the run machinery stay out of `list`/`show` start-up.
+      const { startRun } = await import('../run/start.ts');
+      process.exitCode = await startRun(ref, opts);
+    });
+}

@@ -1,0 +1,32 @@
+import { confirm, isCancel } from '@clack/prompts';
+import pc from 'picocolors';
+import { applyScript } from '../execute/types.ts';
+import { describeTarget, type StepInstance } from '../plan/plan.ts';
+import { UsageError } from '../errors.ts';
+
+/**
+ * `confirm` steps ask before they run. The question needs a person at a
+ * terminal: without one, and without --yes, the run refuses before executing
+ * anything, so a destructive step can never be reached unconfirmed.
+ */
+export function confirmationGate(instances: readonly StepInstance[], options: { yes: boolean; interactive: boolean }): void {
+  const needing = instances.filter((i) => i.step.attrs.confirm);
+  if (needing.length === 0 || options.yes || options.interactive) return;
+  const list = needing.map((i) => `  ${i.index}. ${i.id} (line ${i.step.position.start.line})${i.step.attrs.title ? ` ${i.step.attrs.title}` : ''}`).join('\n');
+  throw new UsageError(
+    `${needing.length} step${needing.length > 1 ? 's need' : ' needs'} confirmation and there is no terminal to ask:\n${list}\nRun from a terminal to confirm each one, or pass --yes to confirm them in advance. Nothing was run.`,
+  );
+}
+
+/** Shows the exact script and where it runs, then asks. */
+export async function askToRun(instance: StepInstance, output: NodeJS.WriteStream, signal: AbortSignal): Promise<boolean> {
+  const script = instance.step.kind === 'apply' ? applyScript(instance.step.code) : instance.step.code;
+  const where = instance.targets.map(describeTarget).join(', ');
+  const env = Object.entries(instance.env).map(([k, v]) => `${k}=${v}`).join(' ');
+  output.write(
+    `\n${pc.yellow('?')} ${pc.bold(instance.id)} needs confirmation. It runs on ${where}${env ? ` with ${env}` : ''}:\n` +
+      `${script.replace(/\n$/, '').split('\n').map((l) => `  ${pc.yellow('│')} ${l}`).join('\n')}\n`,
+  );
+  const answer = await confirm({ message: `Run ${instance.id}?`, initialValue: false, output, signal });
+  return !isCancel(answer) && answer === true;
+}

@@ -1,0 +1,184 @@
+import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Plan, StepInstance, Target } from '../plan/plan.ts';
+import type { RunRecord, StepRecord, StepStatus, TargetResult } from '../record/schema.ts';
+import { applyScript, type ExecResult } from '../execute/types.ts';
+import type { Executors } from '../execute/executors.ts';
+import { OutputTail } from '../execute/tail.ts';
+import type { Masker } from '../secrets/mask.ts';
+import { formatDuration, formatTimeout } from '../format/duration.ts';
+import type { Progress } from './progress.ts';
+
+/**
+ * The run loop: step instances in plan order, each after its confirmation,
+ * with retries, `expect` and `continue-on-error`; the record is saved after
+ * every step so a killed runner leaves an honest account behind.
+ */
+
+export interface LoopContext {
+  root: string;
+  plan: Plan;
+  record: RunRecord;
+  save(): void;
+  executors: Executors;
+  masker: Masker;
+  progress: Progress;
+  /** Params (and a pinned KUBECONFIG) for every step; instance variables are added per step. */
+  env: Record<string, string>;
+  /** Asks the operator about a `confirm` step; true with --yes. */
+  confirm(instance: StepInstance): Promise<boolean>;
+  signal: AbortSignal;
+}
+
+export interface LoopOutcome {
+  status: 'succeeded' | 'failed' | 'interrupted';
+  /** The step the operator declined to run. */
+  declined?: string;
+}
+
+export async function runSteps(ctx: LoopContext, indices: readonly number[]): Promise<LoopOutcome> {
+  const total = ctx.plan.instances.length;
+  for (const index of indices) {
+    const instance = ctx.plan.instances[index - 1]!;
+    const step = ctx.record.steps[index - 1]!;
+    if (ctx.signal.aborted) return { status: 'interrupted' };
+    if (instance.step.attrs.confirm && !(await ctx.confirm(instance))) return { status: 'interrupted', declined: instance.id };
+    if (ctx.signal.aborted) return { status: 'interrupted' };
+
+    const startedAt = new Date();
+    Object.assign(step, { status: 'running', startedAt: startedAt.toISOString(), attempts: 0, output: '', truncated: false, targets: [] });
+    delete step.endedAt;
+    delete step.error;
+    ctx.save();
+    ctx.progress.stepStarted(instance, total);
+
+    const results = await runOnTargets(ctx, instance);
+    finishStep(step, results, startedAt);
+    ctx.save();
+    ctx.progress.stepEnded(instance, total, step);
+
+    if (step.status === 'interrupted') return { status: 'interrupted' };
+    // A tolerated failure (continue-on-error) stays visible in the step, and the run goes on.
+    if (step.status !== 'succeeded' && !instance.step.attrs.continueOnError) return { status: 'failed' };
+  }
+  return { status: 'succeeded' };
+}
+
+interface TargetOutcome {
+  result: TargetResult;
+  tail: OutputTail;
+}
+
+/** Runs the instance on each target, at most `parallel` at a time (node fan-out); local steps have one target. */
+async function runOnTargets(ctx: LoopContext, instance: StepInstance): Promise<TargetOutcome[]> {
+  const labelled = instance.targets.length > 1;
+  const outcomes: TargetOutcome[] = new Array(instance.targets.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < instance.targets.length) {
+      const i = next++;
+      const target = instance.targets[i]!;
+      outcomes[i] = await runOnTarget(ctx, instance, target, labelled ? targetName(target) : undefined);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(instance.parallel, instance.targets.length) }, worker));
+  return outcomes;
+}
+
+async function runOnTarget(ctx: LoopContext, instance: StepInstance, target: Target, label?: string): Promise<TargetOutcome> {
+  const a = instance.step.attrs;
+  const executor = ctx.executors.get(target);
+  const tail = new OutputTail();
+  const masked = ctx.masker.stream();
+  const show = (text: string) => {
+    if (!text) return;
+    tail.push(text);
+    ctx.progress.output(text, label);
+  };
+  const expect = a.expect ? new RegExp(a.expect, 'm') : undefined;
+  const maxAttempts = a.retries + 1;
+  const started = performance.now();
+  let attempts = 0;
+  let verdict: Verdict;
+  let last: ExecResult;
+  for (;;) {
+    attempts++;
+    last = await executor.exec({
+      instance,
+      target,
+      script: instance.step.kind === 'apply' ? applyScript(instance.step.code) : instance.step.code,
+      env: { ...ctx.env, ...instance.env },
+      cwd: target.kind === 'local' ? resolve(ctx.root, a.cwd ?? '.') : a.cwd,
+      timeoutMs: a.timeoutMs,
+      signal: ctx.signal,
+      onOutput: (chunk) => show(masked.push(chunk)),
+    });
+    show(masked.flush());
+    verdict = judge(last, a.timeoutMs, expect);
+    if (verdict.status === 'succeeded' || verdict.status === 'interrupted' || attempts >= maxAttempts) break;
+    ctx.progress.note(`attempt ${attempts}/${maxAttempts} ${ctx.masker.mask(verdict.error ?? '')}; retrying in ${formatDuration(a.retryDelayMs)}`);
+    const waited = await sleep(a.retryDelayMs, true, { signal: ctx.signal }).catch(() => false);
+    if (!waited) {
+      verdict = { status: 'interrupted', error: 'interrupted while waiting to retry' };
+      break;
+    }
+    tail.push(`── attempt ${attempts + 1}/${maxAttempts} ──\n`);
+  }
+  const result: TargetResult = {
+    target: targetName(target),
+    ...(target.kind === 'node' ? { address: `${target.user ? `${target.user}@` : ''}${target.host}:${target.port}` } : {}),
+    status: verdict.status,
+    exitCode: last.exitCode,
+    attempts,
+    durationMs: Math.round(performance.now() - started),
+    output: '',
+    truncated: false,
+    ...(verdict.error ? { error: ctx.masker.mask(verdict.error) } : {}),
+  };
+  return { result, tail };
+}
+
+interface Verdict {
+  status: StepStatus;
+  error?: string;
+}
+
+function judge(r: ExecResult, timeoutMs: number, expect: RegExp | undefined): Verdict {
+  if (r.interrupted) return { status: 'interrupted' };
+  if (r.error) return { status: 'failed', error: r.error };
+  if (r.timedOut) return { status: 'timed-out', error: `timed out after ${formatTimeout(timeoutMs)}; its processes were killed` };
+  if (r.exitCode !== 0) return { status: 'failed', error: r.signal ? `killed by ${r.signal}` : `exit code ${r.exitCode}` };
+  if (expect && !expect.test(r.output)) return { status: 'failed', error: `the output did not match expect=/${expect.source}/` };
+  return { status: 'succeeded' };
+}
+
+const SEVERITY: StepStatus[] = ['interrupted', 'timed-out', 'failed', 'succeeded'];
+
+/**
+ * Folds target results into the step record. One target: its output is the
+ * step's output. Several (a node fan-out): each target keeps its own output.
+ */
+function finishStep(step: StepRecord, outcomes: TargetOutcome[], startedAt: Date): void {
+  const results = outcomes.map((o) => o.result);
+  const worst = results.reduce((w, r) => (SEVERITY.indexOf(r.status) < SEVERITY.indexOf(w.status) ? r : w));
+  if (outcomes.length === 1) {
+    step.output = outcomes[0]!.tail.text();
+    step.truncated = outcomes[0]!.tail.truncated;
+  } else {
+    for (const o of outcomes) Object.assign(o.result, { output: o.tail.text(), truncated: o.tail.truncated });
+  }
+  const endedAt = new Date();
+  Object.assign(step, {
+    status: worst.status,
+    exitCode: worst.exitCode,
+    attempts: Math.max(...results.map((r) => r.attempts)),
+    durationMs: endedAt.getTime() - startedAt.getTime(),
+    endedAt: endedAt.toISOString(),
+    targets: results,
+  });
+  if (worst.error) step.error = outcomes.length > 1 ? `${worst.target}: ${worst.error}` : worst.error;
+}
+
+function targetName(target: Target): string {
+  return target.kind === 'local' ? 'local' : target.node;
+}

@@ -1,0 +1,83 @@
+import { hostname, userInfo } from 'node:os';
+import type { Inventory } from '../inventory/schema.ts';
+import type { Plan, StepInstance } from '../plan/plan.ts';
+import type { RunRecord, StepRecord } from '../record/schema.ts';
+import type { GitState } from '../git.ts';
+import type { KubeView } from '../cluster/kubeconfig.ts';
+import { MASK, type Masker } from '../secrets/mask.ts';
+
+export function operatorName(): string {
+  let user: string;
+  try {
+    user = userInfo().username;
+  } catch {
+    user = process.env.USER ?? 'unknown';
+  }
+  return `${user}@${hostname()}`;
+}
+
+const FLAGS = ['confirm', 'check', 'continue-on-error', 'apply'] as const;
+
+function recordFlags(instance: StepInstance): StepRecord['flags'] {
+  const a = instance.step.attrs;
+  const on = { confirm: a.confirm, check: a.check, 'continue-on-error': a.continueOnError, apply: a.apply };
+  return FLAGS.filter((f) => on[f]);
+}
+
+/** A fresh record: every step instance of the plan, `pending` when it will run, `skipped` when --from/--only left it out. */
+export function newRecord(args: {
+  runId: string;
+  plan: Plan;
+  inventory: Inventory;
+  selected: ReadonlySet<number>;
+  git: GitState;
+  kube?: KubeView;
+  masker: Masker;
+  now: Date;
+}): RunRecord {
+  const { plan, masker } = args;
+  const p = plan.procedure;
+  return {
+    schemaVersion: 1,
+    runId: args.runId,
+    runbook: { id: p.id, title: p.title, file: p.file, kind: p.kind },
+    git: args.git,
+    pageHash: p.hash,
+    stepHashes: Object.fromEntries(p.steps.map((s) => [s.id, s.hash])),
+    params: plan.params.map((param) => ({
+      name: param.name,
+      value: param.secret ? MASK : masker.mask(param.value),
+      source: param.source === 'missing' ? 'default' : param.source,
+      secret: param.secret,
+    })),
+    operator: operatorName(),
+    host: hostname(),
+    pid: process.pid,
+    cluster: {
+      ...(p.runbook?.cluster ? { name: p.runbook.cluster } : {}),
+      ...(args.kube?.context ? { context: args.kube.context } : {}),
+      ...(args.kube?.server ? { server: args.kube.server } : {}),
+    },
+    status: 'running',
+    startedAt: args.now.toISOString(),
+    durationMs: 0,
+    resumes: [],
+    steps: plan.instances.map((i) => ({
+      index: i.index,
+      id: i.id,
+      stepId: i.step.id,
+      ...(i.step.attrs.title ? { title: i.step.attrs.title } : {}),
+      ...(i.node ? { node: i.node } : {}),
+      hash: i.step.hash,
+      line: i.step.position.start.line,
+      flags: recordFlags(i),
+      status: args.selected.has(i.index) ? 'pending' : 'skipped',
+      exitCode: null,
+      attempts: 0,
+      durationMs: 0,
+      output: '',
+      truncated: false,
+      targets: [],
+    })),
+  };
+}
