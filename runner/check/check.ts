@@ -40,6 +40,7 @@ export async function checkFiles(root: string, files: string[], inventory: Inven
         if (step.kind === 'shell' && STEP_LANGUAGES[step.lang]) syntax.push(checkSyntax(bash, procedure, step).then((d) => void (d && diagnostics.push(d))));
       }
     }
+    bash.flush();
     await Promise.all(syntax);
   } finally {
     bash.close();

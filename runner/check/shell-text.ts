@@ -9,7 +9,20 @@ export interface ShellLine {
   line: number;
 }
 
+const cache = new Map<string, ShellLine[]>();
+
+/** Several rules read the same step: the split is cached by the code text. */
 export function shellLines(code: string): ShellLine[] {
+  let lines = cache.get(code);
+  if (!lines) {
+    if (cache.size > 10_000) cache.clear();
+    lines = splitShellLines(code);
+    cache.set(code, lines);
+  }
+  return lines;
+}
+
+function splitShellLines(code: string): ShellLine[] {
   const out: ShellLine[] = [];
   const raw = code.split('\n');
   let buf = '';

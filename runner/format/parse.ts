@@ -5,6 +5,7 @@ import remarkParse from 'remark-parse';
 import remarkFrontmatter from 'remark-frontmatter';
 import remarkMdx from 'remark-mdx';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Scalar } from 'yaml';
+import { load as loadYaml } from 'js-yaml';
 import type { Code, Heading, Root, RootContent } from 'mdast';
 import type { MdxJsxFlowElement } from 'mdast-util-mdx-jsx';
 import type { Diagnostic, ForEachGroup, PageKind, Procedure, RunbookMeta, Step, TabChoice } from './model.ts';
@@ -58,6 +59,7 @@ export function parseProcedure(source: string, file: string, options: ParseOptio
   }
 
   const ids = new Map<string, number>();
+  let sourceLines: string[] | undefined;
   let section: string | undefined;
   const walk = (nodes: RootContent[], ctx: { group?: number; tab?: TabChoice; tabsParam?: string | null }) => {
     for (const node of nodes) {
@@ -105,7 +107,8 @@ export function parseProcedure(source: string, file: string, options: ParseOptio
     const line = node.position?.start.line ?? 1;
     const column = node.position?.start.column ?? 1;
     // Column of the meta within the fence line, so attribute errors point at the attribute.
-    const metaColumn = column + (source.split('\n')[line - 1]?.indexOf(meta) ?? -1) - (column - 1);
+    sourceLines ??= source.split('\n');
+    const metaColumn = (sourceLines[line - 1]?.indexOf(meta) ?? -1) + 1;
     const tokenized = tokenizeMeta(meta);
     if ('error' in tokenized) {
       if (/\bstep=/.test(meta)) report(line, metaColumn + tokenized.offset, 'invalid-attribute', tokenized.error);
@@ -178,29 +181,50 @@ function checkTabs(procedure: Procedure, report: (line: number, column: number, 
 function readFrontmatter(tree: Root, file: string, report: (l: number, c: number, r: string, m: string) => void): Record<string, unknown> {
   const node = tree.children[0];
   if (!node || node.type !== 'yaml') return {};
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(node.value, { lineCounter, prettyErrors: false });
   const base = (node.position?.start.line ?? 1) + 1;
-  if (doc.errors.length) {
-    const e = doc.errors[0]!;
-    const { line, col } = lineCounter.linePos(e.pos[0]);
-    report(base + line - 1, col, 'frontmatter', `invalid YAML in frontmatter: ${e.message.split('\n')[0]}`);
+  // js-yaml reads the data (fast, and what Astro itself uses); the position-aware
+  // `yaml` document is only built when a message needs a field's line.
+  let data: unknown;
+  try {
+    data = loadYaml(node.value) ?? {};
+  } catch (err) {
+    // The `yaml` parser positions errors where they start, js-yaml where it noticed them.
+    const lc = new LineCounter();
+    const first = parseDocument(node.value, { lineCounter: lc, prettyErrors: false }).errors[0];
+    const e = err as { mark?: { line: number; column: number }; reason?: string; message: string };
+    const at = first ? lc.linePos(first.pos[0]) : { line: (e.mark?.line ?? 0) + 1, col: (e.mark?.column ?? 0) + 1 };
+    report(base + at.line - 1, at.col, 'frontmatter', `invalid YAML in frontmatter: ${first?.message.split('\n')[0] ?? e.reason ?? e.message.split('\n')[0]}`);
     return {};
   }
-  const data = doc.toJS() ?? {};
   if (typeof data !== 'object' || Array.isArray(data)) {
     report(base, 1, 'frontmatter', 'frontmatter must be a YAML mapping (key: value)');
     return {};
   }
-  (data as Record<string, unknown>)[FRONTMATTER_DOC] = { doc, lineCounter, base };
+  let doc: ReturnType<typeof parseDocument> | undefined;
+  const lineCounter = new LineCounter();
+  const info: FrontmatterInfo = {
+    base,
+    get doc() {
+      doc ??= parseDocument(node.value, { lineCounter });
+      return doc;
+    },
+    lineCounter,
+  };
+  Object.defineProperty(data, FRONTMATTER_DOC, { value: info, enumerable: false });
   return data as Record<string, unknown>;
 }
 
-/** Hidden key carrying the YAML document, so schema errors can be positioned at the field. */
-const FRONTMATTER_DOC = Symbol('frontmatter-doc') as unknown as string;
+interface FrontmatterInfo {
+  base: number;
+  readonly doc: ReturnType<typeof parseDocument>;
+  lineCounter: LineCounter;
+}
+
+/** Hidden key carrying the YAML source, so schema errors can be positioned at the field. */
+const FRONTMATTER_DOC = Symbol('frontmatter-doc');
 
 function lineOfPath(frontmatter: Record<string, unknown>, path: PropertyKey[]): number | undefined {
-  const info = frontmatter[FRONTMATTER_DOC] as { doc: ReturnType<typeof parseDocument>; lineCounter: LineCounter; base: number } | undefined;
+  const info = (frontmatter as Record<symbol, FrontmatterInfo | undefined>)[FRONTMATTER_DOC];
   if (!info) return undefined;
   // Walk the YAML tree to the deepest key that exists and point at that key's line.
   let node: unknown = info.doc.contents;
@@ -234,13 +258,20 @@ function readRunbookMeta(
     return undefined;
   }
   const rb = result.data;
+  const meta = { id: rb.id ?? slug, risk: rb.risk, ...(rb.cluster ? { cluster: rb.cluster } : {}), requires: rb.requires, params: rb.params } as RunbookMeta;
+  // Source lines are only needed to position a message: computed on first use, not serialised.
+  let lines: RunbookMeta['lines'] | undefined;
   const lineOf = (...path: string[]) => lineOfPath(frontmatter, ['runbook', ...path]) ?? 1;
-  const lines = {
-    block: lineOf(),
-    ...(rb.cluster ? { cluster: lineOf('cluster') } : {}),
-    params: Object.fromEntries(Object.keys(rb.params).map((name) => [name, lineOf('params', name)])),
-  };
-  return { id: rb.id ?? slug, risk: rb.risk, ...(rb.cluster ? { cluster: rb.cluster } : {}), requires: rb.requires, params: rb.params, lines };
+  Object.defineProperty(meta, 'lines', {
+    enumerable: false,
+    get: () =>
+      (lines ??= {
+        block: lineOf(),
+        ...(rb.cluster ? { cluster: lineOf('cluster') } : {}),
+        params: Object.fromEntries(Object.keys(rb.params).map((name) => [name, lineOf('params', name)])),
+      }),
+  });
+  return meta;
 }
 
 function checkPageFrontmatter(kind: PageKind, frontmatter: Record<string, unknown>, report: (l: number, c: number, r: string, m: string) => void) {

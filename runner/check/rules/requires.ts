@@ -4,6 +4,8 @@ import type { PageRule } from '../types.ts';
 
 /** Tools an operator may lack: a runbook that uses one locally should list it in `requires`. */
 const TOOLS = ['kubectl', 'helm', 'velero', 'cmctl', 'jq', 'curl', 'flux', 'ssh', 'scp', 'psql', 'pg_dump', 'yq', 'tailscale'];
+/** One pass per line finds every tool used as a command word. */
+const TOOL_WORD = new RegExp(`(?:^|[\\s;&|(\`$])(${TOOLS.join('|')})(?=\\s|$)`, 'g');
 
 export const requiresRule: PageRule = (procedure) => {
   const rb = procedure.runbook;
@@ -14,10 +16,9 @@ export const requiresRule: PageRule = (procedure) => {
     if (step.attrs.on !== 'local' && !rb.requires.includes('ssh')) missing.set('ssh', missing.get('ssh') ?? step.position.start.line);
     if (step.kind !== 'shell' || step.attrs.on !== 'local') continue;
     for (const l of shellLines(step.code)) {
-      for (const tool of TOOLS) {
-        if (!rb.requires.includes(tool) && !missing.has(tool) && new RegExp(`(^|[\\s;&|(\`$])${tool}(\\s|$)`).test(l.text)) {
-          missing.set(tool, step.position.start.line + 1 + l.line);
-        }
+      for (const m of l.text.matchAll(TOOL_WORD)) {
+        const tool = m[1]!;
+        if (!rb.requires.includes(tool) && !missing.has(tool)) missing.set(tool, step.position.start.line + 1 + l.line);
       }
     }
   }
