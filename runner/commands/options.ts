@@ -4,7 +4,10 @@ import { findProjectRoot } from '../project.ts';
 
 /** Options shared by verbs, so every verb spells them the same way. */
 export const inventoryOption = () =>
-  new Option('--inventory <file>', `the lab inventory (nodes, roles, addresses, cluster)`).default(DEFAULT_INVENTORY);
+  new Option('--inventory <file>', 'the lab inventory (nodes, roles, addresses, cluster)')
+    .default(DEFAULT_INVENTORY)
+    // The sandbox exports one that points at its own API server and 127.0.0.x nodes.
+    .env('RUNBOOK_INVENTORY');
 export const recordsOption = () => new Option('--records <dir>', 'where run records are read and written (default: src/content/runs)');
 export const jsonOption = () => new Option('--json', 'print machine-readable JSON on stdout');
 export const setOption = () =>
