@@ -16,11 +16,12 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** n distinct free ports. */
-export async function freePorts(n: number): Promise<number[]> {
-  const ports = new Set<number>();
-  while (ports.size < n) ports.add(await freePort());
-  return [...ports];
+/** Two distinct free ports. */
+export async function freePortPair(): Promise<[number, number]> {
+  const a = await freePort();
+  let b = await freePort();
+  while (b === a) b = await freePort();
+  return [a, b];
 }
 
 /** True when something accepts TCP connections on 127.0.0.1:port. */

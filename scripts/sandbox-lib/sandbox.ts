@@ -4,7 +4,7 @@
 // state dir. `up` starts it, `down` stops every process and removes the dir.
 import { KubeConfig } from '@kubernetes/client-node';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ensureBuilt, type Binaries } from './build.ts';
@@ -12,7 +12,7 @@ import { probe, type ProbeResult, type TlsClient } from './health.ts';
 import { loadInventory, type SandboxInventory } from './inventory.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
 import { createNodes, waitDefaultServiceAccount, waitNodesReady } from './nodes.ts';
-import { freePorts, isListening } from './ports.ts';
+import { freePort, freePortPair, isListening } from './ports.ts';
 import { isOurs, startProcess, stopProcesses, tail, type ProcessRecord, type Started } from './processes.ts';
 import { defaultInventory, kwokStages } from './paths.ts';
 
@@ -95,7 +95,10 @@ export async function up(opts: UpOptions): Promise<SandboxState> {
   if (previous && isRunning(previous)) {
     throw new AlreadyRunningError(`a sandbox is already running in ${stateDir} (stop it with: scripts/sandbox down --state-dir ${stateDir})`);
   }
-  if (previous || existsSync(stateDir)) await down(stateDir); // leftovers of a crashed or interrupted run
+  if (previous) await down(stateDir); // leftovers of a crashed or interrupted run
+  else if (existsSync(stateDir) && readdirSync(stateDir).length > 0) {
+    throw new Error(`${stateDir} is not empty and holds no sandbox; choose another --state-dir`);
+  }
   mkdirSync(join(stateDir, 'logs'), { recursive: true, mode: 0o700 });
 
   const state: SandboxState = {
@@ -148,19 +151,19 @@ async function startAll(state: SandboxState, bins: Binaries, inv: SandboxInvento
     startComponent(state, name, bin, args, health, newPorts, join(logs, `${name}.log`), timeoutMs, signal);
 
   // etcd
-  [state.ports.etcdClient, state.ports.etcdPeer] = await freePorts(2);
+  [state.ports.etcdClient, state.ports.etcdPeer] = await freePortPair();
   await start('etcd', bins.sandbox, () => ['etcd', `--data-dir=${join(dir, 'etcd')}`,
     `--listen-client-url=http://127.0.0.1:${state.ports.etcdClient}`,
     `--listen-peer-url=http://127.0.0.1:${state.ports.etcdPeer}`],
   () => probe(`http://127.0.0.1:${state.ports.etcdClient}/health`),
   async () => {
-    [state.ports.etcdClient, state.ports.etcdPeer] = await freePorts(2);
+    [state.ports.etcdClient, state.ports.etcdPeer] = await freePortPair();
     rmSync(join(dir, 'etcd'), { recursive: true, force: true });
   });
   log(`etcd started (127.0.0.1:${state.ports.etcdClient})`);
 
   // kube-apiserver
-  [state.ports.apiserver] = await freePorts(1);
+  state.ports.apiserver = await freePort();
   const saIssuer = 'https://kubernetes.default.svc.cluster.local';
   await start('kube-apiserver', bins.sandbox, () => ['kube-apiserver',
     `--etcd-servers=http://127.0.0.1:${state.ports.etcdClient}`,
@@ -172,9 +175,12 @@ async function startAll(state: SandboxState, bins: Binaries, inv: SandboxInvento
     `--service-account-key-file=${join(pki, 'sa.pub')}`, `--service-account-signing-key-file=${join(pki, 'sa.key')}`,
     `--service-cluster-ip-range=${inv.serviceCidr}`,
     '--authorization-mode=Node,RBAC', '--enable-admission-plugins=NodeRestriction',
-    '--allow-privileged=true', '--profiling=false'],
+    '--allow-privileged=true', '--profiling=false',
+    // The `kubernetes` Service would get 127.0.0.1 as its endpoint, which the
+    // API rejects (loopback) every 10s; nothing in the sandbox dials it.
+    '--endpoint-reconciler-type=none'],
   () => probe(`https://127.0.0.1:${state.ports.apiserver}/readyz`, tls),
-  async () => { [state.ports.apiserver] = await freePorts(1); });
+  async () => { state.ports.apiserver = await freePort(); });
   state.server = `https://127.0.0.1:${state.ports.apiserver}`;
   writeKubeconfig(state.kubeconfig, pki, state.server, inv.clusterName, inv.context);
   writeState(state);
@@ -183,7 +189,7 @@ async function startAll(state: SandboxState, bins: Binaries, inv: SandboxInvento
   // kube-controller-manager and kube-scheduler
   const kcArgs = [`--kubeconfig=${state.kubeconfig}`, `--authentication-kubeconfig=${state.kubeconfig}`,
     `--authorization-kubeconfig=${state.kubeconfig}`, '--bind-address=127.0.0.1', '--leader-elect=false'];
-  [state.ports.controllerManager, state.ports.scheduler] = await freePorts(2);
+  [state.ports.controllerManager, state.ports.scheduler] = await freePortPair();
   await start('kube-controller-manager', bins.sandbox, () => ['kube-controller-manager', ...kcArgs,
     `--secure-port=${state.ports.controllerManager}`, `--cert-dir=${join(dir, 'kube-controller-manager')}`,
     `--cluster-name=${inv.clusterName}`,
@@ -194,12 +200,12 @@ async function startAll(state: SandboxState, bins: Binaries, inv: SandboxInvento
     // Pod CIDRs are set on the Node objects we create, as K3s's would be.
     '--allocate-node-cidrs=false'],
   () => probe(`https://127.0.0.1:${state.ports.controllerManager}/healthz`),
-  async () => { [state.ports.controllerManager] = await freePorts(1); });
+  async () => { state.ports.controllerManager = await freePort(); });
   log('kube-controller-manager started');
   await start('kube-scheduler', bins.sandbox, () => ['kube-scheduler', ...kcArgs,
     `--secure-port=${state.ports.scheduler}`, `--cert-dir=${join(dir, 'kube-scheduler')}`],
   () => probe(`https://127.0.0.1:${state.ports.scheduler}/healthz`),
-  async () => { [state.ports.scheduler] = await freePorts(1); });
+  async () => { state.ports.scheduler = await freePort(); });
   log('kube-scheduler started');
 
   // kwok: the simulated kubelets of the Node objects created below. It
@@ -268,9 +274,9 @@ export async function down(stateDir: string): Promise<boolean> {
   const wasRunning = recs.some(isOurs);
   await stopProcesses(recs);
   if (existsSync(dir)) {
-    if (!state && !existsSync(join(dir, 'logs')) && !existsSync(stateFile(dir))) {
+    if (!state && readdirSync(dir).length > 0) {
       // Refuse to delete a directory this tool did not make.
-      throw new Error(`${dir} exists but is not a sandbox state dir; not removing it`);
+      throw new Error(`${dir} holds no sandbox (no state.json); not removing it`);
     }
     rmSync(dir, { recursive: true, force: true });
   }

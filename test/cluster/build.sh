@@ -24,7 +24,12 @@ OUT="$CACHE_ROOT/$key"
 if [[ "${1:-}" == "--print-dir" ]]; then echo "$OUT"; exit 0; fi
 if [[ -f "$OUT/.complete" ]]; then echo "$OUT"; exit 0; fi
 
-command -v go >/dev/null || { echo "build.sh: go not found on PATH (run test/cluster/ci-install.sh)" >&2; exit 1; }
+if ! command -v go >/dev/null; then # also look where Go is usually put, and where ci-install.sh puts it
+  for d in /usr/local/go/bin "${XDG_CACHE_HOME:-$HOME/.cache}"/k3s-lab-runbooks/go/go*/bin; do
+    if [[ -x "$d/go" ]]; then PATH="$d:$PATH"; break; fi
+  done
+fi
+command -v go >/dev/null || { echo "build.sh: Go not found; install Go >= $(awk '/^go /{print $2}' "$HERE/go.mod") or run test/cluster/ci-install.sh" >&2; exit 1; }
 mkdir -p "$CACHE_ROOT"
 # One build at a time per cache (parallel test suites may all ask at once).
 exec 9>"$CACHE_ROOT/.build.lock"
