@@ -22,6 +22,7 @@ export interface Adr {
 
 export async function allAdrs(): Promise<Adr[]> {
   const entries = (await getCollection('adrs')).sort((a, b) => a.id.localeCompare(b.id));
+  const docTitles = new Map((await getCollection('docs')).map((d) => [d.id, d.data.title]));
   const slugs = new Set(entries.map((e) => e.id));
   const supersededBy = new Map<string, Set<string>>();
   const link = (from: string, to: string) => {
@@ -41,7 +42,7 @@ export async function allAdrs(): Promise<Adr[]> {
     data: entry.data,
     supersedes: supersedes(entry.id).sort(),
     supersededBy: [...(supersededBy.get(entry.id) ?? [])].sort(),
-    related: entry.data.related.map((r) => relatedLink(r, slugs)),
+    related: entry.data.related.map((r) => relatedLink(r, slugs, docTitles)),
   }));
 }
 
@@ -50,10 +51,10 @@ export function adrLabel(slug: string): string {
   return n ? `ADR-${n.padStart(4, '0')}` : slug;
 }
 
-function relatedLink(ref: string, adrSlugs: Set<string>): { label: string; url: string; adr?: string } {
+function relatedLink(ref: string, adrSlugs: Set<string>, docTitles: Map<string, string>): { label: string; url: string; adr?: string } {
   const clean = ref.replace(/^\/|\/$/g, '').replace(/^adrs\//, '');
   if (adrSlugs.has(clean) || /^\d{3,4}-/.test(clean)) return { label: adrLabel(clean), url: adrUrl(clean), adr: clean };
-  return { label: clean, url: `/${clean}/` };
+  return { label: docTitles.get(clean) ?? clean, url: `/${clean}/` };
 }
 
 /** A Mermaid flowchart of supersedes (solid) and related (dotted) links between ADRs. */

@@ -4,8 +4,8 @@ import type { RunStatus, StepStatus } from '../../runner/record/schema.ts';
 export const STATUS_LOOK: Record<RunStatus | StepStatus, { icon: string; label: string; tone: 'ok' | 'bad' | 'warn' | 'info' | 'muted' }> = {
   succeeded: { icon: '✓', label: 'succeeded', tone: 'ok' },
   failed: { icon: '✕', label: 'failed', tone: 'bad' },
-  'timed-out': { icon: '⏱', label: 'timed out', tone: 'bad' },
-  interrupted: { icon: '⏸', label: 'interrupted', tone: 'warn' },
+  'timed-out': { icon: '✕', label: 'timed out', tone: 'bad' },
+  interrupted: { icon: '‖', label: 'interrupted', tone: 'warn' },
   running: { icon: '●', label: 'running', tone: 'info' },
   pending: { icon: '○', label: 'not reached', tone: 'muted' },
   skipped: { icon: '–', label: 'skipped', tone: 'muted' },

@@ -29,7 +29,7 @@ export function stepBadges(): ExpressiveCodePlugin {
               id,
             ]),
             h('span', { className: ['rb-chip', 'rb-chip-target'], title: 'Where the step runs' }, targetLabel(attrs)),
-            h('span', { className: ['rb-chip'], title: 'Timeout' }, `⏱ ${formatTimeout(attrs.timeoutMs)}`),
+            h('span', { className: ['rb-chip'], title: 'Timeout' }, `timeout ${formatTimeout(attrs.timeoutMs)}`),
             ...flagChips(attrs),
             h('span', { className: ['rb-step-result'], 'data-step-result': id }),
           ]),
@@ -43,7 +43,7 @@ export function stepBadges(): ExpressiveCodePlugin {
 function targetLabel(attrs: StepAttributes): string {
   const on = attrs.on;
   if (on === 'local') return '▸ local';
-  if (on === '$NODE') return '▸ on $NODE (each node)';
+  if (on === '$NODE') return '▸ $NODE (each node in turn)';
   const { nodes, error } = nodesFor(on);
   if (error) return `▸ ${on} (not in the inventory)`;
   const names = nodes.map((n) => n.name).join(', ');
@@ -55,8 +55,8 @@ function flagChips(attrs: StepAttributes) {
   if (attrs.confirm) chips.push(h('span', { className: ['rb-chip', 'rb-chip-confirm'], title: 'Asks before running' }, 'confirm'));
   if (attrs.check) chips.push(h('span', { className: ['rb-chip', 'rb-chip-check'], title: 'Read-only verification' }, 'check'));
   if (attrs.apply) chips.push(h('span', { className: ['rb-chip'], title: 'Manifest applied with kubectl apply -f -' }, 'apply'));
-  if (attrs.retries > 0) chips.push(h('span', { className: ['rb-chip'], title: 'Retries on failure' }, `↻ ${attrs.retries}×`));
-  if (attrs.parallel > 1) chips.push(h('span', { className: ['rb-chip'], title: 'Fan-out width' }, `∥ ${attrs.parallel}`));
+  if (attrs.retries > 0) chips.push(h('span', { className: ['rb-chip'], title: 'Retries on failure' }, `retries ${attrs.retries}`));
+  if (attrs.parallel > 1) chips.push(h('span', { className: ['rb-chip'], title: 'Fan-out width' }, `parallel ${attrs.parallel}`));
   if (attrs.expect) chips.push(h('span', { className: ['rb-chip'], title: `Output must match /${attrs.expect}/` }, 'expect'));
   if (attrs.continueOnError) chips.push(h('span', { className: ['rb-chip', 'rb-chip-soft'], title: 'A failure does not stop the run' }, 'continue-on-error'));
   return chips;

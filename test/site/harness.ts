@@ -1,0 +1,99 @@
+/**
+ * What the site tests, the screenshot script and the benchmark share: build
+ * the site (or reuse a fresh build), serve dist/ on 127.0.0.1, and drive
+ * Debian's Chromium through playwright-core. Never downloads a browser.
+ */
+import { spawnSync } from 'node:child_process';
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { extname, join, resolve } from 'node:path';
+import { globSync } from 'tinyglobby';
+import { chromium, type Browser } from 'playwright-core';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** The inputs of a build: if any is newer than dist/index.html, the build is stale. */
+const INPUTS = ['src/**/*', 'runner/**/*.ts', 'public/**/*', 'astro.config.mjs', 'package-lock.json'];
+
+export function buildIsFresh(root = ROOT): boolean {
+  const marker = join(root, 'dist/index.html');
+  if (!existsSync(marker)) return false;
+  const built = statSync(marker).mtimeMs;
+  return globSync(INPUTS, { cwd: root, ignore: ['**/node_modules/**', 'runner/**/*.test.ts'] }).every((f) => statSync(join(root, f)).mtimeMs <= built);
+}
+
+/** Runs `astro build` in `root` with the project's Node on PATH; throws with the build's output on failure. */
+export function buildSite(root = ROOT, env: NodeJS.ProcessEnv = {}): { ms: number; output: string } {
+  const started = performance.now();
+  const result = spawnSync(join(ROOT, 'node_modules/.bin/astro'), ['build'], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, PATH: `${join(ROOT, 'node_modules/.bin')}:${process.env.PATH}`, ASTRO_TELEMETRY_DISABLED: '1', ...env },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const output = `${result.stdout}\n${result.stderr}`;
+  if (result.status !== 0) throw new Error(`astro build failed in ${root} (exit ${result.status}):\n${output.slice(-6000)}`);
+  return { ms: performance.now() - started, output };
+}
+
+export function ensureBuild(root = ROOT): void {
+  if (process.env.SITE_REBUILD === '1' || !buildIsFresh(root)) buildSite(root);
+}
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.css': 'text/css',
+  '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.woff2': 'font/woff2',
+  '.wasm': 'application/wasm',
+  '.txt': 'text/plain',
+  '.xml': 'application/xml',
+};
+
+/** A static server for dist/ on 127.0.0.1 and a free port, resolving `/a/` to `/a/index.html` like a static host. */
+export async function serveDir(dir: string): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    let file = join(dir, path);
+    if (!file.startsWith(dir)) return void res.writeHead(403).end();
+    if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
+    if (!existsSync(file)) {
+      res.writeHead(404, { 'content-type': TYPES['.html']! });
+      const notFound = join(dir, '404.html');
+      return void (existsSync(notFound) ? createReadStream(notFound).pipe(res) : res.end('not found'));
+    }
+    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+    createReadStream(file).pipe(res);
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise((ok) => server.close(() => ok())),
+  };
+}
+
+export const CHROMIUM_FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+/**
+ * Debian's Chromium, headless. Playwright gives every launch a fresh temporary
+ * profile (its equivalent of --user-data-dir=<fresh dir>) and removes it on close.
+ */
+export async function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium fonts-liberation) or set CHROMIUM_PATH`);
+  }
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
+}

@@ -1,0 +1,47 @@
+/**
+ * Screenshots of the key pages in light and dark, desktop and mobile, into
+ * the gitignored screenshots/ folder. Run with `scripts/screenshots`.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, ensureBuild, launchChromium, serveDir } from './harness.ts';
+import { keyPages } from './pages.ts';
+
+const OUT = join(ROOT, 'screenshots');
+const VIEWPORTS = [
+  { name: 'desktop', width: 1440, height: 900, isMobile: false },
+  { name: 'mobile', width: 390, height: 844, isMobile: true },
+];
+
+// SITE_DIST serves an already built site (e.g. the benchmark's) instead of building this one.
+const dist = process.env.SITE_DIST ?? join(ROOT, 'dist');
+if (!process.env.SITE_DIST) ensureBuild();
+mkdirSync(OUT, { recursive: true });
+const server = await serveDir(dist);
+const browser = await launchChromium();
+const only = process.argv.slice(2);
+try {
+  for (const [name, { path, error }] of Object.entries(keyPages(dist))) {
+    if (only.length && !only.includes(name)) continue;
+    if (error !== undefined) {
+      console.warn(`skip ${name}: ${error}`);
+      continue;
+    }
+    for (const theme of ['light', 'dark'] as const) {
+      for (const vp of VIEWPORTS) {
+        const context = await browser.newContext({ viewport: { width: vp.width, height: vp.height }, isMobile: vp.isMobile, deviceScaleFactor: 1, colorScheme: theme });
+        await context.addInitScript((t) => localStorage.setItem('starlight-theme', t), theme);
+        const page = await context.newPage();
+        await page.goto(server.url + path, { waitUntil: 'networkidle' });
+        await page.waitForFunction(() => [...document.querySelectorAll('pre.mermaid')].every((p) => p.hasAttribute('data-processed')), null, { timeout: 15_000 });
+        const file = join(OUT, `${name}-${theme}-${vp.name}.png`);
+        await page.screenshot({ path: file, fullPage: vp.name === 'desktop' ? process.env.FULL === '1' : false });
+        console.log(file.slice(ROOT.length + 1), path);
+        await context.close();
+      }
+    }
+  }
+} finally {
+  await browser.close();
+  await server.close();
+}
