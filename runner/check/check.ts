@@ -5,9 +5,11 @@ import { parseProcedure, STEP_LANGUAGES } from '../format/parse.ts';
 import type { Inventory } from '../inventory/schema.ts';
 import { BashSyntaxChecker } from './bash-syntax.ts';
 import { PAGE_RULES, STEP_RULES } from './rules/index.ts';
+import { checkRecords } from './records.ts';
 
 export interface CheckResult {
   files: number;
+  records?: number;
   steps: number;
   diagnostics: Diagnostic[];
   errors: number;
@@ -18,7 +20,7 @@ export interface CheckResult {
  * Validates pages without executing anything: parse diagnostics, lint rules,
  * bash syntax (in a noexec shell) and cross-page rules such as unique runbook ids.
  */
-export async function checkFiles(root: string, files: string[], inventory: Inventory): Promise<CheckResult> {
+export async function checkFiles(root: string, files: string[], inventory: Inventory, options: { recordsDir?: string } = {}): Promise<CheckResult> {
   const bash = new BashSyntaxChecker();
   const diagnostics: Diagnostic[] = [];
   const syntax: Array<Promise<void>> = [];
@@ -46,6 +48,7 @@ export async function checkFiles(root: string, files: string[], inventory: Inven
     bash.close();
   }
   diagnostics.push(...duplicateIds(procedures));
+  if (options.recordsDir) diagnostics.push(...checkRecords(root, options.recordsDir, procedures));
   diagnostics.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
   return {
     files: files.length,

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
 import { relative } from 'node:path';
-import { addCommon, context, inventoryOption, jsonOption, printJson, type CommonOptions } from './options.ts';
+import { addCommon, context, inventoryOption, jsonOption, printJson, recordsOption, type CommonOptions } from './options.ts';
+import { recordsDir } from '../record/store.ts';
 import { discoverPages, expandPaths } from '../project.ts';
 import { checkFiles } from '../check/check.ts';
 import { EXIT } from '../errors.ts';
@@ -14,14 +15,17 @@ export function registerCheck(program: Command) {
       .description('validate pages and lint their steps; executes nothing'),
     jsonOption(),
     inventoryOption(),
+    recordsOption(),
   )
     .option('--strict', 'fail on warnings too (use in CI)')
-    .addHelpText('after', '\nOutput: path:line:col  severity  rule  message. Exit 2 on errors (or warnings with --strict), else 0.')
+    .addHelpText('after', '\nAlso validates the run records (with no paths, or with --records).\nOutput: path:line:col  severity  rule  message. Exit 2 on errors (or warnings with --strict), else 0.')
     .action(async (paths: string[], opts: CommonOptions & { strict?: boolean }) => {
       const ctx = context(opts);
       const { inventory } = ctx.loadInventory();
       const files = paths.length ? expandPaths(ctx.root, paths) : discoverPages(ctx.root);
-      const result = await checkFiles(ctx.root, files, inventory);
+      // Records are checked with the whole project (the pages they belong to must be known), or when named.
+      const checkRecordsToo = paths.length === 0 || opts.records !== undefined;
+      const result = await checkFiles(ctx.root, files, inventory, checkRecordsToo ? { recordsDir: recordsDir(ctx.root, opts.records) } : {});
       const failed = result.errors > 0 || (opts.strict === true && result.warnings > 0);
       process.exitCode = failed ? EXIT.usage : EXIT.ok;
       if (opts.json) return printJson({ ...result, strict: opts.strict === true, ok: !failed });

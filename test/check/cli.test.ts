@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -49,6 +49,15 @@ describe('runbook check (CLI)', () => {
     const r = runbook(['check', '--inventory', bad, 'test/fixtures/check/valid']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/inventory\.yaml:7 {2}nodes\.0\.name: use lowercase letters/);
+  });
+
+  it('validates run records', () => {
+    const records = join(tmp, 'runs');
+    mkdirSync(join(records, 'rolling'), { recursive: true });
+    writeFileSync(join(records, 'rolling', 'broken.json'), '{"schemaVersion": 1}');
+    const r = runbook(['check', ...inv, '--records', records, 'test/fixtures/check/valid']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toMatch(/runs\/rolling\/broken\.json:1:1 {2}error {2}run-record {2}not a valid run record: runId: /);
   });
 
   it('says what to do for a missing path', () => {
