@@ -1,5 +1,5 @@
 import { relative } from 'node:path';
-import type { Diagnostic, Procedure } from '../format/model.ts';
+import type { Diagnostic } from '../format/model.ts';
 import { listRecords } from '../record/store.ts';
 
 /**
@@ -7,7 +7,7 @@ import { listRecords } from '../record/store.ts';
  * validates would break the build, and one whose runbook is gone would show
  * history for a procedure nobody can read.
  */
-export function checkRecords(root: string, dir: string, procedures: Procedure[]): Diagnostic[] {
+export function checkRecords(root: string, dir: string, ids: ReadonlySet<string>): Diagnostic[] {
   const { records, problems } = listRecords(dir);
   const out: Diagnostic[] = problems.map((problem) => {
     // One line per finding: "<file>: not a valid run record:" followed by "<file>  field: issue" lines.
@@ -18,7 +18,6 @@ export function checkRecords(root: string, dir: string, procedures: Procedure[])
     const message = `${head.slice(file.length + 2).replace(/:$/, '')}${shown ? `: ${shown}` : ''}`;
     return { file: relative(root, file), line: 1, column: 1, severity: 'error', rule: 'run-record', message };
   });
-  const ids = new Set(procedures.filter((p) => p.steps.length > 0 || p.kind === 'runbook').map((p) => p.id));
   for (const { file, record } of records) {
     if (!ids.has(record.runbook.id)) {
       out.push({

@@ -1,0 +1,62 @@
+import type { Diagnostic, PageKind, Procedure, Severity, Step } from '../format/model.ts';
+import { parseProcedure, STEP_LANGUAGES } from '../format/parse.ts';
+import type { Inventory } from '../inventory/schema.ts';
+import { PAGE_RULES, STEP_RULES } from './rules/index.ts';
+
+/** A shell step waiting for the bash syntax check, positioned for its diagnostic. */
+export interface SyntaxJob {
+  file: string;
+  stepId: string;
+  /** 1-based file line of the first code line, and the fence's column. */
+  line: number;
+  column: number;
+  code: string;
+}
+
+/** What checking one page yields: plain data, so worker threads can send it back. */
+export interface PageLint {
+  page: { file: string; id: string; kind: PageKind; steps: number; runbookLine: number };
+  diagnostics: Diagnostic[];
+  syntax: SyntaxJob[];
+}
+
+/** Parses and lints one page: everything but the bash syntax check and cross-page rules. */
+export function lintSource(source: string, file: string, inventory: Inventory): PageLint {
+  const procedure = parseProcedure(source, file);
+  const syntax = procedure.steps
+    .filter((s) => s.kind === 'shell' && STEP_LANGUAGES[s.lang])
+    .map((s) => ({ file, stepId: s.id, line: s.position.start.line + 1, column: s.position.start.column, code: s.code }));
+  // The frontmatter line of `runbook:` found by text, so the summary needs no YAML positions.
+  const runbookLine = procedure.kind === 'runbook' ? lineOf(source, /^runbook:/m) : 1;
+  return {
+    page: { file, id: procedure.id, kind: procedure.kind, steps: procedure.steps.length, runbookLine },
+    diagnostics: [...procedure.diagnostics, ...checkProcedure(procedure, inventory)],
+    syntax,
+  };
+}
+
+export function checkProcedure(procedure: Procedure, inventory: Inventory): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const rule of PAGE_RULES) out.push(...rule(procedure, inventory));
+  for (const step of procedure.steps) {
+    const at = atStep(procedure, step);
+    for (const rule of STEP_RULES) out.push(...rule(step, { procedure, inventory, at }));
+  }
+  return out;
+}
+
+function atStep(procedure: Procedure, step: Step) {
+  return (codeLine: number, rule: string, message: string, severity: Severity = 'error'): Diagnostic => ({
+    file: procedure.file,
+    line: step.position.start.line + 1 + codeLine,
+    column: step.position.start.column,
+    severity,
+    rule,
+    message,
+  });
+}
+
+function lineOf(text: string, re: RegExp): number {
+  const m = re.exec(text);
+  return m ? text.slice(0, m.index).split('\n').length : 1;
+}
