@@ -96,6 +96,7 @@ program.command('env')
       process.exit(3);
     }
     console.log(`export KUBECONFIG=${shq(state.kubeconfig)}`);
+    console.log(`export RUNBOOK_INVENTORY=${shq(state.sandboxInventory)}`);
     console.log(`export PATH=${shq(state.binDir)}:"$PATH"`);
   });
 
@@ -107,7 +108,8 @@ Use it:
   export KUBECONFIG=${shq(state.kubeconfig)}
   ${shq(state.kubectl)} get nodes -o wide
 
-or put the matching kubectl first on PATH as well:
+or set KUBECONFIG, the matching kubectl on PATH and RUNBOOK_INVENTORY (the
+inventory with the sandbox's addresses) for the runbook CLI in one go:
   eval "$(${self} env${flag})"
 
 Stop it:

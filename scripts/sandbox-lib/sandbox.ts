@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ensureBuilt, type Binaries } from './build.ts';
 import { probe, type ProbeResult, type TlsClient } from './health.ts';
-import { loadInventory, type SandboxInventory } from './inventory.ts';
+import { loadInventory, writeSandboxInventory, type SandboxInventory } from './inventory.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
-import { createNodes, waitDefaultServiceAccount, waitNodesReady } from './nodes.ts';
-import { freePort, freePortPair, isListening } from './ports.ts';
+import { createNodes, sandboxAddress, waitDefaultServiceAccount, waitNodesReady } from './nodes.ts';
+import { freePort, freePortPair, isListening, ownsListener } from './ports.ts';
 import { isOurs, startProcess, stopProcesses, tail, type ProcessRecord, type Started } from './processes.ts';
 import { defaultInventory, kwokStages } from './paths.ts';
 
@@ -27,10 +27,14 @@ export interface Ports {
 export interface SandboxState {
   stateDir: string;
   phase: 'starting' | 'running';
+  /** The `up` process, while phase is 'starting'. */
+  ownerPid: number;
   binDir: string;
   kubectl: string;
   kubeconfig: string;
   inventory: string;
+  /** The inventory rewritten to point at the sandbox (for RUNBOOK_INVENTORY). */
+  sandboxInventory: string;
   clusterName: string;
   context: string;
   server: string;
@@ -95,6 +99,9 @@ export async function up(opts: UpOptions): Promise<SandboxState> {
   if (previous && isRunning(previous)) {
     throw new AlreadyRunningError(`a sandbox is already running in ${stateDir} (stop it with: scripts/sandbox down --state-dir ${stateDir})`);
   }
+  if (previous?.phase === 'starting' && previous.ownerPid !== process.pid && pidAlive(previous.ownerPid)) {
+    throw new Error(`a sandbox is being started in ${stateDir} by pid ${previous.ownerPid}; wait for it, or stop it with: scripts/sandbox down --state-dir ${stateDir}`);
+  }
   if (previous) await down(stateDir); // leftovers of a crashed or interrupted run
   else if (existsSync(stateDir) && readdirSync(stateDir).length > 0) {
     throw new Error(`${stateDir} is not empty and holds no sandbox; choose another --state-dir`);
@@ -102,8 +109,8 @@ export async function up(opts: UpOptions): Promise<SandboxState> {
   mkdirSync(join(stateDir, 'logs'), { recursive: true, mode: 0o700 });
 
   const state: SandboxState = {
-    stateDir, phase: 'starting', binDir: '', kubectl: '', kubeconfig: join(stateDir, 'kubeconfig'),
-    inventory: inventoryFile, clusterName: inv.clusterName, context: inv.context, server: '',
+    stateDir, phase: 'starting', ownerPid: process.pid, binDir: '', kubectl: '', kubeconfig: join(stateDir, 'kubeconfig'),
+    inventory: inventoryFile, sandboxInventory: join(stateDir, 'inventory.yaml'), clusterName: inv.clusterName, context: inv.context, server: '',
     ports: { etcdClient: 0, etcdPeer: 0, apiserver: 0, controllerManager: 0, scheduler: 0 },
     processes: [], nodes: inv.nodes.map((n) => n.name), startedAt: new Date().toISOString(),
   };
@@ -125,6 +132,8 @@ export async function up(opts: UpOptions): Promise<SandboxState> {
       err.message = err.message.replace(err.logFile, `${kept} (copied from the removed state dir)`);
       err.logFile = kept;
     }
+    // What this run started, even if the state dir went away meanwhile (`down` from elsewhere).
+    await stopProcesses([...state.processes].reverse());
     await down(stateDir);
     throw err;
   }
@@ -147,8 +156,8 @@ async function startAll(state: SandboxState, bins: Binaries, inv: SandboxInvento
   log('certificates generated');
 
   const start = (name: string, bin: string, args: () => string[], health: () => Promise<ProbeResult>,
-    newPorts: () => Promise<void>) =>
-    startComponent(state, name, bin, args, health, newPorts, join(logs, `${name}.log`), timeoutMs, signal);
+    newPorts: () => Promise<void>, port?: () => number) =>
+    startComponent(state, name, bin, args, health, newPorts, port, join(logs, `${name}.log`), timeoutMs, signal);
 
   // etcd
   [state.ports.etcdClient, state.ports.etcdPeer] = await freePortPair();
@@ -159,7 +168,7 @@ async function startAll(state: SandboxState, bins: Binaries, inv: SandboxInvento
   async () => {
     [state.ports.etcdClient, state.ports.etcdPeer] = await freePortPair();
     rmSync(join(dir, 'etcd'), { recursive: true, force: true });
-  });
+  }, () => state.ports.etcdClient);
   log(`etcd started (127.0.0.1:${state.ports.etcdClient})`);
 
   // kube-apiserver
@@ -180,7 +189,7 @@ async function startAll(state: SandboxState, bins: Binaries, inv: SandboxInvento
     // API rejects (loopback) every 10s; nothing in the sandbox dials it.
     '--endpoint-reconciler-type=none'],
   () => probe(`https://127.0.0.1:${state.ports.apiserver}/readyz`, tls),
-  async () => { state.ports.apiserver = await freePort(); });
+  async () => { state.ports.apiserver = await freePort(); }, () => state.ports.apiserver);
   state.server = `https://127.0.0.1:${state.ports.apiserver}`;
   writeKubeconfig(state.kubeconfig, pki, state.server, inv.clusterName, inv.context);
   writeState(state);
@@ -200,12 +209,12 @@ async function startAll(state: SandboxState, bins: Binaries, inv: SandboxInvento
     // Pod CIDRs are set on the Node objects we create, as K3s's would be.
     '--allocate-node-cidrs=false'],
   () => probe(`https://127.0.0.1:${state.ports.controllerManager}/healthz`),
-  async () => { state.ports.controllerManager = await freePort(); });
+  async () => { state.ports.controllerManager = await freePort(); }, () => state.ports.controllerManager);
   log('kube-controller-manager started');
   await start('kube-scheduler', bins.sandbox, () => ['kube-scheduler', ...kcArgs,
     `--secure-port=${state.ports.scheduler}`, `--cert-dir=${join(dir, 'kube-scheduler')}`],
   () => probe(`https://127.0.0.1:${state.ports.scheduler}/healthz`),
-  async () => { state.ports.scheduler = await freePort(); });
+  async () => { state.ports.scheduler = await freePort(); }, () => state.ports.scheduler);
   log('kube-scheduler started');
 
   // kwok: the simulated kubelets of the Node objects created below. It
@@ -228,11 +237,12 @@ async function startAll(state: SandboxState, bins: Binaries, inv: SandboxInvento
   };
   await waitNodesReady(kc, inv, timeoutMs, (n, m) => log(`nodes Ready ${n}/${m}`), aborted);
   await waitDefaultServiceAccount(kc, timeoutMs, aborted);
+  writeSandboxInventory(state.inventory, state.sandboxInventory, state.server, sandboxAddress);
 }
 
 async function startComponent(state: SandboxState, name: string, bin: string, args: () => string[],
-  health: () => Promise<ProbeResult>, newPorts: () => Promise<void>, logFile: string,
-  timeoutMs: number, signal?: AbortSignal): Promise<Started> {
+  health: () => Promise<ProbeResult>, newPorts: () => Promise<void>, port: (() => number) | undefined,
+  logFile: string, timeoutMs: number, signal?: AbortSignal): Promise<Started> {
   for (let attempt = 1; ; attempt++) {
     signal?.throwIfAborted();
     const proc = startProcess(name, bin, args(), logFile, state.stateDir);
@@ -254,7 +264,9 @@ async function startComponent(state: SandboxState, name: string, bin: string, ar
       }
       signal?.throwIfAborted();
       last = await health();
-      if (last.ok) return proc;
+      // Healthy, and it is our process answering, not another sandbox's that won the port.
+      if (last.ok && (!port || ownsListener(proc.pid, port()))) return proc;
+      if (last.ok) last = { ok: false, detail: `port ${port!()} is answered by another process` };
       if (Date.now() > deadline) {
         throw new ComponentError(name, `not healthy after ${timeoutMs / 1000}s (last probe: ${last.detail})`, logFile);
       }
@@ -297,6 +309,22 @@ export async function status(stateDir: string): Promise<{ state?: SandboxState; 
     return { name: p.name, pid: p.pid, alive: isOurs(p), ...(port ? { listening: await isListening(port) } : {}) };
   }));
   return { state, components };
+}
+
+function pidAlive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch { return false; }
+}
+
+/**
+ * Last resort for a process that is exiting right now (no awaiting possible):
+ * SIGKILL every recorded process group and remove the state dir.
+ */
+export function killNow(stateDir: string): void {
+  const state = readState(resolve(stateDir));
+  for (const p of state?.processes ?? []) {
+    if (isOurs(p)) try { process.kill(-p.pid, 'SIGKILL'); } catch { /* gone */ }
+  }
+  if (state) rmSync(resolve(stateDir), { recursive: true, force: true });
 }
 
 function firstServiceIP(cidr: string): string {

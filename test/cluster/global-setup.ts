@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { down, up } from '../../scripts/sandbox-lib/sandbox.ts';
+import { down, killNow, up } from '../../scripts/sandbox-lib/sandbox.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -19,8 +19,13 @@ declare module 'vitest' {
 
 let stateDir: string | undefined;
 
+// If vitest exits without running teardown (Ctrl-C, a crash), still leave no
+// process or file behind. 'exit' handlers must be synchronous: SIGKILL.
+const onExit = () => { if (stateDir) { killNow(stateDir); rmSync(stateDir, { recursive: true, force: true }); } };
+
 export async function setup(project: TestProject): Promise<void> {
   stateDir = mkdtempSync(join(tmpdir(), 'k3s-lab-sandbox-test-'));
+  process.once('exit', onExit);
   const t0 = Date.now();
   const log = (line: string) => console.error(`[sandbox ${Math.round((Date.now() - t0) / 1000)}s] ${line}`);
   try {
@@ -43,4 +48,5 @@ export async function teardown(): Promise<void> {
   await down(stateDir);
   rmSync(stateDir, { recursive: true, force: true });
   stateDir = undefined;
+  process.off('exit', onExit);
 }

@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { parse } from 'yaml';
 import { repoRoot } from '../../scripts/sandbox-lib/paths.ts';
 import { isListening } from '../../scripts/sandbox-lib/ports.ts';
 import { isOurs } from '../../scripts/sandbox-lib/processes.ts';
@@ -86,6 +87,11 @@ describe('scripts/sandbox', () => {
     expect(st.stdout).toMatch(/up\s+kube-apiserver/);
     const env = await run(['env', '--state-dir', a]).done;
     expect(env.stdout).toContain(`export KUBECONFIG=${join(a, 'kubeconfig')}`);
+    expect(env.stdout).toContain(`export RUNBOOK_INVENTORY=${join(a, 'inventory.yaml')}`);
+    expect(env.stdout).toContain(`export PATH=${sa.binDir}:`);
+    const inv = parse(readFileSync(join(a, 'inventory.yaml'), 'utf8')) as { cluster: { server: string }; nodes: { address: string }[] };
+    expect(inv.cluster.server).toBe(sa.server);
+    expect(inv.nodes.map((n) => n.address)).toEqual(['127.0.1.1', '127.0.1.2']);
 
     for (const [dir, s] of [[a, sa], [b, sb]] as const) {
       const d = await run(['down', '--state-dir', dir]).done;

@@ -1,8 +1,10 @@
 // The sandbox is the lab's shape: kubectl lists the inventory's nodes Ready,
 // with the K3s version and role labels, and the server reports K3s's version.
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
+import { inventorySchema } from '../../runner/inventory/schema.ts';
 import { defaultInventory } from '../../scripts/sandbox-lib/paths.ts';
 import { kubectlOk, sandbox } from './helpers.ts';
 
@@ -66,5 +68,15 @@ describe('kubectl against the sandbox', () => {
     const { kc } = sandbox();
     expect(kc.getCurrentCluster()?.name).toBe(inventory.cluster.name);
     expect(kc.getCurrentCluster()?.server).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+  });
+
+  it('writes the inventory for RUNBOOK_INVENTORY: same lab, sandbox server, loopback addresses only', () => {
+    const file = join(inject('sandboxStateDir'), 'inventory.yaml');
+    const inv = inventorySchema.parse(parse(readFileSync(file, 'utf8')));
+    expect(inv.cluster.server).toBe(sandbox().kc.getCurrentCluster()?.server);
+    expect(inv.cluster.context).toBe(inventory.cluster.context);
+    expect(inv.nodes.map((n) => n.name)).toEqual(inventory.nodes.map((n) => n.name));
+    for (const n of inv.nodes) expect(n.address).toMatch(/^127\./);
+    for (const d of inv.devices ?? []) expect(d.address).toMatch(/^127\./);
   });
 });
