@@ -35,6 +35,7 @@ export default defineConfig({
         PageTitle: './src/components/overrides/PageTitle.astro',
         MarkdownContent: './src/components/overrides/MarkdownContent.astro',
         Footer: './src/components/overrides/Footer.astro',
+        Hero: './src/components/overrides/Hero.astro',
       },
       routeMiddleware: './src/lib/route-data.ts',
       expressiveCode: {

@@ -11,6 +11,8 @@ export interface ProcedurePage {
   url: string;
   title: string;
   procedure: Procedure;
+  /** What the page is to a reader: a weekend plan may also carry a runbook block. */
+  section: 'runbook' | 'weekend' | 'adr' | 'page';
 }
 
 let memo: Promise<Map<string, ProcedurePage>> | undefined;
@@ -22,12 +24,13 @@ export function procedurePages(): Promise<Map<string, ProcedurePage>> {
     for (const entry of await getCollection('docs')) {
       const procedure = procedureOfEntry(entry);
       if (procedure && (procedure.steps.length > 0 || procedure.kind === 'runbook')) {
-        pages.set(procedure.id, { url: entry.id === 'index' ? '/' : `/${entry.id}/`, title: entry.data.title, procedure });
+        const section = entry.data.weekend ? 'weekend' : procedure.kind === 'runbook' ? 'runbook' : 'page';
+        pages.set(procedure.id, { url: `/${entry.id}/`, title: entry.data.title, procedure, section });
       }
     }
     for (const entry of await getCollection('adrs')) {
       const procedure = procedureOfEntry(entry);
-      if (procedure && procedure.steps.length > 0) pages.set(procedure.id, { url: adrUrl(entry.id), title: entry.data.title, procedure });
+      if (procedure && procedure.steps.length > 0) pages.set(procedure.id, { url: adrUrl(entry.id), title: entry.data.title, procedure, section: 'adr' });
     }
     return pages;
   })();

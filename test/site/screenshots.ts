@@ -37,6 +37,13 @@ try {
         const file = join(OUT, `${name}-${theme}-${vp.name}.png`);
         await page.screenshot({ path: file, fullPage: vp.name === 'desktop' ? process.env.FULL === '1' : false });
         console.log(file.slice(ROOT.length + 1), path);
+        // PARTS=1: the whole page in viewport-sized slices, easier to look at than one tall image.
+        if (process.env.PARTS === '1') {
+          const height = await page.evaluate(() => document.documentElement.scrollHeight);
+          for (let y = vp.height, n = 2; y < height; y += vp.height, n++) {
+            await page.screenshot({ path: file.replace(/\.png$/, `-part${n}.png`), fullPage: true, clip: { x: 0, y, width: vp.width, height: Math.min(vp.height, height - y) } });
+          }
+        }
         await context.close();
       }
     }

@@ -1,0 +1,92 @@
+import { getCollection } from 'astro:content';
+import { ADR_STATUSES, WEEKEND_STATUSES } from '../../runner/schemas/pages.ts';
+import { allAdrs } from './adrs.ts';
+import { allRuns, lastSuccess, staleSteps, type Run } from './runs.ts';
+import { procedurePages, type ProcedurePage } from './pages.ts';
+import { inventory } from './inventory.ts';
+import { daysSince } from './format.ts';
+
+/**
+ * The landing page's figures, all computed from the content: the inventory,
+ * ADR frontmatter, runbook and weekend pages, and the run records.
+ */
+export interface RunbookFreshness {
+  page: ProcedurePage;
+  risk: string;
+  last?: Run | undefined;
+  verifiedDays?: number | undefined;
+  stale: number;
+}
+
+let memo: ReturnType<typeof computeStats> | undefined;
+
+/** Memoised for a production build: several landing components read the same figures. */
+export function labStats() {
+  if (!memo || !import.meta.env.PROD) memo = computeStats();
+  return memo;
+}
+
+async function computeStats() {
+  const inv = inventory();
+  const adrs = await allAdrs();
+  const runs = await allRuns();
+  const pages = await procedurePages();
+  const docs = await getCollection('docs');
+
+  const runbooks: RunbookFreshness[] = [...pages.values()]
+    .filter((p) => p.section === 'runbook')
+    .map((page) => {
+      const own = runs.filter((r) => r.data.runbook.id === page.procedure.id);
+      const success = lastSuccess(own);
+      return {
+        page,
+        risk: page.procedure.runbook?.risk ?? 'low',
+        last: own[0],
+        verifiedDays: success ? daysSince(success.data.endedAt ?? success.data.startedAt) : undefined,
+        stale: staleSteps(page.procedure, own).size,
+      };
+    })
+    .sort((a, b) => (a.verifiedDays ?? Infinity) - (b.verifiedDays ?? Infinity) || a.page.title.localeCompare(b.page.title));
+
+  const weekends = docs
+    .filter((d) => d.data.weekend)
+    .map((d) => ({ url: `/${d.id}/`, title: d.data.title, weekend: d.data.weekend! }))
+    .sort((a, b) => a.weekend.number - b.weekend.number);
+
+  const finished = runs.filter((r) => r.status !== 'running');
+  const succeeded = finished.filter((r) => r.status === 'succeeded');
+  const upgrade = runs.find((r) => r.data.runbook.id === 'k3s-upgrade' && r.status === 'succeeded');
+  const upgradeVersion = upgrade?.data.params.find((p) => /VERSION/.test(p.name) && !p.secret)?.value;
+  const lastVerified = succeeded[0];
+
+  return {
+    cluster: inv.cluster,
+    nodes: inv.nodes,
+    devices: inv.devices ?? [],
+    adrs: {
+      total: adrs.length,
+      byStatus: ADR_STATUSES.map((status) => ({ status, n: adrs.filter((a) => a.data.status === status).length })).filter((s) => s.n > 0),
+      list: adrs,
+    },
+    runbooks,
+    weekends: {
+      list: weekends,
+      byStatus: Object.fromEntries(WEEKEND_STATUSES.map((s) => [s, weekends.filter((w) => w.weekend.status === s).length])) as Record<(typeof WEEKEND_STATUSES)[number], number>,
+    },
+    runs: {
+      total: runs.length,
+      finished: finished.length,
+      succeeded: succeeded.length,
+      recent: runs.slice(0, 6),
+    },
+    lastUpgrade: upgrade ? { run: upgrade, version: upgradeVersion, days: daysSince(upgrade.data.startedAt) } : undefined,
+    lastVerified: lastVerified ? { run: lastVerified, days: daysSince(lastVerified.data.endedAt ?? lastVerified.data.startedAt) } : undefined,
+    incidents: docs
+      .filter((d) => d.data.incident)
+      .map((d) => ({ url: `/${d.id}/`, title: d.data.title, incident: d.data.incident! }))
+      .sort((a, b) => b.incident.date.localeCompare(a.incident.date)),
+    pages,
+  };
+}
+
+export type LabStats = Awaited<ReturnType<typeof computeStats>>;
