@@ -132,12 +132,10 @@ function dryRun(procedure: Procedure, inventory: Inventory, sets: Record<string,
   const fatal = problems.filter((p) => !('name' in p && missing.includes(p.name)));
   if (!plan || fatal.length) throw new UsageError(`${procedure.file}: the plan cannot be built:\n${fatal.map((p) => `  ${p.message}`).join('\n')}`);
   const indices = selectInstances(plan, opts);
-  const remote = plan.instances.filter((i) => indices.includes(i.index) && i.targets.some((t) => unsupportedTarget(t)));
   const cluster = procedure.runbook?.cluster;
   const notes = [
     ...(indices.length < plan.instances.length ? [`a real run executes ${indices.length} of ${plan.instances.length} steps: ${indices.join(', ')}`] : []),
     ...missing.map((name) => `param ${name} is required: a real run needs --set ${name}=… (or the environment variable)`),
-    ...(remote.length ? [`${remote.length} step${remote.length > 1 ? 's run' : ' runs'} on nodes over SSH, which this runner cannot do yet: a real run would refuse`] : []),
     ...(cluster ? [`kube context check skipped: a real run requires context "${inventory.cluster.context}" (${inventory.cluster.server})`] : []),
   ];
   if (opts.json) {

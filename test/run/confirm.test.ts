@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, makeLab, runCli, step, type Lab } from './helpers.ts';
+import { ROOT, makeLab, operatorEnv, runCli, step, type Lab } from './helpers.ts';
 
 let lab: Lab;
 beforeEach(() => {
@@ -23,7 +23,7 @@ function confirmRunbook() {
 /** Runs the CLI on a pseudo-terminal (util-linux `script`), typing `keys` once the question shows. */
 function onTerminal(args: string[], keys: string): Promise<{ code: number | null; output: string }> {
   const cmd = ['stty cols 120 rows 40;', process.execPath, join(ROOT, 'runner/cli.ts'), ...args.map((a) => `'${a}'`)].join(' ');
-  const child = spawn('script', ['-qfec', cmd, '/dev/null'], { cwd: ROOT, env: { ...process.env, ...lab.env, NO_COLOR: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn('script', ['-qfec', cmd, '/dev/null'], { cwd: ROOT, env: operatorEnv(lab.env), stdio: ['pipe', 'pipe', 'pipe'] });
   let output = '';
   let typed = false;
   child.stdout.on('data', (d) => {

@@ -105,11 +105,21 @@ export interface CliRun {
   done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
 }
 
+/**
+ * The environment an operator's shell would have: vitest adds MODE, DEV, PROD…,
+ * which runbook params (read from the environment) would otherwise pick up.
+ */
+export function operatorEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const key of Object.keys(env)) if (/^(MODE|DEV|PROD|SSR|BASE_URL|TEST|VITEST.*)$/.test(key)) delete env[key];
+  return { ...env, NO_COLOR: '1', FORCE_COLOR: undefined, ...extra };
+}
+
 /** Starts the real CLI as a child process (stdin is not a terminal). */
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliRun {
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: ROOT,
-    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined, ...env },
+    env: operatorEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
