@@ -4,7 +4,7 @@
  * Debian's Chromium through playwright-core. Never downloads a browser.
  */
 import { spawnSync } from 'node:child_process';
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { cpSync, createReadStream, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { extname, join, resolve } from 'node:path';
 import { globSync } from 'tinyglobby';
@@ -96,4 +96,29 @@ export async function launchChromium(): Promise<Browser> {
     throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium fonts-liberation) or set CHROMIUM_PATH`);
   }
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
+}
+
+/**
+ * A throwaway copy of the project's site (config, site code, runner, public) under
+ * .cache/, where node_modules still resolves from the repo root. `content: false`
+ * leaves src/content with only the inventory, for builds of hand-picked pages.
+ */
+export function makeSandbox(name: string, options: { content: boolean }): string {
+  const dir = join(ROOT, '.cache', `${name}-${process.pid}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  for (const entry of ['astro.config.mjs', 'package.json', 'tsconfig.json', 'runner', 'public', 'src']) {
+    cpSync(join(ROOT, entry), join(dir, entry), {
+      recursive: true,
+      filter: (src) => options.content || !src.startsWith(join(ROOT, 'src/content/')) || src.startsWith(join(ROOT, 'src/content/lab')),
+    });
+  }
+  return dir;
+}
+
+export function writeFiles(root: string, files: Record<string, string>): void {
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(root, path, '..'), { recursive: true });
+    writeFileSync(join(root, path), text);
+  }
 }
