@@ -56,7 +56,9 @@ export async function executeSession(s: Session): Promise<number> {
   }
   const out = s.json ? process.stderr : process.stdout;
   const progress = createProgress(out);
-  const executors = createExecutors();
+  // RUNBOOK_GRACE_MS sets the wait between SIGINT, SIGTERM and SIGKILL (default 3 s after Ctrl-C, 2 s after a timeout).
+  const grace = Number(process.env.RUNBOOK_GRACE_MS) || undefined;
+  const executors = createExecutors(grace ? { interruptGraceMs: grace, killGraceMs: grace } : {});
   const controller = new AbortController();
   const sessionStart = performance.now();
   const priorMs = record.durationMs ?? 0;

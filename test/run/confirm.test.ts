@@ -61,6 +61,7 @@ describe('confirm steps', () => {
     const r = await onTerminal(['run', file, '--only', 'destroy', ...lab.flags], 'y');
     expect(r.output).toContain('destroy needs confirmation. It runs on local:');
     expect(r.output).toContain(`│ echo "rm -rf the thing"; touch ${marker}`);
+    expect(r.output).toContain('⠋ destroy'); // the spinner, only on a terminal
     expect(r.code).toBe(0);
     expect(existsSync(marker)).toBe(true);
   });

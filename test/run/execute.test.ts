@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { execSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kubeconfigText, livingProcesses, makeLab, runCli, step, type Lab } from './helpers.ts';
 
@@ -47,6 +48,16 @@ describe('runbook run executes local steps in bash', () => {
     expect(r.stdout).toMatch(/✗ 2\/3 two failed in \S+: exit code 7/);
     expect(r.stdout).toMatch(/#\s+STEP\s+TARGET\s+STATUS/);
     expect(r.stdout).toContain(`runbook resume ${record.runId} --records ${lab.records} --inventory ${lab.inventory}`);
+  });
+
+  it('colours only when allowed: FORCE_COLOR turns colour on without a terminal, NO_COLOR wins; no spinner without a terminal', async () => {
+    const file = lab.runbook('colours', step('step=one', 'echo plain'));
+    const coloured = await runCli(['run', file, ...lab.flags], { ...lab.env, NO_COLOR: undefined, FORCE_COLOR: '1' });
+    expect(coloured.stdout).toMatch(/\x1b\[\d+m/);
+    const plain = await runCli(['run', file, ...lab.flags], { ...lab.env, NO_COLOR: '1', FORCE_COLOR: '1' });
+    expect(plain.stdout).not.toMatch(/\x1b/);
+    expect(plain.stdout).not.toMatch(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/);
+    expect(plain.stdout).toMatch(/^▶ 1\/1 one {2}colours {2}\(local\)\n {2}│ plain\n✓ 1\/1 one succeeded in \S+\n/m);
   });
 
   it('continue-on-error lets the run go on and succeed, keeping the failure in the record', async () => {
@@ -165,17 +176,22 @@ describe('runbook run refuses before executing anything', () => {
     expect(lab.readRecords()).toEqual([]);
   });
 
-  it('when a step runs on a node: remote targets are not available yet, so nothing half-runs', async () => {
+  it('when a step runs on a node it cannot reach (no ssh client here): nothing half-runs', async () => {
     const marker = join(lab.dir, 'ran');
     const file = lab.runbook('remote', step('step=local-first', `touch ${marker}`) + step('step=on-node on=node-1', 'uptime'));
-    const r = await run(file);
+    // A PATH with bash and touch but no ssh.
+    const bin = join(lab.dir, 'bin-no-ssh');
+    mkdirSync(bin);
+    for (const tool of ['bash', 'touch']) symlinkSync(execSync(`command -v ${tool}`, { shell: '/bin/bash' }).toString().trim(), join(bin, tool));
+    const env = { ...lab.env, PATH: bin };
+    const r = await runCli(['run', file, ...lab.flags], env);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('2. on-node: runs on node-1 over SSH');
     expect(r.stderr).toContain('Nothing was run');
     expect(existsSync(marker)).toBe(false);
     expect(lab.readRecords()).toEqual([]);
     // Only the local step is fine.
-    expect((await run(file, '--only', 'local-first')).code).toBe(0);
+    expect((await runCli(['run', file, ...lab.flags, '--only', 'local-first'], env)).code).toBe(0);
     expect(existsSync(marker)).toBe(true);
   });
 

@@ -47,6 +47,9 @@ describe('Ctrl-C and kill -9 mid-step, then resume', () => {
     expect(livingProcesses(gate)).toEqual([]);
     expect(r.stdout).toContain(`Resume with: runbook resume ${record.runId} --records ${lab.records} --inventory ${lab.inventory}`);
 
+    const history = await runCli(['history', ...lab.flags], lab.env);
+    expect(history.stdout).toMatch(new RegExp(`${record.runId}\\s+interrupted at wait\\s+\\S+ \\S+\\s+\\S+\\s+1/3\\s+\\S+@\\S+`));
+
     writeFileSync(gate, '');
     const resumed = await runCli(['resume', record.runId, ...lab.flags], lab.env);
     expect(resumed.code).toBe(0);
@@ -59,6 +62,27 @@ describe('Ctrl-C and kill -9 mid-step, then resume', () => {
     expect(rec.steps[1]!.output).toContain('gate open');
     expect(rec.resumes).toMatchObject([{ from: 'wait' }]);
     expect(readFileSync(count, 'utf8')).toBe('ran\n'); // `first` was not run again
+  });
+
+  it('a step that ignores SIGINT gets SIGTERM after the grace period, and SIGKILL if it ignores that too', async () => {
+    const file = lab.runbook(
+      'stubborn',
+      step('step=stubborn', `trap 'echo "ignored INT"' INT\ntrap 'echo "ignored TERM"' TERM\necho ready\nwhile true; do sleep 0.05 || true; done`),
+    );
+    const env = { ...lab.env, RUNBOOK_GRACE_MS: '400' };
+    const cli = startCli(['run', file, ...lab.flags], env);
+    await cli.waitFor('ready');
+    const sent = Date.now();
+    cli.child.kill('SIGINT');
+    const r = await cli.done;
+    expect(r.code).toBe(130);
+    expect(Date.now() - sent).toBeGreaterThanOrEqual(800);
+    const step0 = lab.readRecords()[0]!.record.steps[0]!;
+    expect(step0.status).toBe('interrupted');
+    // In order: SIGINT (ignored), SIGTERM (ignored; bash also reports its sleep `Terminated`), then SIGKILL.
+    expect(step0.output).toMatch(/^ready\nignored INT\n[^]*ignored TERM\n/);
+    expect(step0.output.indexOf('ignored TERM')).toBeGreaterThan(step0.output.lastIndexOf('ignored INT'));
+    expect(livingProcesses('ignored TERM')).toEqual([]);
   });
 
   it('kill -9 of the runner leaves a valid record that readers report as interrupted; resume takes over the lock and finishes', async () => {

@@ -1,0 +1,55 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { findRecord, listRecords, newRunId, readRecord, recordFile, statusHere, writeRecord } from '../../runner/record/store.ts';
+import type { RunRecord } from '../../runner/record/schema.ts';
+import { makeLab, type Lab } from './helpers.ts';
+
+let lab: Lab;
+beforeEach(() => {
+  lab = makeLab();
+});
+afterEach(() => lab.cleanup());
+
+function record(runId: string, startedAt: string, over: Partial<RunRecord> = {}): RunRecord {
+  return {
+    schemaVersion: 1, runId, runbook: { id: 'demo', title: 'Demo', file: 'demo.mdx', kind: 'runbook' }, git: { commit: null, dirty: false },
+    pageHash: 'h', stepHashes: {}, params: [], operator: 'op@host', host: hostname(), pid: process.pid, cluster: {},
+    status: 'succeeded', startedAt, resumes: [], steps: [], ...over,
+  };
+}
+
+describe('run record store', () => {
+  it('run ids sort by start time and carry the runbook id', () => {
+    const id = newRunId('k3s-upgrade', new Date('2026-11-23T10:15:02.123Z'));
+    expect(id).toMatch(/^20261123T101502Z-k3s-upgrade-[0-9a-f]{4}$/);
+  });
+
+  it('writes atomically (no temp file left), reads back, lists newest first and finds by id', () => {
+    const a = recordFile(lab.records, 'demo', 'r-a');
+    const b = recordFile(lab.records, 'demo', 'r-b');
+    writeRecord(a, record('r-a', '2026-11-01T00:00:00.000Z'));
+    writeRecord(b, record('r-b', '2026-11-02T00:00:00.000Z'));
+    expect(readdirSync(join(lab.records, 'demo')).sort()).toEqual(['r-a.json', 'r-b.json']);
+    expect(listRecords(lab.records).records.map((r) => r.record.runId)).toEqual(['r-b', 'r-a']);
+    expect(findRecord(lab.records, 'r-a').record).toEqual(readRecord(a));
+  });
+
+  it('refuses to write an invalid record and reports unreadable ones without failing the listing', () => {
+    expect(() => writeRecord(recordFile(lab.records, 'demo', 'bad'), { ...record('bad', 'x'), status: 'weird' as never })).toThrow(/invalid run record/);
+    mkdirSync(join(lab.records, 'demo'), { recursive: true });
+    writeFileSync(join(lab.records, 'demo', 'junk.json'), '{');
+    writeRecord(recordFile(lab.records, 'demo', 'ok'), record('ok', '2026-11-03T00:00:00.000Z'));
+    const { records, problems } = listRecords(lab.records, 'demo');
+    expect(records.map((r) => r.record.runId)).toEqual(['ok']);
+    expect(problems[0]).toContain('junk.json');
+  });
+
+  it('a running record whose runner is gone reads as interrupted', () => {
+    const dead = spawnSync('true').pid!;
+    expect(statusHere(record('x', 'y', { status: 'running', pid: dead }))).toBe('interrupted');
+    expect(statusHere(record('x', 'y', { status: 'running', pid: process.pid }))).toBe('running');
+  });
+});
