@@ -1,4 +1,3 @@
-import { confirm, isCancel } from '@clack/prompts';
 import pc from 'picocolors';
 import { applyScript } from '../execute/types.ts';
 import { describeTarget, type StepInstance } from '../plan/plan.ts';
@@ -27,6 +26,8 @@ export async function askToRun(instance: StepInstance, output: NodeJS.WriteStrea
     `\n${pc.yellow('?')} ${pc.bold(instance.id)} needs confirmation. It runs on ${where}${env ? ` with ${env}` : ''}:\n` +
       `${script.replace(/\n$/, '').split('\n').map((l) => `  ${pc.yellow('│')} ${l}`).join('\n')}\n`,
   );
+  // Loaded on use: most runs never ask.
+  const { confirm, isCancel } = await import('@clack/prompts');
   const answer = await confirm({ message: `Run ${instance.id}?`, initialValue: false, output, signal });
   return !isCancel(answer) && answer === true;
 }

@@ -15,6 +15,8 @@ import type { Progress } from './progress.ts';
  * every step so a killed runner leaves an honest account behind.
  */
 
+const RUNNING_MARK_MS = 250;
+
 export interface LoopContext {
   root: string;
   plan: Plan;
@@ -49,10 +51,20 @@ export async function runSteps(ctx: LoopContext, indices: readonly number[]): Pr
     Object.assign(step, { status: 'running', startedAt: startedAt.toISOString(), attempts: 0, output: '', truncated: false, targets: [] });
     delete step.endedAt;
     delete step.error;
-    ctx.save();
+    // A step that is still going after a moment is marked `running` on disk, so a
+    // record left by a killed runner says which step it was in; quick steps skip
+    // that write (resume starts at the first unfinished step either way).
+    const markRunning = setTimeout(() => {
+      try {
+        ctx.save();
+      } catch {
+        // Only a progress mark: the write after the step reports a real problem.
+      }
+    }, RUNNING_MARK_MS);
     ctx.progress.stepStarted(instance, total);
 
     const results = await runOnTargets(ctx, instance);
+    clearTimeout(markRunning);
     finishStep(step, results, startedAt);
     ctx.save();
     ctx.progress.stepEnded(instance, total, step);

@@ -89,6 +89,8 @@ describe('Ctrl-C and kill -9 mid-step, then resume', () => {
     const { file, gate, count } = gatedRunbook('sigkill');
     const cli = startCli(['run', file, ...lab.flags], lab.env);
     await cli.waitFor('waiting-for-gate');
+    // The record marks a step `running` once it has been going for a moment.
+    await until(() => lab.readRecords()[0]?.record.steps[1]?.status === 'running');
     cli.child.kill('SIGKILL');
     await cli.done;
 
