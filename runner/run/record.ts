@@ -4,7 +4,7 @@ import type { Plan, StepInstance } from '../plan/plan.ts';
 import type { RunRecord, StepRecord } from '../record/schema.ts';
 import type { GitState } from '../git.ts';
 import type { KubeView } from '../cluster/kubeconfig.ts';
-import { MASK, type Masker } from '../secrets/mask.ts';
+import { MASK, SECRET_NAME, type Masker } from '../secrets/mask.ts';
 
 export function operatorName(): string {
   let user: string;
@@ -44,12 +44,11 @@ export function newRecord(args: {
     git: args.git,
     pageHash: p.hash,
     stepHashes: Object.fromEntries(p.steps.map((s) => [s.id, s.hash])),
-    params: plan.params.map((param) => ({
-      name: param.name,
-      value: param.secret ? MASK : masker.mask(param.value),
-      source: param.source === 'missing' ? 'default' : param.source,
-      secret: param.secret,
-    })),
+    params: plan.params.map((param) => {
+      // A param named like a secret (API_TOKEN) is kept like one: masked here, read from the environment on resume.
+      const secret = param.secret || SECRET_NAME.test(param.name);
+      return { name: param.name, value: secret ? MASK : masker.mask(param.value), source: param.source === 'missing' ? 'default' : param.source, secret };
+    }),
     operator: operatorName(),
     host: hostname(),
     pid: process.pid,

@@ -4,7 +4,7 @@ import type { Inventory } from '../inventory/schema.ts';
 import { planProcedure, type Plan, type StepInstance } from '../plan/plan.ts';
 import { parseSetArgs } from '../plan/params.ts';
 import { loadProcedure, resolveProcedure } from '../project.ts';
-import { context, printJson, type CommonOptions } from '../commands/options.ts';
+import { context, type CommonOptions } from '../commands/options.ts';
 import { DEFAULT_INVENTORY } from '../inventory/load.ts';
 import { contextMismatch, pinContext, readKubeconfig, type KubeView } from '../cluster/kubeconfig.ts';
 import { unsupportedTarget } from '../execute/executors.ts';
@@ -138,11 +138,14 @@ function dryRun(procedure: Procedure, inventory: Inventory, sets: Record<string,
     ...missing.map((name) => `param ${name} is required: a real run needs --set ${name}=… (or the environment variable)`),
     ...(cluster ? [`kube context check skipped: a real run requires context "${inventory.cluster.context}" (${inventory.cluster.server})`] : []),
   ];
+  // A param named like a secret (API_TOKEN) is shown masked even when not declared `secret`.
+  const { masker } = stepEnvironment(plan);
   if (opts.json) {
-    printJson({ dryRun: true, ...planToJson(plan, inventory), selected: indices, notes });
+    const json = { dryRun: true, ...planToJson(plan, inventory), selected: indices, notes };
+    process.stdout.write(`${JSON.stringify(json, (_key, v: unknown) => (typeof v === 'string' ? masker.mask(v) : v), 2)}\n`);
     return EXIT.ok;
   }
-  process.stdout.write(describePlan(plan, inventory));
+  process.stdout.write(masker.mask(describePlan(plan, inventory)));
   process.stdout.write(`\n${pc.bold('Dry run: nothing was executed.')}\n${notes.map((n) => `  ${pc.dim('·')} ${n}`).join('\n')}${notes.length ? '\n' : ''}`);
   return EXIT.ok;
 }

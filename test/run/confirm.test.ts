@@ -73,7 +73,7 @@ describe('confirm steps', () => {
     expect(existsSync(first)).toBe(true);
     expect(existsSync(marker)).toBe(false);
     expect(r.output).toContain('Stopped before destroy: not confirmed.');
-    const [{ record }] = lab.readRecords();
+    const record = lab.onlyRecord();
     expect(record.status).toBe('interrupted');
     expect(record.steps.map((s) => s.status)).toEqual(['succeeded', 'pending', 'pending']);
   });

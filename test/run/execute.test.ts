@@ -24,7 +24,7 @@ describe('runbook run executes local steps in bash', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('│ hello operator from');
     expect(r.stdout).toContain('│ to stderr');
-    const [{ record }] = lab.readRecords();
+    const record = lab.onlyRecord();
     expect(record.status).toBe('failed');
     expect(record.params).toEqual([{ name: 'WHO', value: 'operator', source: 'set', secret: false }]);
     expect(record.steps.map((s) => [s.id, s.status, s.exitCode])).toEqual([
@@ -42,7 +42,7 @@ describe('runbook run executes local steps in bash', () => {
     const r = await run(file);
     expect(r.code).toBe(1);
     expect(existsSync(marker)).toBe(false);
-    const [{ record }] = lab.readRecords();
+    const record = lab.onlyRecord();
     expect(record.steps.map((s) => s.status)).toEqual(['succeeded', 'failed', 'pending']);
     expect(record.steps[1]).toMatchObject({ exitCode: 7, attempts: 1, error: 'exit code 7', output: 'about to fail\n' });
     expect(r.stdout).toMatch(/✗ 2\/3 two failed in \S+: exit code 7/);
@@ -64,7 +64,7 @@ describe('runbook run executes local steps in bash', () => {
     const file = lab.runbook('tolerant', step('step=flaky continue-on-error', 'exit 3') + step('step=after', 'echo after'));
     const r = await run(file);
     expect(r.code).toBe(0);
-    const [{ record }] = lab.readRecords();
+    const record = lab.onlyRecord();
     expect(record.status).toBe('succeeded');
     expect(record.steps.map((s) => s.status)).toEqual(['failed', 'succeeded']);
   });
@@ -81,7 +81,7 @@ describe('runbook run executes local steps in bash', () => {
     expect(r.code).toBe(0);
     expect(Date.now() - started).toBeGreaterThanOrEqual(400);
     expect(readFileSync(counter, 'utf8').trim()).toBe('3');
-    const [{ record }] = lab.readRecords();
+    const record = lab.onlyRecord();
     expect(record.steps[0]).toMatchObject({ status: 'succeeded', attempts: 3 });
     expect(record.steps[0]!.output).toContain('── attempt 3/4 ──\nattempt 3');
     expect(r.stdout).toContain('attempt 1/4 exit code 1; retrying in 200ms');
@@ -125,7 +125,7 @@ describe('runbook run executes local steps in bash', () => {
     const r = await run(file);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('spawned');
-    const [{ record }] = lab.readRecords();
+    const record = lab.onlyRecord();
     expect(record.steps[0]).toMatchObject({ status: 'timed-out', error: 'timed out after 1s; its processes were killed' });
     expect(livingProcesses('sleep 4321.')).toEqual([]);
     // Killing process trees must not print Node's DEP0190 warning (or any other) at the operator.

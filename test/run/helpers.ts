@@ -22,6 +22,8 @@ export interface Lab {
   flags: string[];
   runbook(name: string, body: string, frontmatter?: string): string;
   readRecords(): Array<{ file: string; record: RunRecord }>;
+  /** The one record the test's run wrote (fails otherwise). */
+  onlyRecord(): RunRecord;
   cleanup(): void;
 }
 
@@ -81,6 +83,11 @@ export function makeLab(): Lab {
         }
       }
       return out;
+    },
+    onlyRecord() {
+      const all = this.readRecords();
+      if (all.length !== 1) throw new Error(`expected one run record under ${records}, found ${all.length}`);
+      return all[0]!.record;
     },
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };

@@ -39,7 +39,7 @@ describe('Ctrl-C and kill -9 mid-step, then resume', () => {
     const r = await cli.done;
     expect(r.code).toBe(130);
 
-    const [{ record }] = lab.readRecords();
+    const record = lab.onlyRecord();
     expect(record.status).toBe('interrupted');
     expect(record.steps.map((s) => s.status)).toEqual(['succeeded', 'interrupted', 'pending']);
     // The step's own trap ran: it got SIGINT (not an outright kill), and nothing of it is left.
@@ -95,7 +95,7 @@ describe('Ctrl-C and kill -9 mid-step, then resume', () => {
     await cli.done;
 
     // Valid against the schema (readRecords parses it) and honest about where it stopped.
-    const [{ record }] = lab.readRecords();
+    const record = lab.onlyRecord();
     expect(record.status).toBe('running');
     expect(record.steps.map((s) => s.status)).toEqual(['succeeded', 'running', 'pending']);
     const history = await runCli(['history', 'sigkill', '--json', ...lab.flags], lab.env);

@@ -29,14 +29,16 @@ describe('secrets never leave the runner unmasked', () => {
         // Half the secret, a pause (a separate chunk), then the rest on the same line.
         step('step=split', 'printf "%s" "split: ${DB_PASSWORD:0:10}"; sleep 0.3; printf "%s\\n" "${DB_PASSWORD:10}"') +
         step('step=fails', 'echo "cannot log in with $DB_PASSWORD" >&2; exit 4'),
-      '  params:\n    DB_PASSWORD:\n      secret: true\n      required: true\n    SHOWN:\n      default: visible\n',
+      '  params:\n    DB_PASSWORD:\n      secret: true\n      required: true\n    SHOWN:\n      default: visible\n    API_TOKEN:\n      description: not declared secret, but named like one\n',
     );
     const env = { ...lab.env, DB_PASSWORD: secret, API_TOKEN: token };
     const run = await runCli(['run', file, '--json', ...lab.flags], env);
     expect(run.code).toBe(1);
     const { runId } = lab.readRecords()[0]!.record;
     const resumed = await runCli(['resume', runId, '--json', ...lab.flags], env);
+    expect(resumed.code).toBe(1); // the same failing step, with both secrets read again from the environment
     const dry = await runCli(['run', file, '--dry-run', ...lab.flags], env);
+    const dryJson = await runCli(['run', file, '--dry-run', '--json', ...lab.flags], env);
     const history = await runCli(['history', '--json', ...lab.flags], env);
     // A param whose name says TOKEN, rejected by its pattern: the message must not echo the value.
     const invalid = lab.runbook('badtoken', step('step=x', 'true'), '  params:\n    GITHUB_TOKEN:\n      pattern: "ghp_[a-z]+"\n');
@@ -44,7 +46,7 @@ describe('secrets never leave the runner unmasked', () => {
     const rejected = await runCli(['run', invalid, '--set', `GITHUB_TOKEN=${given}`, ...lab.flags], env);
     expect(rejected.code).toBe(2);
 
-    const written = [run, resumed, dry, history, rejected].flatMap((r) => [r.stdout, r.stderr]);
+    const written = [run, resumed, dry, dryJson, history, rejected].flatMap((r) => [r.stdout, r.stderr]);
     const files = filesUnder(lab.dir).filter((f) => !f.endsWith('.mdx'));
     written.push(...files.map((f) => readFileSync(f, 'utf8')));
     for (const value of [...forms(secret), ...forms(token), given]) {
@@ -62,7 +64,9 @@ describe('secrets never leave the runner unmasked', () => {
     expect(record.params).toEqual([
       { name: 'DB_PASSWORD', value: '••••', source: 'env', secret: true },
       { name: 'SHOWN', value: 'visible', source: 'default', secret: false },
+      { name: 'API_TOKEN', value: '••••', source: 'env', secret: true },
     ]);
+    expect(dry.stdout).toMatch(/API_TOKEN\s+••••\s+environment/);
     expect(rejected.stderr).toContain('GITHUB_TOKEN: "••••" does not match');
   });
 
