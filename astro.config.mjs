@@ -13,6 +13,12 @@ process.env.ASTRO_TELEMETRY_DISABLED ??= '1';
 /** Broken internal links fail the build; SITE_LINKS=warn only reports them (for drafting while linked pages are still being written). */
 const failOnBrokenLinks = process.env.SITE_LINKS !== 'warn';
 
+/**
+ * SITE_PLAIN=1 builds the same content with Starlight's defaults and none of the
+ * site's components, plugins or checks: the baseline of scripts/bench-site.
+ */
+const plain = process.env.SITE_PLAIN === '1';
+
 /** Build warnings known to be harmless (see the toolchain notes); everything else is shown. */
 const HARMLESS = [/use astro:head-inject/, /Module level directives cause errors when bundled/];
 
@@ -30,17 +36,17 @@ export default defineConfig({
       social: siteConfig.owner.links.map((l) => ({ icon: l.icon, label: l.label, href: l.href })),
       editLink: { baseUrl: `${siteConfig.repository}/edit/main/` },
       lastUpdated: false,
-      customCss: ['./src/styles/theme.css', './src/styles/procedure.css'],
-      components: {
+      customCss: plain ? [] : ['./src/styles/theme.css', './src/styles/procedure.css'],
+      components: plain ? {} : {
         PageTitle: './src/components/overrides/PageTitle.astro',
         MarkdownContent: './src/components/overrides/MarkdownContent.astro',
         Footer: './src/components/overrides/Footer.astro',
         Hero: './src/components/overrides/Hero.astro',
       },
-      routeMiddleware: './src/lib/route-data.ts',
+      routeMiddleware: plain ? [] : './src/lib/route-data.ts',
       expressiveCode: {
         themes: ['github-dark', 'github-light'],
-        plugins: [stepBadges()],
+        plugins: plain ? [] : [stepBadges()],
         styleOverrides: { borderRadius: '0.5rem' },
       },
       sidebar: labSidebar(),
@@ -49,7 +55,7 @@ export default defineConfig({
         starlightLinksValidator({ exclude: ['/adrs/', '/adrs/**', '/runs/', '/runs/**'], errorOnRelativeLinks: false, failOnError: failOnBrokenLinks }),
       ],
     }),
-    internalLinks({ fail: failOnBrokenLinks }),
+    ...(plain ? [] : [internalLinks({ fail: failOnBrokenLinks })]),
   ],
   vite: {
     build: {

@@ -61,7 +61,7 @@ function relatedLink(ref: string, adrSlugs: Set<string>, docTitles: Map<string, 
 export function adrGraph(adrs: Adr[]): string {
   const id = (slug: string) => adrLabel(slug).replace(/[^A-Za-z0-9]/g, '_');
   const known = new Set(adrs.map((a) => a.slug));
-  const lines = ['flowchart LR'];
+  const lines = ['flowchart TB'];
   for (const a of adrs) {
     const title = a.data.title.replace(/["\[\]]/g, '').replace(/^ADR[- ]?\d+:?\s*/i, '');
     lines.push(`  ${id(a.slug)}["${a.label}<br/><small>${title}</small>"]:::${a.data.status}`);
