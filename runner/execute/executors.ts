@@ -1,16 +1,16 @@
 import type { Target } from '../plan/plan.ts';
 import type { Executor } from './types.ts';
 import { createLocalExecutor, type LocalExecutorOptions } from './local.ts';
+import { createSshExecutor, sshClientMissing } from './ssh/executor.ts';
 
 /**
- * Maps a step's target to the executor that runs it. Node targets wait for the
- * SSH executor (runner/execute/ssh/): until it is wired in here, a plan with
- * remote steps is refused before anything runs.
+ * Maps a step's target to the executor that runs it: local steps to bash here,
+ * node steps to the system OpenSSH client (runner/execute/ssh/).
  */
 
 /** Why this runner cannot reach `target`, or undefined when it can. Checked for every step before the first one runs. */
 export function unsupportedTarget(target: Target): string | undefined {
-  return target.kind === 'node' ? `runs on ${target.node} over SSH, and this runner has no SSH executor yet` : undefined;
+  return target.kind === 'node' && sshClientMissing() ? `runs on ${target.node} over SSH, and no ssh client is installed here (install openssh-client)` : undefined;
 }
 
 /** The executors of one run, one per kind of target, closed together at the end. */
@@ -21,11 +21,11 @@ export interface Executors {
 
 export function createExecutors(options: LocalExecutorOptions = {}): Executors {
   const local = createLocalExecutor(options);
+  const ssh = createSshExecutor(); // connects (and makes its private dir) on the first node step only
   return {
-    get(target) {
-      if (target.kind === 'local') return local;
-      throw new Error(`no executor for ${target.node}: ${unsupportedTarget(target)}`);
+    get: (target) => (target.kind === 'local' ? local : ssh),
+    close: async () => {
+      await Promise.all([local.close(), ssh.close()]);
     },
-    close: () => local.close(),
   };
 }

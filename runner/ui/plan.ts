@@ -3,6 +3,7 @@ import type { Inventory } from '../inventory/schema.ts';
 import { describeTarget, type Plan, type StepInstance } from '../plan/plan.ts';
 import { formatTimeout } from '../format/duration.ts';
 import { table } from './table.ts';
+import { describeSshTarget } from '../execute/ssh/resolve.ts';
 
 export const MASK = '••••';
 
@@ -65,6 +66,7 @@ export function describePlan(plan: Plan, inventory: Inventory): string {
     const targets = inst.targets.map(describeTarget).join(', ');
     const meta = [`on ${targets}`, `timeout ${formatTimeout(a.timeoutMs)}`, ...stepFlags(inst).map((f) => (f === 'confirm' ? pc.yellow(f) : f))];
     out.push(`${pad}${pc.dim(meta.join(' · '))}`);
+    for (const t of inst.targets) if (t.kind === 'node') out.push(`${pad}${pc.dim(describeSshTarget(t))}`);
     if (inst.node) out.push(`${pad}${pc.dim(`NODE=${inst.node} NODE_ADDRESS=${inst.env.NODE_ADDRESS}`)}`);
     for (const line of inst.step.code.replace(/\n$/, '').split('\n')) out.push(`${pad}${pc.dim('│')} ${line}`);
   }

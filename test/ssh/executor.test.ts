@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createSshExecutor, type SshExecutor } from '../../runner/execute/ssh/executor.ts';
+import { describeSshTarget } from '../../runner/execute/ssh/resolve.ts';
 import { authCount, childrenOf, freePort, knownHostsLine, startSshLab, stopSshLab, writeSshConfig, type SshLab } from './lab.ts';
 import { eventually, nodeOf, pgrep, processList, start, targetOf, unique } from './helpers.ts';
 
@@ -168,6 +169,22 @@ describe('refusing to connect', () => {
   it('says when the key is not accepted, without prompting for a password', async () => {
     const r = await start(executor(), { ...targetOf(lab, 'k3s-worker-02'), user: 'nobody-here' }, 'true').result;
     expect(r.error).toMatch(/^k3s-worker-02 \(nobody-here@127\.0\.0\.1\): authentication failed \(publickey\)/);
+  });
+});
+
+describe("the operator's ssh config", () => {
+  it('a Host block for the node overrides the inventory, as it would for ssh <node>; show says so', async () => {
+    const w2 = nodeOf(lab, 'k3s-worker-02');
+    const config = join(scratch, 'override.ssh_config');
+    writeSshConfig(config, lab.identity, lab.knownHosts);
+    writeFileSync(config, `Host k3s-worker-01\n  Port ${w2.port}\n${readFileSync(config, 'utf8')}`);
+    const target = targetOf(lab, 'k3s-worker-01');
+    const r = await start(executor({ configFile: config }), target, 'echo "${SSH_CONNECTION##* }"').result;
+    expect(r.output).toBe(`${w2.port}\n`);
+    expect(describeSshTarget(target, { configFile: config })).toBe(
+      `ssh k3s-worker-01 → ${lab.user}@127.0.0.1:${target.port} (your ssh config applies first: Host k3s-worker-01) · bash -s`,
+    );
+    expect(describeSshTarget(targetOf(lab, 'k3s-worker-02'), { configFile: config })).toBe(`ssh k3s-worker-02 → ${lab.user}@127.0.0.1:${w2.port} · bash -s`);
   });
 });
 

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
@@ -9,7 +9,7 @@ import type { ExecRequest, ExecResult, Executor } from '../types.ts';
 import { OutputTail } from '../tail.ts';
 import { enforcedOptions, nodeConfigText, remoteCommand, type NodeTarget, type SshSettings } from './config.ts';
 import { explainSshFailure, explainSudoFailure } from './errors.ts';
-import { resolveWithConfig } from './resolve.ts';
+import { knownHostsFile } from './resolve.ts';
 import { markers, remoteScript } from './script.ts';
 
 export interface SshExecutorOptions extends SshSettings {
@@ -172,7 +172,7 @@ export function createSshExecutor(options: SshExecutorOptions = {}): SshExecutor
       let error: string | undefined;
       if (!wrapperStarted && !timedOut && !interrupted) {
         // The wrapper never ran: ssh could not connect, or sudo/bash refused to start.
-        const knownHosts = /host key/i.test(stderr) ? resolveWithConfig(config, target.node, ssh)?.knownHosts : undefined;
+        const knownHosts = /host key/i.test(stderr) ? knownHostsFile(config, target.node, ssh) : undefined;
         error =
           (code === 255 ? explainSshFailure(stderr, { ...ctx, ...(knownHosts ? { knownHosts } : {}) }) : explainSudoFailure(stderr, ctx)) ??
           `${target.node}: could not start the step (${code === 255 ? 'ssh' : 'remote shell'} exit ${code})${lastLine ? `: ${lastLine}` : ''}`;
@@ -206,6 +206,13 @@ export function createSshExecutor(options: SshExecutorOptions = {}): SshExecutor
       rmSync(owned, { recursive: true, force: true });
     },
   };
+}
+
+let clientMissing: boolean | undefined;
+/** True when no `ssh` is on PATH (asked once per process, before a run with node steps starts). */
+export function sshClientMissing(): boolean {
+  clientMissing ??= spawnSync('ssh', ['-V'], { stdio: 'ignore' }).error !== undefined;
+  return clientMissing;
 }
 
 /** `ssh -O exit`: the master closes its connection and removes its socket. */

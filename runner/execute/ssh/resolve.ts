@@ -1,68 +1,53 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { nodeConfigText, remoteCommand, type NodeTarget, type SshSettings } from './config.ts';
+import { readFileSync } from 'node:fs';
+import { remoteCommand, userConfigFiles, type NodeTarget, type SshSettings } from './config.ts';
 
-/** Where ssh will really connect for a node once the operator's config is applied (`ssh -G`, which connects nowhere). */
-export interface ResolvedSsh {
-  hostname: string;
-  user: string;
-  port: number;
-  proxyJump?: string;
-  knownHosts?: string;
-}
-
-/** Reads `ssh -G` for the node under the given config file; undefined when ssh is missing or refuses the config. */
-export function resolveWithConfig(configFile: string, node: string, ssh = 'ssh'): ResolvedSsh | undefined {
+/** The known_hosts file ssh checks for a node under the run's config (`ssh -G`, which connects nowhere), for advice in errors. */
+export function knownHostsFile(configFile: string, node: string, ssh = 'ssh'): string | undefined {
   const out = spawnSync(ssh, ['-G', '-T', '-F', configFile, node], { encoding: 'utf8', timeout: 5000 });
-  if (out.status !== 0 || !out.stdout) return undefined;
-  const values = new Map<string, string>();
-  for (const line of out.stdout.split('\n')) {
-    const sp = line.indexOf(' ');
-    if (sp > 0 && !values.has(line.slice(0, sp))) values.set(line.slice(0, sp), line.slice(sp + 1));
-  }
-  const proxyJump = values.get('proxyjump');
-  return {
-    hostname: values.get('hostname') ?? node,
-    user: values.get('user') ?? '',
-    port: Number(values.get('port') ?? 22),
-    ...(proxyJump && proxyJump !== 'none' ? { proxyJump } : {}),
-    ...(values.get('userknownhostsfile') ? { knownHosts: values.get('userknownhostsfile')!.split(' ')[0]! } : {}),
-  };
+  const line = out.status === 0 ? out.stdout.split('\n').find((l) => l.startsWith('userknownhostsfile ')) : undefined;
+  return line?.split(' ')[1];
 }
 
-/** `ssh -G` for a target without a run: writes the node's config to a scratch dir, reads, removes it. */
-export function resolveTarget(target: NodeTarget, settings: SshSettings = {}): ResolvedSsh | undefined {
-  const dir = mkdtempSync(join(tmpdir(), 'runbook-ssh-'));
-  try {
-    const file = join(dir, `${target.node}.config`);
-    writeFileSync(file, nodeConfigText(target, settings), { mode: 0o600 });
-    return resolveWithConfig(file, target.node);
-  } catch {
-    return undefined;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** `user@host:port`, the form records keep as a target's address. */
-export function sshAddress(r: Pick<ResolvedSsh, 'user' | 'hostname' | 'port'>): string {
-  return `${r.user ? `${r.user}@` : ''}${r.hostname}:${r.port}`;
+/** ssh's Host patterns: `*` and `?` wildcards, `!` negates; the whole line matches when a positive pattern does and no negated one. */
+export function hostLineMatches(patterns: string[], name: string): boolean {
+  const glob = (p: string) => new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.')}$`);
+  if (patterns.some((p) => p.startsWith('!') && glob(p.slice(1)).test(name))) return false;
+  return patterns.some((p) => !p.startsWith('!') && glob(p).test(name));
 }
 
 /**
- * The exact ssh target of a node step for `runbook show` and `run --dry-run`:
- * `ssh k3s-master → tom@192.168.2.20:22 · sudo -n bash -s`, with the operator's
- * ssh config applied, and a note when it overrides the inventory.
+ * `Host` lines of the operator's ssh config (top-level files, not their
+ * Includes) that name the node more specifically than `Host *`: these blocks
+ * come first and may override the inventory's address, user or port.
+ */
+export function configHostLines(node: string, settings: SshSettings = {}): string[] {
+  const found: string[] = [];
+  for (const file of userConfigFiles(settings)) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const raw of text.split('\n')) {
+      const m = /^\s*Host\s*[=\s]\s*(.+?)\s*$/i.exec(raw);
+      if (!m) continue;
+      const patterns = m[1]!.split(/\s+/).map((p) => p.replace(/^"|"$/g, ''));
+      if (patterns.join(' ') !== '*' && hostLineMatches(patterns, node)) found.push(`Host ${patterns.join(' ')}`);
+    }
+  }
+  return found;
+}
+
+/**
+ * The ssh target of a node step for `runbook show` and `run --dry-run`, worked
+ * out without running anything: `ssh k3s-master → tom@192.168.2.20:22 · sudo -n bash -s`,
+ * plus the operator's `Host` blocks that apply to the node and may override it.
  */
 export function describeSshTarget(target: NodeTarget, settings: SshSettings = {}): string {
-  const inventory = { user: target.user ?? '', hostname: target.host, port: target.port };
-  const r = resolveTarget(target, settings);
-  const where = r ? sshAddress(r) : `${sshAddress(inventory)} (ssh -G failed: is OpenSSH installed?)`;
-  const notes: string[] = [];
-  if (r?.proxyJump) notes.push(`via ${r.proxyJump}`);
-  const overridden = r && (r.hostname !== target.host || r.port !== target.port || (target.user !== undefined && r.user !== target.user));
-  if (overridden) notes.push(`ssh config overrides inventory ${sshAddress(inventory)}`);
-  return `ssh ${target.node} → ${where}${notes.length ? ` (${notes.join(', ')})` : ''} · ${remoteCommand(target).join(' ')}`;
+  const where = `${target.user ? `${target.user}@` : ''}${target.host}:${target.port}`;
+  const hosts = configHostLines(target.node, settings);
+  const note = hosts.length ? ` (your ssh config applies first: ${hosts.join('; ')})` : '';
+  return `ssh ${target.node} → ${where}${note} · ${remoteCommand(target).join(' ')}`;
 }
