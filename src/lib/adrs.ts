@@ -63,8 +63,8 @@ export function adrGraph(adrs: Adr[]): string {
   const known = new Set(adrs.map((a) => a.slug));
   const lines = ['flowchart TB'];
   for (const a of adrs) {
-    const title = a.data.title.replace(/["\[\]]/g, '').replace(/^ADR[- ]?\d+:?\s*/i, '');
-    lines.push(`  ${id(a.slug)}["${a.label}<br/><small>${title}</small>"]:::${a.data.status}`);
+    const title = a.data.title.replace(/["\[\]#;]/g, '').replace(/^ADR[- ]?\d+:?\s*/i, '');
+    lines.push(`  ${id(a.slug)}["<b>${a.label}</b><br/>${wrap(title, 22, 2)}"]:::${a.data.status}`);
   }
   const seen = new Set<string>();
   for (const a of adrs) {
@@ -85,4 +85,18 @@ export function adrGraph(adrs: Adr[]): string {
     '  classDef rejected stroke:#ef4444,stroke-width:2px',
   );
   return lines.join('\n');
+}
+
+/** Breaks a title into lines of about `width` characters for a diagram node. */
+function wrap(text: string, width: number, maxLines: number): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/)) {
+    if (line && line.length + word.length + 1 > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines.slice(0, maxLines).join('<br/>') + (lines.length > maxLines ? '…' : '');
 }
