@@ -4,9 +4,9 @@
 // state dir. `up` starts it, `down` stops every process and removes the dir.
 import { KubeConfig } from '@kubernetes/client-node';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { ensureBuilt, type Binaries } from './build.ts';
 import { probe, type ProbeResult, type TlsClient } from './health.ts';
 import { loadInventory, writeSandboxInventory, type SandboxInventory } from './inventory.ts';
@@ -291,6 +291,9 @@ export async function down(stateDir: string): Promise<boolean> {
       throw new Error(`${dir} holds no sandbox (no state.json); not removing it`);
     }
     rmSync(dir, { recursive: true, force: true });
+    // The default dir's parent (…/state/k3s-lab-runbooks) was made by us too.
+    const parent = dirname(dir);
+    if (basename(parent) === 'k3s-lab-runbooks') try { rmdirSync(parent); } catch { /* not empty */ }
   }
   return wasRunning;
 }
