@@ -56,9 +56,10 @@ describe('cordon, drain and uncordon', () => {
 
   it('cordon marks the node unschedulable', async () => {
     expect(kubectlOk(['cordon', node])).toContain('cordoned');
-    const n = await core.readNode({ name: node });
-    expect(n.spec?.unschedulable).toBe(true);
-    expect(n.spec?.taints?.some((t) => t.key === 'node.kubernetes.io/unschedulable')).toBe(true);
+    expect((await core.readNode({ name: node })).spec?.unschedulable).toBe(true);
+    // The node lifecycle controller (controller-manager) adds the matching taint, a moment later.
+    await eventually('the unschedulable taint', async () =>
+      (await core.readNode({ name: node })).spec?.taints?.some((t) => t.key === 'node.kubernetes.io/unschedulable'));
   });
 
   it('an eviction that would break the budget is refused with 429', async () => {
