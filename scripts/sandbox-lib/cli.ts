@@ -1,10 +1,14 @@
 // scripts/sandbox: a local Kubernetes control plane with simulated nodes,
 // shaped like the lab in the inventory, for trying runbooks without a lab.
 import { Command, Option } from 'commander';
-import pc from 'picocolors';
+import picocolors from 'picocolors';
 import { relative } from 'node:path';
 import { defaultInventory, defaultStateDir, repoRoot } from './paths.ts';
 import { AlreadyRunningError, down, isRunning, readState, status, up, type SandboxState } from './sandbox.ts';
+
+// Colour only on a terminal: picocolors alone would colour piped output under CI=true.
+const pc = picocolors.createColors(
+  !process.env.NO_COLOR && (!!process.env.FORCE_COLOR || (!!process.stdout.isTTY && !!process.stderr.isTTY)));
 
 const program = new Command('sandbox')
   .description('A real kube-apiserver, controller-manager and scheduler with kwok-simulated nodes from the lab inventory.\n'

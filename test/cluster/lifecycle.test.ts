@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
 import { repoRoot } from '../../scripts/sandbox-lib/paths.ts';
@@ -31,8 +32,8 @@ function run(args: string[], onStderr?: (text: string) => void): { done: Promise
   const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (c: string) => { stdout += c; });
-  child.stderr.setEncoding('utf8').on('data', (c: string) => { stderr += c; onStderr?.(stderr); });
+  child.stdout.setEncoding('utf8').on('data', (c: string) => { stdout += stripVTControlCharacters(c); });
+  child.stderr.setEncoding('utf8').on('data', (c: string) => { stderr += stripVTControlCharacters(c); onStderr?.(stderr); });
   const done = new Promise<Result>((resolve) => child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
   return { done, pid: child.pid!, kill: (s) => child.kill(s) };
 }
