@@ -1,6 +1,6 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import type { AstroIntegration } from 'astro';
 import { globSync } from 'tinyglobby';
 
@@ -40,13 +40,20 @@ const HREF = /<a\b[^>]*?\shref="([^"]*)"/g;
 
 export function findBrokenLinks(distDir: string): BrokenLink[] {
   const broken: BrokenLink[] = [];
-  for (const file of globSync('**/*.html', { cwd: distDir })) {
+  // One listing of the build instead of a stat per link: pages repeat the sidebar's hundreds of links.
+  const built = new Set(globSync('**/*', { cwd: distDir, dot: true }));
+  const builds = (path: string) => {
+    const rel = path.replace(/^\/+/, '');
+    return built.has(rel) || built.has(`${rel === '' ? '' : rel.replace(/\/?$/, '/')}index.html`);
+  };
+  const htmlFiles = [...built].filter((f) => f.endsWith('.html'));
+  for (const file of htmlFiles) {
     const page = '/' + file.replace(/(^|\/)index\.html$/, '$1').replace(/\.html$/, '/');
     const html = readFileSync(join(distDir, file), 'utf8');
     for (const [, raw] of html.matchAll(HREF)) {
       const href = decodeEntities(raw!);
       const target = internalPath(href, page);
-      if (target !== undefined && !builds(distDir, target)) broken.push({ page, href });
+      if (target !== undefined && !builds(target)) broken.push({ page, href });
     }
   }
   return broken;
@@ -57,13 +64,6 @@ function internalPath(href: string, page: string): string | undefined {
   if (!href || href.startsWith('#') || href.startsWith('//') || /^[a-z][a-z0-9+.-]*:/i.test(href)) return undefined;
   const url = new URL(href, `http://site${page}`);
   return decodeURIComponent(url.pathname);
-}
-
-function builds(distDir: string, path: string): boolean {
-  const file = join(distDir, path);
-  if (relative(distDir, file).startsWith('..')) return false;
-  if (existsSync(file) && statSync(file).isFile()) return true;
-  return existsSync(join(file, 'index.html'));
 }
 
 function decodeEntities(s: string): string {

@@ -244,9 +244,21 @@ describe('search', () => {
       await p.close();
       return t;
     })();
-    await page.locator('site-search button[data-open-modal]').first().click();
-    await page.locator('.pagefind-ui__search-input').fill(title.split(/\s+/).slice(0, 2).join(' '));
-    await expect.poll(() => page.locator('.pagefind-ui__result-link').allInnerTexts(), { timeout: 10_000 }).toContain(title);
+    // The search button works once its script has run; click until the dialog opens.
+    const dialog = page.locator('site-search dialog');
+    await expect
+      .poll(
+        async () => {
+          if (!(await dialog.isVisible())) await page.locator('site-search button[data-open-modal]').first().click();
+          return dialog.isVisible();
+        },
+        { timeout: 20_000 },
+      )
+      .toBe(true);
+    const input = page.locator('.pagefind-ui__search-input');
+    await input.waitFor({ timeout: 30_000 });
+    await input.fill(title.split(/\s+/).slice(0, 2).join(' '));
+    await expect.poll(() => page.locator('.pagefind-ui__result-link').allInnerTexts(), { timeout: 20_000 }).toContain(title);
     expect(problems).toEqual([]);
     await close();
   });
