@@ -218,6 +218,24 @@ describe('run page', () => {
   });
 });
 
+/** Elements of the page's main column that reach past the viewport outside any horizontal scroller. */
+function offscreen(): string[] {
+  const scrolls = (el: Element | null): boolean => {
+    for (let p = el; p && p !== document.body; p = p.parentElement) {
+      const o = getComputedStyle(p).overflowX;
+      if (o === 'auto' || o === 'scroll') return true;
+    }
+    return false;
+  };
+  return [...document.querySelectorAll('main *')]
+    .filter((el) => {
+      const r = el.getBoundingClientRect();
+      return r.width > 0 && r.right > window.innerWidth + 1 && !scrolls(el.parentElement);
+    })
+    .map((el) => `${el.tagName.toLowerCase()}.${[...el.classList].join('.')}`)
+    .slice(0, 5);
+}
+
 describe('themes and mobile', () => {
   for (const theme of ['light', 'dark'] as const) {
     test(`${theme} theme applies and the runbook page fits a phone`, async () => {
@@ -226,6 +244,8 @@ describe('themes and mobile', () => {
       // No sideways scrolling of the page itself: wide tables and code scroll inside their boxes.
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       expect(overflow).toBeLessThanOrEqual(1);
+      // Nor content cut off at the right edge: anything wider than the screen sits in a scroller.
+      expect(await page.evaluate(offscreen)).toEqual([]);
       await shot(page, `runbook-mobile-${theme}`);
       expect(problems).toEqual([]);
       await close();
