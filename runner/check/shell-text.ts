@@ -56,3 +56,48 @@ function stripComment(line: string): string {
   }
   return line;
 }
+
+/**
+ * The step's code with everything this shell would not run as a command blanked
+ * out: comments and the contents of quoted strings, except `$(…)` and backticks
+ * inside double quotes, which do run here. Newlines are kept so line numbers hold.
+ * Lets `requires` tell `psql` run locally from `kubectl exec pod -- sh -c 'psql …'`.
+ */
+export function commandText(code: string): string {
+  const out = code.split('');
+  // Each frame is the context we are in: top level / `$(`…`)` run commands, quotes do not.
+  const stack: Array<'cmd' | "'" | '"'> = ['cmd'];
+  const blank = (i: number) => {
+    if (out[i] !== '\n') out[i] = ' ';
+  };
+  for (let i = 0; i < code.length; i++) {
+    const c = code[i]!;
+    const top = stack[stack.length - 1]!;
+    if (top === "'") {
+      if (c === "'") stack.pop();
+      blank(i);
+    } else if (top === '"') {
+      if (c === '\\') {
+        blank(i);
+        blank(++i);
+      } else if (c === '"') {
+        stack.pop();
+        blank(i);
+      } else if (c === '$' && code[i + 1] === '(' && code[i + 2] !== '(') {
+        stack.push('cmd');
+        i++;
+      } else blank(i);
+    } else if (c === '\\') i++;
+    else if (c === "'" || c === '"') {
+      stack.push(c);
+      blank(i);
+    } else if (c === '#' && (i === 0 || /[\s;&|(]/.test(code[i - 1]!))) {
+      while (i < code.length && code[i] !== '\n') blank(i++);
+      i--;
+    } else if (c === '$' && code[i + 1] === '(') {
+      stack.push('cmd');
+      i++;
+    } else if (c === ')' && stack.length > 1) stack.pop();
+  }
+  return out.join('');
+}

@@ -68,6 +68,12 @@ describe('runbook check (CLI)', () => {
 });
 
 describe('CLI conventions', () => {
+  it("the project's own pages pass --strict (what CI runs last), with the real inventory", () => {
+    const r = runbook(['check', '--strict']);
+    expect(r.stdout, r.stdout).toBe('');
+    expect(r.code).toBe(0);
+  });
+
   it('--help lists the verbs and exits 0', () => {
     const r = runbook(['--help']);
     expect(r.code).toBe(0);

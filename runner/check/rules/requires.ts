@@ -1,4 +1,4 @@
-import { shellLines } from '../shell-text.ts';
+import { commandText, shellLines } from '../shell-text.ts';
 import type { Diagnostic } from '../../format/model.ts';
 import type { PageRule } from '../types.ts';
 
@@ -15,7 +15,8 @@ export const requiresRule: PageRule = (procedure) => {
     if (step.kind === 'apply' && !rb.requires.includes('kubectl')) missing.set('kubectl', missing.get('kubectl') ?? step.position.start.line);
     if (step.attrs.on !== 'local' && !rb.requires.includes('ssh')) missing.set('ssh', missing.get('ssh') ?? step.position.start.line);
     if (step.kind !== 'shell' || step.attrs.on !== 'local') continue;
-    for (const l of shellLines(step.code)) {
+    // Quoted text runs elsewhere (kubectl exec, ssh, sh -c in a pod), not on the operator's machine.
+    for (const l of shellLines(commandText(step.code))) {
       for (const m of l.text.matchAll(TOOL_WORD)) {
         const tool = m[1]!;
         if (!rb.requires.includes(tool) && !missing.has(tool)) missing.set(tool, step.position.start.line + 1 + l.line);
