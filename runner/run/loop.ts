@@ -4,6 +4,7 @@ import type { Plan, StepInstance, Target } from '../plan/plan.ts';
 import type { RunRecord, StepRecord, StepStatus, TargetResult } from '../record/schema.ts';
 import { applyScript, type ExecResult } from '../execute/types.ts';
 import type { Executors } from '../execute/executors.ts';
+import { fanOut } from '../execute/fanout.ts';
 import { OutputTail } from '../execute/tail.ts';
 import type { Masker } from '../secrets/mask.ts';
 import { formatDuration, formatTimeout } from '../format/duration.ts';
@@ -81,20 +82,38 @@ interface TargetOutcome {
   tail: OutputTail;
 }
 
-/** Runs the instance on each target, at most `parallel` at a time (node fan-out); local steps have one target. */
+/**
+ * Runs the instance on each target, at most `parallel` at a time (node fan-out);
+ * after a failing node no further node starts unless the step has `continue-on-error`,
+ * and the nodes it never reached are recorded as skipped. Node output is always
+ * prefixed with `[node]`, also for a single-node step, so it never reads as local.
+ */
 async function runOnTargets(ctx: LoopContext, instance: StepInstance): Promise<TargetOutcome[]> {
-  const labelled = instance.targets.length > 1;
-  const outcomes: TargetOutcome[] = new Array(instance.targets.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < instance.targets.length) {
-      const i = next++;
-      const target = instance.targets[i]!;
-      outcomes[i] = await runOnTarget(ctx, instance, target, labelled ? targetName(target) : undefined);
-    }
+  const entries = await fanOut(
+    instance.targets,
+    {
+      parallel: instance.parallel,
+      stopOnFailure: !instance.step.attrs.continueOnError,
+      ok: (o: TargetOutcome) => o.result.status === 'succeeded',
+      signal: ctx.signal,
+    },
+    (target) => runOnTarget(ctx, instance, target, target.kind === 'node' ? target.node : undefined),
+  );
+  return entries.map((e) => (e.ran ? e.result : notStarted(e.target, e.reason)));
+}
+
+function notStarted(target: Target, reason: 'after-failure' | 'interrupted'): TargetOutcome {
+  const result: TargetResult = {
+    target: targetName(target),
+    status: reason === 'interrupted' ? 'interrupted' : 'skipped',
+    exitCode: null,
+    attempts: 0,
+    durationMs: 0,
+    output: '',
+    truncated: false,
+    error: reason === 'interrupted' ? 'not started: the run was interrupted' : 'not started: an earlier node failed',
   };
-  await Promise.all(Array.from({ length: Math.min(instance.parallel, instance.targets.length) }, worker));
-  return outcomes;
+  return { result, tail: new OutputTail() };
 }
 
 async function runOnTarget(ctx: LoopContext, instance: StepInstance, target: Target, label?: string): Promise<TargetOutcome> {
@@ -164,7 +183,7 @@ function judge(r: ExecResult, timeoutMs: number, expect: RegExp | undefined): Ve
   return { status: 'succeeded' };
 }
 
-const SEVERITY: StepStatus[] = ['interrupted', 'timed-out', 'failed', 'succeeded'];
+const SEVERITY: StepStatus[] = ['interrupted', 'timed-out', 'failed', 'skipped', 'succeeded'];
 
 /**
  * Folds target results into the step record. One target: its output is the

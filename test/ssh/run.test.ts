@@ -146,6 +146,34 @@ describe('runbook run with steps on nodes', () => {
     expect(pgrep(`Port ${master}`)).toEqual([]);
   });
 
+  it('a failing node stops a fan-out: later nodes are recorded as skipped, the run fails; node output is labelled', async () => {
+    const trail = join(dir, 'trail-stop');
+    const file = writeRunbook(
+      'fan-stop',
+      fence('step=on-master on=k3s-master', 'echo "hello from master"') +
+        fence('step=agents on=role:agent parallel=1', `${note('agents')}\n[ "\${SSH_CONNECTION##* }" != ${portOf('k3s-worker-01')} ]`) +
+        fence('step=after', note('after')),
+    );
+    const r = await runCli(
+      ['run', file, '--inventory', lab.inventoryFile, '--records', join(dir, 'runs'), '--yes', '--set', `TRAIL=${trail}`, '--set', 'PASSWORD_SHA=x'],
+      { ...env, DB_PASSWORD: 'unused' },
+    );
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout).toContain('[k3s-master] hello from master');
+    // worker-01 failed, so worker-02 never started and the next step did not run.
+    expect(readFileSync(trail, 'utf8').trim().split('\n')).toEqual([`agents@- port=${portOf('k3s-worker-01')}`]);
+    const [record] = records().filter((x) => x.runbook.id === 'fan-stop');
+    expect(record!.status).toBe('failed');
+    const fan = record!.steps.find((s) => s.id === 'agents')!;
+    expect(fan.status).toBe('failed');
+    expect(fan.targets.map((t) => [t.target, t.status, t.attempts])).toEqual([
+      ['k3s-worker-01', 'failed', 1],
+      ['k3s-worker-02', 'skipped', 0],
+    ]);
+    expect(fan.targets[1]!.error).toContain('an earlier node failed');
+    expect(record!.steps.find((s) => s.id === 'after')!.status).toBe('pending');
+  });
+
   it('dry-run and show print the exact ssh target of every node instance, and connect nowhere', async () => {
     const before = lab.nodes.map(authCount);
     const dry = await runCli(['run', ROLLING(), '--dry-run', '--inventory', lab.inventoryFile, '--records', join(dir, 'runs')], env);
