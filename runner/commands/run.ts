@@ -22,9 +22,11 @@ export function registerRun(program: Command) {
       'after',
       `
 Before the first step the run refuses (exit 2, nothing executed) when: the page has errors, a param is
-missing or invalid, a step runs on a node (remote execution is not available yet), the kube context is
-not the one the inventory names for the runbook's cluster, a confirm step has no terminal to ask and
---yes was not given, or another run of the same runbook holds the lock on this machine.
+missing or invalid, a step runs on a node and no ssh client is installed, the kube context is not the
+one the inventory names for the runbook's cluster, a confirm step has no terminal to ask and --yes was
+not given, or another run of the same runbook holds the lock on this machine.
+Steps on nodes go through the system ssh client (your ~/.ssh/config, agent and known_hosts apply; one
+connection per node is reused for the whole run; RUNBOOK_SSH_CONFIG names another config file).
 Each run writes src/content/runs/<runbook>/<runId>.json (or under --records) before the first step and
 after every step. Ctrl-C stops the running step (SIGINT, then SIGTERM and SIGKILL) and prints the
 \`runbook resume\` command. Exit: 0 succeeded, 1 a step failed, 2 refused, 130 interrupted.`,
