@@ -41,7 +41,7 @@ export function createLocalExecutor(options: LocalExecutorOptions = {}): Executo
         prefix: PRELUDE,
         postfix: '',
         cwd: req.cwd,
-        env: { ...process.env, ...req.env },
+        env: { ...inheritedEnv(), ...req.env },
         stdio: ['ignore', 'pipe', 'pipe'],
         detached: true,
         quiet: true,
@@ -173,4 +173,14 @@ async function untilGone(pgid: number, graceMs: number): Promise<void> {
   // Killed processes linger as zombies until their new parent reaps them; do not wait for that forever.
   const reaped = performance.now() + 500;
   while (groupAlive(pgid) && performance.now() < reaped) await pause();
+}
+
+/**
+ * The runner's environment minus the variables the runner itself owns: NODE and
+ * NODE_ADDRESS are set only inside a ForEach, so a step outside one fails on
+ * `set -u` rather than reading npm's NODE (the path of the node binary under npx).
+ */
+function inheritedEnv(): NodeJS.ProcessEnv {
+  const { NODE: _node, NODE_ADDRESS: _address, ...rest } = process.env;
+  return rest;
 }

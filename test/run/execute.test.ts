@@ -139,6 +139,13 @@ describe('runbook run executes local steps in bash', () => {
     expect(livingProcesses('sleep 4322.')).toEqual([]);
   });
 
+  it("outside a ForEach, NODE is unset even when the runner inherited one (npm sets NODE under npx)", async () => {
+    const file = lab.runbook('no-node', step('step=where', 'echo "node=${NODE:-unset} address=${NODE_ADDRESS:-unset} other=$OTHER"'));
+    const r = await runCli(['run', file, ...lab.flags], { ...lab.env, NODE: '/usr/bin/node', NODE_ADDRESS: '10.0.0.1', OTHER: 'kept' });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(lab.onlyRecord().steps[0]!.output).toBe('node=unset address=unset other=kept\n');
+  });
+
   it('runs in cwd= relative to the project root, with stdin closed', async () => {
     const file = lab.runbook('where', step('step=here cwd=runner', 'pwd; cat || echo "no stdin"; test ! -t 0 && echo "not a tty"'));
     const r = await run(file);
