@@ -15,12 +15,12 @@ declare module 'vitest' {
 
 let lab: SshLab | undefined;
 
-/** sshd, and sudo for the `become` node: installed by ci-install.sh when missing (idempotent, needs root). */
+/** sshd, and sudo for the `become` node: installed by scripts/install-system-deps when missing (idempotent, needs root). */
 function ensurePackages(): void {
   const sudo = spawnSync('sudo', ['-V'], { stdio: 'ignore' }).error === undefined;
   if (existsSync(SSHD) && sudo) return;
-  const r = spawnSync('bash', [`${import.meta.dirname}/ci-install.sh`], { stdio: 'inherit' });
-  if (r.status !== 0) throw new Error(`the ssh suite needs ${SSHD} and sudo: run test/ssh/ci-install.sh as root`);
+  const r = spawnSync('bash', [`${import.meta.dirname}/../../scripts/install-system-deps`], { stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`the ssh suite needs ${SSHD} and sudo: run scripts/install-system-deps as root`);
 }
 
 export async function setup(project: TestProject): Promise<void> {

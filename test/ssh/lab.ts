@@ -125,7 +125,7 @@ function alive(pid: number): boolean {
 
 /** Starts one daemon per node (the lab's three by default). */
 export async function startSshLab(specs: LabNodeSpec[] = LAB_NODES): Promise<SshLab> {
-  if (!existsSync(SSHD)) throw new Error(`${SSHD} is missing: run test/ssh/ci-install.sh (apt-get install openssh-server)`);
+  if (!existsSync(SSHD)) throw new Error(`${SSHD} is missing: run scripts/install-system-deps (apt-get install openssh-server)`);
   try {
     mkdirSync('/run/sshd', { recursive: true }); // sshd's privilege separation dir
   } catch {
