@@ -24,9 +24,10 @@ export function fillStepResults(html: string, procedure: Procedure, runs: Run[])
     const result = latest.get(id);
     if (result) {
       const look = STATUS_LOOK[result.status];
-      const nodes = result.instances.filter((i) => i.node).length;
-      const ok = result.instances.filter((i) => i.status === 'succeeded').length;
-      const scope = nodes > 1 ? ` ${ok}/${nodes} nodes` : '';
+      // Per node, whether the nodes came from a ForEach (one instance each) or a fan-out (one target each).
+      const perNode = result.instances.flatMap((i) => (i.targets.length > 1 ? i.targets.map((t) => t.status) : i.node ? [i.status] : []));
+      const ok = perNode.filter((status) => status === 'succeeded').length;
+      const scope = perNode.length > 1 ? ` ${ok}/${perNode.length} nodes` : '';
       const first = result.instances[0]!;
       const when = first.endedAt ?? first.startedAt ?? result.run.data.startedAt;
       parts.push(

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { ROOT, launchChromium } from './harness.ts';
-import { keyPages } from './pages.ts';
+import { fanOutRun, keyPages } from './pages.ts';
+import { STATUS_LOOK } from '../../src/lib/status.ts';
 import { parseProcedure } from '../../runner/format/parse.ts';
 import { loadInventory } from '../../runner/inventory/load.ts';
 import { selectNodes } from '../../runner/inventory/select.ts';
@@ -17,7 +18,7 @@ import { runRecordSchema, type RunRecord } from '../../runner/record/schema.ts';
 
 const url = inject('siteUrl');
 const dist = inject('siteDist');
-const pages = keyPages(dist);
+const pages = keyPages(dist, join(ROOT, 'src/content/runs'));
 const SHOTS = join(ROOT, 'screenshots');
 const inventory = loadInventory(join(ROOT, 'src/content/lab/inventory.yaml')).inventory;
 
@@ -213,6 +214,34 @@ describe('run page', () => {
       expect(await details.locator('pre').isVisible()).toBe(true);
     }
     await shot(page, 'run');
+    expect(problems).toEqual([]);
+    await close();
+  });
+});
+
+describe('run page of a node fan-out', () => {
+  test('each node has its own result; nodes after the failing one are skipped, not started', async () => {
+    const ref = fanOutRun(join(ROOT, 'src/content/runs'));
+    expect(ref, 'the example records should include a fan-out stopped at a failing node').toBeDefined();
+    const record = runRecordSchema.parse(JSON.parse(readFileSync(join(ROOT, 'src/content/runs', `${ref}.json`), 'utf8')));
+    const { page, problems, close } = await open(`/runs/${ref}/`);
+    for (const step of record.steps.filter((s) => s.targets.length > 1)) {
+      const nodes = page.locator(`[id="i-${step.id}"] .tl-node`);
+      expect(await nodes.evaluateAll((els) => els.map((e) => e.getAttribute('data-target')))).toEqual(step.targets.map((t) => t.target));
+      for (const [i, target] of step.targets.entries()) {
+        const text = await nodes.nth(i).innerText();
+        expect(text).toContain(STATUS_LOOK[target.status].label);
+        if (target.error) expect(text).toContain(target.error);
+        if (target.attempts === 0) expect(text).toContain('not started');
+        // A failing node's output is open; the others' output is one click away.
+        if (target.output) {
+          const details = nodes.nth(i).locator('details.tl-output');
+          if (!(await details.evaluate((d) => (d as HTMLDetailsElement).open))) await details.locator('summary').click();
+          expect(await details.locator('pre').innerText()).toBe(target.output);
+        }
+      }
+    }
+    await shot(page, 'fan-out-run');
     expect(problems).toEqual([]);
     await close();
   });

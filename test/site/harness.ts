@@ -1,6 +1,6 @@
 /**
  * What the site tests, the screenshot script and the benchmark share: build
- * the site (or reuse a fresh build), serve dist/ on 127.0.0.1, and drive
+ * the site (or reuse a fresh build), serve it on 127.0.0.1, and drive
  * Debian's Chromium through playwright-core. Never downloads a browser.
  */
 import { spawnSync } from 'node:child_process';
@@ -13,20 +13,27 @@ import { chromium, type Browser } from 'playwright-core';
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-/** The inputs of a build: if any is newer than dist/index.html, the build is stale. */
+/**
+ * Where the tests and screenshots build the site: their own folder, not dist/, so an
+ * `npm run build` or `astro dev` running at the same time in the checkout cannot
+ * swap pages out from under a test.
+ */
+export const TEST_DIST = join(ROOT, '.cache/site-dist');
+
+/** The inputs of a build: if any is newer than <outDir>/index.html, the build is stale. */
 const INPUTS = ['src/**/*', 'runner/**/*.ts', 'public/**/*', 'astro.config.mjs', 'package-lock.json'];
 
-export function buildIsFresh(root = ROOT): boolean {
-  const marker = join(root, 'dist/index.html');
+export function buildIsFresh(root = ROOT, outDir = join(root, 'dist')): boolean {
+  const marker = join(outDir, 'index.html');
   if (!existsSync(marker)) return false;
   const built = statSync(marker).mtimeMs;
   return globSync(INPUTS, { cwd: root, ignore: ['**/node_modules/**', 'runner/**/*.test.ts'] }).every((f) => statSync(join(root, f)).mtimeMs <= built);
 }
 
-/** Runs `astro build` in `root` with the project's Node on PATH; throws with the build's output on failure. */
-export function buildSite(root = ROOT, env: NodeJS.ProcessEnv = {}): { ms: number; output: string } {
+/** Runs `astro build` in `root` (into `outDir`, default <root>/dist) with the project's Node on PATH; throws with the build's output on failure. */
+export function buildSite(root = ROOT, env: NodeJS.ProcessEnv = {}, outDir?: string): { ms: number; output: string } {
   const started = performance.now();
-  const result = spawnSync(join(ROOT, 'node_modules/.bin/astro'), ['build'], {
+  const result = spawnSync(join(ROOT, 'node_modules/.bin/astro'), ['build', ...(outDir ? ['--outDir', outDir] : [])], {
     cwd: root,
     encoding: 'utf8',
     // NODE_ENV: vitest sets `test`, which makes Astro build dev-mode pages (no search index UI).
@@ -38,8 +45,10 @@ export function buildSite(root = ROOT, env: NodeJS.ProcessEnv = {}): { ms: numbe
   return { ms: performance.now() - started, output };
 }
 
-export function ensureBuild(root = ROOT): void {
-  if (process.env.SITE_REBUILD === '1' || !buildIsFresh(root)) buildSite(root);
+/** Builds the project's site into TEST_DIST unless that build is newer than every input (SITE_REBUILD=1 forces it). */
+export function ensureBuild(outDir = TEST_DIST): string {
+  if (process.env.SITE_REBUILD === '1' || !buildIsFresh(ROOT, outDir)) buildSite(ROOT, {}, outDir);
+  return outDir;
 }
 
 const TYPES: Record<string, string> = {

@@ -1,6 +1,6 @@
 /**
- * Screenshots of the key pages in light and dark, desktop and mobile, into
- * the gitignored screenshots/ folder. Run with `scripts/screenshots`.
+ * Screenshots of the key pages (see pages.ts) in light and dark, desktop and
+ * mobile, into the gitignored screenshots/ folder. Run with `scripts/screenshots`.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,14 +14,13 @@ const VIEWPORTS = [
 ];
 
 // SITE_DIST serves an already built site (e.g. the benchmark's) instead of building this one.
-const dist = process.env.SITE_DIST ?? join(ROOT, 'dist');
-if (!process.env.SITE_DIST) ensureBuild();
+const dist = process.env.SITE_DIST ?? ensureBuild();
 mkdirSync(OUT, { recursive: true });
 const server = await serveDir(dist);
 const browser = await launchChromium();
 const only = process.argv.slice(2);
 try {
-  for (const [name, { path, error }] of Object.entries(keyPages(dist))) {
+  for (const [name, { path, error }] of Object.entries(keyPages(dist, join(ROOT, 'src/content/runs')))) {
     if (only.length && !only.includes(name)) continue;
     if (error !== undefined) {
       console.warn(`skip ${name}: ${error}`);
