@@ -51,8 +51,8 @@ export default defineConfig({
       },
       sidebar: labSidebar(),
       plugins: [
-        // ADR and run pages are custom routes the validator cannot see; internalLinks() checks them.
-        starlightLinksValidator({ exclude: ['/adrs/', '/adrs/**', '/runs/', '/runs/**'], errorOnRelativeLinks: false, failOnError: failOnBrokenLinks }),
+        // ADR, run and weekend-overview pages are custom routes the validator cannot see; internalLinks() checks them.
+        starlightLinksValidator({ exclude: ['/adrs/', '/adrs/**', '/runs/', '/runs/**', '/weekends/'], errorOnRelativeLinks: false, failOnError: failOnBrokenLinks }),
       ],
     }),
     ...(plain ? [] : [internalLinks({ fail: failOnBrokenLinks })]),

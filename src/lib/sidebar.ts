@@ -24,7 +24,7 @@ export function labSidebar(root = process.cwd()) {
   return [
     { label: 'Home', link: '/' },
     ...group('Architecture', 'architecture'),
-    ...group('Weekends', 'weekends'),
+    ...group('Weekends', 'weekends').map((g) => ({ ...g, items: [{ label: 'Progress', link: '/weekends/' }, ...g.items] })),
     ...group('Runbooks', 'runbooks').map((g) => ({ ...g, items: [...g.items, { label: 'All runs', link: '/runs/' }] })),
     ...group('Incidents', 'incidents'),
     { label: 'ADRs', link: '/adrs/' },
