@@ -5,14 +5,20 @@
  */
 import { Command, CommanderError } from 'commander';
 import { UsageError, EXIT } from './errors.ts';
-import { registerList } from './commands/list.ts';
-import { registerShow } from './commands/show.ts';
-import { registerCheck } from './commands/check.ts';
-import { registerRun } from './commands/run.ts';
-import { registerResume } from './commands/resume.ts';
-import { registerHistory } from './commands/history.ts';
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+/** Verbs in help order, each module loaded only when needed: a run of `check` does not load the executor, and so on. */
+const VERBS: Record<string, () => Promise<Register>> = {
+  list: async () => (await import('./commands/list.ts')).registerList,
+  show: async () => (await import('./commands/show.ts')).registerShow,
+  check: async () => (await import('./commands/check.ts')).registerCheck,
+  run: async () => (await import('./commands/run.ts')).registerRun,
+  resume: async () => (await import('./commands/resume.ts')).registerResume,
+  history: async () => (await import('./commands/history.ts')).registerHistory,
+};
+
+/** The program with the verb named in argv registered, or every verb (for --help, suggestions after a typo). */
+export async function buildProgram(argv = process.argv): Promise<Command> {
   const program = new Command('runbook')
     .description('Run the lab\'s documented procedures: parse, check, plan and execute the steps in MDX pages.')
     .version(process.env.npm_package_version ?? '0.1.0')
@@ -21,12 +27,14 @@ export function buildProgram(): Command {
     .addHelpText('after', `
 Exit codes: 0 ok, 1 a step failed, 2 usage or validation error, 130 interrupted.
 Docs: src/content/docs/reference/cli.mdx and reference/runbook-format.mdx (or the site's Reference section).`);
-  for (const register of [registerList, registerShow, registerCheck, registerRun, registerResume, registerHistory]) register(program);
+  const named = argv.slice(2).find((a) => !a.startsWith('-'));
+  const verbs = named !== undefined && Object.hasOwn(VERBS, named) ? [named] : Object.keys(VERBS);
+  for (const register of await Promise.all(verbs.map((v) => VERBS[v]!()))) register(program);
   return program;
 }
 
 export async function main(argv = process.argv): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   program.exitOverride();
   try {
     await program.parseAsync(argv);

@@ -1,5 +1,8 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface SyntaxResult {
   ok: boolean;
@@ -12,13 +15,24 @@ export interface SyntaxResult {
 
 /*
  * Checking thousands of steps one `bash -n` at a time costs more than parsing
- * the pages, so steps are checked in batches by one `bash --pretty-print`
- * (parse, print, never execute): each step becomes the body of a function
- * named with a random nonce. A batch passes only when bash accepts it AND
- * prints every one of those function headers, in order: a step with an
- * unterminated quote or here-document swallows the next header, so it cannot
- * hide behind a neighbour that happens to close it. Any batch that does not
- * pass is checked again step by step, which also gives exact lines.
+ * the pages, so steps are checked in chunks by one `bash --pretty-print` each
+ * (parse, print, never execute). Chunks are started while pages are still
+ * being parsed, so bash works on another core meanwhile.
+ *
+ * Each step becomes `__rb_<nonce>_<i> () {\n{\n<code>\n}\n__rb_<nonce>_end_<i>\n}`,
+ * the nonce random so no step can spell it. A chunk passes only when bash
+ * accepts it AND prints every function in order with exactly that shape
+ * (see `wellFormed`): a step with an unterminated quote or here-document
+ * swallows the next header, and one that closes the braces early and opens
+ * new ones (`}\n{ …`) shows up as an extra group, so no step can hide behind
+ * a neighbour. A chunk that does not pass is split in halves and checked
+ * again, down to a few steps, which are checked one by one: that also gives
+ * exact lines and messages.
+ *
+ * bash reads a script from a pipe one byte at a time, so a chunk is written to
+ * a temporary file that bash gets as its stdin (seekable: read in blocks) and
+ * that is unlinked as soon as it is open. Never `bash --pretty-print -c`: with
+ * -c, bash ignores --pretty-print and executes the text.
  *
  * The step-by-step check forks a subshell in one long-lived bash that evals
  * `set -n` followed by the snippet: the first command turns on noexec, so the
@@ -31,7 +45,10 @@ printf '\\0%d\\0' $?
 done`;
 /** The eval sits on line 2 of DRIVER and its string starts with one extra line. */
 const LINE_OFFSET = 2;
-const BATCH_SIZE = 256;
+/** A chunk is started once this much step text has queued (about 700 steps). */
+const CHUNK_CHARS = 64 * 1024;
+/** A failing chunk this small is checked step by step. */
+const ONE_BY_ONE = 8;
 const BASH_ENV = () => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' });
 
 interface Pending {
@@ -43,21 +60,24 @@ export class BashSyntaxChecker {
   private proc: ChildProcessWithoutNullStreams | undefined;
   private waiting: Array<(r: SyntaxResult) => void> = [];
   private buffer = '';
-  private batch: Pending[] = [];
+  private chunk: Pending[] = [];
+  private chunkChars = 0;
 
-  /** Queues a snippet; results arrive when its batch is checked (at BATCH_SIZE, or on flush()). */
+  /** Queues a snippet; results arrive when its chunk is checked (at CHUNK_CHARS, or on flush()). */
   check(code: string): Promise<SyntaxResult> {
     if (code.includes('\0')) return Promise.resolve({ ok: false, line: 1, message: 'the step contains a NUL byte' });
     return new Promise((resolve) => {
-      this.batch.push({ code, resolve });
-      if (this.batch.length >= BATCH_SIZE) this.flush();
+      this.chunk.push({ code, resolve });
+      this.chunkChars += code.length;
+      if (this.chunkChars >= CHUNK_CHARS) this.flush();
     });
   }
 
   /** Starts checking whatever is queued. */
   flush(): void {
-    const batch = this.batch.splice(0);
-    if (batch.length) void this.checkBatch(batch);
+    const chunk = this.chunk.splice(0);
+    this.chunkChars = 0;
+    if (chunk.length) void this.checkChunk(chunk);
   }
 
   close(): void {
@@ -66,12 +86,15 @@ export class BashSyntaxChecker {
     this.proc = undefined;
   }
 
-  private async checkBatch(batch: Pending[]) {
-    if (await batchParses(batch.map((p) => p.code))) {
-      for (const p of batch) p.resolve({ ok: true });
-      return;
+  private async checkChunk(chunk: Pending[]): Promise<void> {
+    if (await chunkParses(chunk.map((p) => p.code))) {
+      for (const p of chunk) p.resolve({ ok: true });
+    } else if (chunk.length <= ONE_BY_ONE) {
+      for (const p of chunk) void this.checkOne(p.code).then(p.resolve);
+    } else {
+      const half = Math.ceil(chunk.length / 2);
+      await Promise.all([this.checkChunk(chunk.slice(0, half)), this.checkChunk(chunk.slice(half))]);
     }
-    for (const p of batch) this.checkOne(p.code).then(p.resolve);
   }
 
   private checkOne(code: string): Promise<SyntaxResult> {
@@ -115,25 +138,67 @@ export class BashSyntaxChecker {
 }
 
 /** True when bash parses every snippet on its own terms (see the comment above). */
-function batchParses(codes: string[]): Promise<boolean> {
+function chunkParses(codes: string[]): Promise<boolean> {
   const nonce = randomBytes(6).toString('hex');
-  const name = (i: number) => `__rb_${nonce}_${i}`;
-  const text = codes.map((c, i) => `${name(i)} () {\n${c}\n}\n`).join('');
+  const text = codes.map((c, i) => `__rb_${nonce}_${i} () {\n{\n${c}\n}\n__rb_${nonce}_end_${i}\n}\n`).join('');
+  let stdin: number;
+  try {
+    stdin = scriptFile(nonce, text);
+  } catch {
+    return Promise.resolve(false);
+  }
   return new Promise((resolve) => {
-    const proc = spawn('bash', ['--norc', '--noprofile', '--pretty-print'], { env: BASH_ENV(), stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
+    const proc = spawn('bash', ['--norc', '--noprofile', '--pretty-print'], { env: BASH_ENV(), stdio: [stdin, 'pipe', 'pipe'] });
+    closeSync(stdin);
+    const out: string[] = [];
     let err = '';
-    proc.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    proc.stdout.setEncoding('utf8').on('data', (d: string) => out.push(d));
     proc.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
     proc.on('error', () => resolve(false));
-    proc.on('close', (status) => {
-      if (status !== 0 || err.trim()) return resolve(false);
-      const headers = out.split('\n').filter((l) => l.startsWith(`__rb_${nonce}_`)).map((l) => l.trim());
-      resolve(headers.length === codes.length && headers.every((h, i) => h === `${name(i)} ()`));
-    });
-    proc.stdin.end(text);
+    proc.on('close', (status) => resolve(status === 0 && !err.trim() && wellFormed(out.join(''), nonce, codes.length)));
   });
 }
+
+/** An open descriptor of a file holding `text`, already unlinked: nothing is left behind. */
+function scriptFile(nonce: string, text: string): number {
+  const path = join(tmpdir(), `runbook-check-${process.pid}-${nonce}.sh`);
+  writeFileSync(path, text, { mode: 0o600 });
+  try {
+    return openSync(path, 'r');
+  } finally {
+    unlinkSync(path);
+  }
+}
+
+/**
+ * Checks bash's printout of a chunk: every function i, in order, as
+ * `header`, `{ `, `    { `, …, `    }` or `    };`, `    end-marker`, `}`,
+ * with no second group opened at the function's top level in between. A
+ * here-document line that happens to look like one of these only makes the
+ * chunk fall back to smaller checks.
+ */
+function wellFormed(out: string, nonce: string, count: number): boolean {
+  const prefix = `__rb_${nonce}_`;
+  const starts: number[] = [];
+  for (let at = out.startsWith(prefix) ? 0 : out.indexOf(`\n${prefix}`); at >= 0; at = out.indexOf(`\n${prefix}`, at + 1)) {
+    starts.push(at === 0 && out.startsWith(prefix) ? 0 : at + 1);
+  }
+  if (starts.length !== count) return false;
+  return starts.every((start, i) => {
+    const lines = out.slice(start, starts[i + 1] ?? out.length).trimEnd().split('\n');
+    const n = lines.length;
+    return (
+      lines[0]!.trimEnd() === `${prefix}${i} ()` &&
+      lines[1] === '{ ' &&
+      lines[2] === '    { ' &&
+      (lines[n - 3] === '    }' || lines[n - 3] === '    };') &&
+      lines[n - 2] === `    ${prefix}end_${i}` &&
+      lines[n - 1] === '}' &&
+      lines.indexOf('    { ', 3) === -1
+    );
+  });
+}
+
 function toResult(text: string, status: number): SyntaxResult {
   const first = text.split('\n').find((l) => l.trim()) ?? '';
   if (status === 0 && !first) return { ok: true };

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Diagnostic, PageKind, Procedure, Severity, Step } from '../format/model.ts';
 import { parseProcedure, STEP_LANGUAGES } from '../format/parse.ts';
 import type { Inventory } from '../inventory/schema.ts';
@@ -18,6 +20,19 @@ export interface PageLint {
   page: { file: string; id: string; kind: PageKind; steps: number; runbookLine: number };
   diagnostics: Diagnostic[];
   syntax: SyntaxJob[];
+}
+
+/** Reads and lints one page; a page that cannot be read is a diagnostic, not a crash. */
+export function readAndLint(root: string, file: string, inventory: Inventory): PageLint {
+  let source: string;
+  try {
+    // Synchronous: parsing is the bottleneck, and async reads only add event-loop work to it.
+    source = readFileSync(resolve(root, file), 'utf8');
+  } catch (err) {
+    const message = `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+    return { page: { file, id: file, kind: 'page', steps: 0, runbookLine: 1 }, diagnostics: [{ file, line: 1, column: 1, severity: 'error', rule: 'read', message }], syntax: [] };
+  }
+  return lintSource(source, file, inventory);
 }
 
 /** Parses and lints one page: everything but the bash syntax check and cross-page rules. */

@@ -1,29 +1,31 @@
-// Worker thread for `runbook check` on large trees: reads and lints a slice of
-// the pages and posts results back in small batches, so the main thread can
-// keep bash busy with syntax checks while parsing continues here.
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+// Worker thread for `runbook check` on large trees: takes pages from the
+// counter it shares with the main thread and the other workers, lints them and
+// posts the results back in small batches, so the main thread can hand their
+// steps to bash while parsing goes on.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Inventory } from '../inventory/schema.ts';
-import { lintSource, type PageLint } from './lint.ts';
-import { readFailure } from './read-failure.ts';
+import { readAndLint, type PageLint } from './lint.ts';
 
-const { root, files, inventory } = workerData as { root: string; files: string[]; inventory: Inventory };
-const BATCH = 25;
-let batch: PageLint[] = [];
-for (const file of files) {
-  let source: string;
-  try {
-    source = readFileSync(resolve(root, file), 'utf8');
-  } catch (err) {
-    batch.push(readFailure(file, err as NodeJS.ErrnoException));
-    continue;
-  }
-  batch.push(lintSource(source, file, inventory));
-  if (batch.length >= BATCH) {
-    parentPort!.postMessage(batch);
-    batch = [];
-  }
+export interface WorkerData {
+  root: string;
+  files: string[];
+  inventory: Inventory;
+  /** Index of the next page nobody has taken yet (Atomics). */
+  next: Int32Array;
 }
-parentPort!.postMessage(batch);
-parentPort!.close();
+
+const BATCH = 16;
+
+if (parentPort) {
+  const { root, files, inventory, next } = workerData as WorkerData;
+  let batch: Array<[number, PageLint]> = [];
+  for (let index = Atomics.add(next, 0, 1); index < files.length; index = Atomics.add(next, 0, 1)) {
+    batch.push([index, readAndLint(root, files[index]!, inventory)]);
+    if (batch.length >= BATCH) {
+      parentPort.postMessage(batch);
+      batch = [];
+    }
+  }
+  parentPort.postMessage(batch);
+  parentPort.close();
+}

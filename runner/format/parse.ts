@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { basename, extname } from 'node:path';
 import { unified } from 'unified';
 import remarkParse from 'remark-parse';
@@ -314,5 +314,5 @@ function span(node: { position?: { start: { line: number; column: number }; end:
 }
 
 export function hashOf(text: string): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+  return hash('sha256', text, 'hex').slice(0, 16);
 }

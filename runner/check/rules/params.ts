@@ -6,9 +6,9 @@ import type { PageRule } from '../types.ts';
 export const paramsRule: PageRule = (procedure) => {
   const out: Diagnostic[] = [];
   for (const [name, spec] of Object.entries(procedure.runbook?.params ?? {})) {
-    const line = procedure.runbook?.lines.params[name] ?? 1;
+    // The line is looked up only for a finding: it needs the position-aware YAML document.
     const warn = (severity: Diagnostic['severity'], message: string) =>
-      out.push({ file: procedure.file, line, column: 1, severity, rule: 'param-spec', message });
+      out.push({ file: procedure.file, line: procedure.runbook?.lines.params[name] ?? 1, column: 1, severity, rule: 'param-spec', message });
     if (spec.default !== undefined) {
       const problem = validateParamValue(name, spec, spec.default);
       if (problem) warn('error', `the default of ${problem}`);
