@@ -219,6 +219,20 @@ describe('run page', () => {
   });
 });
 
+describe('architecture pages', () => {
+  test('the topology and network diagrams and the hardware tables are drawn from the inventory', async () => {
+    const names = [...inventory.nodes.map((n) => n.name), ...(inventory.devices ?? []).map((d) => d.name)];
+    for (const path of ['/architecture/overview/', '/architecture/network/', '/architecture/hardware/']) {
+      const { page, problems, close } = await open(path);
+      const shown = path.endsWith('hardware/') ? await page.locator('main table').allInnerTexts() : await page.locator('pre.mermaid svg').allTextContents();
+      for (const name of names) expect(shown.join('\n'), `${path} should show ${name}`).toContain(name);
+      if (path.endsWith('network/')) for (const n of inventory.nodes) expect(shown.join('\n')).toContain(`.${n.address.split('.').at(-1)} ${n.name}`);
+      expect(problems).toEqual([]);
+      await close();
+    }
+  });
+});
+
 describe('run page of a node fan-out', () => {
   test('each node has its own result; nodes after the failing one are skipped, not started', async () => {
     const ref = fanOutRun(join(ROOT, 'src/content/runs'));
