@@ -152,8 +152,8 @@ function chunkParses(codes: string[]): Promise<boolean> {
     closeSync(stdin);
     const out: string[] = [];
     let err = '';
-    proc.stdout.setEncoding('utf8').on('data', (d: string) => out.push(d));
-    proc.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    proc.stdout!.setEncoding('utf8').on('data', (d: string) => out.push(d));
+    proc.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
     proc.on('error', () => resolve(false));
     proc.on('close', (status) => resolve(status === 0 && !err.trim() && wellFormed(out.join(''), nonce, codes.length)));
   });
@@ -179,24 +179,23 @@ function scriptFile(nonce: string, text: string): number {
  */
 function wellFormed(out: string, nonce: string, count: number): boolean {
   const prefix = `__rb_${nonce}_`;
-  const starts: number[] = [];
-  for (let at = out.startsWith(prefix) ? 0 : out.indexOf(`\n${prefix}`); at >= 0; at = out.indexOf(`\n${prefix}`, at + 1)) {
-    starts.push(at === 0 && out.startsWith(prefix) ? 0 : at + 1);
+  if (!out.startsWith(prefix)) return false;
+  let start = 0;
+  for (let i = 0; i < count; i++) {
+    // start is 0 again once the last function has been read: fewer functions than steps.
+    if (start === 0 && i > 0) return false;
+    const next = out.indexOf(`\n${prefix}`, start);
+    const block = out.slice(start, next < 0 ? out.length : next + 1).trimEnd();
+    const head = `${prefix}${i} ()`;
+    const opened = block.startsWith(`${head} \n{ \n    { \n`) || block.startsWith(`${head}\n{ \n    { \n`);
+    const end = `\n    ${prefix}end_${i}\n}`;
+    const closed = block.endsWith(`\n    }${end}`) || block.endsWith(`\n    };${end}`);
+    // The wrapper's group is the only one opened at the function's top level.
+    if (!opened || !closed || block.indexOf('\n    { \n', block.indexOf('\n    { \n') + 1) !== -1) return false;
+    start = next + 1;
   }
-  if (starts.length !== count) return false;
-  return starts.every((start, i) => {
-    const lines = out.slice(start, starts[i + 1] ?? out.length).trimEnd().split('\n');
-    const n = lines.length;
-    return (
-      lines[0]!.trimEnd() === `${prefix}${i} ()` &&
-      lines[1] === '{ ' &&
-      lines[2] === '    { ' &&
-      (lines[n - 3] === '    }' || lines[n - 3] === '    };') &&
-      lines[n - 2] === `    ${prefix}end_${i}` &&
-      lines[n - 1] === '}' &&
-      lines.indexOf('    { ', 3) === -1
-    );
-  });
+  // No further function after the last step's.
+  return start === 0;
 }
 
 function toResult(text: string, status: number): SyntaxResult {

@@ -15,7 +15,7 @@ export interface SyntaxJob {
   code: string;
 }
 
-/** What checking one page yields: plain data, so worker threads can send it back. */
+/** What checking one page yields. */
 export interface PageLint {
   page: { file: string; id: string; kind: PageKind; steps: number; runbookLine: number };
   diagnostics: Diagnostic[];

@@ -44,6 +44,7 @@ function splitShellLines(code: string): ShellLine[] {
 
 /** Drops a `#` comment that starts a word outside quotes. */
 function stripComment(line: string): string {
+  if (!line.includes('#')) return line;
   let quote: string | null = null;
   for (let i = 0; i < line.length; i++) {
     const c = line[i];

@@ -1,11 +1,13 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 
-const sizes = process.argv.slice(2).map(Number).filter(Boolean);
-const RUNS = 5;
+const args = process.argv.slice(2);
+const phases = args.includes('--phases');
+const sizes = args.map(Number).filter(Boolean);
+const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 
 /** A realistic runbook: frontmatter with params, prose, a ForEach, illustration fences and 6 steps. */
 function page(i: number): string {
@@ -64,32 +66,72 @@ done
 `;
 }
 
-function time(cmd: string, args: string[]): number {
-  const samples: number[] = [];
-  for (let r = 0; r < RUNS; r++) {
-    const t0 = performance.now();
-    const res = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-    samples.push(performance.now() - t0);
-    if (res.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${res.status}):\n${res.stdout}${res.stderr}`);
-  }
-  return samples.sort((a, b) => a - b)[Math.floor(RUNS / 2)]!;
+/** CPU time (user + system, ms) of this process's waited-for children, bash processes of theirs included. */
+function childrenCpuMs(): number {
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+  // cutime and cstime are fields 16 and 17 of stat, in clock ticks (100 per second on Linux).
+  return (Number(fields[13]) + Number(fields[14])) * 10;
+}
+
+interface Sample {
+  wall: number;
+  cpu: number;
+}
+
+/** Both programs get the same environment, including one compile cache, so process start costs the same. */
+function run(cmd: string[], env: NodeJS.ProcessEnv, expectOk = true): Sample & { stderr: string } {
+  const cpu0 = childrenCpuMs();
+  const t0 = performance.now();
+  const res = spawnSync(node, cmd, { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', ...env } });
+  const sample = { wall: performance.now() - t0, cpu: childrenCpuMs() - cpu0, stderr: res.stderr };
+  if (expectOk && res.status !== 0) throw new Error(`${cmd.join(' ')} failed (${res.status}):\n${res.stdout}${res.stderr}`);
+  return sample;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** Runs the commands alternately (so both see the same machine load), after one untimed warm-up each. */
+function compare(cmds: Record<string, string[]>, env: NodeJS.ProcessEnv, expectOk = true): Record<string, Sample & { stderr: string }> {
+  const samples: Record<string, Array<Sample & { stderr: string }>> = {};
+  for (const [name, cmd] of Object.entries(cmds)) samples[name] = [run(cmd, env, expectOk)];
+  for (let r = 0; r < RUNS; r++) for (const [name, cmd] of Object.entries(cmds)) samples[name]!.push(run(cmd, env, expectOk));
+  return Object.fromEntries(
+    Object.entries(samples).map(([name, [warmUp, ...s]]) => [name, { wall: median(s.map((x) => x.wall)), cpu: median(s.map((x) => x.cpu)), stderr: warmUp!.stderr }]),
+  );
 }
 
 const node = process.execPath;
-console.log(`runbook check vs bare unified+remark-mdx parse; median of ${RUNS} runs, whole processes, ${process.version}`);
-console.log('pages  steps   bare ms  check ms  bare ms/page  check ms/page  ratio');
-for (const n of sizes.length ? sizes : [100, 1000]) {
-  const dir = mkdtempSync(join(tmpdir(), 'bench-check-'));
-  try {
-    for (let i = 0; i < n; i++) writeFileSync(join(dir, `runbook-${i}.mdx`), page(i));
-    const bare = time(node, ['scripts/lib/bare-parse.ts', dir]);
-    const check = time(node, ['runner/bin/runbook.js', 'check', '--strict', dir]);
-    const f = (x: number) => x.toFixed(0).padStart(8);
-    console.log(`${String(n).padStart(5)}  ${String(n * 6).padStart(5)}  ${f(bare)}  ${f(check)}  ${(bare / n).toFixed(2).padStart(12)}  ${(check / n).toFixed(2).padStart(13)}  ${(check / bare).toFixed(2)}x`);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+const cache = mkdtempSync(join(tmpdir(), 'bench-check-cache-'));
+const env = { NODE_COMPILE_CACHE: cache };
+const f = (x: number, w: number) => x.toFixed(0).padStart(w);
+try {
+  console.log(`runbook check vs bare unified+remark-mdx+remark-frontmatter parse of the same pages; whole processes, same compile cache;`);
+  console.log(`median of ${RUNS} alternating runs; ${process.version}, ${availableParallelism()} cores; cpu = user+system of the process and its children`);
+  console.log('pages  steps   bare ms  check ms  bare ms/page  check ms/page  ratio  bare cpu  check cpu');
+  for (const n of sizes.length ? sizes : [100, 1000]) {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-check-'));
+    try {
+      for (let i = 0; i < n; i++) writeFileSync(join(dir, `runbook-${i}.mdx`), page(i));
+      const { bare, check } = compare({ bare: ['scripts/lib/bare-parse.ts', dir], check: ['runner/bin/runbook.js', 'check', '--strict', dir] }, env);
+      console.log(
+        `${String(n).padStart(5)}  ${String(n * 6).padStart(5)}  ${f(bare!.wall, 8)}  ${f(check!.wall, 8)}  ${(bare!.wall / n).toFixed(2).padStart(12)}  ${(check!.wall / n).toFixed(2).padStart(13)}  ${(check!.wall / bare!.wall).toFixed(2)}x  ${f(bare!.cpu, 8)}  ${f(check!.cpu, 9)}`,
+      );
+      if (phases) process.stdout.write(timings(run(['runner/bin/runbook.js', 'check', '--strict', dir], { ...env, RUNBOOK_CHECK_TIMING: '1' }).stderr));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
+  const { example } = compare({ example: ['runner/bin/runbook.js', 'check', '--strict'] }, env, false);
+  console.log(`example content: runbook check --strict took ${f(example!.wall, 0)} ms wall, ${f(example!.cpu, 0)} ms cpu (median of ${RUNS}; ${example!.stderr.trim().split('\n').pop()})`);
+  if (phases) process.stdout.write(timings(run(['runner/bin/runbook.js', 'check', '--strict'], { ...env, RUNBOOK_CHECK_TIMING: '1' }, false).stderr));
+} finally {
+  rmSync(cache, { recursive: true, force: true });
 }
-const t0 = performance.now();
-const ex = spawnSync(node, ['runner/bin/runbook.js', 'check', '--strict'], { encoding: 'utf8' });
-console.log(`example content: runbook check --strict took ${(performance.now() - t0).toFixed(0)} ms wall (exit ${ex.status}; ${ex.stderr.trim().split('\n').pop()})`);
+
+function timings(stderr: string): string {
+  return stderr
+    .split('\n')
+    .filter((l) => l.startsWith('timing '))
+    .map((l) => `    ${l}\n`)
+    .join('');
+}

@@ -15,6 +15,8 @@ export const requiresRule: PageRule = (procedure) => {
     if (step.kind === 'apply' && !rb.requires.includes('kubectl')) missing.set('kubectl', missing.get('kubectl') ?? step.position.start.line);
     if (step.attrs.on !== 'local' && !rb.requires.includes('ssh')) missing.set('ssh', missing.get('ssh') ?? step.position.start.line);
     if (step.kind !== 'shell' || step.attrs.on !== 'local') continue;
+    // Only a tool not yet listed or found can add a finding, and its name must appear in the raw code.
+    if (!TOOLS.some((tool) => !rb.requires.includes(tool) && !missing.has(tool) && step.code.includes(tool))) continue;
     // Quoted text runs elsewhere (kubectl exec, ssh, sh -c in a pod), not on the operator's machine.
     for (const l of shellLines(commandText(step.code))) {
       for (const m of l.text.matchAll(TOOL_WORD)) {
