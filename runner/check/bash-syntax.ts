@@ -87,8 +87,12 @@ export class BashSyntaxChecker {
   }
 
   private async checkChunk(chunk: Pending[]): Promise<void> {
-    if (await chunkParses(chunk.map((p) => p.code))) {
+    const parses = await chunkParses(chunk.map((p) => p.code));
+    if (parses === true) {
       for (const p of chunk) p.resolve({ ok: true });
+    } else if (parses instanceof Error) {
+      // No bash to ask: splitting the chunk would only fail again, step after step.
+      for (const p of chunk) p.resolve({ ok: false, line: 1, message: `cannot start bash for the syntax check: ${parses.message}` });
     } else if (chunk.length <= ONE_BY_ONE) {
       for (const p of chunk) void this.checkOne(p.code).then(p.resolve);
     } else {
@@ -137,8 +141,8 @@ export class BashSyntaxChecker {
   }
 }
 
-/** True when bash parses every snippet on its own terms (see the comment above). */
-function chunkParses(codes: string[]): Promise<boolean> {
+/** True when bash parses every snippet on its own terms (see the comment above); an Error when bash cannot be started. */
+function chunkParses(codes: string[]): Promise<boolean | Error> {
   const nonce = randomBytes(6).toString('hex');
   const text = codes.map((c, i) => `__rb_${nonce}_${i} () {\n{\n${c}\n}\n__rb_${nonce}_end_${i}\n}\n`).join('');
   let stdin: number;
@@ -154,7 +158,7 @@ function chunkParses(codes: string[]): Promise<boolean> {
     let err = '';
     proc.stdout!.setEncoding('utf8').on('data', (d: string) => out.push(d));
     proc.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-    proc.on('error', () => resolve(false));
+    proc.on('error', (error) => resolve(error));
     proc.on('close', (status) => resolve(status === 0 && !err.trim() && wellFormed(out.join(''), nonce, codes.length)));
   });
 }

@@ -14,6 +14,9 @@ export interface CheckResult {
   warnings: number;
 }
 
+/** Pages parsed between two looks at bash's output. */
+const YIELD_EVERY = 8;
+
 /**
  * Validates pages without executing anything: parse diagnostics, lint rules,
  * bash syntax (parsed by bash, never executed) and cross-page rules such as
@@ -33,6 +36,8 @@ export async function checkFiles(root: string, files: string[], inventory: Inven
       const lint = readAndLint(root, file, inventory);
       lints.push(lint);
       for (const job of lint.syntax) syntax.push(checkSyntax(bash, job).then((d) => void (d && syntaxDiagnostics.push(d))));
+      // Now and then let bash's output in: a bash whose output pipe is full waits, and would finish only after the last page.
+      if (lints.length % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
     }
     mark('parse and lint');
     bash.flush();
