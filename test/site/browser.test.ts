@@ -294,6 +294,26 @@ describe('themes and mobile', () => {
       await close();
     });
   }
+
+  test('the other key pages fit a phone too', async () => {
+    const others = ['landing', 'adr', 'adr-index', 'weekend', 'weekends', 'run', 'fan-out-run', 'runs', 'network'];
+    for (const name of others) {
+      const { page, problems, close } = await open(pathOf(name), { mobile: true });
+      expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth), `${name}: sideways scroll`).toBeLessThanOrEqual(1);
+      expect(await page.evaluate(offscreen), `${name}: cut off at the right edge`).toEqual([]);
+      expect(problems).toEqual([]);
+      await close();
+    }
+  });
+
+  test('fact strips keep every value inside its cell at desktop width', async () => {
+    for (const name of ['runbook', 'adr', 'run', 'fan-out-run']) {
+      const { page, close } = await open(pathOf(name));
+      const spilling = await page.locator('.lab-facts > div').evaluateAll((cells) => cells.filter((c) => c.scrollWidth > c.clientWidth + 1).map((c) => c.textContent?.trim().slice(0, 40)));
+      expect(spilling, `${name}: values running into the next cell`).toEqual([]);
+      await close();
+    }
+  });
 });
 
 describe('search', () => {
