@@ -45,8 +45,13 @@ printf '\\0%d\\0' $?
 done`;
 /** The eval sits on line 2 of DRIVER and its string starts with one extra line. */
 const LINE_OFFSET = 2;
-/** A chunk is started once this much step text has queued (about 700 steps). */
-const CHUNK_CHARS = 64 * 1024;
+/**
+ * A chunk is started once this much step text has queued: 8K characters for the
+ * first (so bash starts early, and a small tree does not wait for one big chunk
+ * at the end), doubling up to 64K (about 700 steps; every bash costs a spawn).
+ */
+const FIRST_CHUNK_CHARS = 8 * 1024;
+const MAX_CHUNK_CHARS = 64 * 1024;
 /** A failing chunk this small is checked step by step. */
 const ONE_BY_ONE = 8;
 const BASH_ENV = () => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' });
@@ -62,14 +67,18 @@ export class BashSyntaxChecker {
   private buffer = '';
   private chunk: Pending[] = [];
   private chunkChars = 0;
+  private chunkLimit = FIRST_CHUNK_CHARS;
 
-  /** Queues a snippet; results arrive when its chunk is checked (at CHUNK_CHARS, or on flush()). */
+  /** Queues a snippet; results arrive when its chunk is checked (once big enough, or on flush()). */
   check(code: string): Promise<SyntaxResult> {
     if (code.includes('\0')) return Promise.resolve({ ok: false, line: 1, message: 'the step contains a NUL byte' });
     return new Promise((resolve) => {
       this.chunk.push({ code, resolve });
       this.chunkChars += code.length;
-      if (this.chunkChars >= CHUNK_CHARS) this.flush();
+      if (this.chunkChars >= this.chunkLimit) {
+        this.flush();
+        this.chunkLimit = Math.min(this.chunkLimit * 2, MAX_CHUNK_CHARS);
+      }
     });
   }
 
