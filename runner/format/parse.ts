@@ -4,7 +4,8 @@ import { unified } from 'unified';
 import remarkParse from 'remark-parse';
 import remarkFrontmatter from 'remark-frontmatter';
 import remarkMdx from 'remark-mdx';
-import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Scalar } from 'yaml';
+import type { Document, LineCounter, Scalar } from 'yaml';
+import { yamlLib } from './yaml-lib.ts';
 import { load as loadYaml } from 'js-yaml';
 import type { Code, Heading, Root, RootContent } from 'mdast';
 import type { MdxJsxFlowElement } from 'mdast-util-mdx-jsx';
@@ -189,6 +190,7 @@ function readFrontmatter(tree: Root, file: string, report: (l: number, c: number
     data = loadYaml(node.value) ?? {};
   } catch (err) {
     // The `yaml` parser positions errors where they start, js-yaml where it noticed them.
+    const { LineCounter, parseDocument } = yamlLib();
     const lc = new LineCounter();
     const first = parseDocument(node.value, { lineCounter: lc, prettyErrors: false }).errors[0];
     const e = err as { mark?: { line: number; column: number }; reason?: string; message: string };
@@ -200,15 +202,24 @@ function readFrontmatter(tree: Root, file: string, report: (l: number, c: number
     report(base, 1, 'frontmatter', 'frontmatter must be a YAML mapping (key: value)');
     return {};
   }
-  let doc: ReturnType<typeof parseDocument> | undefined;
-  const lineCounter = new LineCounter();
+  let doc: Document | undefined;
+  let lineCounter: LineCounter | undefined;
+  const parsed = () => {
+    if (!doc) {
+      const { LineCounter, parseDocument } = yamlLib();
+      lineCounter = new LineCounter();
+      doc = parseDocument(node.value, { lineCounter });
+    }
+    return { doc, lineCounter: lineCounter! };
+  };
   const info: FrontmatterInfo = {
     base,
     get doc() {
-      doc ??= parseDocument(node.value, { lineCounter });
-      return doc;
+      return parsed().doc;
     },
-    lineCounter,
+    get lineCounter() {
+      return parsed().lineCounter;
+    },
   };
   Object.defineProperty(data, FRONTMATTER_DOC, { value: info, enumerable: false });
   return data as Record<string, unknown>;
@@ -216,8 +227,8 @@ function readFrontmatter(tree: Root, file: string, report: (l: number, c: number
 
 interface FrontmatterInfo {
   base: number;
-  readonly doc: ReturnType<typeof parseDocument>;
-  lineCounter: LineCounter;
+  readonly doc: Document;
+  readonly lineCounter: LineCounter;
 }
 
 /** Hidden key carrying the YAML source, so schema errors can be positioned at the field. */
@@ -227,6 +238,7 @@ function lineOfPath(frontmatter: Record<string, unknown>, path: PropertyKey[]): 
   const info = (frontmatter as Record<symbol, FrontmatterInfo | undefined>)[FRONTMATTER_DOC];
   if (!info) return undefined;
   // Walk the YAML tree to the deepest key that exists and point at that key's line.
+  const { isMap, isScalar, isSeq } = yamlLib();
   let node: unknown = info.doc.contents;
   let offset: number | undefined;
   for (const seg of path) {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
+import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
+import { yamlLib } from '../format/yaml-lib.ts';
 import { inventorySchema, type Inventory } from './schema.ts';
 import { UsageError, formatZodIssues } from '../errors.ts';
 
@@ -24,21 +25,29 @@ export function loadInventory(file = DEFAULT_INVENTORY, cwd = process.cwd()): Lo
 }
 
 export function parseInventory(text: string, file: string): Inventory {
+  // js-yaml's core schema reads YAML 1.2 as `yaml` does; `yaml` itself (slower to
+  // load) positions the messages, and is loaded only when there is one to give.
+  let data: unknown;
+  try {
+    data = loadYaml(text, { schema: CORE_SCHEMA });
+  } catch {
+    data = undefined;
+  }
+  const result = data === undefined ? undefined : inventorySchema.safeParse(data);
+  if (result?.success) return result.data;
+
+  const { LineCounter, parseDocument } = yamlLib();
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
-    const { line, col } = lineCounter.linePos(e.pos[0]);
-    throw new UsageError(`${file}:${line}:${col}  invalid YAML: ${e.message.split('\n')[0]}`);
+  if (doc.errors.length > 0 || !result) {
+    const e = doc.errors[0];
+    const { line, col } = e ? lineCounter.linePos(e.pos[0]) : { line: 1, col: 1 };
+    throw new UsageError(`${file}:${line}:${col}  invalid YAML: ${e ? e.message.split('\n')[0] : 'the file is empty or not YAML'}`);
   }
-  const result = inventorySchema.safeParse(doc.toJS());
-  if (!result.success) {
-    throw new UsageError(
-      formatZodIssues(result.error.issues, file, (path) => {
-        const node = doc.getIn(path, true) as { range?: [number, number] } | undefined;
-        return node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
-      }),
-    );
-  }
-  return result.data;
+  throw new UsageError(
+    formatZodIssues(result.error.issues, file, (path) => {
+      const node = doc.getIn(path, true) as { range?: [number, number] } | undefined;
+      return node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
+    }),
+  );
 }

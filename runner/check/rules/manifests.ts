@@ -1,10 +1,11 @@
-import { LineCounter, parseAllDocuments } from 'yaml';
+import { yamlLib } from '../../format/yaml-lib.ts';
 import type { Diagnostic } from '../../format/model.ts';
 import type { StepRule } from '../types.ts';
 
 /** An apply step must be YAML whose every document names apiVersion, kind and metadata.name. */
 export const manifestRule: StepRule = (step, { at }) => {
   if (step.kind !== 'apply') return [];
+  const { LineCounter, parseAllDocuments } = yamlLib();
   const lineCounter = new LineCounter();
   const docs = parseAllDocuments(step.code, { lineCounter, prettyErrors: false });
   const out: Diagnostic[] = [];
