@@ -7,12 +7,14 @@ export const siteConfig = {
   tagline: 'A three-node K3s cluster, documented as code: decisions, build plans and runbooks that execute, with the evidence of every run beside them.',
   /** Public URL of the built site (used for canonical links and the sitemap). */
   url: 'https://lab.example.org',
-  repository: 'https://github.com/example/k3s-lab-runbooks',
+  repository: 'https://github.com/tjetzinger/home-lab',
+  /** The one place that names a person: change these to make the site yours. */
   owner: {
-    name: 'Lab owner',
-    role: 'Platform engineer (home lab)',
+    name: 'Tom Jetzinger',
+    role: 'Platform engineering · Kubernetes · systems architecture',
     links: [
-      { label: 'Repository', href: 'https://github.com/example/k3s-lab-runbooks', icon: 'github' },
+      { label: 'GitHub', href: 'https://github.com/tjetzinger', icon: 'github' },
+      { label: 'LinkedIn', href: 'https://www.linkedin.com/in/tjetzinger/', icon: 'linkedin' },
     ],
   },
 } as const;
