@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { getCollection, type CollectionEntry } from 'astro:content';
 import { effectiveStatus, type RunStatus, type StepRecord } from '../../runner/record/schema.ts';
 import type { Procedure } from '../../runner/format/model.ts';
+import { isSandboxServer } from '../../runner/record/sandbox.ts';
 
 /**
  * Run records joined to procedures. Records come from the `runs` collection
@@ -17,6 +18,13 @@ export interface Run {
   data: RunEntry['data'];
   /** `running` records whose process is gone are shown as interrupted. */
   status: RunStatus;
+  /** Run against the sandbox (a loopback API server), not the lab: shown, never counted as verification. */
+  sandbox: boolean;
+}
+
+/** Runs against the lab itself: the evidence that figures, badges and "verified" read. */
+export function labRuns(runs: Run[]): Run[] {
+  return runs.filter((r) => !r.sandbox);
 }
 
 const HERE = {
@@ -38,7 +46,14 @@ export function allRuns(): Promise<Run[]> {
   if (memo && import.meta.env.PROD) return memo;
   memo = getCollection('runs').then((entries) =>
     entries
-      .map((entry) => ({ entry, id: entry.id, url: runUrl(entry.id), data: entry.data, status: effectiveStatus(entry.data, HERE) }))
+      .map((entry) => ({
+        entry,
+        id: entry.id,
+        url: runUrl(entry.id),
+        data: entry.data,
+        status: effectiveStatus(entry.data, HERE),
+        sandbox: isSandboxServer(entry.data.cluster.server),
+      }))
       .sort((a, b) => b.data.startedAt.localeCompare(a.data.startedAt)),
   );
   return memo;
@@ -54,7 +69,7 @@ export async function runsOf(procedureId: string): Promise<Run[]> {
 }
 
 export function lastSuccess(runs: Run[]): Run | undefined {
-  return runs.find((r) => r.status === 'succeeded');
+  return runs.find((r) => r.status === 'succeeded' && !r.sandbox);
 }
 
 /** A step result that says something (not still pending, not skipped by a tab choice). */
@@ -74,11 +89,11 @@ export function worstStatus(statuses: StepRecord['status'][]): StepRecord['statu
   return SEVERITY.find((s) => statuses.includes(s)) ?? 'pending';
 }
 
-/** For each step id, its instances in the newest run that reached it. */
+/** For each step id, its instances in the newest lab run that reached it. */
 export function latestStepResults(procedure: Procedure, runs: Run[]): Map<string, StepResult> {
   const results = new Map<string, StepResult>();
   for (const step of procedure.steps) {
-    for (const run of runs) {
+    for (const run of labRuns(runs)) {
       const instances = run.data.steps.filter((s) => s.stepId === step.id && REPORTED.has(s.status));
       if (instances.length === 0) continue;
       const status = run.status === 'interrupted' ? instances.map((i) => (i.status === 'running' ? 'interrupted' : i.status)) : instances.map((i) => i.status);

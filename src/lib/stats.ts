@@ -1,7 +1,7 @@
 import { getCollection } from 'astro:content';
 import { ADR_STATUSES, WEEKEND_STATUSES } from '../../runner/schemas/pages.ts';
 import { allAdrs } from './adrs.ts';
-import { allRuns, lastSuccess, staleSteps, type Run } from './runs.ts';
+import { allRuns, labRuns, lastSuccess, staleSteps, type Run } from './runs.ts';
 import { procedurePages, type ProcedurePage } from './pages.ts';
 import { inventory } from './inventory.ts';
 import { daysSince } from './format.ts';
@@ -29,7 +29,8 @@ export function labStats() {
 async function computeStats() {
   const inv = inventory();
   const adrs = await allAdrs();
-  const runs = await allRuns();
+  // Figures are evidence about the lab: runs against the sandbox do not count.
+  const runs = labRuns(await allRuns());
   const pages = await procedurePages();
   const docs = await getCollection('docs');
 

@@ -11,6 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import { ROOT, launchChromium } from './harness.ts';
 import { fanOutRun, keyPages } from './pages.ts';
 import { STATUS_LOOK } from '../../src/lib/status.ts';
+import { isSandboxServer } from '../../runner/record/sandbox.ts';
 import { parseProcedure } from '../../runner/format/parse.ts';
 import { loadInventory } from '../../runner/inventory/load.ts';
 import { selectNodes } from '../../runner/inventory/select.ts';
@@ -86,7 +87,11 @@ describe('landing page', () => {
     expect(await figure('nodes')).toBe(String(inventory.nodes.length));
     const adrCount = readdirSync(join(ROOT, 'src/content/adrs')).filter((f) => /\.mdx?$/.test(f) && !f.startsWith('_')).length;
     expect(await figure('decisions')).toBe(String(adrCount));
-    const runCount = readdirSync(join(ROOT, 'src/content/runs'), { recursive: true }).filter((f) => String(f).endsWith('.json')).length;
+    // Runs against the sandbox (a loopback API server) are not evidence about the lab.
+    const runCount = readdirSync(join(ROOT, 'src/content/runs'))
+      .filter((d) => !d.includes('.'))
+      .flatMap((id) => runsOf(id))
+      .filter((r) => !isSandboxServer(r.cluster.server)).length;
     expect(await figure('runs recorded')).toBe(String(runCount));
 
     // One card per inventory node, and the architecture diagram rendered as SVG.
@@ -139,6 +144,30 @@ describe('runbook page with history', () => {
     await shot(page, 'runbook');
     expect(problems).toEqual([]);
     await close();
+  });
+});
+
+describe('a run against the sandbox', () => {
+  test('is listed with a sandbox pill, and step results and "verified" come from lab runs only', async () => {
+    const runs = runsOf('cluster-health');
+    const sandbox = runs.filter((r) => isSandboxServer(r.cluster.server));
+    const lab = runs.filter((r) => !isSandboxServer(r.cluster.server));
+    expect(sandbox.length, 'src/content/runs/cluster-health holds a run against the sandbox').toBeGreaterThan(0);
+    const { page, problems, close } = await open('/runbooks/cluster-health/');
+    const rows = page.locator('.run-history tbody tr');
+    for (const r of sandbox) expect(await rows.filter({ has: page.locator(`a[href="/runs/cluster-health/${r.runId}/"]`) }).innerText()).toContain('sandbox');
+    for (const r of lab) expect(await rows.filter({ has: page.locator(`a[href="/runs/cluster-health/${r.runId}/"]`) }).innerText()).not.toContain('sandbox');
+    // Each step's latest result links to the newest lab run that reached it, never to a sandbox run.
+    const hrefs = await page.locator('.rb-result').evaluateAll((els) => els.map((e) => e.getAttribute('href')));
+    expect(hrefs.length).toBeGreaterThan(0);
+    for (const href of hrefs) expect(sandbox.map((r) => `/runs/cluster-health/${r.runId}/`)).not.toContain(href);
+    expect(problems).toEqual([]);
+    await close();
+
+    const run = await open(`/runs/cluster-health/${sandbox[0]!.runId}/`);
+    expect(await run.page.locator('.run-summary .headline').innerText()).toContain('sandbox');
+    expect(run.problems).toEqual([]);
+    await run.close();
   });
 });
 
