@@ -42,7 +42,10 @@ describe('masking secrets', () => {
           }
           out += stream.flush();
           expect(out).not.toContain(secret);
-          expect(out).toBe(createMasker([secret]).mask(text));
+          // Where forms of a secret overlap (a `\` secret and its JSON form `\\`), a cut may turn one mask
+          // into two adjacent ones: the same text is hidden either way.
+          const oneMaskPerRun = (t: string) => t.replace(new RegExp(`(?:${MASK})+`, 'g'), MASK);
+          expect(oneMaskPerRun(out)).toBe(oneMaskPerRun(createMasker([secret]).mask(text)));
         },
       ),
       { numRuns: 500 },
