@@ -34,6 +34,7 @@ Docs: src/content/docs/reference/cli.mdx and reference/runbook-format.mdx (or th
 }
 
 export async function main(argv = process.argv): Promise<number> {
+  quietOnClosedPipe();
   const program = await buildProgram(argv);
   program.exitOverride();
   try {
@@ -62,4 +63,18 @@ if (import.meta.main) {
       process.exitCode = 70;
     },
   );
+}
+
+/**
+ * `runbook show x | head`: once the reader is gone, further output is dropped
+ * instead of crashing with EPIPE. A run keeps going (and keeps its record) —
+ * dying mid-step would leave the step's processes behind.
+ */
+function quietOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      stream.write = (() => true) as typeof stream.write;
+    });
+  }
 }

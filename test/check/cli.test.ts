@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,6 +73,13 @@ describe('CLI conventions', () => {
     const r = runbook(['check', '--strict']);
     expect(r.stdout, r.stdout).toBe('');
     expect(r.code).toBe(0);
+  });
+
+  it('a closed pipe (runbook show … | head -1) ends quietly with the exit code, no EPIPE crash', () => {
+    const r = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" runner/cli.ts show k3s-upgrade --set TARGET_VERSION=v1.35.1+k3s1 | head -1`], { encoding: 'utf8' });
+    expect(r.stdout).toMatch(/^K3s upgrade/);
+    expect(r.stderr).not.toContain('EPIPE');
+    expect(r.status).toBe(0);
   });
 
   it('--help lists the verbs and exits 0', () => {
