@@ -3,6 +3,7 @@ import pc from 'picocolors';
 import { addCommon, context, inventoryOption, jsonOption, printJson, recordsOption, type CommonOptions } from './options.ts';
 import { listRecords, recordsDir, statusHere } from '../record/store.ts';
 import { formatDuration } from '../format/duration.ts';
+import { isSandboxServer } from '../record/sandbox.ts';
 import { STATUS_STYLE } from '../run/progress.ts';
 import { table } from '../ui/table.ts';
 
@@ -36,6 +37,8 @@ export function registerHistory(program: Command) {
         steps: { total: r.steps.length, succeeded: r.steps.filter((s) => s.status === 'succeeded').length },
         stoppedAt: stopped && r.status !== 'succeeded' ? stopped.id : null,
         resumes: r.resumes.length,
+        // Against the sandbox (loopback API server), not the lab.
+        sandbox: isSandboxServer(r.cluster.server),
         file,
       };
     });
@@ -46,7 +49,7 @@ export function registerHistory(program: Command) {
     }
     const body = rows.map((r) => [
       r.runId,
-      STATUS_STYLE[r.status](r.status) + (r.stoppedAt ? pc.dim(` at ${r.stoppedAt}`) : ''),
+      STATUS_STYLE[r.status](r.status) + (r.stoppedAt ? pc.dim(` at ${r.stoppedAt}`) : '') + (r.sandbox ? pc.cyan(' (sandbox)') : ''),
       r.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
       r.durationMs === null ? '-' : formatDuration(r.durationMs),
       `${r.steps.succeeded}/${r.steps.total}`,

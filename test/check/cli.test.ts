@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -80,6 +80,16 @@ describe('CLI conventions', () => {
     expect(r.stdout).toMatch(/^K3s upgrade/);
     expect(r.stderr).not.toContain('EPIPE');
     expect(r.status).toBe(0);
+  });
+
+  it('history marks runs made against the sandbox (a loopback API server)', () => {
+    const r = runbook(['history', 'cluster-health', '--json']);
+    expect(r.code).toBe(0);
+    const rows = JSON.parse(r.stdout) as Array<{ sandbox: boolean; file: string }>;
+    const server = (file: string) => (JSON.parse(readFileSync(file, 'utf8')) as { cluster: { server?: string } }).cluster.server ?? '';
+    for (const row of rows) expect(row.sandbox, row.file).toBe(/^https:\/\/127\./.test(server(row.file)));
+    expect(rows.some((row) => row.sandbox)).toBe(true);
+    expect(runbook(['history', 'cluster-health']).stdout).toMatch(/succeeded \(sandbox\)/);
   });
 
   it('--help lists the verbs and exits 0', () => {
