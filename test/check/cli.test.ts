@@ -76,7 +76,7 @@ describe('CLI conventions', () => {
   });
 
   it('a closed pipe (runbook show … | head -1) ends quietly with the exit code, no EPIPE crash', () => {
-    const r = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" runner/cli.ts show k3s-upgrade --set TARGET_VERSION=v1.35.1+k3s1 | head -1`], { encoding: 'utf8' });
+    const r = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" runner/cli.ts show k3s-upgrade --set TARGET_VERSION=v1.35.1+k3s1 | head -1`], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined } });
     expect(r.stdout).toMatch(/^K3s upgrade/);
     expect(r.stderr).not.toContain('EPIPE');
     expect(r.status).toBe(0);

@@ -48,7 +48,7 @@ describe('Ctrl-C and kill -9 mid-step, then resume', () => {
     expect(r.stdout).toContain(`Resume with: runbook resume ${record.runId} --records ${lab.records} --inventory ${lab.inventory}`);
 
     const history = await runCli(['history', ...lab.flags], lab.env);
-    expect(history.stdout).toMatch(new RegExp(`${record.runId}\\s+interrupted at wait\\s+\\S+ \\S+\\s+\\S+\\s+1/3\\s+\\S+@\\S+`));
+    expect(history.stdout).toMatch(new RegExp(`${record.runId}\\s+interrupted at wait(?: \\(sandbox\\))?\\s+\\S+ \\S+\\s+\\S+\\s+1/3\\s+\\S+@\\S+`));
 
     writeFileSync(gate, '');
     const resumed = await runCli(['resume', record.runId, ...lab.flags], lab.env);
