@@ -1,6 +1,7 @@
 import type { Target } from '../plan/plan.ts';
 import type { Executor } from './types.ts';
-import { createLocalExecutor, type LocalExecutorOptions } from './local.ts';
+import { createLocalExecutor } from './local.ts';
+import { createWatchdog } from './watchdog.ts';
 import { createSshExecutor, sshClientMissing } from './ssh/executor.ts';
 
 /**
@@ -19,13 +20,24 @@ export interface Executors {
   close(): Promise<void>;
 }
 
-export function createExecutors(options: LocalExecutorOptions = {}): Executors {
-  const local = createLocalExecutor(options);
-  const ssh = createSshExecutor(); // connects (and makes its private dir) on the first node step only
+export interface ExecutorsOptions {
+  interruptGraceMs?: number;
+  killGraceMs?: number;
+  /** Marks every step process (RUNBOOK_RUN_ID), so `resume` can tell whether any is still alive. */
+  runId?: string;
+}
+
+export function createExecutors(options: ExecutorsOptions = {}): Executors {
+  const { runId, ...grace } = options;
+  // One watchdog for the run: it ends what the steps left if the runner dies (watchdog.ts).
+  const watchdog = createWatchdog({ ...(runId ? { runId } : {}), ...(grace.killGraceMs ? { graceMs: grace.killGraceMs } : {}) });
+  const local = createLocalExecutor({ ...grace, watchdog });
+  const ssh = createSshExecutor({ ...grace, watchdog }); // connects (and makes its private dir) on the first node step only
   return {
     get: (target) => (target.kind === 'local' ? local : ssh),
     close: async () => {
       await Promise.all([local.close(), ssh.close()]);
+      watchdog.close();
     },
   };
 }

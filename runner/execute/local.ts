@@ -1,178 +1,156 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 // zx/core: the process API without zx's script-runner extras (a tenth of the import time).
 import { $, which } from 'zx/core';
-import type { ExecRequest, ExecResult, Executor } from './types.ts';
+import { MAX_TIMER_MS, type ExecRequest, type ExecResult, type Executor } from './types.ts';
 import { OutputTail } from './tail.ts';
+import { interruptStages, StepProcesses, terminateStages, type Stage } from './process-group.ts';
+import { createWatchdog, type Watchdog } from './watchdog.ts';
 
 export interface LocalExecutorOptions {
   /** After Ctrl-C: SIGINT, then SIGTERM after this long, then SIGKILL after as long again. */
   interruptGraceMs?: number;
   /** After a timeout (or for leftovers once the script has exited): SIGTERM, then SIGKILL after this long. */
   killGraceMs?: number;
+  /** The run's watchdog (shared with the ssh executor); an executor used on its own makes its own. */
+  watchdog?: Watchdog;
 }
 
 /** stderr joins stdout so the output keeps its real order; then the strict mode the format promises. */
 const PRELUDE = 'exec 2>&1\nset -euo pipefail\n';
+/** Once a stopped step's processes are gone, how long its pipes may still deliver buffered output. */
+const DRAIN_MS = 100;
 
 /**
  * Runs steps in bash on this machine. Each step gets its own process group
- * (`detached`), so a timeout or Ctrl-C reaches everything the script started,
- * background jobs included, and nothing it started outlives the step.
+ * (`detached`) and a mark in its environment (process-group.ts), so a timeout,
+ * Ctrl-C or the end of the script reaches everything it started — background
+ * jobs, and also descendants that left the group (setsid, double fork, nohup).
+ * The step ends at its deadline plus the grace period even when something the
+ * runner cannot reach still holds its output open: the pipes are then dropped.
+ *
+ * zx starts the process (its process promise, `detached`, verbatim script);
+ * stopping it is ours, because zx's `timeout`/`kill()` send one signal to the tree
+ * found by parent pid, with no grace before SIGKILL and no reach beyond the tree.
  */
 export function createLocalExecutor(options: LocalExecutorOptions = {}): Executor {
-  const interruptGrace = options.interruptGraceMs ?? 3000;
-  const killGrace = options.killGraceMs ?? 2000;
+  const grace = {
+    interrupt: options.interruptGraceMs ?? 3000,
+    kill: options.killGraceMs ?? 2000,
+  };
   const bash = which.sync('bash', { nothrow: true }) ?? '/bin/bash';
-  const running = new Set<number>();
+  const watchdog = options.watchdog ?? createWatchdog({ graceMs: grace.kill, bash });
+  const running = new Set<StepProcesses>();
 
   return {
-    async exec(req: ExecRequest): Promise<ExecResult> {
-      const started = performance.now();
-      const tail = new OutputTail();
-      const fail = (error: string): ExecResult => ({
-        exitCode: null, signal: null, timedOut: false, interrupted: false, output: '', truncated: false, durationMs: performance.now() - started, error,
-      });
-      if (req.cwd && !(existsSync(req.cwd) && statSync(req.cwd).isDirectory())) return fail(`cwd ${req.cwd} is not a directory on this machine`);
-      if (req.signal.aborted) return { ...fail('interrupted before it started'), interrupted: true };
-
-      const p = $({
-        shell: bash,
-        prefix: PRELUDE,
-        postfix: '',
-        cwd: req.cwd,
-        env: { ...inheritedEnv(), ...req.env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-        detached: true,
-        quiet: true,
-        verbose: false,
-        nothrow: true,
-        halt: true,
-      })(verbatim(req.script));
-      p.run();
-      const pgid = p.pid;
-      if (pgid === undefined) {
-        const out = await p;
-        return fail(`cannot start ${bash}: ${out.cause?.message ?? 'unknown error'}`);
-      }
-      running.add(pgid);
-
-      const decoder = new StringDecoder('utf8');
-      p.stdout.on('data', (data: Buffer) => {
-        const text = decoder.write(data);
-        if (!text) return;
-        tail.push(text);
-        req.onOutput(text);
-      });
-
-      let timedOut = false;
-      let interrupted = false;
-      const timers: NodeJS.Timeout[] = [];
-      const later = (ms: number, fn: () => void) => timers.push(setTimeout(fn, ms));
-      const onTimeout = () => {
-        timedOut = true;
-        signalGroup(pgid, 'SIGTERM');
-        later(killGrace, () => signalGroup(pgid, 'SIGKILL'));
-      };
-      const onAbort = () => {
-        interrupted = true;
-        signalGroup(pgid, 'SIGINT');
-        later(interruptGrace, () => signalGroup(pgid, 'SIGTERM'));
-        later(2 * interruptGrace, () => signalGroup(pgid, 'SIGKILL'));
-      };
-      const timeout = setTimeout(onTimeout, req.timeoutMs);
-      req.signal.addEventListener('abort', onAbort, { once: true });
-      // Background jobs left behind when the script exits would hold the output
-      // open and outlive the step: end them as a timeout would.
-      p.child?.once('exit', () => {
-        if (groupAlive(pgid)) {
-          signalGroup(pgid, 'SIGTERM');
-          later(killGrace, () => signalGroup(pgid, 'SIGKILL'));
-        }
-      });
-
-      const out = await p;
-      clearTimeout(timeout);
-      await untilGone(pgid, killGrace);
-      for (const t of timers) clearTimeout(t);
-      req.signal.removeEventListener('abort', onAbort);
-      running.delete(pgid);
-      const rest = decoder.end();
-      if (rest) {
-        tail.push(rest);
-        req.onOutput(rest);
-      }
-      return {
-        exitCode: out.exitCode,
-        signal: out.signal,
-        timedOut,
-        interrupted,
-        output: tail.text(),
-        truncated: tail.truncated,
-        durationMs: performance.now() - started,
-        ...(out.cause ? { error: `bash could not run the step: ${out.cause.message}` } : {}),
-      };
-    },
+    exec: (req) => runLocal(req, { bash, grace, watchdog, running }),
     async close() {
-      for (const pgid of running) signalGroup(pgid, 'SIGKILL');
+      for (const step of running) step.signal('SIGKILL');
       running.clear();
+      if (!options.watchdog) watchdog.close();
     },
+  };
+}
+
+interface LocalContext {
+  bash: string;
+  grace: { interrupt: number; kill: number };
+  watchdog: Watchdog;
+  running: Set<StepProcesses>;
+}
+
+async function runLocal(req: ExecRequest, ctx: LocalContext): Promise<ExecResult> {
+  const fail = (error: string): ExecResult => ({ exitCode: null, signal: null, timedOut: false, interrupted: false, output: '', error });
+  if (req.cwd && !(existsSync(req.cwd) && statSync(req.cwd).isDirectory())) return fail(`cwd ${req.cwd} is not a directory on this machine`);
+  if (req.signal.aborted) return { ...fail('interrupted before it started'), interrupted: true };
+
+  const marks = ctx.watchdog.stepMarks();
+  const p = $({
+    shell: ctx.bash,
+    prefix: PRELUDE,
+    postfix: '',
+    cwd: req.cwd,
+    env: { ...inheritedEnv(), ...req.env, ...marks.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+    quiet: true,
+    verbose: false,
+    nothrow: true,
+    halt: true,
+  })(verbatim(req.script));
+  p.run();
+  const child = p.child;
+  if (p.pid === undefined || !child) {
+    const out = await p;
+    return fail(`cannot start ${ctx.bash}: ${out.cause?.message ?? 'unknown error'}`);
+  }
+  const step = new StepProcesses(p.pid, marks.mark);
+  ctx.running.add(step);
+  ctx.watchdog.track(step.pgid);
+
+  const tail = new OutputTail();
+  const decoder = new StringDecoder('utf8');
+  const show = (text: string) => {
+    if (!text) return;
+    tail.push(text);
+    req.onOutput(text);
+  };
+  p.stdout.on('data', (data: Buffer) => show(decoder.write(data)));
+
+  let timedOut = false;
+  let interrupted = false;
+  let stopping: Promise<void> | undefined;
+  let release: NodeJS.Timeout | undefined;
+  const released = Promise.withResolvers<void>();
+  // Stop once (the first reason wins), then give whoever still holds the output `ms` to let go.
+  const stop = (stages: Stage[], drainMs: number) => {
+    stopping ??= step.stop(stages);
+    void stopping.then(() => {
+      release ??= setTimeout(() => {
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+        released.resolve();
+      }, drainMs);
+    });
+  };
+  const timeout = setTimeout(() => {
+    timedOut = true;
+    stop(terminateStages(ctx.grace.kill), DRAIN_MS);
+  }, Math.min(req.timeoutMs, MAX_TIMER_MS));
+  const onAbort = () => {
+    interrupted = true;
+    stop(interruptStages(ctx.grace.interrupt), DRAIN_MS);
+  };
+  req.signal.addEventListener('abort', onAbort, { once: true });
+  // Background jobs and detached helpers left behind when the script exits would
+  // hold the output open and outlive the step: end them as a timeout would.
+  child.once('exit', () => {
+    clearTimeout(timeout);
+    stop(terminateStages(ctx.grace.kill), ctx.grace.kill);
+  });
+
+  const out = await Promise.race([p, released.promise.then(() => undefined)]);
+  clearTimeout(timeout);
+  clearTimeout(release);
+  req.signal.removeEventListener('abort', onAbort);
+  await stopping; // the script may have ended on its own while leftovers were still being stopped
+  ctx.running.delete(step);
+  ctx.watchdog.untrack(step.pgid);
+  show(decoder.end());
+  const cause = out?.cause;
+  return {
+    exitCode: out ? out.exitCode : child.exitCode,
+    signal: out ? out.signal : child.signalCode,
+    timedOut,
+    interrupted,
+    output: tail.text(),
+    ...(cause ? { error: `bash could not run the step: ${cause.message}` } : {}),
   };
 }
 
 /** A template-strings array holding the script as one literal piece: zx passes it to bash untouched. */
 function verbatim(script: string): TemplateStringsArray {
   return Object.assign([script], { raw: [script] }) as unknown as TemplateStringsArray;
-}
-
-function signalGroup(pgid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // ESRCH: the group is already gone.
-  }
-}
-
-function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  // kill(0) also reaches zombies, which only wait for a parent (here often a PID 1 that never reaps) to collect them.
-  return hasLivingMember(pgid);
-}
-
-function hasLivingMember(pgid: number): boolean {
-  let pids: string[];
-  try {
-    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
-  } catch {
-    return true; // no /proc: trust kill(0)
-  }
-  for (const pid of pids) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      // "pid (comm) state ppid pgrp …"; comm may itself contain spaces and parentheses.
-      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') return true;
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  return false;
-}
-
-/** Waits until no process of the group is left; SIGKILLs what remains after `graceMs`. */
-async function untilGone(pgid: number, graceMs: number): Promise<void> {
-  const pause = () => new Promise((r) => setTimeout(r, 10));
-  const deadline = performance.now() + graceMs;
-  while (groupAlive(pgid) && performance.now() < deadline) await pause();
-  if (!groupAlive(pgid)) return;
-  signalGroup(pgid, 'SIGKILL');
-  // Killed processes linger as zombies until their new parent reaps them; do not wait for that forever.
-  const reaped = performance.now() + 500;
-  while (groupAlive(pgid) && performance.now() < reaped) await pause();
 }
 
 /**

@@ -28,8 +28,6 @@ export interface ExecResult {
   interrupted: boolean;
   /** Tail of the combined output, capped by the executor (unmasked). */
   output: string;
-  truncated: boolean;
-  durationMs: number;
   /** A failure to start or reach the target (not a non-zero exit), said plainly: "k3s-master (192.168.2.20:22): connection refused". */
   error?: string;
 }
@@ -49,3 +47,6 @@ export function applyScript(manifest: string): string {
   while (manifest.includes(tag)) tag += '_';
   return `kubectl apply -f - <<'${tag}'\n${manifest}\n${tag}\n`;
 }
+
+/** The longest delay a Node timer holds (about 24.8 days); a longer one would fire at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;

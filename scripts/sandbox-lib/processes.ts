@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { escalate, pidAlive, signalGroup, signalPid, terminateStages } from '../../runner/execute/process-group.ts';
 
 export interface ProcessRecord {
   name: string;
@@ -45,11 +46,8 @@ export function startProcess(name: string, bin: string, args: string[], log: str
 
 /** Alive and still the process we started (its command line has our marker). */
 export function isOurs(rec: ProcessRecord): boolean {
-  if (rec.pid <= 0) return false;
+  if (!pidAlive(rec.pid)) return false; // also false for a zombie: dead, not yet reaped
   try {
-    const stat = readFileSync(`/proc/${rec.pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2)[0];
-    if (state === 'Z' || state === 'X') return false; // dead, not yet reaped
     return readFileSync(`/proc/${rec.pid}/cmdline`, 'utf8').includes(rec.marker);
   } catch {
     return false;
@@ -58,16 +56,17 @@ export function isOurs(rec: ProcessRecord): boolean {
 
 /**
  * Stops the processes (in the given order): SIGTERM to each whole process
- * group, SIGKILL whatever is still there after the grace period, and waits
- * until every pid is gone.
+ * group, SIGKILL whatever is still there after the grace period (the runner's
+ * escalation, process-group.ts), and waits until every pid is gone.
  */
 export async function stopProcesses(recs: ProcessRecord[], graceMs = 10_000): Promise<void> {
   for (const rec of recs) {
-    if (!isOurs(rec)) continue;
-    signalGroup(rec.pid, 'SIGTERM');
-    const deadline = Date.now() + graceMs;
-    while (isOurs(rec) && Date.now() < deadline) await sleep(100);
-    if (isOurs(rec)) signalGroup(rec.pid, 'SIGKILL');
+    const target = {
+      alive: () => isOurs(rec),
+      // The group: started detached, so pgid == pid; the pid alone if the group is gone.
+      signal: (sig: NodeJS.Signals) => signalGroup(rec.pid, sig) || signalPid(rec.pid, sig),
+    };
+    await escalate(target, terminateStages(graceMs));
   }
   const deadline = Date.now() + 10_000;
   while (recs.some(isOurs)) {
@@ -76,14 +75,6 @@ export async function stopProcesses(recs: ProcessRecord[], graceMs = 10_000): Pr
       throw new Error(`processes did not exit after SIGKILL: ${left.join(', ')}`);
     }
     await sleep(100);
-  }
-}
-
-function signalGroup(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, sig); // the group: started detached, so pgid == pid
-  } catch {
-    try { process.kill(pid, sig); } catch { /* already gone */ }
   }
 }
 

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { runRecordSchema, type RunRecord } from '../../runner/record/schema.ts';
 import { livingProcesses, makeLab, runCli, startCli, step, type Lab } from './helpers.ts';
 
 let lab: Lab;
@@ -21,6 +22,19 @@ function gatedRunbook(name: string) {
   );
   return { file, gate, count };
 }
+
+/** The records on disk right now, read as any reader would: `.json` files only (a write in progress is a hidden temp file). */
+function recordsNow(): RunRecord[] {
+  const found: RunRecord[] = [];
+  for (const folder of readdirSync(lab.records, { withFileTypes: true }).filter((d) => d.isDirectory())) {
+    for (const name of readdirSync(join(lab.records, folder.name)).filter((n) => n.endsWith('.json'))) {
+      found.push(runRecordSchema.parse(JSON.parse(readFileSync(join(lab.records, folder.name, name), 'utf8'))));
+    }
+  }
+  return found;
+}
+/** history takes no --inventory. */
+const historyFlags = () => ['--records', lab.records];
 
 const until = async (cond: () => boolean, ms = 10_000) => {
   const end = Date.now() + ms;
@@ -47,7 +61,7 @@ describe('Ctrl-C and kill -9 mid-step, then resume', () => {
     expect(livingProcesses(gate)).toEqual([]);
     expect(r.stdout).toContain(`Resume with: runbook resume ${record.runId} --records ${lab.records} --inventory ${lab.inventory}`);
 
-    const history = await runCli(['history', ...lab.flags], lab.env);
+    const history = await runCli(['history', ...historyFlags()], lab.env);
     expect(history.stdout).toMatch(new RegExp(`${record.runId}\\s+interrupted at wait(?: \\(sandbox\\))?\\s+\\S+ \\S+\\s+\\S+\\s+1/3\\s+\\S+@\\S+`));
 
     writeFileSync(gate, '');
@@ -85,26 +99,25 @@ describe('Ctrl-C and kill -9 mid-step, then resume', () => {
     expect(livingProcesses('ignored TERM')).toEqual([]);
   });
 
-  it('kill -9 of the runner leaves a valid record that readers report as interrupted; resume takes over the lock and finishes', async () => {
+  it('kill -9 of the runner leaves a valid record that readers report as interrupted, and the step dies with it; resume finishes', async () => {
     const { file, gate, count } = gatedRunbook('sigkill');
-    const cli = startCli(['run', file, ...lab.flags], lab.env);
+    const cli = startCli(['run', file, ...lab.flags], { ...lab.env, RUNBOOK_GRACE_MS: '300' });
     await cli.waitFor('waiting-for-gate');
     // The record marks a step `running` once it has been going for a moment.
-    await until(() => lab.readRecords()[0]?.record.steps[1]?.status === 'running');
+    await until(() => recordsNow()[0]?.steps[1]?.status === 'running');
     cli.child.kill('SIGKILL');
     await cli.done;
+    // The run's watchdog ends the step the killed runner could not stop (the gate never opened).
+    await until(() => livingProcesses(gate).length === 0, 5000);
 
     // Valid against the schema (readRecords parses it) and honest about where it stopped.
     const record = lab.onlyRecord();
     expect(record.status).toBe('running');
     expect(record.steps.map((s) => s.status)).toEqual(['succeeded', 'running', 'pending']);
-    const history = await runCli(['history', 'sigkill', '--json', ...lab.flags], lab.env);
+    const history = await runCli(['history', 'sigkill', '--json', ...historyFlags()], lab.env);
     expect(JSON.parse(history.stdout)).toMatchObject([{ runId: record.runId, status: 'interrupted', stoppedAt: 'wait' }]);
 
-    // The killed runner could not stop its step; let that orphan finish before resuming.
     writeFileSync(gate, '');
-    await until(() => livingProcesses(gate).length === 0);
-
     const resumed = await runCli(['resume', record.runId, ...lab.flags], lab.env);
     expect(resumed.code).toBe(0);
     const rec = lab.readRecords()[0]!.record;
@@ -134,6 +147,8 @@ describe('Ctrl-C and kill -9 mid-step, then resume', () => {
     await runCli(['run', file, ...lab.flags], lab.env);
     const { runId } = lab.readRecords()[0]!.record;
     expect((await runCli(['resume', runId, ...lab.flags], lab.env)).stderr).toContain('nothing to resume');
-    expect((await runCli(['resume', 'no-such-run', ...lab.flags], lab.env)).stderr).toContain('no run no-such-run under');
+    const missing = runId.replace(/-[0-9a-f]{4}$/, runId.endsWith('0000') ? '-ffff' : '-0000');
+    expect((await runCli(['resume', missing, ...lab.flags], lab.env)).stderr).toContain(`no run ${missing} under`);
+    expect((await runCli(['resume', 'no-such-run', ...lab.flags], lab.env)).stderr).toContain('"no-such-run" is not a run id');
   });
 });

@@ -1,16 +1,16 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import type { ExecRequest, ExecResult, Executor } from '../types.ts';
+import { MAX_TIMER_MS, type ExecRequest, type ExecResult, type Executor } from '../types.ts';
 import { OutputTail } from '../tail.ts';
-import { enforcedOptions, nodeConfigText, remoteCommand, type NodeTarget, type SshSettings } from './config.ts';
+import { createWatchdog, type Watchdog } from '../watchdog.ts';
+import { enforcedOptions, remoteCommand, type NodeTarget, type SshSettings } from './config.ts';
+import { ControlDir, removeStaleControlDirs } from './control-dir.ts';
 import { explainSshFailure, explainSudoFailure } from './errors.ts';
 import { knownHostsFile } from './resolve.ts';
-import { markers, remoteScript } from './script.ts';
+import { markers, remoteScript, REMOTE_KILL_GRACE_S } from './script.ts';
 
 export interface SshExecutorOptions extends SshSettings {
   /** Share one authenticated connection per node for the whole run (ControlMaster). Default true. */
@@ -21,10 +21,9 @@ export interface SshExecutorOptions extends SshSettings {
   killGraceMs?: number;
   /** The ssh client binary. */
   ssh?: string;
+  /** The run's watchdog (shared with the local executor); an executor used on its own makes its own. */
+  watchdog?: Watchdog;
 }
-
-/** Unix socket paths are limited to 108 bytes; the node name (≤ 63) and `.sock` must fit behind the dir. */
-const MAX_DIR_LENGTH = 108 - 63 - 7;
 
 /**
  * Runs steps on nodes with the system OpenSSH client, so the operator's
@@ -38,174 +37,226 @@ export interface SshExecutor extends Executor {
   controlDir(): string | undefined;
 }
 
+interface SshContext {
+  options: SshExecutorOptions;
+  reuse: boolean;
+  ssh: string;
+  grace: { interrupt: number; kill: number };
+  dir: ControlDir;
+  watchdog: Watchdog;
+  running: Set<ChildProcess>;
+}
+
 export function createSshExecutor(options: SshExecutorOptions = {}): SshExecutor {
-  const reuse = options.reuse ?? true;
-  const interruptGrace = options.interruptGraceMs ?? 3000;
-  const killGrace = options.killGraceMs ?? 2000;
   const ssh = options.ssh ?? 'ssh';
-  const running = new Set<ChildProcess>();
-  const configs = new Map<string, string>();
-  let dir: string | undefined;
-
-  const privateDir = () => {
-    if (dir) return dir;
-    const base = tmpdir().length <= MAX_DIR_LENGTH - 20 ? tmpdir() : '/tmp';
-    dir = mkdtempSync(join(base, 'runbook-ssh-')); // mode 0700
-    return dir;
+  const grace = { interrupt: options.interruptGraceMs ?? 3000, kill: options.killGraceMs ?? 2000 };
+  // Directories (and masters) of runners that were killed: this run cleans up after them.
+  removeStaleControlDirs(ssh);
+  const ctx: SshContext = {
+    options,
+    reuse: options.reuse ?? true,
+    ssh,
+    grace,
+    dir: new ControlDir(options),
+    watchdog: options.watchdog ?? createWatchdog({ graceMs: grace.kill }),
+    running: new Set(),
   };
-  const configFor = (target: NodeTarget) => {
-    let file = configs.get(target.node);
-    if (!file) {
-      file = join(privateDir(), `${target.node}.config`);
-      writeFileSync(file, nodeConfigText(target, options), { mode: 0o600 });
-      configs.set(target.node, file);
-    }
-    return file;
-  };
-  const socketFor = (node: string) => join(privateDir(), `${node}.sock`);
-
   return {
-    controlDir: () => dir,
-
-    async exec(req: ExecRequest): Promise<ExecResult> {
-      const target = req.target;
-      if (target.kind !== 'node') throw new Error('the ssh executor runs node targets only');
-      const t0 = performance.now();
-      const tail = new OutputTail();
-      const result = (fields: Partial<ExecResult>): ExecResult => ({
-        exitCode: null, signal: null, timedOut: false, interrupted: false, output: tail.text(), truncated: tail.truncated,
-        durationMs: performance.now() - t0, ...fields,
-      });
-      if (req.signal.aborted) return result({ interrupted: true, error: 'interrupted before it started' });
-
-      const nonce = randomBytes(8).toString('hex');
-      const mark = markers(nonce);
-      let stdin: string;
-      let config: string;
-      try {
-        stdin = remoteScript(req.script, req.env, req.cwd, nonce);
-        config = configFor(target);
-      } catch (err) {
-        return result({ error: `${target.node}: ${(err as Error).message}` });
-      }
-      const args = ['-F', config, ...enforcedOptions(options, reuse ? socketFor(target.node) : undefined), target.node, '--', ...remoteCommand(target)];
-      // Own process group: a Ctrl-C on the terminal reaches the runner, which decides what the node gets.
-      const child = spawn(ssh, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
-      running.add(child);
-
-      const out = new StringDecoder('utf8');
-      const err = new StringDecoder('utf8');
-      const show = (text: string) => {
-        if (!text) return;
-        tail.push(text);
-        req.onOutput(text);
-      };
-      child.stdout.on('data', (d: Buffer) => show(out.write(d)));
-      // The channel's stderr carries only ssh's, sudo's and the wrapper's lines (the step's go to stdout).
-      let stderr = '';
-      let partial = '';
-      let wrapperStarted = false;
-      let remoteExit: number | undefined;
-      const stderrLines = (text: string, final = false) => {
-        const lines = (partial + text).split('\n');
-        partial = final ? '' : lines.pop()!;
-        for (const line of lines) {
-          const m = mark.parse(line);
-          if (m === 'started') wrapperStarted = true;
-          else if (m !== undefined) remoteExit = m;
-          else if (line || !final) {
-            if (stderr.length < 64 * 1024) stderr += `${line}\n`;
-            show(`${line}\n`);
-          }
-        }
-      };
-      child.stderr.on('data', (d: Buffer) => stderrLines(err.write(d)));
-      // The remote side may be gone already; a failed write is reported through the exit code.
-      child.stdin.on('error', () => {});
-      child.stdin.write(stdin);
-
-      let timedOut = false;
-      let interrupted = false;
-      const timers: NodeJS.Timeout[] = [];
-      const later = (ms: number, fn: () => void) => timers.push(setTimeout(fn, ms));
-      const tell = (signal: string) => {
-        if (child.stdin.writable) child.stdin.write(`${signal}\n`);
-      };
-      // Last resorts once the remote group should be dead: close the channel (the watchdog ends
-      // whatever is left), then drop the client if the connection itself is stuck.
-      const hangUp = (afterMs: number) => {
-        later(afterMs, () => child.stdin.end());
-        later(afterMs + killGrace, () => child.kill('SIGKILL'));
-      };
-      later(req.timeoutMs, () => {
-        timedOut = true;
-        tell('TERM');
-        later(killGrace, () => tell('KILL'));
-        hangUp(2 * killGrace);
-      });
-      const onAbort = () => {
-        interrupted = true;
-        tell('INT');
-        later(interruptGrace, () => tell('TERM'));
-        later(2 * interruptGrace, () => tell('KILL'));
-        hangUp(2 * interruptGrace + killGrace);
-      };
-      req.signal.addEventListener('abort', onAbort, { once: true });
-
-      const [code, signal, spawnError] = await new Promise<[number | null, NodeJS.Signals | null, Error | undefined]>((resolve) => {
-        child.once('error', (e) => resolve([null, null, e]));
-        child.once('close', (c, s) => resolve([c, s, undefined]));
-      });
-      for (const t of timers) clearTimeout(t);
-      req.signal.removeEventListener('abort', onAbort);
-      child.stdin.destroy();
-      running.delete(child);
-      show(out.end());
-      stderrLines(err.end(), true);
-
-      if (spawnError) {
-        const missing = (spawnError as NodeJS.ErrnoException).code === 'ENOENT';
-        return result({ error: missing ? `${target.node}: ${ssh} not found; install the OpenSSH client` : `${target.node}: cannot start ssh: ${spawnError.message}` });
-      }
-      const ctx = { node: target.node, become: target.become, ...(target.user ? { user: target.user } : {}) };
-      const lastLine = stderr.trim().split('\n').pop();
-      let error: string | undefined;
-      if (!wrapperStarted && !timedOut && !interrupted) {
-        // The wrapper never ran: ssh could not connect, or sudo/bash refused to start.
-        const knownHosts = /host key/i.test(stderr) ? knownHostsFile(config, target.node, ssh) : undefined;
-        error =
-          (code === 255 ? explainSshFailure(stderr, { ...ctx, ...(knownHosts ? { knownHosts } : {}) }) : explainSudoFailure(stderr, ctx)) ??
-          `${target.node}: could not start the step (${code === 255 ? 'ssh' : 'remote shell'} exit ${code})${lastLine ? `: ${lastLine}` : ''}`;
-      } else if (remoteExit === undefined && !timedOut && !interrupted) {
-        error = `${target.node}: connection lost while the step was running${lastLine ? ` (${lastLine})` : ''}; the node ends the step's processes when it notices`;
-      }
-      // A remote shell killed by the signal we sent exits 128+n; name the signal as the local executor would.
-      const remoteSignal = (timedOut || interrupted) && code !== null && code > 128 ? signalName(code - 128) : null;
-      return result({
-        exitCode: error ? null : (remoteExit ?? code),
-        signal: signal ?? remoteSignal,
-        timedOut,
-        interrupted,
-        ...(error ? { error } : {}),
-      });
-    },
-
+    controlDir: () => ctx.dir.path,
+    exec: (req) => execOnNode(req, ctx),
     async close() {
-      for (const child of running) {
+      for (const child of ctx.running) {
         child.stdin?.end();
         child.kill('SIGKILL');
       }
-      running.clear();
-      if (!dir) return;
-      const owned = dir;
-      dir = undefined;
-      await Promise.all(
-        [...configs].map(([node, config]) => (existsSync(join(owned, `${node}.sock`)) ? stopMaster(ssh, config, join(owned, `${node}.sock`), node) : undefined)),
-      );
-      configs.clear();
-      rmSync(owned, { recursive: true, force: true });
+      ctx.running.clear();
+      await Promise.all(ctx.dir.masters().map((m) => (existsSync(m.socket) ? stopMaster(ssh, m.config, m.socket, m.node) : undefined)));
+      ctx.dir.remove();
+      if (!options.watchdog) ctx.watchdog.close();
     },
   };
+}
+
+async function execOnNode(req: ExecRequest, ctx: SshContext): Promise<ExecResult> {
+  const target = req.target;
+  if (target.kind !== 'node') throw new Error('the ssh executor runs node targets only');
+  const tail = new OutputTail();
+  const show = (text: string) => {
+    if (!text) return;
+    tail.push(text);
+    req.onOutput(text);
+  };
+  const result = (fields: Partial<ExecResult>): ExecResult => ({
+    exitCode: null, signal: null, timedOut: false, interrupted: false, output: tail.text(), ...fields,
+  });
+  if (req.signal.aborted) return result({ interrupted: true, error: 'interrupted before it started' });
+
+  const nonce = randomBytes(8).toString('hex');
+  const marks = ctx.watchdog.stepMarks();
+  let stdin: string;
+  let config: string;
+  try {
+    stdin = remoteScript(req.script, { ...req.env, ...marks.env }, req.cwd, nonce, marks.mark);
+    config = ctx.dir.configFor(target);
+  } catch (err) {
+    return result({ error: `${target.node}: ${(err as Error).message}` });
+  }
+  const child = startClient(ctx, target, config);
+  ctx.running.add(child);
+  const channel = readChannel(child, nonce, show);
+  child.stdin.write(stdin);
+  const control = controlRemote(child, req, ctx.grace, channel);
+
+  const [code, signal, spawnError] = await new Promise<[number | null, NodeJS.Signals | null, Error | undefined]>((resolve) => {
+    child.once('error', (e) => resolve([null, null, e]));
+    child.once('close', (c, s) => resolve([c, s, undefined]));
+  });
+  control.dispose();
+  ctx.running.delete(child);
+  channel.end();
+
+  if (spawnError) {
+    const missing = (spawnError as NodeJS.ErrnoException).code === 'ENOENT';
+    return result({ error: missing ? `${target.node}: ${ctx.ssh} not found; install the OpenSSH client` : `${target.node}: cannot start ssh: ${spawnError.message}` });
+  }
+  const { timedOut, interrupted } = control;
+  const error = failureOf(ctx, target, config, { code, stderr: channel.stderr(), started: channel.started(), exit: channel.exit(), stopped: timedOut || interrupted });
+  // A remote shell killed by the signal we sent exits 128+n; name the signal as the local executor would.
+  const remoteSignal = (timedOut || interrupted) && code !== null && code > 128 ? signalName(code - 128) : null;
+  return result({ exitCode: error ? null : (channel.exit() ?? code), signal: signal ?? remoteSignal, timedOut, interrupted, ...(error ? { error } : {}) });
+}
+
+/**
+ * The ssh client, in its own process group: a Ctrl-C on the terminal reaches the
+ * runner, which decides what the node gets. It carries the run's helper mark, so
+ * the watchdog ends it (and the control master it may fork) if the runner dies.
+ */
+function startClient(ctx: SshContext, target: NodeTarget, config: string) {
+  const socket = ctx.reuse ? ctx.dir.socketFor(target.node) : undefined;
+  const args = ['-F', config, ...enforcedOptions(ctx.options, socket), target.node, '--', ...remoteCommand(target)];
+  const child = spawn(ctx.ssh, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...ctx.watchdog.helperMarks() } });
+  // The remote side may be gone already; a failed write is reported through the exit code.
+  child.stdin.on('error', () => {});
+  return child;
+}
+
+interface Channel {
+  /** The wrapper said it started: ssh connected and sudo/bash ran. */
+  started(): boolean;
+  /** The step's exit code, once the wrapper reported it. */
+  exit(): number | undefined;
+  /** ssh's, sudo's and the wrapper's own lines (capped). */
+  stderr(): string;
+  onExit?: () => void;
+  end(): void;
+}
+
+/** Step output comes on stdout; the channel's stderr carries only ssh's, sudo's and the wrapper's lines. */
+function readChannel(child: ChildProcess & { stdout: NodeJS.ReadableStream; stderr: NodeJS.ReadableStream }, nonce: string, show: (text: string) => void): Channel {
+  const mark = markers(nonce);
+  const out = new StringDecoder('utf8');
+  const err = new StringDecoder('utf8');
+  let stderr = '';
+  let partial = '';
+  let started = false;
+  let exit: number | undefined;
+  const channel: Channel = {
+    started: () => started,
+    exit: () => exit,
+    stderr: () => stderr,
+    end() {
+      show(out.end());
+      lines(err.end(), true);
+    },
+  };
+  const lines = (text: string, final = false) => {
+    const all = (partial + text).split('\n');
+    partial = final ? '' : all.pop()!;
+    for (const line of all) {
+      const m = mark.parse(line);
+      if (m === 'started') started = true;
+      else if (m !== undefined) {
+        exit = m;
+        channel.onExit?.();
+      } else if (line || !final) {
+        if (stderr.length < 64 * 1024) stderr += `${line}\n`;
+        show(`${line}\n`);
+      }
+    }
+  };
+  child.stdout.on('data', (d: Buffer) => show(out.write(d)));
+  child.stderr.on('data', (d: Buffer) => lines(err.write(d)));
+  return channel;
+}
+
+/**
+ * Timeout, Ctrl-C and hang-up: signal names go to the remote watchdog on stdin;
+ * as last resorts the channel is closed (the watchdog ends whatever is left) and
+ * then the client is dropped, so the step ends by its deadline plus the grace
+ * periods even when the node or the connection is stuck, or when something on the
+ * node still holds the step's output after the step has exited.
+ */
+function controlRemote(child: ChildProcess, req: ExecRequest, grace: { interrupt: number; kill: number }, channel: Channel) {
+  const state = { timedOut: false, interrupted: false, dispose };
+  const timers: NodeJS.Timeout[] = [];
+  const later = (ms: number, fn: () => void) => timers.push(setTimeout(fn, ms));
+  const tell = (signal: string) => {
+    if (child.stdin?.writable) child.stdin.write(`${signal}\n`);
+  };
+  const hangUp = (afterMs: number) => {
+    later(afterMs, () => child.stdin?.end());
+    later(afterMs + grace.kill, () => child.kill('SIGKILL'));
+  };
+  const deadline = setTimeout(() => {
+    state.timedOut = true;
+    tell('TERM');
+    later(grace.kill, () => tell('KILL'));
+    hangUp(2 * grace.kill);
+  }, Math.min(req.timeoutMs, MAX_TIMER_MS));
+  const onAbort = () => {
+    state.interrupted = true;
+    clearTimeout(deadline);
+    tell('INT');
+    later(grace.interrupt, () => tell('TERM'));
+    later(2 * grace.interrupt, () => tell('KILL'));
+    hangUp(2 * grace.interrupt + grace.kill);
+  };
+  req.signal.addEventListener('abort', onAbort, { once: true });
+  // The step exited; the node's watchdog now ends its leftovers (TERM, KILL after REMOTE_KILL_GRACE_S).
+  channel.onExit = () => {
+    clearTimeout(deadline);
+    hangUp(REMOTE_KILL_GRACE_S * 1000 + grace.kill);
+  };
+  function dispose() {
+    clearTimeout(deadline);
+    for (const t of timers) clearTimeout(t);
+    req.signal.removeEventListener('abort', onAbort);
+    child.stdin?.destroy();
+  }
+  return state;
+}
+
+/** What went wrong before or around the step (not the step's own exit code), in one line. */
+function failureOf(
+  ctx: SshContext,
+  target: NodeTarget,
+  config: string,
+  r: { code: number | null; stderr: string; started: boolean; exit: number | undefined; stopped: boolean },
+): string | undefined {
+  if (r.stopped) return undefined;
+  const lastLine = r.stderr.trim().split('\n').pop();
+  if (!r.started) {
+    // The wrapper never ran: ssh could not connect, or sudo/bash refused to start.
+    const who = { node: target.node, become: target.become, ...(target.user ? { user: target.user } : {}) };
+    const knownHosts = /host key/i.test(r.stderr) ? knownHostsFile(config, target.node, ctx.ssh) : undefined;
+    const explained =
+      r.code === 255 ? explainSshFailure(r.stderr, { ...who, ...(knownHosts ? { knownHosts } : {}) }) : explainSudoFailure(r.stderr, who);
+    return explained ?? `${target.node}: could not start the step (${r.code === 255 ? 'ssh' : 'remote shell'} exit ${r.code})${lastLine ? `: ${lastLine}` : ''}`;
+  }
+  if (r.exit === undefined) {
+    return `${target.node}: connection lost while the step was running${lastLine ? ` (${lastLine})` : ''}; the node ends the step's processes when it notices`;
+  }
+  return undefined;
 }
 
 let clientMissing: boolean | undefined;

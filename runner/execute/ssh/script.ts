@@ -10,7 +10,10 @@
  *   group (the runner's Ctrl-C and timeout path); EOF on stdin means the runner is
  *   gone or the connection dropped, and the group is ended (TERM, then KILL).
  *   Leftover background jobs are ended the same way when the step exits, as the
- *   local executor does, so nothing a step started outlives it.
+ *   local executor does, so nothing a step started outlives it. "The group" is
+ *   the step's process group plus every process on the node whose environment
+ *   carries the step's mark (RUNBOOK_STEP_MARK, see process-group.ts): that also
+ *   reaches descendants that left the group with setsid, a double fork or nohup.
  *
  * Bash reads a script from a pipe byte by byte and runs the wrapper only once it
  * has parsed the whole `{ … }` block, so whatever follows on stdin is left for the
@@ -74,8 +77,11 @@ export function markers(nonce: string) {
   };
 }
 
-/** The whole text for stdin: the wrapper with the step script as a quoted here-document. */
-export function remoteScript(script: string, env: Record<string, string>, cwd: string | undefined, nonce: string): string {
+/**
+ * The whole text for stdin: the wrapper with the step script as a quoted here-document.
+ * `stepMark` is the step's `RUNBOOK_STEP_MARK=…` entry (also exported through `env`).
+ */
+export function remoteScript(script: string, env: Record<string, string>, cwd: string | undefined, nonce: string, stepMark?: string): string {
   const body = stepScript(script, env, cwd);
   const mark = markers(nonce);
   let tag = 'RUNBOOK_STEP';
@@ -83,12 +89,24 @@ export function remoteScript(script: string, env: Record<string, string>, cwd: s
   return `{
 echo '${mark.started}' >&2
 exec 3<&0 0</dev/null
-__runbook_end() { kill -s TERM -- "-$1" 2>/dev/null || return 0; sleep ${REMOTE_KILL_GRACE_S}; kill -s KILL -- "-$1" 2>/dev/null || true; }
+__runbook_mark=${shellQuote(stepMark ?? '')}
+# Signals the step's group and every process carrying its mark; fails once nothing was left.
+__runbook_sweep() {
+  local left=1 f p
+  kill -s "$1" -- "-$2" 2>/dev/null && left=0
+  [ -n "$__runbook_mark" ] || return $left
+  while IFS= read -r f; do
+    p=\${f#/proc/}; p=\${p%/environ}
+    kill -s "$1" "$p" 2>/dev/null && left=0
+  done < <(grep -lzxF -- "$__runbook_mark" /proc/[0-9]*/environ 2>/dev/null)
+  return $left
+}
+__runbook_end() { __runbook_sweep TERM "$1" || return 0; sleep ${REMOTE_KILL_GRACE_S}; __runbook_sweep KILL "$1" || true; }
 __runbook_watch() {
   local pid sig
   IFS= read -r pid || exit 0
   trap '__runbook_end "$pid"; exit 0' TERM
-  while IFS= read -r -u 3 sig; do kill -s "$sig" -- "-$pid" 2>/dev/null || true; done
+  while IFS= read -r -u 3 sig; do __runbook_sweep "$sig" "$pid" || true; done
   __runbook_end "$pid"
 }
 # exec, not a redirection of the call: bash would keep copies of the channel's stdout open for it.
