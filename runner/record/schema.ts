@@ -44,6 +44,8 @@ export const stepRecordSchema = z.object({
   truncated: z.boolean().default(false),
   error: z.string().optional(),
   targets: z.array(targetResultSchema).default([]),
+  /** The step ran with kubectl/helm refusing mutating verbs (check steps). */
+  readOnly: z.boolean().optional(),
 });
 
 export const runRecordSchema = z.object({
@@ -84,8 +86,8 @@ export type StepStatus = (typeof STEP_STATUSES)[number];
 /**
  * A record still marked `running` whose process is gone was interrupted
  * (the runner was killed before it could say so). Only the host that ran it
- * can tell; elsewhere a stale `running` record is reported as interrupted too
- * once `staleAfterMs` has passed since it started.
+ * can tell whether the process is alive; on any other host (or with no host
+ * check at all, as in a site build) a `running` record reads as interrupted.
  */
 export function effectiveStatus(
   record: Pick<RunRecord, 'status' | 'pid' | 'host' | 'startedAt'>,

@@ -1,10 +1,11 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { effectiveStatus, runRecordSchema, type RunRecord, type RunStatus } from './schema.ts';
-import { processAlive } from './lock.ts';
+import { pidAlive } from '../execute/process-group.ts';
 import { UsageError, formatZodIssues } from '../errors.ts';
+import { describeFsError, removeStaleTemps, replaceFileDurably, type FileIo } from './durable.ts';
 
 /** Where records live unless `--records DIR` says otherwise; one folder per runbook id. */
 export const RUNS_DIR = 'src/content/runs';
@@ -13,34 +14,150 @@ export function recordsDir(root: string, records?: string): string {
   return records ? resolve(records) : join(root, RUNS_DIR);
 }
 
-export function recordFile(dir: string, runbookId: string, runId: string): string {
-  return join(dir, runbookId, `${runId}.json`);
+// ── Names that become paths ──────────────────────────────────────────────────
+// Runbook ids, step ids and run ids name files and folders under the records
+// folder, so each is one plain path segment: no separators, no `.`/`..`, no NUL
+// or control characters, short enough for any filesystem once `.json` and a temp
+// suffix are added. Checked here, where the paths are made, whatever checked them before.
+
+const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+export const MAX_ID_LENGTH = 128;
+const STAMP = String.raw`\d{8}T\d{6}Z`;
+const RUN_ID = new RegExp(`^${STAMP}-(.+)-[0-9a-f]{4}$`);
+const RUN_ID_EXAMPLE = '20261123T101502Z-k3s-upgrade-3f9a';
+
+/** A name as it may be shown in a one-line error: quoted, control characters escaped, long ones cut. */
+function shownName(name: string): string {
+  const cut = name.length > 80 ? `${name.slice(0, 80)}…` : name;
+  return JSON.stringify(cut);
 }
+
+/** Why `id` cannot name a file or folder, or undefined when it can. */
+export function pathSegmentProblem(id: string): string | undefined {
+  if (id.length === 0) return 'it is empty';
+  if (id.length > MAX_ID_LENGTH) return `it is longer than ${MAX_ID_LENGTH} characters`;
+  if (!SEGMENT.test(id)) return 'only letters, digits, ".", "_" and "-" can name a file, starting with a letter or digit';
+  return undefined;
+}
+
+export function assertPathSegment(id: string, what: string): void {
+  const problem = pathSegmentProblem(id);
+  if (problem) throw new UsageError(`${what} ${shownName(id)} cannot name a file under the records folder: ${problem}`);
+}
+
+/** The runbook id inside a run id, or undefined when `runId` does not have the shape newRunId gives. */
+export function runIdRunbook(runId: string): string | undefined {
+  if (runId.length > MAX_ID_LENGTH + 22) return undefined;
+  const id = RUN_ID.exec(runId)?.[1];
+  return id !== undefined && pathSegmentProblem(id) === undefined ? id : undefined;
+}
+
+export function assertRunId(runId: string): void {
+  if (runIdRunbook(runId) === undefined) {
+    throw new UsageError(
+      `${shownName(runId)} is not a run id (they look like ${RUN_ID_EXAMPLE}); \`runbook history\` lists the runs`,
+    );
+  }
+}
+
+/** `dir/<runbook>/<run>.json`, refusing names that would leave `dir` (also through a symlinked folder). */
+export function recordFile(dir: string, runbookId: string, runId: string): string {
+  assertPathSegment(runbookId, 'runbook id');
+  assertRunId(runId);
+  const file = join(resolve(dir), runbookId, `${runId}.json`);
+  assertInside(dir, file);
+  return file;
+}
+
+/**
+ * `file` resolves inside `dir`: lexically, and through the symlinks that already
+ * exist on the way (a folder under the records that links elsewhere is refused).
+ */
+export function assertInside(dir: string, file: string): void {
+  const root = resolve(dir);
+  const within = (base: string, path: string) => path === base || path.startsWith(base.endsWith(sep) ? base : base + sep);
+  if (!within(root, resolve(file))) throw new UsageError(`${file} is outside the records folder ${root}`);
+  const realRoot = realOrSelf(root);
+  // The deepest part of the path that exists, resolved: it must still be under the records folder.
+  let existing = resolve(file);
+  while (existing !== root && !exists(existing)) existing = dirname(existing);
+  if (existing === root) return;
+  let real: string;
+  try {
+    real = realpathSync(existing);
+  } catch (err) {
+    throw new UsageError(`cannot use the records folder ${dirname(existing)}: ${describeFsError(err)}`);
+  }
+  if (!within(realRoot, real)) throw new UsageError(`${existing} leads outside the records folder ${root} (to ${real}); records are kept only inside it`);
+}
+
+const exists = (path: string) => {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const realOrSelf = (path: string) => {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+};
 
 /** `20261123T101502Z-k3s-upgrade-3f9a`: sorts by start time, unique enough for one operator's lab. */
 export function newRunId(runbookId: string, now = new Date()): string {
+  assertPathSegment(runbookId, 'runbook id');
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   return `${stamp}-${runbookId}-${randomBytes(2).toString('hex')}`;
 }
 
+// ── Writing ──────────────────────────────────────────────────────────────────
+
+/** A record could not be written: the folder and the cause, in words an operator can act on. */
+export class RecordWriteError extends Error {
+  override name = 'RecordWriteError';
+  readonly dir: string;
+  readonly code: string | undefined;
+
+  constructor(dir: string, cause: unknown) {
+    super(`cannot write the run record in ${dir}: ${describeFsError(cause)}`, { cause });
+    this.dir = dir;
+    this.code = (cause as NodeJS.ErrnoException)?.code;
+  }
+}
+
+export interface WriteOptions {
+  /** The fs calls to use (tests inject failures). */
+  io?: FileIo;
+  /** false skips the fsyncs: only for measuring what durability costs (scripts/bench-run). */
+  fsync?: boolean;
+}
+
+const cleaned = new Set<string>();
+
 /**
- * Validates and writes a record atomically: a temp file in the same folder, then
- * rename(2). A runner killed at any moment leaves either the old or the new record.
+ * Validates and replaces a record durably (durable.ts): a reader, a crash or a
+ * full disk leaves either the previous complete record or the new complete one.
+ * Throws RecordWriteError when the write did not happen.
  */
-export function writeRecord(file: string, record: RunRecord, options: { fsync?: boolean } = {}): void {
+export function writeRecord(file: string, record: RunRecord, options: WriteOptions = {}): void {
   const checked = runRecordSchema.safeParse(record);
   if (!checked.success) throw new Error(`refusing to write an invalid run record ${file}:\n${formatZodIssues(checked.error.issues, file)}`);
-  mkdirSync(join(file, '..'), { recursive: true });
-  const temp = `${file}.${process.pid}.tmp`;
-  const fd = openSync(temp, 'w');
-  try {
-    writeSync(fd, `${JSON.stringify(checked.data, null, 2)}\n`);
-    if (options.fsync) fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+  if (!cleaned.has(file)) {
+    cleaned.add(file);
+    removeStaleTemps(file);
   }
-  renameSync(temp, file);
+  try {
+    replaceFileDurably(file, `${JSON.stringify(checked.data, null, 2)}\n`, options);
+  } catch (err) {
+    throw new RecordWriteError(dirname(file), err);
+  }
 }
+
+// ── Reading ──────────────────────────────────────────────────────────────────
 
 export function readRecord(file: string): RunRecord {
   let data: unknown;
@@ -63,6 +180,7 @@ export interface StoredRecord {
 export function listRecords(dir: string, runbookId?: string): { records: StoredRecord[]; problems: string[] } {
   const records: StoredRecord[] = [];
   const problems: string[] = [];
+  if (runbookId !== undefined) assertPathSegment(runbookId, 'runbook id');
   if (!existsSync(dir)) return { records, problems };
   const folders = runbookId ? [runbookId] : readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
   for (const folder of folders) {
@@ -81,17 +199,28 @@ export function listRecords(dir: string, runbookId?: string): { records: StoredR
   return { records, problems };
 }
 
+/**
+ * The record of `runId` under `dir`: first in the folder its runbook id names,
+ * then in any runbook folder (a page whose id changed since). Refuses anything
+ * that is not a run id, so `resume ../../etc/passwd` reads nothing.
+ */
 export function findRecord(dir: string, runId: string): StoredRecord {
-  if (existsSync(dir)) {
-    for (const folder of readdirSync(dir, { withFileTypes: true })) {
-      const file = join(dir, folder.name, `${runId}.json`);
-      if (folder.isDirectory() && existsSync(file)) return { file, record: readRecord(file) };
-    }
+  assertRunId(runId);
+  const root = resolve(dir);
+  const candidates = [runIdRunbook(runId)!];
+  if (existsSync(root)) {
+    for (const folder of readdirSync(root, { withFileTypes: true })) if (folder.isDirectory()) candidates.push(folder.name);
+  }
+  for (const folder of candidates) {
+    const file = join(root, folder, `${runId}.json`);
+    if (!existsSync(file)) continue;
+    assertInside(root, file);
+    return { file, record: readRecord(file) };
   }
   throw new UsageError(`no run ${runId} under ${dir}; \`runbook history\` lists the runs (pass --records DIR if they were written elsewhere)`);
 }
 
 /** The status a reader should believe: a `running` record whose runner is gone was interrupted. */
 export function statusHere(record: RunRecord): RunStatus {
-  return effectiveStatus(record, { host: hostname(), isAlive: processAlive });
+  return effectiveStatus(record, { host: hostname(), isAlive: pidAlive });
 }

@@ -55,11 +55,12 @@ export async function runSteps(ctx: LoopContext, indices: readonly number[]): Pr
     // A step that is still going after a moment is marked `running` on disk, so a
     // record left by a killed runner says which step it was in; quick steps skip
     // that write (resume starts at the first unfinished step either way).
+    let markFailure: { error: unknown } | undefined;
     const markRunning = setTimeout(() => {
       try {
         ctx.save();
-      } catch {
-        // Only a progress mark: the write after the step reports a real problem.
+      } catch (error) {
+        markFailure = { error }; // the step runs on; the run stops once it has ended
       }
     }, RUNNING_MARK_MS);
     ctx.progress.stepStarted(instance, total);
@@ -67,7 +68,13 @@ export async function runSteps(ctx: LoopContext, indices: readonly number[]): Pr
     const results = await runOnTargets(ctx, instance);
     clearTimeout(markRunning);
     finishStep(step, results, startedAt);
-    ctx.save();
+    const saveFailure = markFailure ?? attempt(ctx.save);
+    if (saveFailure) {
+      // What is on disk is the last complete record; this step's result is not in it.
+      notRecorded(step, saveFailure.error);
+      ctx.progress.stepEnded(instance, total, step);
+      throw saveFailure.error;
+    }
     ctx.progress.stepEnded(instance, total, step);
 
     if (step.status === 'interrupted') return { status: 'interrupted' };
@@ -75,6 +82,22 @@ export async function runSteps(ctx: LoopContext, indices: readonly number[]): Pr
     if (step.status !== 'succeeded' && !instance.step.attrs.continueOnError) return { status: 'failed' };
   }
   return { status: 'succeeded' };
+}
+
+function attempt(fn: () => void): { error: unknown } | undefined {
+  try {
+    fn();
+    return undefined;
+  } catch (error) {
+    return { error };
+  }
+}
+
+/** A step whose result could not be recorded is not a success, whatever its processes did. */
+function notRecorded(step: StepRecord, error: unknown): void {
+  if (step.status === 'succeeded') step.status = 'interrupted';
+  const why = `the run stopped: ${error instanceof Error ? error.message : String(error)}`;
+  step.error = step.error ? `${step.error}; ${why}` : why;
 }
 
 interface TargetOutcome {

@@ -123,3 +123,28 @@ export function summaryTable(record: RunRecord): string {
   ]);
   return table(['#', 'STEP', 'TARGET', 'STATUS', 'TRIES', 'EXIT', 'TIME'], rows, '  ');
 }
+
+/**
+ * A closed terminal shows up as EIO on the next write to it (a pipe whose reader
+ * left is EPIPE, which is not a hang-up: the run goes on). Once a stream fails
+ * with EIO, further writes to it are dropped, so nothing crashes trying to report
+ * on a terminal that is gone, and `onHangUp` runs once. Returns the undo.
+ */
+export function guardTerminal(streams: NodeJS.WriteStream[], onHangUp: () => void): () => void {
+  let hungUp = false;
+  const listeners = streams.map((stream) => {
+    const listener = (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EIO') return;
+      stream.write = (() => true) as typeof stream.write;
+      if (!hungUp) {
+        hungUp = true;
+        onHangUp();
+      }
+    };
+    stream.on('error', listener);
+    return () => stream.off('error', listener);
+  });
+  return () => {
+    for (const off of listeners) off();
+  };
+}

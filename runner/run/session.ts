@@ -1,21 +1,21 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { constants, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-
-/** A path as the operator would type it from here. */
-const shown = (file: string) => (relative(process.cwd(), file).startsWith('..') ? file : relative(process.cwd(), file));
 import pc from 'picocolors';
 import type { Plan } from '../plan/plan.ts';
 import type { RunRecord } from '../record/schema.ts';
-import { writeRecord } from '../record/store.ts';
+import { RecordWriteError, writeRecord } from '../record/store.ts';
 import { acquireLock } from '../record/lock.ts';
 import { createExecutors } from '../execute/executors.ts';
 import type { Masker } from '../secrets/mask.ts';
 import { formatDuration } from '../format/duration.ts';
 import { EXIT, UsageError } from '../errors.ts';
-import { createProgress, summaryTable, STATUS_STYLE } from './progress.ts';
+import { createProgress, guardTerminal, summaryTable, STATUS_STYLE } from './progress.ts';
 import { askToRun } from './confirm.ts';
 import { runSteps, type LoopOutcome } from './loop.ts';
+
+/** A path as the operator would type it from here. */
+const shown = (file: string) => (relative(process.cwd(), file).startsWith('..') ? file : relative(process.cwd(), file));
 
 /** Everything a run (or a resume) has settled before the first step: what to run, where to record it. */
 export interface Session {
@@ -36,6 +36,8 @@ export interface Session {
 }
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+/** The shell's convention, 128 + the signal number: 130 Ctrl-C, 143 SIGTERM, 129 a closed terminal. */
+const exitForSignal = (signal: NodeJS.Signals) => 128 + constants.signals[signal];
 
 /** A per-run folder for files the steps need (removed when the run ends). */
 export function makeTempDir(): string {
@@ -44,8 +46,12 @@ export function makeTempDir(): string {
 
 /**
  * Runs a prepared session: takes the runbook's lock, writes the record before the
- * first step and after every step, turns Ctrl-C into a graceful stop, and ends
- * with a summary. Returns the exit code.
+ * first step and after every step, turns Ctrl-C, SIGTERM and a closed terminal
+ * into a graceful stop, and ends with a summary. Returns the exit code.
+ *
+ * A record that cannot be written stops the run before the next step: the step
+ * is not reported as succeeded, the last complete record stays on disk, and the
+ * run ends with exit 2 and one line naming the folder and the cause.
  */
 export async function executeSession(s: Session): Promise<number> {
   const { record } = s;
@@ -58,27 +64,38 @@ export async function executeSession(s: Session): Promise<number> {
   const progress = createProgress(out);
   // RUNBOOK_GRACE_MS sets the wait between SIGINT, SIGTERM and SIGKILL (default 3 s after Ctrl-C, 2 s after a timeout).
   const grace = Number(process.env.RUNBOOK_GRACE_MS) || undefined;
-  const executors = createExecutors(grace ? { interruptGraceMs: grace, killGraceMs: grace } : {});
+  const executors = createExecutors({ ...(grace ? { interruptGraceMs: grace, killGraceMs: grace } : {}), runId: record.runId });
   const controller = new AbortController();
   const sessionStart = performance.now();
   const priorMs = record.durationMs ?? 0;
+  // A resumed run's file is its last complete record until this session writes a newer one.
+  let onDisk = existsSync(s.file);
   const save = () => {
     record.durationMs = Math.round(priorMs + performance.now() - sessionStart);
     writeRecord(s.file, record);
+    onDisk = true;
   };
 
-  let signals = 0;
+  let stoppedBy: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (signals++ === 0) {
+    if (stoppedBy === undefined) {
+      stoppedBy = signal;
       progress.note(`${signal}: stopping the running step (SIGINT, then SIGTERM and SIGKILL if it does not exit)…`);
       controller.abort();
     } else progress.note('still stopping…');
   };
   for (const sig of SIGNALS) process.on(sig, onSignal);
+  // EIO on our own output means the terminal is gone, as a SIGHUP does.
+  const unguard = guardTerminal([process.stdout, process.stderr], () => onSignal('SIGHUP'));
   const releaseOnExit = () => lock.release();
   process.once('exit', releaseOnExit);
 
   let outcome: LoopOutcome = { status: 'interrupted' };
+  let writeFailure: RecordWriteError | undefined;
+  const noteFailure = (err: unknown) => {
+    if (!(err instanceof RecordWriteError)) throw err;
+    writeFailure ??= err;
+  };
   try {
     save();
     const resuming = record.resumes.length ? ` · resuming at ${record.resumes.at(-1)!.from}` : '';
@@ -102,6 +119,8 @@ export async function executeSession(s: Session): Promise<number> {
       },
       s.indices,
     );
+  } catch (err) {
+    noteFailure(err);
   } finally {
     // Whatever happened (even an internal error), the record must not stay `running`.
     progress.close();
@@ -109,14 +128,19 @@ export async function executeSession(s: Session): Promise<number> {
     record.endedAt = new Date().toISOString();
     try {
       save();
+    } catch (err) {
+      // After an earlier failure this last try may fail too; the first cause is the one to report.
+      if (writeFailure === undefined) noteFailure(err);
     } finally {
       await executors.close();
       for (const sig of SIGNALS) process.off(sig, onSignal);
+      unguard();
       process.off('exit', releaseOnExit);
       lock.release();
       if (s.tempDir) rmSync(s.tempDir, { recursive: true, force: true });
     }
   }
+  if (writeFailure) throw new UsageError(writeFailureLine(writeFailure, onDisk ? s.file : undefined, s.resumeCommand));
 
   out.write(`\n${summaryTable(record)}\n\n`);
   const took = formatDuration(record.durationMs ?? 0);
@@ -124,5 +148,13 @@ export async function executeSession(s: Session): Promise<number> {
   if (outcome.declined) out.write(`Stopped before ${outcome.declined}: not confirmed.\n`);
   if (outcome.status !== 'succeeded') out.write(`Resume with: ${pc.bold(s.resumeCommand)}\n`);
   if (s.json) process.stdout.write(`${JSON.stringify(record, null, 2)}\n`);
-  return outcome.status === 'succeeded' ? EXIT.ok : outcome.status === 'failed' ? EXIT.stepFailed : EXIT.interrupted;
+  if (outcome.status === 'succeeded') return EXIT.ok;
+  if (outcome.status === 'failed') return EXIT.stepFailed;
+  return stoppedBy ? exitForSignal(stoppedBy) : EXIT.interrupted;
+}
+
+/** The one line a run ends with when its record could not be written: where, why, what is left, what to do. */
+function writeFailureLine(err: RecordWriteError, lastComplete: string | undefined, resumeCommand: string): string {
+  if (!lastComplete) return `${err.message}; nothing was run. Fix the folder (or pass --records DIR) and run again.`;
+  return `${err.message}; the last complete record is ${shown(lastComplete)}. Once the folder is writable: ${resumeCommand}`;
 }

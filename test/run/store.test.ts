@@ -13,6 +13,9 @@ beforeEach(() => {
 });
 afterEach(() => lab.cleanup());
 
+const RA = '20261101T000000Z-demo-000a';
+const RB = '20261102T000000Z-demo-000b';
+
 function record(runId: string, startedAt: string, over: Partial<RunRecord> = {}): RunRecord {
   return {
     schemaVersion: 1, runId, runbook: { id: 'demo', title: 'Demo', file: 'demo.mdx', kind: 'runbook' }, git: { commit: null, dirty: false },
@@ -28,22 +31,23 @@ describe('run record store', () => {
   });
 
   it('writes atomically (no temp file left), reads back, lists newest first and finds by id', () => {
-    const a = recordFile(lab.records, 'demo', 'r-a');
-    const b = recordFile(lab.records, 'demo', 'r-b');
-    writeRecord(a, record('r-a', '2026-11-01T00:00:00.000Z'));
-    writeRecord(b, record('r-b', '2026-11-02T00:00:00.000Z'));
-    expect(readdirSync(join(lab.records, 'demo')).sort()).toEqual(['r-a.json', 'r-b.json']);
-    expect(listRecords(lab.records).records.map((r) => r.record.runId)).toEqual(['r-b', 'r-a']);
-    expect(findRecord(lab.records, 'r-a').record).toEqual(readRecord(a));
+    const [ra, rb] = [RA, RB];
+    const a = recordFile(lab.records, 'demo', ra);
+    const b = recordFile(lab.records, 'demo', rb);
+    writeRecord(a, record(ra, '2026-11-01T00:00:00.000Z'));
+    writeRecord(b, record(rb, '2026-11-02T00:00:00.000Z'));
+    expect(readdirSync(join(lab.records, 'demo')).sort()).toEqual([`${ra}.json`, `${rb}.json`]);
+    expect(listRecords(lab.records).records.map((r) => r.record.runId)).toEqual([rb, ra]);
+    expect(findRecord(lab.records, ra).record).toEqual(readRecord(a));
   });
 
   it('refuses to write an invalid record and reports unreadable ones without failing the listing', () => {
-    expect(() => writeRecord(recordFile(lab.records, 'demo', 'bad'), { ...record('bad', 'x'), status: 'weird' as never })).toThrow(/invalid run record/);
+    expect(() => writeRecord(recordFile(lab.records, 'demo', RA), { ...record(RA, 'x'), status: 'weird' as never })).toThrow(/invalid run record/);
     mkdirSync(join(lab.records, 'demo'), { recursive: true });
     writeFileSync(join(lab.records, 'demo', 'junk.json'), '{');
-    writeRecord(recordFile(lab.records, 'demo', 'ok'), record('ok', '2026-11-03T00:00:00.000Z'));
+    writeRecord(recordFile(lab.records, 'demo', RB), record(RB, '2026-11-03T00:00:00.000Z'));
     const { records, problems } = listRecords(lab.records, 'demo');
-    expect(records.map((r) => r.record.runId)).toEqual(['ok']);
+    expect(records.map((r) => r.record.runId)).toEqual([RB]);
     expect(problems[0]).toContain('junk.json');
   });
 
