@@ -4,7 +4,7 @@ import type { Plan, StepInstance } from '../plan/plan.ts';
 import type { RunRecord, StepRecord } from '../record/schema.ts';
 import type { GitState } from '../git.ts';
 import type { KubeView } from '../cluster/kubeconfig.ts';
-import { MASK, SECRET_NAME, type Masker } from '../secrets/mask.ts';
+import { MASK, type Masker } from '../secrets/mask.ts';
 
 export function operatorName(): string {
   let user: string;
@@ -32,10 +32,11 @@ export function newRecord(args: {
   selected: ReadonlySet<number>;
   git: GitState;
   kube?: KubeView;
-  masker: Masker;
+  /** @deprecated Ignored: records keep non-secret params verbatim (masking is for display). Kept for old callers. */
+  masker?: Masker;
   now: Date;
 }): RunRecord {
-  const { plan, masker } = args;
+  const { plan } = args;
   const p = plan.procedure;
   return {
     schemaVersion: 1,
@@ -44,11 +45,14 @@ export function newRecord(args: {
     git: args.git,
     pageHash: p.hash,
     stepHashes: Object.fromEntries(p.steps.map((s) => [s.id, s.hash])),
-    params: plan.params.map((param) => {
-      // A param named like a secret (API_TOKEN) is kept like one: masked here, read from the environment on resume.
-      const secret = param.secret || SECRET_NAME.test(param.name);
-      return { name: param.name, value: secret ? MASK : masker.mask(param.value), source: param.source === 'missing' ? 'default' : param.source, secret };
-    }),
+    // Non-secret values verbatim: resume runs with them. A secret (declared, or named like one) is never written;
+    // resume reads it from the environment again.
+    params: plan.params.map((param) => ({
+      name: param.name,
+      value: param.secret ? MASK : param.value,
+      source: param.source === 'missing' ? 'default' : param.source,
+      secret: param.secret,
+    })),
     operator: operatorName(),
     host: hostname(),
     pid: process.pid,

@@ -1,14 +1,24 @@
-import { MASK } from '../ui/plan.ts';
 import type { ResolvedParam } from '../plan/params.ts';
+import { secretForms } from './forms.ts';
+import { FormMatcher, replaceSpans } from './matcher.ts';
 
-export { MASK };
+/** What a hidden value reads as, everywhere: terminal, records, JSON, messages. */
+export const MASK = '••••';
 
-/** Environment variables whose values are treated as secrets when a step receives them. */
+/** Variables (and params) named like this are secrets whatever their declaration says. */
 export const SECRET_NAME = /TOKEN|PASSWORD|SECRET|KEY/i;
 /** Shorter environment values (`KEYMAP=us`) would mask ordinary words everywhere; declared secret params are masked at any length. */
 const MIN_ENV_SECRET_LENGTH = 4;
 
-/** The values to hide: declared secret params, and secret-looking environment variables a step receives. */
+/** A param is secret by its declaration or by its name (API_TOKEN), never because of its value. */
+export function isSecretParam(name: string, spec: { secret?: boolean }): boolean {
+  return spec.secret === true || SECRET_NAME.test(name);
+}
+
+/**
+ * The one definition of what is hidden, used by every verb and message: the values
+ * of secret params, and of secret-named environment variables (which steps receive).
+ */
 export function secretValues(params: readonly ResolvedParam[], env: Record<string, string | undefined>): string[] {
   const values = params.filter((p) => p.secret && p.value !== '').map((p) => p.value);
   for (const [name, value] of Object.entries(env)) {
@@ -17,26 +27,10 @@ export function secretValues(params: readonly ResolvedParam[], env: Record<strin
   return [...new Set(values)];
 }
 
-/**
- * The forms in which a secret commonly shows up in output: as is, base64
- * (Kubernetes Secret data, basic auth headers), URL-encoded, JSON-escaped, and
- * line by line for multi-line secrets such as keys and certificates.
- */
-function variants(secret: string): string[] {
-  const out = new Set([secret]);
-  const b64 = Buffer.from(secret).toString('base64');
-  out.add(b64);
-  out.add(b64.replace(/=+$/, ''));
-  out.add(Buffer.from(secret).toString('base64url'));
-  out.add(encodeURIComponent(secret));
-  out.add(JSON.stringify(secret).slice(1, -1));
-  if (secret.includes('\n')) {
-    for (const line of secret.split(/\r?\n/)) if (line.trim().length >= MIN_ENV_SECRET_LENGTH) out.add(line);
-  }
-  return [...out].filter((v) => v.length > 0);
+/** The masker for a command: what `run` masks, `show`, `history` and error messages mask too. */
+export function secretMasker(params: readonly ResolvedParam[], env: Record<string, string | undefined> = process.env): Masker {
+  return createMasker(secretValues(params, env));
 }
-
-const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 export interface Masker {
   /** True when there is something to hide. */
@@ -53,41 +47,35 @@ export interface StreamMasker {
   flush(): string;
 }
 
+const NOTHING: Masker = { active: false, mask: (t) => t, stream: () => ({ push: (c) => c, flush: () => '' }) };
+
+/**
+ * Masks every form of the secrets (see forms.ts) in text. Masking is for display
+ * and records only: it never changes a value the runner uses.
+ */
 export function createMasker(secrets: readonly string[]): Masker {
-  const all = [...new Set(secrets.flatMap(variants))].sort((a, b) => b.length - a.length);
-  if (all.length === 0) {
-    return { active: false, mask: (t) => t, stream: () => ({ push: (c) => c, flush: () => '' }) };
-  }
-  const pattern = new RegExp(all.map(escapeRegExp).join('|'), 'g');
-  const mask = (text: string) => text.replace(pattern, MASK);
-  /** Length of the longest suffix of `text` that could be the start of a secret. */
-  const pendingPrefix = (text: string) => {
-    let hold = 0;
-    for (const v of all) {
-      for (let k = Math.min(v.length - 1, text.length); k > hold; k--) {
-        if (text.endsWith(v.slice(0, k))) {
-          hold = k;
-          break;
-        }
-      }
-    }
-    return hold;
+  const forms = [...new Set(secrets.filter((s) => s !== '').flatMap(secretForms))];
+  if (forms.length === 0) return NOTHING;
+  const matcher = new FormMatcher(forms);
+  const mask = (text: string) => {
+    const { spans } = matcher.scan(text, true);
+    return spans.length ? replaceSpans(text, spans, MASK) : text;
   };
   return {
     active: true,
     mask,
     stream() {
-      let held = '';
+      let pending = '';
       return {
         push(chunk) {
-          const text = mask(held + chunk);
-          const hold = pendingPrefix(text);
-          held = text.slice(text.length - hold);
-          return text.slice(0, text.length - hold);
+          const text = pending + chunk;
+          const { spans, holdFrom } = matcher.scan(text, false);
+          pending = text.slice(holdFrom);
+          return replaceSpans(text, spans, MASK, holdFrom);
         },
         flush() {
-          const rest = mask(held);
-          held = '';
+          const rest = mask(pending);
+          pending = '';
           return rest;
         },
       };

@@ -4,8 +4,8 @@ import { describeTarget, type Plan, type StepInstance } from '../plan/plan.ts';
 import { formatTimeout } from '../format/duration.ts';
 import { table } from './table.ts';
 import { describeSshTarget } from '../execute/ssh/resolve.ts';
-
-export const MASK = '••••';
+import { MASK } from '../secrets/mask.ts';
+import { oneLine, showInvisible } from './escape.ts';
 
 const SOURCE_LABEL = { set: '--set', env: 'environment', default: 'default', missing: 'MISSING' } as const;
 
@@ -45,7 +45,7 @@ export function describePlan(plan: Plan, inventory: Inventory): string {
         ['NAME', 'VALUE', 'FROM', 'DESCRIPTION'],
         plan.params.map((param) => [
           param.name,
-          param.source === 'missing' ? pc.red('(not set)') : param.secret ? MASK : param.value,
+          param.source === 'missing' ? pc.red('(not set)') : param.secret ? MASK : oneLine(param.value),
           param.source === 'missing' ? pc.red(SOURCE_LABEL.missing) : SOURCE_LABEL[param.source],
           (specs[param.name]?.description ?? '') + (param.secret ? pc.dim(' [secret]') : ''),
         ]),
@@ -68,7 +68,8 @@ export function describePlan(plan: Plan, inventory: Inventory): string {
     out.push(`${pad}${pc.dim(meta.join(' · '))}`);
     for (const t of inst.targets) if (t.kind === 'node') out.push(`${pad}${pc.dim(describeSshTarget(t))}`);
     if (inst.node) out.push(`${pad}${pc.dim(`NODE=${inst.node} NODE_ADDRESS=${inst.env.NODE_ADDRESS}`)}`);
-    for (const line of inst.step.code.replace(/\n$/, '').split('\n')) out.push(`${pad}${pc.dim('│')} ${line}`);
+    const code = showInvisible(inst.step.code.replace(/\n$/, ''), pc.inverse).text;
+    for (const line of code.split('\n')) out.push(`${pad}${pc.dim('│')} ${line}`);
   }
   if (plan.skipped.length) {
     out.push('', pc.bold('Not in this plan'));
