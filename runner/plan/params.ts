@@ -1,4 +1,7 @@
 import type { ParamSpec } from '../format/model.ts';
+import { reservedName, SHELL_NAME } from '../schemas/runbook.ts';
+import { isSecretParam } from '../secrets/mask.ts';
+import { shellQuote } from '../ui/shell-quote.ts';
 
 /** `missing` only in lenient plans (`runbook show`): a required param nobody supplied yet. */
 export type ParamSource = 'set' | 'env' | 'default' | 'missing';
@@ -7,6 +10,7 @@ export interface ResolvedParam {
   name: string;
   value: string;
   source: ParamSource;
+  /** Declared `secret`, or named like one (API_TOKEN): see isSecretParam. */
   secret: boolean;
 }
 
@@ -15,14 +19,30 @@ export interface ParamProblem {
   message: string;
 }
 
-/** Splits `--set NAME=value` arguments; the value may itself contain `=`. */
+/**
+ * Splits `--set NAME=value` arguments; the value may itself contain `=`. A name
+ * given twice is an error (which one wins would be a guess), and so is a name that
+ * is not a shell variable name or is reserved. Messages never repeat a value.
+ */
 export function parseSetArgs(sets: string[]): { values: Record<string, string>; problems: ParamProblem[] } {
   const values: Record<string, string> = {};
   const problems: ParamProblem[] = [];
+  const seen = new Map<string, number>();
   for (const s of sets) {
     const eq = s.indexOf('=');
-    if (eq <= 0) problems.push({ name: s, message: `--set ${s}: write --set NAME=value` });
-    else values[s.slice(0, eq)] = s.slice(eq + 1);
+    const name = eq > 0 ? s.slice(0, eq) : '';
+    if (!SHELL_NAME.test(name)) {
+      problems.push({ name: s, message: `--set ${eq > 0 ? shellQuote(name) : shellQuote(s)}: write --set NAME=value (NAME is a param name)` });
+      continue;
+    }
+    const reserved = reservedName(name);
+    if (reserved) {
+      problems.push({ name, message: `--set ${name}: ${reserved}; no runbook can take it as a param` });
+      continue;
+    }
+    seen.set(name, (seen.get(name) ?? 0) + 1);
+    if (seen.get(name) === 2) problems.push({ name, message: `--set ${name} is given more than once: give each param once` });
+    values[name] = s.slice(eq + 1);
   }
   return { values, problems };
 }
@@ -41,16 +61,13 @@ export function resolveParams(
   const params: ResolvedParam[] = [];
   const problems: ParamProblem[] = [];
   for (const name of Object.keys(sets)) {
-    if (!(name in specs)) {
-      const known = Object.keys(specs);
-      problems.push({ name, message: `--set ${name}: this runbook has no param ${name} (params: ${known.length ? known.join(', ') : 'none'})` });
-    }
+    if (!Object.hasOwn(specs, name)) problems.push({ name, message: unknownSet(name, Object.keys(specs)) });
   }
   for (const [name, spec] of Object.entries(specs)) {
-    const secret = spec.secret === true;
+    const secret = isSecretParam(name, spec);
     let value: string | undefined;
     let source: ParamSource = 'default';
-    if (name in sets) {
+    if (Object.hasOwn(sets, name)) {
       value = sets[name];
       source = 'set';
     } else if (env[name] !== undefined && env[name] !== '') {
@@ -67,15 +84,21 @@ export function resolveParams(
       }
       continue;
     }
-    const problem = validateParamValue(name, spec, value);
+    const problem = validateParamValue(name, { ...spec, secret }, value);
     if (problem) problems.push({ name, message: problem });
     params.push({ name, value, source, secret });
   }
   return { params, problems };
 }
 
+function unknownSet(name: string, known: string[]): string {
+  const near = known.find((k) => k.toUpperCase() === name.toUpperCase());
+  const hint = near ? ` (did you mean ${near}? names are case-sensitive)` : '';
+  return `--set ${name}: this runbook has no param ${name}${hint} (params: ${known.length ? known.join(', ') : 'none'})`;
+}
+
 export function validateParamValue(name: string, spec: ParamSpec, value: string): string | undefined {
-  const shown = spec.secret ? '(secret value)' : `"${value}"`;
+  const shown = isSecretParam(name, spec) ? '(secret value)' : JSON.stringify(value);
   if (spec.enum && !spec.enum.includes(value)) return `param ${name}: ${shown} is not one of ${spec.enum.join(', ')}`;
   if (spec.pattern && !new RegExp(`^(?:${spec.pattern})$`).test(value)) return `param ${name}: ${shown} does not match the pattern ${spec.pattern}`;
   return undefined;

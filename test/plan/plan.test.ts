@@ -86,6 +86,9 @@ describe('params', () => {
 
   it('rejects unknown --set names and malformed --set', () => {
     expect(resolveParams(specs, { VERSON: 'x' }, {}).problems[0]!.message).toBe('--set VERSON: this runbook has no param VERSON (params: VERSION, TOKEN, MODE)');
-    expect(parseSetArgs(['A=b=c', 'broken'])).toEqual({ values: { A: 'b=c' }, problems: [{ name: 'broken', message: '--set broken: write --set NAME=value' }] });
+    expect(parseSetArgs(['A=b=c', 'broken'])).toEqual({
+      values: { A: 'b=c' },
+      problems: [{ name: 'broken', message: '--set broken: write --set NAME=value (NAME is a param name)' }],
+    });
   });
 });
