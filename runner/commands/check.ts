@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
 import { relative } from 'node:path';
-import { addCommon, context, inventoryOption, jsonOption, printJson, recordsOption, type CommonOptions } from './options.ts';
+import { addCommon, inventoryOption, jsonOption, recordsOption, type CommonOptions } from './options.ts';
+import { printJson } from '../ui/json.ts';
+import { projectContext } from '../project-context.ts';
 import { discoverPages, expandPaths } from '../project.ts';
 import { checkFiles, type CheckResult } from '../check/check.ts';
 import { mark, printTimings } from '../check/timing.ts';
@@ -21,15 +23,14 @@ export function registerCheck(program: Command) {
     .addHelpText('after', '\nAlso validates the run records (with no paths, or with --records).\nOutput: path:line:col  severity  rule  message. Exit 2 on errors (or warnings with --strict), else 0.')
     .action(async (paths: string[], opts: CommonOptions & { strict?: boolean }) => {
       mark('start-up (modules)');
-      const ctx = context(opts);
+      const ctx = projectContext(opts);
       const { inventory } = ctx.loadInventory();
       mark('inventory');
       const files = paths.length ? expandPaths(ctx.root, paths) : discoverPages(ctx.root);
       mark('find pages');
       // Records are checked with the whole project (the pages they belong to must be known), or when named.
-      // The record store (and its schema) is loaded only then.
       const checkRecordsToo = paths.length === 0 || opts.records !== undefined;
-      const records = checkRecordsToo ? { recordsDir: (await import('../record/store.ts')).recordsDir(ctx.root, opts.records) } : {};
+      const records = checkRecordsToo ? { recordsDir: ctx.records('read') } : {};
       const result = await checkFiles(ctx.root, files, inventory, records);
       const failed = result.errors > 0 || (opts.strict === true && result.warnings > 0);
       process.exitCode = failed ? EXIT.usage : EXIT.ok;

@@ -1,7 +1,11 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
-import { addCommon, context, inventoryOption, jsonOption, printJson, recordsOption, type CommonOptions } from './options.ts';
-import { listRecords, recordsDir, statusHere } from '../record/store.ts';
+import { addCommon, jsonOption, recordsOption, type CommonOptions } from './options.ts';
+import { printJson } from '../ui/json.ts';
+import { projectContext } from '../project-context.ts';
+import { listRecords, statusHere } from '../record/store.ts';
+import { secretMasker } from '../secrets/mask.ts';
+import { shellCommand } from '../ui/shell-quote.ts';
 import { formatDuration } from '../format/duration.ts';
 import { isSandboxServer } from '../record/sandbox.ts';
 import { STATUS_STYLE } from '../run/progress.ts';
@@ -15,12 +19,13 @@ export function registerHistory(program: Command) {
       .description('list past runs, newest first: status, duration, operator, commit'),
     jsonOption(),
     recordsOption(),
-    inventoryOption(),
   ).action((runbook: string | undefined, opts: CommonOptions) => {
-    const { root } = context(opts);
-    const dir = recordsDir(root, opts.records);
+    const dir = projectContext(opts).records('read');
     const { records, problems } = listRecords(dir, runbook);
-    for (const p of problems) process.stderr.write(`${pc.yellow('warning')} ${p}\n`);
+    // Records hold no secret, but a record written by hand or by an older runner might: masked as `run` masks.
+    const { mask } = secretMasker([], process.env);
+    const print = (text: string) => process.stdout.write(mask(text));
+    for (const p of problems) process.stderr.write(mask(`${pc.yellow('warning')} ${p}\n`));
     const rows = records.map(({ file, record: r }) => {
       const stopped = r.steps.find((s) => s.status !== 'succeeded' && s.status !== 'skipped' && s.status !== 'pending');
       return {
@@ -42,9 +47,10 @@ export function registerHistory(program: Command) {
         file,
       };
     });
-    if (opts.json) return printJson(rows);
+    if (opts.json) return printJson(rows, mask);
     if (rows.length === 0) {
-      process.stdout.write(`No runs${runbook ? ` of ${runbook}` : ''} recorded under ${dir}.\n`);
+      const start = runbook ? ` Start one with \`${shellCommand(['runbook', 'run', runbook])}\`.` : '';
+      print(`No runs${runbook ? ` of ${runbook}` : ''} recorded under ${dir}.${start}\n`);
       return;
     }
     const body = rows.map((r) => [
@@ -56,6 +62,6 @@ export function registerHistory(program: Command) {
       r.operator,
       r.commit ? r.commit.slice(0, 7) + (r.dirty ? '+dirty' : '') : '-',
     ]);
-    process.stdout.write(`${table(['RUN', 'STATUS', 'STARTED', 'TOOK', 'OK', 'OPERATOR', 'COMMIT'], body)}\n`);
+    print(`${table(['RUN', 'STATUS', 'STARTED', 'TOOK', 'OK', 'OPERATOR', 'COMMIT'], body)}\n`);
   });
 }

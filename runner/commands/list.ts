@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
-import { addCommon, context, inventoryOption, jsonOption, printJson, type CommonOptions } from './options.ts';
-import { loadAll } from '../project.ts';
+import { addCommon, jsonOption, type CommonOptions } from './options.ts';
+import { printJson } from '../ui/json.ts';
+import { findProjectRoot, loadAll } from '../project.ts';
+import { shellCommand } from '../ui/shell-quote.ts';
 import { table } from '../ui/table.ts';
 
 const RISK_COLOUR = { low: pc.green, medium: pc.yellow, high: pc.red } as const;
@@ -10,11 +12,10 @@ export function registerList(program: Command) {
   addCommon(
     program.command('list').description('list the runbooks in this project (and other pages with steps with --all)'),
     jsonOption(),
-    inventoryOption(),
   )
     .option('--all', 'also list ADRs, weekend plans and other pages that carry steps')
     .action((opts: CommonOptions & { all?: boolean }) => {
-      const { root } = context(opts);
+      const root = findProjectRoot();
       const pages = loadAll(root).filter((p) => p.kind === 'runbook' || (opts.all && p.steps.length > 0));
       const rows = pages.map((p) => ({
         id: p.id,
@@ -34,7 +35,7 @@ export function registerList(program: Command) {
         pc.bold(r.id),
         r.risk ? RISK_COLOUR[r.risk](r.risk) : pc.dim(r.kind),
         String(r.steps),
-        r.title + (r.errors ? pc.red(`  (${r.errors} error${r.errors > 1 ? 's' : ''}: runbook check)`) : ''),
+        r.title + (r.errors ? pc.red(`  (${r.errors} error${r.errors > 1 ? 's' : ''}: ${shellCommand(['runbook', 'check', r.file])})`) : ''),
         pc.dim(r.file),
       ]);
       process.stdout.write(`${table(['ID', 'RISK', 'STEPS', 'TITLE', 'FILE'], body)}\n`);

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
-import { loadInventory, DEFAULT_INVENTORY } from '../inventory/load.ts';
-import { findProjectRoot } from '../project.ts';
+import { DEFAULT_INVENTORY } from '../inventory/load.ts';
+import type { ProjectOptions } from '../project-context.ts';
 
 /** Options shared by verbs, so every verb spells them the same way. */
 export const inventoryOption = () =>
@@ -11,29 +11,16 @@ export const inventoryOption = () =>
 export const recordsOption = () => new Option('--records <dir>', 'where run records are read and written (default: src/content/runs)');
 export const jsonOption = () => new Option('--json', 'print machine-readable JSON on stdout');
 export const setOption = () =>
-  new Option('--set <NAME=value>', 'set a param (repeatable); the environment variable NAME is used otherwise, then the default').argParser(
+  new Option('--set <NAME=value>', 'set a param (once per name); the environment variable NAME is used otherwise, then the default').argParser(
     (value: string, previous: string[] = []) => [...previous, value],
   );
 
-export interface CommonOptions {
-  inventory: string;
-  records?: string;
+export interface CommonOptions extends ProjectOptions {
   json?: boolean;
   set?: string[];
-}
-
-export function context(opts: CommonOptions) {
-  const root = findProjectRoot();
-  // The default inventory is relative to the project root; a path given by the user is relative to the cwd.
-  const invPath = opts.inventory === DEFAULT_INVENTORY ? `${root}/${DEFAULT_INVENTORY}` : opts.inventory;
-  return { root, loadInventory: () => loadInventory(invPath) };
 }
 
 export function addCommon(cmd: Command, ...opts: Option[]): Command {
   for (const o of opts) cmd.addOption(o);
   return cmd;
-}
-
-export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }

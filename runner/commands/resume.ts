@@ -15,7 +15,12 @@ export function registerResume(program: Command) {
     .option('--yes', 'answer yes to every remaining confirm step in advance')
     .option('--force', 'resume even though the remaining steps changed since the run started')
     .option('--context <name>', 'the kube context to use instead of the kubeconfig current-context')
-    .addHelpText('after', '\nParams are the ones the run started with; secret params are read from the environment again (records never hold them).')
+    .addHelpText(
+      'after',
+      '\nParams are the ones the run started with, exactly as recorded (the environment cannot change them); secret params\n' +
+        'are read from the environment again (records never hold them). The kube context must still point at the server\n' +
+        'the run started on.',
+    )
     .action(async (runId: string, opts: RunOptions) => {
       // Loaded on use: zx and the run machinery stay out of `list`/`show` start-up.
       const { resumeRun } = await import('../run/start.ts');

@@ -21,15 +21,17 @@ export function registerRun(program: Command) {
     .addHelpText(
       'after',
       `
-Before the first step the run refuses (exit 2, nothing executed) when: the page has errors, a param is
-missing or invalid, a step runs on a node and no ssh client is installed, the kube context is not the
-one the inventory names for the runbook's cluster, a confirm step has no terminal to ask and --yes was
-not given, or another run of the same runbook holds the lock on this machine.
+Before the first step the run refuses (exit 2, nothing executed) when: the page has errors or no steps, a
+param is missing, invalid or reserved, a --set is given twice, a step runs on a node and no ssh client is
+installed, the kube context is not the one the inventory names for the runbook's cluster, a confirm step
+has no terminal to ask and --yes was not given, or another run of the same runbook holds the lock.
+It prints the params it resolved and where each came from (--set, environment, default; secrets masked).
+Local steps get KUBECONFIG=<a private copy of the accepted context>, so the cluster cannot change mid-run.
 Steps on nodes go through the system ssh client (your ~/.ssh/config, agent and known_hosts apply; one
 connection per node is reused for the whole run; RUNBOOK_SSH_CONFIG names another config file).
 Each run writes src/content/runs/<runbook>/<runId>.json (or under --records) before the first step and
 after every step. Ctrl-C stops the running step (SIGINT, then SIGTERM and SIGKILL) and prints the
-\`runbook resume\` command. Exit: 0 succeeded, 1 a step failed, 2 refused, 130 interrupted.`,
+\`runbook resume\` command. Exit: 0 succeeded, 1 a step failed, 2 refused or a runner failure, 130 interrupted.`,
     )
     .action(async (ref: string, opts: RunOptions) => {
       // Loaded on use: zx and the run machinery stay out of `list`/`show` start-up.

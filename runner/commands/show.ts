@@ -1,10 +1,14 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
-import { addCommon, context, inventoryOption, jsonOption, printJson, recordsOption, setOption, type CommonOptions } from './options.ts';
-import { listRecords, recordsDir, statusHere } from '../record/store.ts';
+import { addCommon, inventoryOption, jsonOption, recordsOption, setOption, type CommonOptions } from './options.ts';
+import { printJson } from '../ui/json.ts';
+import { projectContext } from '../project-context.ts';
+import { listRecords, statusHere } from '../record/store.ts';
 import { resolveProcedure } from '../project.ts';
 import { planProcedure, type Plan } from '../plan/plan.ts';
+import { assertNoPageErrors } from '../plan/runnable.ts';
 import { parseSetArgs } from '../plan/params.ts';
+import { secretMasker } from '../secrets/mask.ts';
 import { UsageError } from '../errors.ts';
 import { describePlan, planToJson } from '../ui/plan.ts';
 
@@ -19,27 +23,28 @@ export function registerShow(program: Command) {
     inventoryOption(),
     recordsOption(),
   ).action((ref: string, opts: CommonOptions) => {
-    const ctx = context(opts);
+    const ctx = projectContext(opts);
     const procedure = resolveProcedure(ctx.root, ref);
-    const errors = procedure.diagnostics.filter((d) => d.severity === 'error');
-    if (errors.length > 0) {
-      throw new UsageError(
-        `${procedure.file} has ${errors.length} error${errors.length > 1 ? 's' : ''}; fix them first:\n${errors.map((d) => `  ${d.file}:${d.line}:${d.column}  ${d.rule}  ${d.message}`).join('\n')}`,
-      );
-    }
+    assertNoPageErrors(procedure);
     const { inventory } = ctx.loadInventory();
     const sets = parseSetArgs(opts.set ?? []);
-    if (sets.problems.length) throw new UsageError(sets.problems.map((p) => p.message).join('\n'));
+    // The plan is built first (leniently), so even a message about a bad --set is masked as `run` masks it.
     const { plan, problems } = planProcedure(procedure, inventory, { sets: sets.values, lenient: true });
-    const last = lastRun(recordsDir(ctx.root, opts.records), procedure.id);
-    if (opts.json) return printJson({ ...planToJson(plan as Plan, inventory), lastRun: last ?? null, problems: problems.map((p) => p.message) });
-    process.stdout.write(describePlan(plan as Plan, inventory));
+    const { mask } = secretMasker(plan?.params ?? [], process.env);
+    if (sets.problems.length) throw new UsageError(mask(sets.problems.map((p) => p.message).join('\n')));
+    const print = (text: string) => process.stdout.write(mask(text));
+    const last = lastRun(ctx.records('read'), procedure.id);
+    if (opts.json) {
+      const json = { ...planToJson(plan as Plan, inventory), lastRun: last ?? null, problems: problems.map((p) => p.message) };
+      return printJson(json, mask);
+    }
+    print(describePlan(plan as Plan, inventory));
     if (last) {
       const colour = last.status === 'succeeded' ? pc.green : last.status === 'running' ? pc.cyan : pc.red;
-      process.stdout.write(`\nLast run: ${colour(last.status)} ${last.startedAt} by ${last.operator} (${last.runId}); ${last.runs} run${last.runs === 1 ? '' : 's'} recorded\n`);
+      print(`\nLast run: ${colour(last.status)} ${last.startedAt} by ${last.operator} (${last.runId}); ${last.runs} run${last.runs === 1 ? '' : 's'} recorded\n`);
     }
     if (problems.length) {
-      process.stdout.write(`\n${pc.yellow('Before this can run:')}\n${problems.map((p) => `  ${pc.yellow('!')} ${p.message}`).join('\n')}\n`);
+      print(`\n${pc.yellow('Before this can run:')}\n${problems.map((p) => `  ${pc.yellow('!')} ${p.message}`).join('\n')}\n`);
     }
   });
 }

@@ -2,6 +2,8 @@ import pc from 'picocolors';
 import { applyScript } from '../execute/types.ts';
 import { describeTarget, type StepInstance } from '../plan/plan.ts';
 import { UsageError } from '../errors.ts';
+import { showInvisible, oneLine } from '../ui/escape.ts';
+import { shellQuote } from '../ui/shell-quote.ts';
 
 /**
  * `confirm` steps ask before they run. The question needs a person at a
@@ -11,23 +13,34 @@ import { UsageError } from '../errors.ts';
 export function confirmationGate(instances: readonly StepInstance[], options: { yes: boolean; interactive: boolean }): void {
   const needing = instances.filter((i) => i.step.attrs.confirm);
   if (needing.length === 0 || options.yes || options.interactive) return;
-  const list = needing.map((i) => `  ${i.index}. ${i.id} (line ${i.step.position.start.line})${i.step.attrs.title ? ` ${i.step.attrs.title}` : ''}`).join('\n');
+  const list = needing
+    .map((i) => `  ${i.index}. ${oneLine(i.id)} (line ${i.step.position.start.line})${i.step.attrs.title ? ` ${oneLine(i.step.attrs.title)}` : ''}`)
+    .join('\n');
   throw new UsageError(
     `${needing.length} step${needing.length > 1 ? 's need' : ' needs'} confirmation and there is no terminal to ask:\n${list}\nRun from a terminal to confirm each one, or pass --yes to confirm them in advance. Nothing was run.`,
   );
 }
 
+/** The question as printed: where it runs, with which variables, and the exact script with invisible characters escaped. */
+export function confirmationText(instance: StepInstance, mark: (s: string) => string = pc.inverse): string {
+  const script = instance.step.kind === 'apply' ? applyScript(instance.step.code) : instance.step.code;
+  const where = instance.targets.map(describeTarget).map(oneLine).join(', ');
+  const env = Object.entries(instance.env).map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ');
+  const shown = showInvisible(script.replace(/\n$/, ''), mark);
+  const note = shown.escaped
+    ? `\n  ${pc.yellow('!')} the script holds ${shown.escaped} invisible character${shown.escaped > 1 ? 's' : ''}, shown escaped (${mark('\\x1b')})`
+    : '';
+  return (
+    `\n${pc.yellow('?')} ${pc.bold(oneLine(instance.id))} needs confirmation. It runs on ${where}${env ? ` with ${env}` : ''}:\n` +
+    `${shown.text.split('\n').map((l) => `  ${pc.yellow('│')} ${l}`).join('\n')}${note}\n`
+  );
+}
+
 /** Shows the exact script and where it runs, then asks. */
 export async function askToRun(instance: StepInstance, output: NodeJS.WriteStream, signal: AbortSignal): Promise<boolean> {
-  const script = instance.step.kind === 'apply' ? applyScript(instance.step.code) : instance.step.code;
-  const where = instance.targets.map(describeTarget).join(', ');
-  const env = Object.entries(instance.env).map(([k, v]) => `${k}=${v}`).join(' ');
-  output.write(
-    `\n${pc.yellow('?')} ${pc.bold(instance.id)} needs confirmation. It runs on ${where}${env ? ` with ${env}` : ''}:\n` +
-      `${script.replace(/\n$/, '').split('\n').map((l) => `  ${pc.yellow('│')} ${l}`).join('\n')}\n`,
-  );
+  output.write(confirmationText(instance));
   // Loaded on use: most runs never ask.
   const { confirm, isCancel } = await import('@clack/prompts');
-  const answer = await confirm({ message: `Run ${instance.id}?`, initialValue: false, output, signal });
+  const answer = await confirm({ message: `Run ${oneLine(instance.id)}?`, initialValue: false, output, signal });
   return !isCancel(answer) && answer === true;
 }

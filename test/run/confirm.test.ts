@@ -59,7 +59,8 @@ describe('confirm steps', () => {
   it('on a terminal: shows the exact command, runs on yes', async () => {
     const { file, marker } = confirmRunbook();
     const r = await onTerminal(['run', file, '--only', 'destroy', ...lab.flags], 'y');
-    expect(r.output).toContain('destroy needs confirmation. It runs on local:');
+    // The pinned kubeconfig is part of what runs, so the question names it.
+    expect(r.output).toMatch(/destroy needs confirmation\. It runs on local with KUBECONFIG=\S+\/kubeconfig:/);
     expect(r.output).toContain(`│ echo "rm -rf the thing"; touch ${marker}`);
     expect(r.output).toContain('⠋ destroy'); // the spinner, only on a terminal
     expect(r.code).toBe(0);

@@ -1,0 +1,66 @@
+import { accessSync, constants, lstatSync, mkdirSync, statSync, type Stats } from 'node:fs';
+import { DEFAULT_INVENTORY, loadInventory } from './inventory/load.ts';
+import { findProjectRoot } from './project.ts';
+import { recordsDir } from './record/store.ts';
+import { describeError, UsageError } from './errors.ts';
+
+/** The options every verb understands the same way. */
+export interface ProjectOptions {
+  inventory?: string;
+  records?: string;
+}
+
+export interface ProjectContext {
+  root: string;
+  loadInventory(): ReturnType<typeof loadInventory>;
+  /** The records folder, checked usable: readable when it exists, or (for `write`) created and writable. */
+  records(mode: 'read' | 'write'): string;
+}
+
+/** Where a verb works: the project root, its inventory and its records folder. */
+export function projectContext(opts: ProjectOptions): ProjectContext {
+  const root = findProjectRoot();
+  // The default inventory is relative to the project root; a path given by the user is relative to the cwd.
+  const inventory = opts.inventory ?? DEFAULT_INVENTORY;
+  const invPath = inventory === DEFAULT_INVENTORY ? `${root}/${DEFAULT_INVENTORY}` : inventory;
+  return {
+    root,
+    loadInventory: () => loadInventory(invPath),
+    records: (mode) => usableFolder(recordsDir(root, opts.records), mode, opts.records ? '--records' : 'the records folder'),
+  };
+}
+
+/**
+ * A folder the runner can use, or a UsageError saying why not: a file or a dangling
+ * symlink where the folder should be, no permission, a read-only file system. A
+ * folder to write is created now, so a run never starts against one it cannot use.
+ */
+export function usableFolder(dir: string, mode: 'read' | 'write', label: string): string {
+  const where = `${label} ${dir}`;
+  const todo = mode === 'write' ? 'Pass --records <folder> with a folder you can write' : 'Pass --records <folder>';
+  let link: Stats | undefined;
+  try {
+    link = lstatSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new UsageError(`${where}: ${describeError(err)}. ${todo}.`);
+  }
+  if (link?.isSymbolicLink()) {
+    try {
+      statSync(dir);
+    } catch {
+      throw new UsageError(`${where} is a symbolic link to something that does not exist (or a loop). ${todo}.`);
+    }
+  }
+  if (link && !statSync(dir).isDirectory()) throw new UsageError(`${where} is a file, not a folder. ${todo}.`);
+  if (!link && mode === 'read') return dir;
+  try {
+    if (!link) mkdirSync(dir, { recursive: true });
+    accessSync(dir, mode === 'write' ? constants.W_OK | constants.X_OK : constants.R_OK | constants.X_OK);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    // access(2) does not name the path in Node's message; the folder (or its first missing parent) is the one.
+    if (e.syscall === 'access') e.path ??= dir;
+    throw new UsageError(`${where}: ${describeError(e)}. ${todo}.`);
+  }
+  return dir;
+}
