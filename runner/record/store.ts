@@ -86,7 +86,7 @@ export function assertInside(dir: string, file: string): void {
   try {
     real = realpathSync(existing);
   } catch (err) {
-    throw new UsageError(`cannot use the records folder ${dirname(existing)}: ${describeFsError(err)}`);
+    throw new UsageError(`cannot use ${existing} in the records folder ${root}: ${describeFsError(err)}`);
   }
   if (!within(realRoot, real)) throw new UsageError(`${existing} leads outside the records folder ${root} (to ${real}); records are kept only inside it`);
 }
