@@ -100,12 +100,15 @@ export function findMarked(entry: string, options: { prefix?: boolean } = {}): n
  * RUNBOOK_RUN_ID) and its watchdog. `resume` refuses while this is not empty.
  */
 export function findRunProcesses(runId: string): ProcessInfo[] {
-  const pids = new Set(findMarked(`${RUN_ID_VAR}=${runId}`));
+  const found = new Map<number, string>();
+  for (const pid of findMarked(`${RUN_ID_VAR}=${runId}`)) found.set(pid, procCmdline(pid).join(' '));
   for (const pid of procPids() ?? []) {
+    // `bash -c <script> runbook-watchdog <runId> …`: shown by its name, not its script.
     const args = procCmdline(pid);
-    if (args[1] === WATCHDOG_NAME && args[2] === runId && !isDead(procState(pid) ?? 'X')) pids.add(pid);
+    const at = args.indexOf(WATCHDOG_NAME);
+    if (at > 0 && args[at + 1] === runId && !isDead(procState(pid) ?? 'X')) found.set(pid, `${WATCHDOG_NAME} ${runId}`);
   }
-  return [...pids].sort((a, b) => a - b).map((pid) => ({ pid, command: procCmdline(pid).join(' ') }));
+  return [...found].sort(([a], [b]) => a - b).map(([pid, command]) => ({ pid, command }));
 }
 
 /** The `$0` of the watchdog's bash (see watchdog.ts), so findRunProcesses can name it. */
