@@ -1,0 +1,92 @@
+/**
+ * Everything a step's shell text runs: every simple command, at every depth of wrappers and
+ * nested scripts, with its argv, line and how it was reached. The step rules match these.
+ */
+import { approximateCommands } from './fallback.ts';
+import { readScript, type Redirect, type ShellCommand, type Stdin } from './commands.ts';
+import { withShellTree } from './parser.ts';
+import { innerCommands } from './wrappers.ts';
+import { commandName, type Word } from './words.ts';
+
+export interface Invocation {
+  argv: Word[];
+  /** The basename of argv[0]; undefined when it is known only at run time. */
+  name: string | undefined;
+  line: number;
+  /** Wrappers and hops it went through, outermost first: `sudo`, `ssh k3s-master`, `kubectl exec`. */
+  via: string[];
+  /** Runs on another host or in the cluster (ssh, kubectl exec) rather than where the step runs. */
+  remote: boolean;
+  redirects: Redirect[];
+  stdin?: Stdin;
+}
+
+export interface ShellAnalysis {
+  invocations: Invocation[];
+  /** Every redirection, nested scripts included, with the hops it went through. */
+  redirects: Array<Redirect & { via: string[]; remote: boolean }>;
+  /** The parser could not read all of the text; approximate commands were added (fallback.ts). */
+  damaged: boolean;
+}
+
+/** Nested scripts deeper than this (bash -c inside bash -c …) are not looked into. */
+const MAX_DEPTH = 8;
+const cache = new Map<string, ShellAnalysis>();
+
+/** Analyses a step's code; several rules read the same step, so results are cached by text. */
+export function analyseShell(code: string): ShellAnalysis {
+  let result = cache.get(code);
+  if (!result) {
+    if (cache.size > 10_000) cache.clear();
+    result = new Analyser().run(code);
+    cache.set(code, result);
+  }
+  return result;
+}
+
+interface Context {
+  via: string[];
+  remote: boolean;
+  depth: number;
+}
+
+class Analyser {
+  private readonly out: ShellAnalysis = { invocations: [], redirects: [], damaged: false };
+
+  run(code: string): ShellAnalysis {
+    this.script(code, 0, { via: [], remote: false, depth: 0 }, undefined);
+    return this.out;
+  }
+
+  private script(text: string, line: number, ctx: Context, stdin: Stdin | undefined): void {
+    let commands: ShellCommand[];
+    try {
+      const parsed = withShellTree(text, (root) => readScript(root, line));
+      commands = parsed.commands;
+      if (parsed.damaged) {
+        this.out.damaged = true;
+        commands = [...commands, ...approximateCommands(text, parsed.inert, line)];
+      }
+      for (const r of parsed.redirects) this.out.redirects.push({ ...r, via: ctx.via, remote: ctx.remote });
+    } catch (err) {
+      // A tree too deep for the reader's recursion: read it the coarse way instead.
+      if (!(err instanceof RangeError)) throw err;
+      this.out.damaged = true;
+      commands = approximateCommands(text, [], line);
+    }
+    for (const c of commands) this.command(c.argv, c.line, ctx, c.stdin ?? stdin, c.redirects);
+  }
+
+  private command(argv: Word[], line: number, ctx: Context, stdin: Stdin | undefined, redirects: Redirect[] = []): void {
+    if (!argv.length) return;
+    const inv: Invocation = { argv, name: commandName(argv[0]), line: argv[0]!.line ?? line, via: ctx.via, remote: ctx.remote, redirects };
+    if (stdin) inv.stdin = stdin;
+    this.out.invocations.push(inv);
+    if (ctx.depth >= MAX_DEPTH) return;
+    for (const inner of innerCommands(argv, stdin)) {
+      const next: Context = { via: [...ctx.via, inner.via], remote: ctx.remote || inner.remote === true, depth: ctx.depth + 1 };
+      if (inner.argv) this.command(inner.argv, inner.argv[0]?.line ?? line, next, inner.stdin);
+      if (inner.script) this.script(inner.script.text, inner.script.line, next, inner.stdin);
+    }
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * A bash script read into the simple commands it runs, wherever they sit: pipelines, lists,
+ * subshells, groups, `$(…)`, `<(…)`, if/while/for/case bodies, functions. Each command keeps
+ * its redirections and, when the script spells it out, the text on its stdin (a here-document,
+ * a here-string, or echo/printf/cat piped in), so a shell or SQL client fed a script can be
+ * looked into. Here-documents are data otherwise.
+ *
+ * The tree is read through one `descendantsOfType` query rather than a walk from JS: every node
+ * crossing from wasm costs an allocation, and a walk visits every token (measured: 3x slower).
+ *
+ * tree-sitter-bash quirks patched here (each has a test in test/adversarial/destructive.test.ts):
+ * - words after a redirection (`rm >/dev/null -rf x`) come as extra redirect destinations:
+ *   they are arguments of the command;
+ * - `cmd <<EOF arg` gives `arg` to the here-document node, and `cmd1 && cat <<EOF | cmd2` wraps
+ *   the whole list in the redirect, with the rest of the pipeline inside the here-document node.
+ */
+import type { SyntaxNode } from './parser.ts';
+import { commandName, readWord, type Word } from './words.ts';
+
+export interface Redirect {
+  /** `>`, `>>`, `&>`, `&>>`, `>|`, `>&`, `<`, `<&`, `<>`, `<<`, `<<<`, … */
+  op: string;
+  fd?: string;
+  target?: Word;
+  line: number;
+}
+
+export interface Stdin {
+  text: string;
+  line: number;
+}
+
+export interface ShellCommand {
+  argv: Word[];
+  redirects: Redirect[];
+  line: number;
+  stdin?: Stdin;
+}
+
+export interface ParsedScript {
+  commands: ShellCommand[];
+  /** Every redirection in the script, also those of groups and loops (`{ …; } > file`). */
+  redirects: Redirect[];
+  /** The parser met text it could not read (see fallback.ts). */
+  damaged: boolean;
+  /** Rows of here-document bodies and comments: text that does not run as written. */
+  inert: Array<{ start: number; end: number }>;
+}
+
+const QUERY = ['command', 'file_redirect', 'herestring_redirect', 'heredoc_redirect', 'pipeline', 'comment', 'heredoc_body'];
+const OUTPUT_FEEDERS = new Set(['echo', 'printf']);
+
+export function readScript(root: SyntaxNode, lineOffset: number): ParsedScript {
+  const nodes = root.descendantsOfType(QUERY);
+  const byNode = new Map<number, ShellCommand>();
+  const starts: Array<{ index: number; cmd: ShellCommand }> = [];
+  const out: ParsedScript = { commands: [], redirects: [], damaged: root.hasError, inert: [] };
+  const row = (n: SyntaxNode) => n.startPosition.row + lineOffset;
+  const word = (n: SyntaxNode) => readWord(n, lineOffset);
+
+  // Commands first: redirections and pipelines refer to them.
+  for (const node of nodes) {
+    if (node.type !== 'command') continue;
+    const cmd: ShellCommand = { argv: [], redirects: [], line: row(node) };
+    // The grammar puts assignments and redirections before the name, then the name, then arguments
+    // and redirections: one call for the named children beats a call per child and field.
+    let named = false;
+    for (const child of node.namedChildren) {
+      if (!child) continue;
+      const type = child.type;
+      if (type === 'command_name') named = true;
+      else if (!named || type.endsWith('_redirect')) continue;
+      cmd.argv.push(word(child));
+    }
+    if (cmd.argv[0]) cmd.line = cmd.argv[0].line;
+    out.commands.push(cmd);
+    byNode.set(node.id, cmd);
+    starts.push({ index: node.startIndex, cmd });
+  }
+
+  /** The command a node stands for: itself, a redirected command, or the last command of a list. */
+  const commandOf = (start: SyntaxNode | null): ShellCommand | undefined => {
+    let n = start;
+    while (n && (n.type === 'list' || n.type === 'pipeline')) n = n.namedChild(n.namedChildCount - 1);
+    if (n?.type === 'redirected_statement') n = n.childForFieldName('body');
+    return n?.type === 'command' ? byNode.get(n.id) : undefined;
+  };
+  /** The command a redirection node belongs to, by where the grammar put it. */
+  const ownerOf = (redirect: SyntaxNode): ShellCommand | undefined => {
+    const parent = redirect.parent;
+    if (!parent) return undefined;
+    if (parent.type === 'command') return byNode.get(parent.id);
+    if (parent.type === 'redirected_statement') return commandOf(parent.childForFieldName('body'));
+    if (parent.type === 'heredoc_redirect') return ownerOf(parent);
+    return undefined;
+  };
+  /** The first command that runs in a pipeline stage. */
+  const firstIn = (stage: SyntaxNode): ShellCommand | undefined => {
+    // `starts` is in document order: binary search for the first command at or after the stage.
+    let lo = 0;
+    let hi = starts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (starts[mid]!.index < stage.startIndex) lo = mid + 1;
+      else hi = mid;
+    }
+    const s = starts[lo];
+    return s && s.index < stage.endIndex ? s.cmd : undefined;
+  };
+  const record = (r: Redirect, owner: ShellCommand | undefined) => {
+    out.redirects.push(r);
+    owner?.redirects.push(r);
+  };
+  const fed: Array<[ShellCommand | undefined, SyntaxNode]> = [];
+
+  for (const node of nodes) {
+    switch (node.type) {
+      case 'comment':
+      case 'heredoc_body':
+        out.inert.push({ start: row(node), end: node.endPosition.row + lineOffset });
+        break;
+      case 'file_redirect': {
+        const owner = ownerOf(node);
+        const [target, ...extra] = node.childrenForFieldName('destination').filter((d): d is SyntaxNode => d !== null);
+        const fd = node.childForFieldName('descriptor')?.text;
+        const op = node.children.find((c) => c && !c.isNamed && /^[<>&]/.test(c.type))?.type ?? '';
+        record({ op, ...(fd ? { fd } : {}), ...(target ? { target: word(target) } : {}), line: row(node) }, owner);
+        // The grammar hands later words to the redirect; bash gives them to the command.
+        for (const w of extra) owner?.argv.push(word(w));
+        break;
+      }
+      case 'herestring_redirect': {
+        const owner = ownerOf(node);
+        record({ op: '<<<', line: row(node) }, owner);
+        const text = node.namedChildren.find((c) => c && c.type !== 'file_descriptor');
+        if (text && owner) owner.stdin = { text: readWord(text).value ?? text.text, line: row(node) };
+        break;
+      }
+      case 'heredoc_redirect': {
+        const owner = ownerOf(node);
+        record({ op: '<<', line: row(node) }, owner);
+        for (let i = 0; i < node.childCount; i++) {
+          const child = node.child(i);
+          if (!child) continue;
+          if (child.type === 'heredoc_body' && owner) owner.stdin = { text: child.text, line: row(child) };
+          else if (child.type === 'pipeline') fed.push([owner, child]);
+          else if (node.fieldNameForChild(i) === 'argument' && child.isNamed) owner?.argv.push(word(child));
+        }
+        break;
+      }
+      case 'pipeline': {
+        const stages = node.namedChildren.filter((c): c is SyntaxNode => c !== null && c.type !== 'comment');
+        for (let i = 1; i < stages.length; i++) fed.push([commandOf(stages[i - 1]!) ?? firstIn(stages[i - 1]!), stages[i]!]);
+        break;
+      }
+    }
+  }
+  // Stdin last: a stage is fed by what the stage before it prints, here-documents included.
+  for (const [from, stage] of fed) {
+    const text = from && fedText(from);
+    const to = firstIn(stage);
+    if (text && to && !to.stdin) to.stdin = text;
+  }
+  return out;
+}
+
+/** What a pipeline stage prints, when the script spells it out: echo/printf of literal words, cat of a here-document. */
+function fedText(cmd: ShellCommand): Stdin | undefined {
+  const name = commandName(cmd.argv[0]);
+  if (name === 'cat' && cmd.argv.length === 1 && cmd.stdin) return cmd.stdin;
+  if (!name || !OUTPUT_FEEDERS.has(name)) return undefined;
+  const words = cmd.argv.slice(1).map((w) => w.value);
+  if (words.some((w) => w === undefined)) return undefined;
+  return { text: words.join(' '), line: cmd.line };
+}
