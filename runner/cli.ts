@@ -21,6 +21,8 @@ const VERBS: Record<string, () => Promise<Register>> = {
 /** The program with the verb named in argv registered, or every verb (for --help, suggestions after a typo). */
 export async function buildProgram(argv = process.argv): Promise<Command> {
   const program = new Command('runbook')
+    // Before the verbs are added, so they inherit it: a usage mistake in a verb exits 2 too, never commander's 1.
+    .exitOverride()
     .description('Run the lab\'s documented procedures: parse, check, plan and execute the steps in MDX pages.')
     .version(process.env.npm_package_version ?? '0.1.0')
     .showSuggestionAfterError()
@@ -39,7 +41,6 @@ export async function main(argv = process.argv): Promise<number> {
   quietOnClosedPipe();
   try {
     const program = await buildProgram(argv);
-    program.exitOverride();
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (err) {

@@ -1,4 +1,5 @@
 import { accessSync, constants, lstatSync, mkdirSync, statSync, type Stats } from 'node:fs';
+import { dirname } from 'node:path';
 import { DEFAULT_INVENTORY, loadInventory } from './inventory/load.ts';
 import { findProjectRoot } from './project.ts';
 import { recordsDir } from './record/store.ts';
@@ -53,14 +54,31 @@ export function usableFolder(dir: string, mode: 'read' | 'write', label: string)
   }
   if (link && !statSync(dir).isDirectory()) throw new UsageError(`${where} is a file, not a folder. ${todo}.`);
   if (!link && mode === 'read') return dir;
+  const access = mode === 'write' ? constants.W_OK | constants.X_OK : constants.R_OK | constants.X_OK;
   try {
     if (!link) mkdirSync(dir, { recursive: true });
-    accessSync(dir, mode === 'write' ? constants.W_OK | constants.X_OK : constants.R_OK | constants.X_OK);
+    accessSync(dir, access);
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    // access(2) does not name the path in Node's message; the folder (or its first missing parent) is the one.
-    if (e.syscall === 'access') e.path ??= dir;
-    throw new UsageError(`${where}: ${describeError(e)}. ${todo}.`);
+    // A failed recursive mkdir may only say ENOENT; the nearest folder that exists says why (read-only, no permission).
+    const cause = link ? err : (ancestorProblem(dir, access) ?? err);
+    throw new UsageError(`${where}: ${describeError(cause)}. ${todo}.`);
   }
   return dir;
+}
+
+function ancestorProblem(dir: string, access: number): unknown {
+  for (let d = dirname(dir); d !== dirname(d); d = dirname(d)) {
+    try {
+      lstatSync(d);
+    } catch {
+      continue;
+    }
+    try {
+      accessSync(d, access);
+      return undefined;
+    } catch (err) {
+      return Object.assign(err as NodeJS.ErrnoException, { path: d });
+    }
+  }
+  return undefined;
 }
