@@ -20,13 +20,28 @@ const SCRIPT = `
 trap '' INT TERM HUP
 run=$1 pattern=$2 grace=$3
 declare -A groups=()
+dirs=()
 while IFS= read -r line; do
   case $line in
     +[0-9]*) groups[\${line#+}]=1 ;;
     -[0-9]*) unset "groups[\${line#-}]" ;;
+    "dir "/*/runbook-ssh-*) dirs+=("\${line#dir }") ;;
     quit) exit 0 ;;
   esac
 done
+# ssh control masters rename themselves (their environment is gone from /proc), but their
+# command line names the run's control directory: end them, then remove the directory.
+masters() {
+  local d f p
+  for d in "\${dirs[@]}"; do
+    while IFS= read -r f; do
+      p=\${f#/proc/}; p=\${p%/cmdline}
+      [[ $p != "$$" ]] && kill -s "$1" "$p" 2>/dev/null
+    done < <(grep -lF -- "$d/" /proc/[0-9]*/cmdline 2>/dev/null)
+  done
+}
+trap 'masters KILL; for d in "\${dirs[@]}"; do rm -rf -- "$d"; done' EXIT
+masters TERM
 # EOF: the runner is gone. Returns 1 once nothing was left to signal.
 sweep() {
   local sig=$1 g f p left=1
@@ -59,6 +74,8 @@ export interface Watchdog {
   /** The runner started (or ended) a process group that must not outlive it. */
   track(pgid: number): void;
   untrack(pgid: number): void;
+  /** The run's private ssh directory: if the runner dies, its masters are ended and it is removed. */
+  ownDir(path: string): void;
   /** The run ended in order: the watchdog exits without sweeping. */
   close(): void;
 }
@@ -92,6 +109,7 @@ export function createWatchdog(options: WatchdogOptions = {}): Watchdog {
     },
     helperMarks: () => ({ [RUN_ID_VAR]: runId, [STEP_MARK_VAR]: `${token}.helpers` }),
     track: (pgid) => send(`+${pgid}`),
+    ownDir: (path) => send(`dir ${path}`),
     untrack: (pgid) => send(`-${pgid}`),
     close() {
       if (child && !closed) child.stdin?.end('quit\n');

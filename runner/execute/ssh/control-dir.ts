@@ -22,9 +22,12 @@ export class ControlDir {
   private dir: string | undefined;
   private readonly configs = new Map<string, string>();
   private readonly settings: SshSettings;
+  private readonly onCreate: (path: string) => void;
 
-  constructor(settings: SshSettings) {
+  /** `onCreate` hears of the directory once it exists (the run's watchdog removes it if the runner dies). */
+  constructor(settings: SshSettings, onCreate: (path: string) => void = () => {}) {
     this.settings = settings;
+    this.onCreate = onCreate;
   }
 
   /** The directory, once the first node step has created it. */
@@ -33,7 +36,10 @@ export class ControlDir {
   }
 
   private ensure(): string {
-    this.dir ??= mkdtempSync(join(baseDir(), `${PREFIX}${process.pid}-`)); // mode 0700
+    if (!this.dir) {
+      this.dir = mkdtempSync(join(baseDir(), `${PREFIX}${process.pid}-`)); // mode 0700
+      this.onCreate(this.dir);
+    }
     return this.dir;
   }
 

@@ -52,13 +52,14 @@ export function createSshExecutor(options: SshExecutorOptions = {}): SshExecutor
   const grace = { interrupt: options.interruptGraceMs ?? 3000, kill: options.killGraceMs ?? 2000 };
   // Directories (and masters) of runners that were killed: this run cleans up after them.
   removeStaleControlDirs(ssh);
+  const watchdog = options.watchdog ?? createWatchdog({ graceMs: grace.kill });
   const ctx: SshContext = {
     options,
     reuse: options.reuse ?? true,
     ssh,
     grace,
-    dir: new ControlDir(options),
-    watchdog: options.watchdog ?? createWatchdog({ graceMs: grace.kill }),
+    dir: new ControlDir(options, (path) => watchdog.ownDir(path)),
+    watchdog,
     running: new Set(),
   };
   return {
