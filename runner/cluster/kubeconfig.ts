@@ -125,11 +125,15 @@ export function contextMismatch(cluster: Inventory['cluster'], view: KubeView, i
   const where = `kubeconfig ${view.files.join(delimiter)}`;
   const useIt = shellCommand(['kubectl', 'config', 'use-context', cluster.context]);
   if (!view.context) {
-    return `no kube context is set: expected ${expected}, found no current-context in ${where}. Pass ${shellCommand(['--context', cluster.context])} or run \`${useIt}\`.`;
+    const pass = shellCommand(['--context', cluster.context]);
+    return `no kube context is set: expected ${expected}, found no current-context in ${where}. Pass ${pass} or run \`${useIt}\`.`;
   }
   if (!view.contextExists) return `expected ${expected}, but context "${view.context}" does not exist in ${where}.`;
   if (view.context !== cluster.context || !view.server || !sameServer(view.server, cluster.server)) {
-    return `wrong cluster: expected ${expected}, found context "${view.context}" with server ${view.server ?? '(none)'} in ${where}. Switch with --context or \`kubectl config use-context\`, or fix the inventory.`;
+    return (
+      `wrong cluster: expected ${expected}, found context "${view.context}" with server ${view.server ?? '(none)'} in ${where}. ` +
+      'Switch with --context or `kubectl config use-context`, or fix the inventory.'
+    );
   }
   return undefined;
 }

@@ -33,7 +33,8 @@ export interface Lock {
 export function lockDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.RUNBOOK_LOCK_DIR) return env.RUNBOOK_LOCK_DIR;
   if (env.XDG_RUNTIME_DIR && isAbsolute(env.XDG_RUNTIME_DIR)) return join(env.XDG_RUNTIME_DIR, 'runbook', 'locks');
-  const state = env.XDG_STATE_HOME && isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : join(env.HOME || homedir(), '.local', 'state');
+  const state =
+    env.XDG_STATE_HOME && isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : join(env.HOME || homedir(), '.local', 'state');
   return join(state, 'runbook', 'locks');
 }
 
@@ -79,11 +80,13 @@ export function takeRunLock(holder: LockHolder, dir = lockDir()): Lock {
   const file = lockFile(dir, holder.runbook);
   if (h.host !== hostname()) {
     throw new UsageError(
-      `${holder.runbook} is held by run ${h.runId} on host ${h.host} (pid ${h.pid}, started ${h.startedAt}): the lock folder ${dir} is shared with that machine. Wait for that run to finish, or remove ${file} if it is over.`,
+      `${holder.runbook} is held by run ${h.runId} on host ${h.host} (pid ${h.pid}, started ${h.startedAt}): ` +
+        `the lock folder ${dir} is shared with that machine. Wait for that run to finish, or remove ${file} if it is over.`,
     );
   }
   throw new UsageError(
-    `${holder.runbook} is already running on this machine: run ${h.runId}, pid ${h.pid}, started ${h.startedAt}. Wait for it to finish (a lock left by a dead process is taken over automatically).`,
+    `${holder.runbook} is already running on this machine: run ${h.runId}, pid ${h.pid}, started ${h.startedAt}. ` +
+      'Wait for it to finish (a lock left by a dead process is taken over automatically).',
   );
 }
 

@@ -14,10 +14,14 @@ export function confirmationGate(instances: readonly StepInstance[], options: { 
   const needing = instances.filter((i) => i.step.attrs.confirm);
   if (needing.length === 0 || options.yes || options.interactive) return;
   const list = needing
-    .map((i) => `  ${i.index}. ${oneLine(i.id)} (line ${i.step.position.start.line})${i.step.attrs.title ? ` ${oneLine(i.step.attrs.title)}` : ''}`)
+    .map((i) => {
+      const title = i.step.attrs.title ? ` ${oneLine(i.step.attrs.title)}` : '';
+      return `  ${i.index}. ${oneLine(i.id)} (line ${i.step.position.start.line})${title}`;
+    })
     .join('\n');
   throw new UsageError(
-    `${needing.length} step${needing.length > 1 ? 's need' : ' needs'} confirmation and there is no terminal to ask:\n${list}\nRun from a terminal to confirm each one, or pass --yes to confirm them in advance. Nothing was run.`,
+    `${needing.length} step${needing.length > 1 ? 's need' : ' needs'} confirmation and there is no terminal to ask:\n${list}\n` +
+      'Run from a terminal to confirm each one, or pass --yes to confirm them in advance. Nothing was run.',
   );
 }
 

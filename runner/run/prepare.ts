@@ -96,7 +96,9 @@ export function prepareSession(ctx: ProjectContext, source: RunSource, opts: Pre
 
 export function strictPlan(procedure: Procedure, inventory: Inventory, sets: Record<string, string>, env: NodeJS.ProcessEnv): Plan {
   const { plan, problems } = planProcedure(procedure, inventory, { sets, env });
-  if (!plan || problems.length) throw new UsageError(`${procedure.file}: cannot run:\n${problems.map((p) => `  ${p.message}`).join('\n')}`);
+  if (!plan || problems.length) {
+    throw new UsageError(`${procedure.file}: cannot run:\n${problems.map((p) => `  ${p.message}`).join('\n')}`);
+  }
   if (plan.instances.length === 0) {
     const left = plan.skipped.map((s) => `${s.step.id} (${s.reason})`).join(', ');
     throw new UsageError(`${procedure.file}: the plan has no steps with these params${left ? `; left out: ${left}` : ''}; nothing to run`);
@@ -113,11 +115,19 @@ function assertReachable(instances: readonly StepInstance[]): void {
 }
 
 /** The context guard, for runbooks that name their cluster. */
-function guardContext(procedure: Procedure, inventory: Inventory, inventoryFile: string, contextOverride?: string): KubeView | undefined {
+function guardContext(
+  procedure: Procedure,
+  inventory: Inventory,
+  inventoryFile: string,
+  contextOverride?: string,
+): KubeView | undefined {
   const cluster = procedure.runbook?.cluster;
   if (!cluster) return undefined;
   if (cluster !== inventory.cluster.name) {
-    throw new UsageError(`${procedure.file} is for cluster "${cluster}", but ${inventoryFile} describes cluster "${inventory.cluster.name}"; pass --inventory with that cluster's inventory`);
+    throw new UsageError(
+      `${procedure.file} is for cluster "${cluster}", but ${inventoryFile} describes cluster "${inventory.cluster.name}"; ` +
+        "pass --inventory with that cluster's inventory",
+    );
   }
   const view = readKubeconfig(process.env, contextOverride);
   const problem = contextMismatch(inventory.cluster, view, inventoryFile);

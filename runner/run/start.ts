@@ -52,7 +52,9 @@ export async function startRun(ref: string, opts: RunOptions): Promise<number> {
           paramEnv: process.env,
           select: (plan) => selectInstances(plan, opts),
           open: ({ plan, indices, inventory, kube }) => ({
-            record: newRecord({ runId, plan, inventory, selected: new Set(indices), git: gitState(ctx.root), ...(kube ? { kube } : {}), now: new Date() }),
+            record: newRecord({
+              runId, plan, inventory, selected: new Set(indices), git: gitState(ctx.root), ...(kube ? { kube } : {}), now: new Date(),
+            }),
             file: recordFile(dir, procedure.id, runId),
           }),
           resumeCommand: resumeCommand(runId, opts),
@@ -73,9 +75,11 @@ export async function resumeRun(runId: string, opts: RunOptions): Promise<number
   const ctx = projectContext(opts);
   const { file, record } = findRecord(ctx.records('write'), runId);
   const status = statusHere(record);
-  if (status === 'running') throw new UsageError(`run ${runId} is still running (pid ${record.pid} on ${record.host}); wait for it or stop it first`);
+  if (status === 'running') {
+    throw new UsageError(`run ${runId} is still running (pid ${record.pid} on ${record.host}); wait for it or stop it first`);
+  }
   if (status === 'succeeded') {
-    throw new UsageError(`run ${runId} succeeded: nothing to resume. Start a new run with \`${shellCommand(['runbook', 'run', record.runbook.id])}\`.`);
+    throw new UsageError(`run ${runId} succeeded: nothing to resume. Start a new run with \`${runCommand(record)}\`.`);
   }
   assertNoLeftovers(runId);
   const procedure = loadProcedure(ctx.root, record.runbook.file);
@@ -90,10 +94,13 @@ export async function resumeRun(runId: string, opts: RunOptions): Promise<number
         select: (plan) => remainingSteps(record, plan, opts.force === true),
         check: (kube) => sameClusterAsBefore(record, kube),
         open: ({ plan, indices, kube }) => {
-          record.resumes.push({ at: new Date().toISOString(), from: plan.instances[indices[0]! - 1]!.id, pid: process.pid, operator: operatorName() });
+          const from = plan.instances[indices[0]! - 1]!.id;
+          record.resumes.push({ at: new Date().toISOString(), from, pid: process.pid, operator: operatorName() });
           Object.assign(record, { status: 'running', pid: process.pid });
           delete record.endedAt;
-          if (kube?.context) record.cluster = { ...record.cluster, context: kube.context, ...(kube.server ? { server: kube.server } : {}) };
+          if (kube?.context) {
+            record.cluster = { ...record.cluster, context: kube.context, ...(kube.server ? { server: kube.server } : {}) };
+          }
           return { record, file };
         },
         resumeCommand: resumeCommand(runId, opts),
@@ -109,8 +116,9 @@ function assertNoLeftovers(runId: string): void {
   const alive = findRunProcesses(runId);
   if (alive.length === 0) return;
   const list = alive.map((p) => `pid ${p.pid} (${oneLine(p.command).slice(0, 80) || '?'})`).join(', ');
+  const kill = shellCommand(['kill', ...alive.map((p) => String(p.pid))]);
   throw new UsageError(
-    `run ${runId} still has processes of its earlier attempt: ${list}. Wait for them or stop them (\`${shellCommand(['kill', ...alive.map((p) => String(p.pid))])}\`), then resume again.`,
+    `run ${runId} still has processes of its earlier attempt: ${list}. Wait for them or stop them (\`${kill}\`), then resume again.`,
   );
 }
 
@@ -121,7 +129,8 @@ function assertNoLeftovers(runId: string): void {
  */
 function recordedParams(record: RunRecord, procedure: Procedure): { sets: Record<string, string>; paramEnv: NodeJS.ProcessEnv } {
   const specs = procedure.runbook?.params ?? {};
-  const secret = (name: string) => record.params.some((p) => p.name === name && p.secret) || (Object.hasOwn(specs, name) && isSecretParam(name, specs[name]!));
+  const secret = (name: string) =>
+    record.params.some((p) => p.name === name && p.secret) || (Object.hasOwn(specs, name) && isSecretParam(name, specs[name]!));
   const sets: Record<string, string> = {};
   for (const p of record.params) {
     if (secret(p.name)) {
@@ -132,7 +141,9 @@ function recordedParams(record: RunRecord, procedure: Procedure): { sets: Record
     }
     // Records written before masking was fixed may hold a masked copy of a plain value: running with it would be wrong.
     if (p.value.includes(MASK)) {
-      throw new UsageError(`param ${p.name} was recorded masked (${p.value}), so its value is lost; start a new run: \`${shellCommand(['runbook', 'run', record.runbook.id])} --set ${p.name}=…\``);
+      throw new UsageError(
+        `param ${p.name} was recorded masked (${p.value}), so its value is lost; start a new run: \`${runCommand(record)} --set ${p.name}=…\``,
+      );
     }
     sets[p.name] = p.value;
   }
@@ -147,7 +158,8 @@ function sameClusterAsBefore(record: RunRecord, kube: KubeView | undefined): voi
   const before = record.cluster.server;
   if (!before || !kube?.server || sameServer(before, kube.server)) return;
   throw new UsageError(
-    `run ${record.runId} ran against ${before} (context ${record.cluster.context ?? '?'}), but the kube context now points at ${kube.server}: resume it against the same cluster, or start a new run`,
+    `run ${record.runId} ran against ${before} (context ${record.cluster.context ?? '?'}), but the kube context now points at ` +
+      `${kube.server}: resume it against the same cluster, or start a new run`,
   );
 }
 
@@ -157,19 +169,24 @@ function remainingSteps(record: RunRecord, plan: Plan, force: boolean): number[]
   const recorded = record.steps.map((s) => s.id);
   if (ids.join('\n') !== recorded.join('\n')) {
     throw new UsageError(
-      `the plan of ${record.runbook.file} changed since run ${record.runId} started (steps added, removed or moved, or the inventory changed): it cannot be resumed; start a new run with \`${shellCommand(['runbook', 'run', record.runbook.id])} --from <step>\``,
+      `the plan of ${record.runbook.file} changed since run ${record.runId} started (steps added, removed or moved, or the ` +
+        `inventory changed): it cannot be resumed; start a new run with \`${runCommand(record)} --from <step>\``,
     );
   }
   const finished = (s: StepRecord) =>
-    s.status === 'succeeded' || s.status === 'skipped' ||
-    (s.status !== 'pending' && s.status !== 'running' && s.status !== 'interrupted' && s.flags.includes('continue-on-error'));
+    s.status === 'succeeded' ||
+    s.status === 'skipped' ||
+    (!['pending', 'running', 'interrupted'].includes(s.status) && s.flags.includes('continue-on-error'));
   const start = record.steps.findIndex((s) => !finished(s));
   if (start < 0) throw new UsageError(`run ${record.runId} has no step left to run`);
   const todo = record.steps.slice(start).filter((s) => s.status !== 'skipped');
   const changed = todo.filter((s) => s.hash !== plan.instances[s.index - 1]!.step.hash);
   if (changed.length && !force) {
-    const list = changed.map((s) => `  ${s.index}. ${s.id} (now line ${plan.instances[s.index - 1]!.step.position.start.line})`).join('\n');
-    throw new UsageError(`these steps changed since run ${record.runId} started:\n${list}\nReview ${record.runbook.file}, then pass --force to resume with the new text.`);
+    const line = (s: StepRecord) => plan.instances[s.index - 1]!.step.position.start.line;
+    const list = changed.map((s) => `  ${s.index}. ${s.id} (now line ${line(s)})`).join('\n');
+    throw new UsageError(
+      `these steps changed since run ${record.runId} started:\n${list}\nReview ${record.runbook.file}, then pass --force to resume with the new text.`,
+    );
   }
   for (const s of changed) {
     s.hash = plan.instances[s.index - 1]!.step.hash;
@@ -184,13 +201,19 @@ function dryRun(procedure: Procedure, inventory: Inventory, sets: Record<string,
   // Missing required params are expected in a dry run (CI has no values); anything else is a real problem.
   const missing = plan?.params.filter((p) => p.source === 'missing').map((p) => p.name) ?? [];
   const fatal = problems.filter((p) => !('name' in p && missing.includes(p.name)));
-  if (!plan || fatal.length) throw new UsageError(`${procedure.file}: the plan cannot be built:\n${fatal.map((p) => `  ${p.message}`).join('\n')}`);
+  if (!plan || fatal.length) {
+    throw new UsageError(`${procedure.file}: the plan cannot be built:\n${fatal.map((p) => `  ${p.message}`).join('\n')}`);
+  }
   const indices = selectInstances(plan, opts);
   const cluster = procedure.runbook?.cluster;
   const notes = [
-    ...(indices.length < plan.instances.length ? [`a real run executes ${indices.length} of ${plan.instances.length} steps: ${indices.join(', ')}`] : []),
+    ...(indices.length < plan.instances.length
+      ? [`a real run executes ${indices.length} of ${plan.instances.length} steps: ${indices.join(', ')}`]
+      : []),
     ...missing.map((name) => `param ${name} is required: a real run needs --set ${name}=… (or the environment variable)`),
-    ...(cluster ? [`kube context check skipped: a real run requires context "${inventory.cluster.context}" (${inventory.cluster.server})`] : []),
+    ...(cluster
+      ? [`kube context check skipped: a real run requires context "${inventory.cluster.context}" (${inventory.cluster.server})`]
+      : []),
   ];
   const masker = secretMasker(plan.params, process.env);
   if (opts.json) {
@@ -199,9 +222,12 @@ function dryRun(procedure: Procedure, inventory: Inventory, sets: Record<string,
     return EXIT.ok;
   }
   process.stdout.write(masker.mask(describePlan(plan, inventory)));
-  process.stdout.write(`\n${pc.bold('Dry run: nothing was executed.')}\n${notes.map((n) => `  ${pc.dim('·')} ${n}`).join('\n')}${notes.length ? '\n' : ''}`);
+  const noteLines = notes.map((n) => `  ${pc.dim('·')} ${n}\n`).join('');
+  process.stdout.write(`\n${pc.bold('Dry run: nothing was executed.')}\n${noteLines}`);
   return EXIT.ok;
 }
+
+const runCommand = (record: RunRecord) => shellCommand(['runbook', 'run', record.runbook.id]);
 
 /** The command that continues this run, flags included, quoted for copying. */
 export function resumeCommand(runId: string, opts: RunOptions): string {
