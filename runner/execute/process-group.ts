@@ -79,10 +79,10 @@ export interface ProcessInfo {
  * Living processes whose environment holds `entry` (`NAME=value`) as a whole entry,
  * or, with `prefix`, an entry starting with it. The runner's own pid is never listed.
  */
-export function findMarked(entry: string, options: { prefix?: boolean } = {}): number[] {
+export function findMarked(entry: string, options: { prefix?: boolean; among?: number[] } = {}): number[] {
   const needle = Buffer.from(options.prefix ? entry : `${entry}\0`);
   const found: number[] = [];
-  for (const pid of procPids() ?? []) {
+  for (const pid of options.among ?? procPids() ?? []) {
     if (pid === process.pid) continue;
     let environ: Buffer;
     try {
@@ -142,15 +142,20 @@ export class StepProcesses {
   readonly pgid: number;
   /** `RUNBOOK_STEP_MARK=<value>`: the environment entry every process of the step inherits. */
   readonly mark: string;
+  private readonly started = performance.now();
 
+  /** `pgid` is the step's first process, started just now. */
   constructor(pgid: number, mark: string) {
     this.pgid = pgid;
     this.mark = mark;
   }
 
-  /** The marked processes outside the group (found by a /proc scan, about half a millisecond). */
+  /** The processes carrying the step's mark, wherever they went (a /proc scan). */
   strays(): number[] {
-    return findMarked(this.mark);
+    // Reading every process's environment costs about 5 µs a process; a quick step's descendants can
+    // only have the pids allocated since it started, so only those are read (see pidsSince).
+    const recent = performance.now() - this.started < PID_WINDOW_MS ? pidsSince(this.pgid) : undefined;
+    return findMarked(this.mark, recent ? { among: recent } : {});
   }
 
   alive(): boolean {
@@ -185,6 +190,32 @@ export async function escalate(target: { alive(): boolean; signal(sig: NodeJS.Si
 }
 
 // ── /proc ────────────────────────────────────────────────────────────────────
+
+/**
+ * Linux hands out pids in increasing order and wraps once at pid_max (≥ 32768).
+ * /proc/loadavg ends with the last pid handed out (in our pid namespace), so the
+ * pids allocated since `first` are (first, last], or, if the counter wrapped,
+ * above `first` or up to `last`. Going round a second time would take more than
+ * pid_max forks; within PID_WINDOW_MS that is out of reach, so later the scan
+ * reads every process again. Undefined when /proc cannot tell.
+ */
+const PID_WINDOW_MS = 1000;
+function pidsSince(first: number): number[] | undefined {
+  let last: number;
+  try {
+    last = Number(readFileSync('/proc/loadavg', 'utf8').trim().split(' ').pop());
+  } catch {
+    return undefined;
+  }
+  const pids = procPids();
+  if (!pids || !Number.isInteger(last) || last <= 0) return undefined;
+  return pidWindow(pids, first, last);
+}
+
+/** The pids handed out from `first` up to `last`, the counter having wrapped at most once. */
+export function pidWindow(pids: readonly number[], first: number, last: number): number[] {
+  return last >= first ? pids.filter((p) => p >= first && p <= last) : pids.filter((p) => p >= first || p <= last);
+}
 
 function procPids(): number[] | undefined {
   try {

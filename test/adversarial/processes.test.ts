@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLocalExecutor } from '../../runner/execute/local.ts';
-import { findRunProcesses, pidAlive, WATCHDOG_NAME } from '../../runner/execute/process-group.ts';
+import { findRunProcesses, pidAlive, pidWindow, WATCHDOG_NAME } from '../../runner/execute/process-group.ts';
 import { removeStaleControlDirs } from '../../runner/execute/ssh/control-dir.ts';
 import type { ExecResult, Executor } from '../../runner/execute/types.ts';
 import type { StepInstance } from '../../runner/plan/plan.ts';
@@ -283,6 +283,22 @@ describe('leftover ssh control directories', () => {
     } finally {
       for (const d of [stale, live, mine, foreign, notADir]) rmSync(d, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the pids a quick step can have (the cheap sweep)', () => {
+  it('are those handed out since its first one, across one wrap of the counter (property)', () => {
+    const PID_MAX = 32768;
+    fc.assert(
+      fc.property(fc.integer({ min: 300, max: PID_MAX }), fc.integer({ min: 0, max: PID_MAX - 301 }), fc.uniqueArray(fc.integer({ min: 1, max: PID_MAX }), { maxLength: 200 }), (first, handedOut, pids) => {
+        // The counter moved `handedOut` pids on from `first`, wrapping from PID_MAX to 300.
+        const span = PID_MAX - 300 + 1;
+        const last = ((first - 300 + handedOut) % span) + 300;
+        const since = new Set(Array.from({ length: handedOut + 1 }, (_, i) => ((first - 300 + i) % span) + 300));
+        expect(pidWindow(pids, first, last).sort((a, b) => a - b)).toEqual(pids.filter((p) => since.has(p) || (last < first && p < 300)).sort((a, b) => a - b));
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 
