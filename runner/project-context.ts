@@ -2,7 +2,6 @@ import { accessSync, constants, lstatSync, mkdirSync, statSync, type Stats } fro
 import { dirname } from 'node:path';
 import { DEFAULT_INVENTORY, loadInventory } from './inventory/load.ts';
 import { findProjectRoot } from './project.ts';
-import { recordsDir } from './record/store.ts';
 import { describeError, UsageError } from './errors.ts';
 
 /** The options every verb understands the same way. */
@@ -14,8 +13,11 @@ export interface ProjectOptions {
 export interface ProjectContext {
   root: string;
   loadInventory(): ReturnType<typeof loadInventory>;
-  /** The records folder, checked usable: readable when it exists, or (for `write`) created and writable. */
-  records(mode: 'read' | 'write'): string;
+  /**
+   * The records folder, checked usable: readable when it exists, or (for `write`) created and writable.
+   * Async so the record store (and its schema) loads only for verbs that touch records: `check` of a page stays fast.
+   */
+  records(mode: 'read' | 'write'): Promise<string>;
 }
 
 /** Where a verb works: the project root, its inventory and its records folder. */
@@ -27,7 +29,10 @@ export function projectContext(opts: ProjectOptions): ProjectContext {
   return {
     root,
     loadInventory: () => loadInventory(invPath),
-    records: (mode) => usableFolder(recordsDir(root, opts.records), mode, opts.records ? '--records' : 'the records folder'),
+    records: async (mode) => {
+      const { recordsDir } = await import('./record/store.ts');
+      return usableFolder(recordsDir(root, opts.records), mode, opts.records ? '--records' : 'the records folder');
+    },
   };
 }
 

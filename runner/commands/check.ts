@@ -30,7 +30,7 @@ export function registerCheck(program: Command) {
       mark('find pages');
       // Records are checked with the whole project (the pages they belong to must be known), or when named.
       const checkRecordsToo = paths.length === 0 || opts.records !== undefined;
-      const records = checkRecordsToo ? { recordsDir: ctx.records('read') } : {};
+      const records = checkRecordsToo ? { recordsDir: await ctx.records('read') } : {};
       const result = await checkFiles(ctx.root, files, inventory, records);
       const failed = result.errors > 0 || (opts.strict === true && result.warnings > 0);
       process.exitCode = failed ? EXIT.usage : EXIT.ok;

@@ -19,8 +19,8 @@ export function registerHistory(program: Command) {
       .description('list past runs, newest first: status, duration, operator, commit'),
     jsonOption(),
     recordsOption(),
-  ).action((runbook: string | undefined, opts: CommonOptions) => {
-    const dir = projectContext(opts).records('read');
+  ).action(async (runbook: string | undefined, opts: CommonOptions) => {
+    const dir = await projectContext(opts).records('read');
     const { records, problems } = listRecords(dir, runbook);
     // Records hold no secret, but a record written by hand or by an older runner might: masked as `run` masks.
     const { mask } = secretMasker([], process.env);

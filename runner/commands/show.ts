@@ -22,7 +22,7 @@ export function registerShow(program: Command) {
     jsonOption(),
     inventoryOption(),
     recordsOption(),
-  ).action((ref: string, opts: CommonOptions) => {
+  ).action(async (ref: string, opts: CommonOptions) => {
     const ctx = projectContext(opts);
     const procedure = resolveProcedure(ctx.root, ref);
     assertNoPageErrors(procedure);
@@ -33,7 +33,7 @@ export function registerShow(program: Command) {
     const { mask } = secretMasker(plan?.params ?? [], process.env);
     if (sets.problems.length) throw new UsageError(mask(sets.problems.map((p) => p.message).join('\n')));
     const print = (text: string) => process.stdout.write(mask(text));
-    const last = lastRun(ctx.records('read'), procedure.id);
+    const last = lastRun(await ctx.records('read'), procedure.id);
     if (opts.json) {
       const json = { ...planToJson(plan as Plan, inventory), lastRun: last ?? null, problems: problems.map((p) => p.message) };
       return printJson(json, mask);

@@ -42,7 +42,7 @@ export async function startRun(ref: string, opts: RunOptions): Promise<number> {
     const sets = setValues(opts.set);
     return withMaskedErrors(sourceMasker(procedure, sets, process.env), async () => {
       if (opts.dryRun) return dryRun(procedure, ctx.loadInventory().inventory, sets, opts);
-      const dir = ctx.records('write');
+      const dir = await ctx.records('write');
       const runId = newRunId(procedure.id);
       const session = prepareSession(
         ctx,
@@ -73,7 +73,7 @@ export async function startRun(ref: string, opts: RunOptions): Promise<number> {
  */
 export async function resumeRun(runId: string, opts: RunOptions): Promise<number> {
   const ctx = projectContext(opts);
-  const { file, record } = findRecord(ctx.records('write'), runId);
+  const { file, record } = findRecord(await ctx.records('write'), runId);
   const status = statusHere(record);
   if (status === 'running') {
     throw new UsageError(`run ${runId} is still running (pid ${record.pid} on ${record.host}); wait for it or stop it first`);
