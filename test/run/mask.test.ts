@@ -41,11 +41,10 @@ describe('masking secrets', () => {
             from = p;
           }
           out += stream.flush();
-          expect(out).not.toContain(secret);
-          // Where forms of a secret overlap (a `\` secret and its JSON form `\\`), a cut may turn one mask
-          // into two adjacent ones: the same text is hidden either way.
-          const oneMaskPerRun = (t: string) => t.replace(new RegExp(`(?:${MASK})+`, 'g'), MASK);
-          expect(oneMaskPerRun(out)).toBe(oneMaskPerRun(createMasker([secret]).mask(text)));
+          expect(out.replace(/[\r\n]/g, '')).not.toContain(secret.replace(/[\r\n]/g, ''));
+          // The stream holds back exactly what could still grow into a match, so wherever the cuts fall
+          // it masks the same spans as the whole text.
+          expect(out).toBe(createMasker([secret]).mask(text));
         },
       ),
       { numRuns: 500 },
