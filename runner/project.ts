@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { globSync } from 'tinyglobby';
-import { parseProcedure } from './format/parse.ts';
+import { readPage } from './check/page-frontmatter.ts';
 import type { Procedure } from './format/model.ts';
 import { UsageError } from './errors.ts';
 
@@ -40,13 +40,14 @@ export function expandPaths(root: string, paths: string[]): string[] {
 
 export function loadProcedure(root: string, file: string): Procedure {
   const abs = resolve(root, file);
-  let source: string;
+  let bytes: Buffer;
   try {
-    source = readFileSync(abs, 'utf8');
+    // Bytes, not text: the parser decodes them and warns where they are not UTF-8.
+    bytes = readFileSync(abs);
   } catch (err) {
     throw new UsageError(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? err})`);
   }
-  return parseProcedure(source, relative(root, abs).startsWith('..') ? abs : relative(root, abs));
+  return readPage(bytes, relative(root, abs).startsWith('..') ? abs : relative(root, abs));
 }
 
 export function loadAll(root: string): Procedure[] {

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Diagnostic, PageKind, Procedure, Severity, Step } from '../format/model.ts';
-import { parseProcedure, STEP_LANGUAGES } from '../format/parse.ts';
+import { STEP_LANGUAGES } from '../format/parse.ts';
+import { readPage } from './page-frontmatter.ts';
 import type { Inventory } from '../inventory/schema.ts';
 import { PAGE_RULES, STEP_RULES } from './rules/index.ts';
 
@@ -24,10 +25,11 @@ export interface PageLint {
 
 /** Reads and lints one page; a page that cannot be read is a diagnostic, not a crash. */
 export function readAndLint(root: string, file: string, inventory: Inventory): PageLint {
-  let source: string;
+  let source: Buffer;
   try {
     // Synchronous: parsing is the bottleneck, and async reads only add event-loop work to it.
-    source = readFileSync(resolve(root, file), 'utf8');
+    // Bytes, not text: the parser decodes them and warns where they are not UTF-8.
+    source = readFileSync(resolve(root, file));
   } catch (err) {
     const message = `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
     return { page: { file, id: file, kind: 'page', steps: 0, runbookLine: 1 }, diagnostics: [{ file, line: 1, column: 1, severity: 'error', rule: 'read', message }], syntax: [] };
@@ -36,13 +38,13 @@ export function readAndLint(root: string, file: string, inventory: Inventory): P
 }
 
 /** Parses and lints one page: everything but the bash syntax check and cross-page rules. */
-export function lintSource(source: string, file: string, inventory: Inventory): PageLint {
-  const procedure = parseProcedure(source, file);
+export function lintSource(source: string | Buffer, file: string, inventory: Inventory): PageLint {
+  const procedure = readPage(source, file);
   const syntax = procedure.steps
     .filter((s) => s.kind === 'shell' && STEP_LANGUAGES[s.lang])
     .map((s) => ({ file, stepId: s.id, line: s.position.start.line + 1, column: s.position.start.column, code: s.code }));
   // The frontmatter line of `runbook:` found by text, so the summary needs no YAML positions.
-  const runbookLine = procedure.kind === 'runbook' ? lineOf(source, /^runbook:/m) : 1;
+  const runbookLine = procedure.kind === 'runbook' ? runbookBlockLine(source) : 1;
   return {
     page: { file, id: procedure.id, kind: procedure.kind, steps: procedure.steps.length, runbookLine },
     diagnostics: [...procedure.diagnostics, ...checkProcedure(procedure, inventory)],
@@ -71,7 +73,11 @@ function atStep(procedure: Procedure, step: Step) {
   });
 }
 
-function lineOf(text: string, re: RegExp): number {
-  const m = re.exec(text);
-  return m ? text.slice(0, m.index).split('\n').length : 1;
+/** The line of `runbook:` at the start of a line (never line 1, which opens the frontmatter). */
+function runbookBlockLine(source: string | Buffer): number {
+  const at = source.indexOf('\nrunbook:');
+  if (at < 0) return 1;
+  let line = 2;
+  for (let i = source.indexOf('\n'); i !== -1 && i < at; i = source.indexOf('\n', i + 1)) line++;
+  return line;
 }

@@ -1,29 +1,102 @@
 import type { StepAttributes } from './model.ts';
 import type { MetaToken } from './meta.ts';
-import { parseDuration } from './duration.ts';
+import { readTimerDuration } from './duration.ts';
+import { compileExpect } from './expect.ts';
 
 export const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 export const STEP_ID = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+/** Step ids name lines and files of run records: bounded like page ids. */
+export const MAX_STEP_ID_LENGTH = 100;
 
 /** Display options of expressive-code that may sit beside step attributes. */
-const DISPLAY_KEYS = new Set(['frame', 'wrap', 'showLineNumbers', 'startLineNumber', 'collapse', 'mark', 'ins', 'del', 'preserveIndent', 'hangingIndent', 'lang']);
+const DISPLAY_KEYS = new Set([
+  'frame',
+  'wrap',
+  'showLineNumbers',
+  'startLineNumber',
+  'collapse',
+  'mark',
+  'ins',
+  'del',
+  'preserveIndent',
+  'hangingIndent',
+  'lang',
+]);
 
-/** One entry per attribute: whether it is a flag, and how to read its value. Documented in reference/runbook-format. */
-const ATTRIBUTES = {
-  step: 'value',
-  title: 'value',
-  on: 'value',
-  timeout: 'value',
-  retries: 'value',
-  'retry-delay': 'value',
-  confirm: 'flag',
-  check: 'flag',
-  expect: 'value',
-  'continue-on-error': 'flag',
-  parallel: 'value',
-  cwd: 'value',
-  apply: 'flag',
-} as const;
+/** What reading one attribute writes: the attributes, or the step id. */
+interface Target {
+  attrs: StepAttributes;
+  id: string;
+}
+
+/** Reads a value into the target; returns why it is refused, if it is. */
+type Reader = (value: string, into: Target) => string | undefined;
+
+const flag =
+  (key: 'confirm' | 'check' | 'continueOnError' | 'apply'): Reader =>
+  (_, into) => {
+    into.attrs[key] = true;
+    return undefined;
+  };
+
+const duration =
+  (key: 'timeoutMs' | 'retryDelayMs', name: string): Reader =>
+  (v, into) => {
+    const d = readTimerDuration(v);
+    if ('error' in d) return `${name}=${clip(v, 30)}: ${d.error}`;
+    into.attrs[key] = d.ms;
+    return undefined;
+  };
+
+const count =
+  (key: 'retries' | 'parallel', name: string, min: number): Reader =>
+  (v, into) => {
+    const n = /^\d{1,6}$/.test(v) ? Number(v) : NaN;
+    if (!(n >= min && n <= 100)) return `${name}=${clip(v, 30)}: write a whole number from ${min} to 100`;
+    into.attrs[key] = n;
+    return undefined;
+  };
+
+const TARGET = /^(local|\$NODE|role:[a-z0-9-]+|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$/;
+
+/** One entry per attribute: flag or value, and how to read it. Documented in reference/runbook-format. */
+const ATTRIBUTES: Record<string, { flag: boolean; read: Reader }> = {
+  step: {
+    flag: false,
+    read: (v, into) => {
+      into.id = v;
+      if (!STEP_ID.test(v)) return `step id "${clip(v, 40)}" must be lowercase letters, digits and single dashes (e.g. step=drain-node)`;
+      if (v.length > MAX_STEP_ID_LENGTH) return `step id "${clip(v, 20)}" is ${v.length} characters; at most ${MAX_STEP_ID_LENGTH}`;
+      return undefined;
+    },
+  },
+  title: { flag: false, read: (v, into) => void (into.attrs.title = v) },
+  on: {
+    flag: false,
+    read: (v, into) => {
+      into.attrs.on = v;
+      return TARGET.test(v) ? undefined : `on=${clip(v, 40)}: use local, a node name, role:<role>, or $NODE inside <ForEach>`;
+    },
+  },
+  timeout: { flag: false, read: duration('timeoutMs', 'timeout') },
+  retries: { flag: false, read: count('retries', 'retries', 0) },
+  'retry-delay': { flag: false, read: duration('retryDelayMs', 'retry-delay') },
+  confirm: { flag: true, read: flag('confirm') },
+  check: { flag: true, read: flag('check') },
+  expect: {
+    flag: false,
+    read: (v, into) => {
+      const compiled = compileExpect(v);
+      if ('error' in compiled) return `expect="${clip(v, 60)}" cannot be used: ${compiled.error}`;
+      into.attrs.expect = v;
+      return undefined;
+    },
+  },
+  'continue-on-error': { flag: true, read: flag('continueOnError') },
+  parallel: { flag: false, read: count('parallel', 'parallel', 1) },
+  cwd: { flag: false, read: (v, into) => void (into.attrs.cwd = v) },
+  apply: { flag: true, read: flag('apply') },
+};
 
 export const ATTRIBUTE_NAMES = Object.keys(ATTRIBUTES);
 /** Attributes that only make sense on a step: seeing them without `step=` suggests a forgotten id. */
@@ -35,9 +108,8 @@ export interface AttributeProblem {
   message: string;
 }
 
-export function readAttributes(tokens: MetaToken[]): { attrs: StepAttributes; id: string; problems: AttributeProblem[] } {
-  const problems: AttributeProblem[] = [];
-  const attrs: StepAttributes = {
+export function defaultAttributes(): StepAttributes {
+  return {
     on: 'local',
     timeoutMs: DEFAULT_TIMEOUT_MS,
     retries: 0,
@@ -48,91 +120,47 @@ export function readAttributes(tokens: MetaToken[]): { attrs: StepAttributes; id
     parallel: 1,
     apply: false,
   };
-  let id = '';
+}
+
+export function readAttributes(tokens: MetaToken[]): { attrs: StepAttributes; id: string; problems: AttributeProblem[] } {
+  const problems: AttributeProblem[] = [];
+  const into: Target = { attrs: defaultAttributes(), id: '' };
   const seen = new Set<string>();
   const bad = (t: MetaToken, message: string) => problems.push({ offset: t.offset, rule: 'invalid-attribute', message });
 
   for (const t of tokens) {
     if (t.key.startsWith('{') || DISPLAY_KEYS.has(t.key)) continue;
-    const kind = ATTRIBUTES[t.key as keyof typeof ATTRIBUTES];
-    if (!kind) {
+    const spec = Object.hasOwn(ATTRIBUTES, t.key) ? ATTRIBUTES[t.key] : undefined;
+    if (!spec) {
       const near = ATTRIBUTE_NAMES.find((k) => editDistance(k, t.key) <= 2);
       problems.push({
         offset: t.offset,
         rule: 'unknown-attribute',
-        message: `unknown step attribute "${t.key}"${near ? ` (did you mean "${near}"?)` : ''}; see reference/runbook-format`,
+        message: `unknown step attribute "${clip(t.key, 40)}"${near ? ` (did you mean "${near}"?)` : ''}; see reference/runbook-format`,
       });
       continue;
     }
     if (seen.has(t.key)) bad(t, `attribute "${t.key}" is given twice`);
     seen.add(t.key);
-    if (kind === 'flag') {
-      if (t.value !== true) bad(t, `"${t.key}" is a flag: write it without a value`);
-    } else if (t.value === true || t.value === '') {
+    if (spec.flag && t.value !== true) bad(t, `"${t.key}" is a flag: write it without a value`);
+    if (!spec.flag && (t.value === true || t.value === '')) {
       bad(t, `"${t.key}" needs a value: ${t.key}=…`);
       continue;
     }
-    const v = t.value as string;
-    switch (t.key) {
-      case 'step':
-        id = v;
-        if (!STEP_ID.test(v)) bad(t, `step id "${v}" must be lowercase letters, digits and single dashes (e.g. step=drain-node)`);
-        break;
-      case 'title':
-        attrs.title = v;
-        break;
-      case 'on':
-        if (!/^(local|\$NODE|role:[a-z0-9-]+|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$/.test(v)) {
-          bad(t, `on=${v}: use local, a node name, role:<role>, or $NODE inside <ForEach>`);
-        }
-        attrs.on = v;
-        break;
-      case 'timeout':
-      case 'retry-delay': {
-        const ms = parseDuration(v);
-        if (ms === undefined || ms === 0) bad(t, `${t.key}=${v}: write a duration such as 90s, 5m or 1h`);
-        else if (t.key === 'timeout') attrs.timeoutMs = ms;
-        else attrs.retryDelayMs = ms;
-        break;
-      }
-      case 'retries':
-      case 'parallel': {
-        const n = /^\d+$/.test(v) ? Number(v) : NaN;
-        const min = t.key === 'parallel' ? 1 : 0;
-        if (!(n >= min && n <= 100)) bad(t, `${t.key}=${v}: write a whole number from ${min} to 100`);
-        else if (t.key === 'retries') attrs.retries = n;
-        else attrs.parallel = n;
-        break;
-      }
-      case 'expect':
-        try {
-          new RegExp(v, 'm');
-          attrs.expect = v;
-        } catch (err) {
-          bad(t, `expect="${v}" is not a valid regular expression: ${(err as Error).message}`);
-        }
-        break;
-      case 'cwd':
-        attrs.cwd = v;
-        break;
-      case 'confirm':
-        attrs.confirm = true;
-        break;
-      case 'check':
-        attrs.check = true;
-        break;
-      case 'continue-on-error':
-        attrs.continueOnError = true;
-        break;
-      case 'apply':
-        attrs.apply = true;
-        break;
-    }
+    const problem = spec.read(t.value === true ? '' : t.value, into);
+    if (problem) bad(t, problem);
   }
-  return { attrs, id, problems };
+  return { attrs: into.attrs, id: into.id, problems };
+}
+
+/** A value shortened for a message, so a pathological attribute cannot flood the terminal. */
+function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
 function editDistance(a: string, b: string): number {
+  // Keys longer than any attribute name cannot be near one; skip the quadratic table for them.
+  if (Math.abs(a.length - b.length) > 2) return 3;
   const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     let prev = dp[0]!;

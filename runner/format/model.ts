@@ -75,7 +75,8 @@ export interface Step {
   section?: string;
 }
 
-export type PageKind = 'runbook' | 'adr' | 'weekend' | 'page';
+export type { PageKind } from '../schemas/pages.ts';
+import type { PageKind } from '../schemas/pages.ts';
 
 export interface ParamSpec {
   description?: string;

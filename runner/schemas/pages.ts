@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import type { PageKind } from '../format/model.ts';
+
+/** What a page is, from its frontmatter and folder: it decides which schema its frontmatter meets. */
+export type PageKind = 'runbook' | 'adr' | 'weekend' | 'page';
 
 /**
  * Frontmatter schemas for the lab's page kinds. The site's content collections
