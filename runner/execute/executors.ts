@@ -30,9 +30,13 @@ export interface ExecutorsOptions {
 export function createExecutors(options: ExecutorsOptions = {}): Executors {
   const { runId, ...grace } = options;
   // One watchdog for the run: it ends what the steps left if the runner dies (watchdog.ts).
-  const watchdog = createWatchdog({ ...(runId ? { runId } : {}), ...(grace.killGraceMs ? { graceMs: grace.killGraceMs } : {}) });
+  const watchdog = createWatchdog({
+    ...(runId ? { runId } : {}),
+    ...(grace.killGraceMs ? { graceMs: grace.killGraceMs } : {}),
+  });
   const local = createLocalExecutor({ ...grace, watchdog });
-  const ssh = createSshExecutor({ ...grace, watchdog }); // connects (and makes its private dir) on the first node step only
+  // Connects (and makes its private dir) on the first node step only.
+  const ssh = createSshExecutor({ ...grace, watchdog });
   return {
     get: (target) => (target.kind === 'local' ? local : ssh),
     close: async () => {

@@ -60,8 +60,12 @@ interface LocalContext {
 }
 
 async function runLocal(req: ExecRequest, ctx: LocalContext): Promise<ExecResult> {
-  const fail = (error: string): ExecResult => ({ exitCode: null, signal: null, timedOut: false, interrupted: false, output: '', error });
-  if (req.cwd && !(existsSync(req.cwd) && statSync(req.cwd).isDirectory())) return fail(`cwd ${req.cwd} is not a directory on this machine`);
+  const fail = (error: string): ExecResult => ({
+    exitCode: null, signal: null, timedOut: false, interrupted: false, output: '', error,
+  });
+  if (req.cwd && !(existsSync(req.cwd) && statSync(req.cwd).isDirectory())) {
+    return fail(`cwd ${req.cwd} is not a directory on this machine`);
+  }
   if (req.signal.aborted) return { ...fail('interrupted before it started'), interrupted: true };
 
   const marks = ctx.watchdog.stepMarks();

@@ -177,7 +177,12 @@ export class StepProcesses {
   }
 }
 
-export async function escalate(target: { alive(): boolean; signal(sig: NodeJS.Signals): void }, stages: readonly Stage[]) {
+export interface Stoppable {
+  alive(): boolean;
+  signal(sig: NodeJS.Signals): void;
+}
+
+export async function escalate(target: Stoppable, stages: readonly Stage[]): Promise<void> {
   for (const stage of stages) {
     if (!target.alive()) return;
     target.signal(stage.signal);

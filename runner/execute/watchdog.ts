@@ -42,20 +42,28 @@ masters() {
 }
 trap 'masters KILL; for d in "\${dirs[@]}"; do rm -rf -- "$d"; done' EXIT
 masters TERM
-# EOF: the runner is gone. Returns 1 once nothing was left to signal.
-sweep() {
-  local sig=$1 g f p left=1
-  for g in "\${!groups[@]}"; do kill -s "$sig" -- "-$g" 2>/dev/null && left=0; done
+# EOF: the runner is gone. Both return 1 once nothing was left to signal.
+marked() {
+  local f p left=1
   while IFS= read -r f; do
     p=\${f#/proc/}; p=\${p%/environ}
-    [[ $p != "$$" ]] && kill -s "$sig" "$p" 2>/dev/null && left=0
+    [[ $p != "$$" ]] && kill -s "$1" "$p" 2>/dev/null && left=0
   done < <(grep -lz -- "$pattern" /proc/[0-9]*/environ 2>/dev/null)
+  return $left
+}
+sweep() {
+  local g left=1
+  for g in "\${!groups[@]}"; do kill -s "$1" -- "-$g" 2>/dev/null && left=0; done
+  marked "$1" && left=0
   return $left
 }
 sweep TERM || exit 0
 sweep CONT
 sleep "$grace"
-for _ in 1 2 3 4 5 6 7 8 9 10; do sweep KILL || exit 0; sleep 0.2; done
+sweep KILL || exit 0
+# Killed group members may stay zombies (kill still reaches them); a zombie's environment
+# is empty, so from here only the marked processes count, while any of them keep forking.
+for _ in 1 2 3 4 5 6 7 8 9 10; do marked KILL || exit 0; sleep 0.2; done
 `;
 
 export interface StepMarks {

@@ -36,7 +36,7 @@ function shownName(name: string): string {
 export function pathSegmentProblem(id: string): string | undefined {
   if (id.length === 0) return 'it is empty';
   if (id.length > MAX_ID_LENGTH) return `it is longer than ${MAX_ID_LENGTH} characters`;
-  if (!SEGMENT.test(id)) return 'only letters, digits, ".", "_" and "-" can name a file, starting with a letter or digit';
+  if (!SEGMENT.test(id)) return 'only letters, digits, ".", "_" and "-" can name a file (starting with a letter or digit)';
   return undefined;
 }
 
@@ -75,7 +75,8 @@ export function recordFile(dir: string, runbookId: string, runId: string): strin
  */
 export function assertInside(dir: string, file: string): void {
   const root = resolve(dir);
-  const within = (base: string, path: string) => path === base || path.startsWith(base.endsWith(sep) ? base : base + sep);
+  const within = (base: string, path: string) =>
+    path === base || path.startsWith(base.endsWith(sep) ? base : base + sep);
   if (!within(root, resolve(file))) throw new UsageError(`${file} is outside the records folder ${root}`);
   const realRoot = realOrSelf(root);
   // The deepest part of the path that exists, resolved: it must still be under the records folder.
@@ -88,7 +89,9 @@ export function assertInside(dir: string, file: string): void {
   } catch (err) {
     throw new UsageError(`cannot use ${existing} in the records folder ${root}: ${describeFsError(err)}`);
   }
-  if (!within(realRoot, real)) throw new UsageError(`${existing} leads outside the records folder ${root} (to ${real}); records are kept only inside it`);
+  if (!within(realRoot, real)) {
+    throw new UsageError(`${existing} leads outside the records folder ${root} (to ${real}); records are kept only inside it`);
+  }
 }
 
 const exists = (path: string) => {
@@ -145,7 +148,9 @@ const cleaned = new Set<string>();
  */
 export function writeRecord(file: string, record: RunRecord, options: WriteOptions = {}): void {
   const checked = runRecordSchema.safeParse(record);
-  if (!checked.success) throw new Error(`refusing to write an invalid run record ${file}:\n${formatZodIssues(checked.error.issues, file)}`);
+  if (!checked.success) {
+    throw new Error(`refusing to write an invalid run record ${file}:\n${formatZodIssues(checked.error.issues, file)}`);
+  }
   if (!cleaned.has(file)) {
     cleaned.add(file);
     removeStaleTemps(file);
@@ -167,7 +172,9 @@ export function readRecord(file: string): RunRecord {
     throw new UsageError(`${file}: not a readable run record (${(err as Error).message})`);
   }
   const checked = runRecordSchema.safeParse(data);
-  if (!checked.success) throw new UsageError(`${file}: not a valid run record:\n${formatZodIssues(checked.error.issues, file)}`);
+  if (!checked.success) {
+    throw new UsageError(`${file}: not a valid run record:\n${formatZodIssues(checked.error.issues, file)}`);
+  }
   return checked.data;
 }
 
@@ -176,13 +183,16 @@ export interface StoredRecord {
   record: RunRecord;
 }
 
-/** Every record under `dir` (one runbook's when `runbookId` is given), newest first; unreadable files are reported, not fatal. */
+/**
+ * Every record under `dir` (one runbook's when `runbookId` is given), newest first;
+ * unreadable files are reported, not fatal.
+ */
 export function listRecords(dir: string, runbookId?: string): { records: StoredRecord[]; problems: string[] } {
   const records: StoredRecord[] = [];
   const problems: string[] = [];
   if (runbookId !== undefined) assertPathSegment(runbookId, 'runbook id');
   if (!existsSync(dir)) return { records, problems };
-  const folders = runbookId ? [runbookId] : readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+  const folders = runbookId ? [runbookId] : subfolders(dir);
   for (const folder of folders) {
     const path = join(dir, folder);
     if (!existsSync(path)) continue;
@@ -207,18 +217,23 @@ export function listRecords(dir: string, runbookId?: string): { records: StoredR
 export function findRecord(dir: string, runId: string): StoredRecord {
   assertRunId(runId);
   const root = resolve(dir);
-  const candidates = [runIdRunbook(runId)!];
-  if (existsSync(root)) {
-    for (const folder of readdirSync(root, { withFileTypes: true })) if (folder.isDirectory()) candidates.push(folder.name);
-  }
+  const candidates = [runIdRunbook(runId)!, ...(existsSync(root) ? subfolders(root) : [])];
   for (const folder of candidates) {
     const file = join(root, folder, `${runId}.json`);
     if (!existsSync(file)) continue;
     assertInside(root, file);
     return { file, record: readRecord(file) };
   }
-  throw new UsageError(`no run ${runId} under ${dir}; \`runbook history\` lists the runs (pass --records DIR if they were written elsewhere)`);
+  throw new UsageError(
+    `no run ${runId} under ${dir}; \`runbook history\` lists the runs (pass --records DIR if they were written elsewhere)`,
+  );
 }
+
+/** Real folders only: a symlink in the records folder is not followed when listing. */
+const subfolders = (dir: string) =>
+  readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name);
 
 /** The status a reader should believe: a `running` record whose runner is gone was interrupted. */
 export function statusHere(record: RunRecord): RunStatus {

@@ -64,7 +64,10 @@ export async function executeSession(s: Session): Promise<number> {
   const progress = createProgress(out);
   // RUNBOOK_GRACE_MS sets the wait between SIGINT, SIGTERM and SIGKILL (default 3 s after Ctrl-C, 2 s after a timeout).
   const grace = Number(process.env.RUNBOOK_GRACE_MS) || undefined;
-  const executors = createExecutors({ ...(grace ? { interruptGraceMs: grace, killGraceMs: grace } : {}), runId: record.runId });
+  const executors = createExecutors({
+    ...(grace ? { interruptGraceMs: grace, killGraceMs: grace } : {}),
+    runId: record.runId,
+  });
   const controller = new AbortController();
   const sessionStart = performance.now();
   const priorMs = record.durationMs ?? 0;
@@ -156,5 +159,6 @@ export async function executeSession(s: Session): Promise<number> {
 /** The one line a run ends with when its record could not be written: where, why, what is left, what to do. */
 function writeFailureLine(err: RecordWriteError, lastComplete: string | undefined, resumeCommand: string): string {
   if (!lastComplete) return `${err.message}; nothing was run. Fix the folder (or pass --records DIR) and run again.`;
-  return `${err.message}; the last complete record is ${shown(lastComplete)}. Once the folder is writable: ${resumeCommand}`;
+  const last = `the last complete record is ${shown(lastComplete)}`;
+  return `${err.message}; ${last}. Once the folder is writable: ${resumeCommand}`;
 }

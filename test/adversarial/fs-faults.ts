@@ -29,7 +29,7 @@ const note = (n: number, what: string) => {
 const inDir = (p: unknown) => typeof p === 'string' && p.startsWith(dir);
 
 const patched = {
-  openSync(path: fs.PathLike, flags?: fs.OpenMode, mode?: fs.Mode | null): number {
+  openSync(path: fs.PathLike, flags: fs.OpenMode = 'r', mode?: fs.Mode | null): number {
     if (inDir(path) && String(path).endsWith('.tmp')) {
       const n = ++writes;
       note(n, 'open');

@@ -146,11 +146,10 @@ describe('runbook run: processes end with their run', () => {
     const cli = startCli(['run', file, ...lab.flags], { ...lab.env, RUNBOOK_GRACE_MS: String(GRACE) });
     await cli.waitFor('ready');
     const runId = /run=(\S+) ready/.exec(cli.output().stdout)![1]!;
-    expect(livingProcesses(mark).length).toBe(5);
-    // What resume would see: the step's processes (all five descendants carry RUNBOOK_RUN_ID) and the watchdog.
-    const seen = findRunProcesses(runId);
-    expect(seen.filter((p) => p.command.startsWith(mark))).toHaveLength(5);
-    expect(seen.filter((p) => p.command === `${WATCHDOG_NAME} ${runId}`)).toHaveLength(1);
+    // What resume would see: the step's processes (all five sleepers carry RUNBOOK_RUN_ID) and the watchdog.
+    const sleepers = () => findRunProcesses(runId).filter((p) => p.command.startsWith(mark));
+    expect(await until(() => sleepers().length === 5, 3000)).toBe(true);
+    expect(findRunProcesses(runId).filter((p) => p.command === `${WATCHDOG_NAME} ${runId}`)).toHaveLength(1);
     expect(await until(() => recordsOf(lab.records)[0]?.steps[0]?.status === 'running', 5000)).toBe(true);
     cli.child.kill('SIGKILL');
     await cli.done;

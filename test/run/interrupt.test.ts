@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runRecordSchema, type RunRecord } from '../../runner/record/schema.ts';
+import { findRunProcesses } from '../../runner/execute/process-group.ts';
 import { livingProcesses, makeLab, runCli, startCli, step, type Lab } from './helpers.ts';
 
 let lab: Lab;
@@ -107,8 +108,9 @@ describe('Ctrl-C and kill -9 mid-step, then resume', () => {
     await until(() => recordsNow()[0]?.steps[1]?.status === 'running');
     cli.child.kill('SIGKILL');
     await cli.done;
-    // The run's watchdog ends the step the killed runner could not stop (the gate never opened).
+    // The run's watchdog ends the step the killed runner could not stop (the gate never opened), then itself.
     await until(() => livingProcesses(gate).length === 0, 5000);
+    await until(() => findRunProcesses(lab.onlyRecord().runId).length === 0, 5000);
 
     // Valid against the schema (readRecords parses it) and honest about where it stopped.
     const record = lab.onlyRecord();

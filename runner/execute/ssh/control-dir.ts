@@ -112,5 +112,6 @@ export function removeStaleControlDirs(ssh = 'ssh'): string[] {
 /** `ssh -O exit` on a socket: the master closes its connection (nothing else is needed to reach it). */
 function stopMaster(ssh: string, socket: string): void {
   if (!existsSync(socket)) return;
-  spawnSync(ssh, ['-o', `ControlPath=${socket}`, '-O', 'exit', 'runbook-stale-master'], { stdio: 'ignore', timeout: 3000 });
+  const args = ['-o', `ControlPath=${socket}`, '-O', 'exit', 'runbook-stale-master'];
+  spawnSync(ssh, args, { stdio: 'ignore', timeout: 3000 });
 }

@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
@@ -71,7 +71,8 @@ export function createSshExecutor(options: SshExecutorOptions = {}): SshExecutor
         child.kill('SIGKILL');
       }
       ctx.running.clear();
-      await Promise.all(ctx.dir.masters().map((m) => (existsSync(m.socket) ? stopMaster(ssh, m.config, m.socket, m.node) : undefined)));
+      const live = ctx.dir.masters().filter((m) => existsSync(m.socket));
+      await Promise.all(live.map((m) => stopMaster(ssh, m.config, m.socket, m.node)));
       ctx.dir.remove();
       if (!options.watchdog) ctx.watchdog.close();
     },
@@ -108,7 +109,8 @@ async function execOnNode(req: ExecRequest, ctx: SshContext): Promise<ExecResult
   child.stdin.write(stdin);
   const control = controlRemote(child, req, ctx.grace, channel);
 
-  const [code, signal, spawnError] = await new Promise<[number | null, NodeJS.Signals | null, Error | undefined]>((resolve) => {
+  type Closed = [number | null, NodeJS.Signals | null, Error | undefined];
+  const [code, signal, spawnError] = await new Promise<Closed>((resolve) => {
     child.once('error', (e) => resolve([null, null, e]));
     child.once('close', (c, s) => resolve([c, s, undefined]));
   });
@@ -118,13 +120,24 @@ async function execOnNode(req: ExecRequest, ctx: SshContext): Promise<ExecResult
 
   if (spawnError) {
     const missing = (spawnError as NodeJS.ErrnoException).code === 'ENOENT';
-    return result({ error: missing ? `${target.node}: ${ctx.ssh} not found; install the OpenSSH client` : `${target.node}: cannot start ssh: ${spawnError.message}` });
+    const error = missing
+      ? `${target.node}: ${ctx.ssh} not found; install the OpenSSH client`
+      : `${target.node}: cannot start ssh: ${spawnError.message}`;
+    return result({ error });
   }
   const { timedOut, interrupted } = control;
-  const error = failureOf(ctx, target, config, { code, stderr: channel.stderr(), started: channel.started(), exit: channel.exit(), stopped: timedOut || interrupted });
+  const error = failureOf(ctx, target, config, {
+    code, stderr: channel.stderr(), started: channel.started(), exit: channel.exit(), stopped: timedOut || interrupted,
+  });
   // A remote shell killed by the signal we sent exits 128+n; name the signal as the local executor would.
   const remoteSignal = (timedOut || interrupted) && code !== null && code > 128 ? signalName(code - 128) : null;
-  return result({ exitCode: error ? null : (channel.exit() ?? code), signal: signal ?? remoteSignal, timedOut, interrupted, ...(error ? { error } : {}) });
+  return result({
+    exitCode: error ? null : (channel.exit() ?? code),
+    signal: signal ?? remoteSignal,
+    timedOut,
+    interrupted,
+    ...(error ? { error } : {}),
+  });
 }
 
 /**
@@ -135,7 +148,8 @@ async function execOnNode(req: ExecRequest, ctx: SshContext): Promise<ExecResult
 function startClient(ctx: SshContext, target: NodeTarget, config: string) {
   const socket = ctx.reuse ? ctx.dir.socketFor(target.node) : undefined;
   const args = ['-F', config, ...enforcedOptions(ctx.options, socket), target.node, '--', ...remoteCommand(target)];
-  const child = spawn(ctx.ssh, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...ctx.watchdog.helperMarks() } });
+  const env = { ...process.env, ...ctx.watchdog.helperMarks() };
+  const child = spawn(ctx.ssh, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true, env });
   // The remote side may be gone already; a failed write is reported through the exit code.
   child.stdin.on('error', () => {});
   return child;
@@ -153,7 +167,7 @@ interface Channel {
 }
 
 /** Step output comes on stdout; the channel's stderr carries only ssh's, sudo's and the wrapper's lines. */
-function readChannel(child: ChildProcess & { stdout: NodeJS.ReadableStream; stderr: NodeJS.ReadableStream }, nonce: string, show: (text: string) => void): Channel {
+function readChannel(child: ChildProcessWithoutNullStreams, nonce: string, show: (text: string) => void): Channel {
   const mark = markers(nonce);
   const out = new StringDecoder('utf8');
   const err = new StringDecoder('utf8');
@@ -197,7 +211,7 @@ function readChannel(child: ChildProcess & { stdout: NodeJS.ReadableStream; stde
  * periods even when the node or the connection is stuck, or when something on the
  * node still holds the step's output after the step has exited.
  */
-function controlRemote(child: ChildProcess, req: ExecRequest, grace: { interrupt: number; kill: number }, channel: Channel) {
+function controlRemote(child: ChildProcess, req: ExecRequest, grace: SshContext['grace'], channel: Channel) {
   const state = { timedOut: false, interrupted: false, dispose };
   const timers: NodeJS.Timeout[] = [];
   const later = (ms: number, fn: () => void) => timers.push(setTimeout(fn, ms));
@@ -251,11 +265,15 @@ function failureOf(
     const who = { node: target.node, become: target.become, ...(target.user ? { user: target.user } : {}) };
     const knownHosts = /host key/i.test(r.stderr) ? knownHostsFile(config, target.node, ctx.ssh) : undefined;
     const explained =
-      r.code === 255 ? explainSshFailure(r.stderr, { ...who, ...(knownHosts ? { knownHosts } : {}) }) : explainSudoFailure(r.stderr, who);
-    return explained ?? `${target.node}: could not start the step (${r.code === 255 ? 'ssh' : 'remote shell'} exit ${r.code})${lastLine ? `: ${lastLine}` : ''}`;
+      r.code === 255
+        ? explainSshFailure(r.stderr, { ...who, ...(knownHosts ? { knownHosts } : {}) })
+        : explainSudoFailure(r.stderr, who);
+    const what = r.code === 255 ? 'ssh' : 'remote shell';
+    return explained ?? `${target.node}: could not start the step (${what} exit ${r.code})${lastLine ? `: ${lastLine}` : ''}`;
   }
   if (r.exit === undefined) {
-    return `${target.node}: connection lost while the step was running${lastLine ? ` (${lastLine})` : ''}; the node ends the step's processes when it notices`;
+    const last = lastLine ? ` (${lastLine})` : '';
+    return `${target.node}: connection lost while the step was running${last}; the node ends the step's processes when it notices`;
   }
   return undefined;
 }

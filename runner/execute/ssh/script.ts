@@ -81,7 +81,13 @@ export function markers(nonce: string) {
  * The whole text for stdin: the wrapper with the step script as a quoted here-document.
  * `stepMark` is the step's `RUNBOOK_STEP_MARK=…` entry (also exported through `env`).
  */
-export function remoteScript(script: string, env: Record<string, string>, cwd: string | undefined, nonce: string, stepMark?: string): string {
+export function remoteScript(
+  script: string,
+  env: Record<string, string>,
+  cwd: string | undefined,
+  nonce: string,
+  stepMark?: string,
+): string {
   const body = stepScript(script, env, cwd);
   const mark = markers(nonce);
   let tag = 'RUNBOOK_STEP';
@@ -101,7 +107,11 @@ __runbook_sweep() {
   done < <(grep -lzxF -- "$__runbook_mark" /proc/[0-9]*/environ 2>/dev/null)
   return $left
 }
-__runbook_end() { __runbook_sweep TERM "$1" || return 0; sleep ${REMOTE_KILL_GRACE_S}; __runbook_sweep KILL "$1" || true; }
+__runbook_end() {
+  __runbook_sweep TERM "$1" || return 0
+  sleep ${REMOTE_KILL_GRACE_S}
+  __runbook_sweep KILL "$1" || true
+}
 __runbook_watch() {
   local pid sig
   IFS= read -r pid || exit 0
