@@ -63,16 +63,20 @@ class Analyser {
     try {
       const parsed = withShellTree(text, (root) => readScript(root, line));
       commands = parsed.commands;
+      let redirects = parsed.redirects;
       if (parsed.damaged) {
         this.out.damaged = true;
-        commands = [...commands, ...approximateCommands(text, parsed.inert, line)];
+        const approximate = approximateCommands(text, parsed.inert, line);
+        commands = [...commands, ...approximate];
+        redirects = [...redirects, ...approximate.flatMap((c) => c.redirects)];
       }
-      for (const r of parsed.redirects) this.out.redirects.push({ ...r, via: ctx.via, remote: ctx.remote });
+      for (const r of redirects) this.out.redirects.push({ ...r, via: ctx.via, remote: ctx.remote });
     } catch (err) {
       // A tree too deep for the reader's recursion: read it the coarse way instead.
       if (!(err instanceof RangeError)) throw err;
       this.out.damaged = true;
       commands = approximateCommands(text, [], line);
+      for (const c of commands) for (const r of c.redirects) this.out.redirects.push({ ...r, via: ctx.via, remote: ctx.remote });
     }
     for (const c of commands) this.command(c.argv, c.line, ctx, c.stdin ?? stdin, c.redirects);
   }

@@ -11,6 +11,7 @@ import type { ParsedScript, Redirect, ShellCommand } from './commands.ts';
 import type { Word } from './words.ts';
 
 const DYNAMIC = '\u0000';
+const RESERVED = new Set(['if', 'then', 'else', 'elif', 'fi', 'do', 'done', 'while', 'until', '!', '{', '}', 'time', 'coproc']);
 const SEPARATORS = new Set([';', '&', '&&', '||', '|', '|&', '(', ')', ';;', '<(', '>(']);
 
 export function approximateCommands(code: string, inert: ParsedScript['inert'], lineOffset: number): ShellCommand[] {
@@ -29,6 +30,8 @@ export function approximateCommands(code: string, inert: ParsedScript['inert'], 
     const line = l.line + lineOffset;
     let cmd: ShellCommand = { argv: [], redirects: [], line };
     const flush = () => {
+      // Reserved words that open a compound command are no command names: `if then rm -rf x`.
+      while (cmd.argv[0]?.value !== undefined && RESERVED.has(cmd.argv[0].value)) cmd.argv.shift();
       if (cmd.argv.length) out.push(cmd);
       cmd = { argv: [], redirects: [], line };
     };

@@ -3,7 +3,7 @@
  * command names and, if it names verbs, one of those words: after quote removal they appear
  * literally however the step spells them ('r'm, r\m, "rm", /bin/rm, inside bash -c or ssh).
  * Only words hidden in a $'…' escape or behind an expansion escape the text, and the parser
- * cannot see through an expansion either; a step with $'…' is always parsed.
+ * cannot see through an expansion either; a step with $'…' (however escaped) is always parsed.
  * Most steps skip the parser this way (it is most of the rules' cost).
  */
 import type { CommandPattern } from './patterns.ts';
@@ -50,7 +50,8 @@ function hasWord(text: string, word: string): boolean {
 }
 
 export function mayMatch(code: string, patterns: readonly CommandPattern[]): boolean {
-  if (code.includes("$'")) return true;
+  // $'…' decodes escapes (\n, \x72): its words need not appear in the text; escaped quoting may hide it too.
+  if (code.includes('$') && code.replace(/\\/g, '').includes("$'")) return true;
   const text = plainText(code);
   return needsOf(patterns).some((groups) => groups.every((group) => group.some((w) => hasWord(text, w))));
 }

@@ -14,7 +14,7 @@ import type { CommandPattern } from './patterns.ts';
 import { syntaxOf } from './syntax.ts';
 import { literal, type Word } from './words.ts';
 
-/** `true`: any sub-verb; a list: only these sub-verbs (or none); `kubectl`: the rest is a kubectl line. */
+/** `true`: any sub-verb; a list: only these sub-verbs (the verb alone is refused); `kubectl`: the rest is a kubectl line. */
 export type VerbRule = true | readonly string[] | 'kubectl';
 
 export const READ_ONLY_TOOLS = ['kubectl', 'helm', 'k3s'] as const;
@@ -52,7 +52,8 @@ export function refusedVerb(tool: ReadOnlyTool, args: readonly (string | Word)[]
   const rule = Object.hasOwn(READ_ONLY_VERBS[tool], verb) ? READ_ONLY_VERBS[tool][verb] : undefined;
   if (rule === undefined) return `${tool} ${verb}`;
   if (rule === 'kubectl') return refusedVerb('kubectl', words.slice(words.indexOf(verbWord!) + 1));
-  if (rule === true || subWord === undefined) return undefined;
+  if (rule === true) return undefined;
+  if (subWord === undefined) return `${tool} ${verb}`;
   if (subWord.value === undefined) return 'unknown';
   return rule.includes(subWord.value) ? undefined : `${tool} ${verb} ${subWord.value}`;
 }

@@ -35,7 +35,7 @@ function wordValue(node: SyntaxNode): string | undefined {
       return decodeAnsiC(node.text.slice(2, -1));
     case 'string':
     case 'translated_string':
-      return joinParts(node.namedChildren, true);
+      return doubleQuoted(node);
     case 'string_content':
       return unescapeDoubleQuoted(node.text);
     case 'concatenation':
@@ -45,11 +45,29 @@ function wordValue(node: SyntaxNode): string | undefined {
   }
 }
 
-function joinParts(parts: Array<SyntaxNode | null>, inDoubleQuotes = false): string | undefined {
+function joinParts(parts: Array<SyntaxNode | null>): string | undefined {
   let out = '';
   for (const part of parts) {
     if (!part) continue;
-    const v = inDoubleQuotes && part.type === 'string_content' ? unescapeDoubleQuoted(part.text) : wordValue(part);
+    const v = wordValue(part);
+    if (v === undefined) return undefined;
+    out += v;
+  }
+  return out;
+}
+
+/** "…": the grammar leaves newlines between its parts out of every child, so gaps are read from the text. */
+function doubleQuoted(node: SyntaxNode): string | undefined {
+  const text = node.text;
+  const base = node.startIndex;
+  let out = '';
+  let at = -1;
+  for (const child of node.children) {
+    if (!child) continue;
+    if (at >= 0) out += unescapeDoubleQuoted(text.slice(at - base, child.startIndex - base));
+    at = child.endIndex;
+    if (!child.isNamed) continue;
+    const v = wordValue(child);
     if (v === undefined) return undefined;
     out += v;
   }
