@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import pc from 'picocolors';
 import type { Procedure } from '../format/model.ts';
 import type { Inventory } from '../inventory/schema.ts';
@@ -18,7 +19,7 @@ import { shellCommand } from '../ui/shell-quote.ts';
 import { printJson } from '../ui/json.ts';
 import { newRecord, operatorName } from './record.ts';
 import { selectInstances } from './select.ts';
-import { executeSession } from './session.ts';
+import { executeSession, type Session } from './session.ts';
 import { prepareSession, setValues, sourceMasker, withMaskedErrors } from './prepare.ts';
 import { assertRunnable } from '../plan/runnable.ts';
 
@@ -61,7 +62,7 @@ export async function startRun(ref: string, opts: RunOptions): Promise<number> {
         },
         opts,
       );
-      return executeSession(session);
+      return runSession(session);
     });
   });
 }
@@ -107,7 +108,7 @@ export async function resumeRun(runId: string, opts: RunOptions): Promise<number
       },
       opts,
     );
-    return executeSession(session);
+    return runSession(session);
   });
 }
 
@@ -225,6 +226,15 @@ function dryRun(procedure: Procedure, inventory: Inventory, sets: Record<string,
   const noteLines = notes.map((n) => `  ${pc.dim('·')} ${n}\n`).join('');
   process.stdout.write(`\n${pc.bold('Dry run: nothing was executed.')}\n${noteLines}`);
   return EXIT.ok;
+}
+
+/** Runs a prepared session; its temp folder (a copy of kube credentials) goes even when the session refuses to start. */
+async function runSession(session: Session): Promise<number> {
+  try {
+    return await executeSession(session);
+  } finally {
+    if (session.tempDir) rmSync(session.tempDir, { recursive: true, force: true });
+  }
 }
 
 const runCommand = (record: RunRecord) => shellCommand(['runbook', 'run', record.runbook.id]);

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeError } from '../../runner/errors.ts';
@@ -41,11 +41,15 @@ describe('a runner failure is one line and exit 2, never a stack or exit 1', () 
       ['a folder', () => mkdirSync(join(locks, 'ok.lock')), /the lock .*ok\.lock is not a file/],
       ['a symlink', () => symlinkSync('/etc/hostname', join(locks, 'ok.lock')), /ok\.lock is a symbolic link, which the runner never follows/],
     ];
+    // The run's temp folder holds a copy of the kube credentials: it must not stay behind a refused run.
+    const tmp = join(lab.dir, 'tmp');
+    mkdirSync(tmp);
     for (const [, plant, says] of cases) {
       rmSync(locks, { recursive: true, force: true });
       mkdirSync(locks, { mode: 0o700 });
       plant();
-      expectOneLineFailure(await runCli(['run', file, ...lab.flags], lab.env), says);
+      expectOneLineFailure(await runCli(['run', file, ...lab.flags], { ...lab.env, TMPDIR: tmp }), says);
+      expect(readdirSync(tmp)).toEqual([]);
     }
     rmSync(locks, { recursive: true, force: true });
     writeFileSync(locks, '');
