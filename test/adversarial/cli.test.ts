@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -156,6 +156,25 @@ describe('a runner failure is one line and exit 2, never a stack or exit 1', () 
       expect(text).not.toContain(code);
       expect(text).not.toContain('\n');
     }
+  });
+});
+
+describe('resume never starts a second copy beside the earlier attempt', () => {
+  it('refuses while a process of the earlier attempt lives, naming its pid and command; resumes once it is gone', async () => {
+    const file = lab.runbook('leftover', step('step=a', 'exit 1'));
+    expect((await runCli(['run', file, ...lab.flags], lab.env)).code).toBe(1);
+    const { runId } = lab.onlyRecord();
+    // A step process that outlived its runner carries the run's mark in its environment.
+    const straggler = spawn('sleep', ['30'], { env: { ...process.env, RUNBOOK_RUN_ID: runId }, stdio: 'ignore' });
+    try {
+      const r = await runCli(['resume', runId, ...lab.flags], lab.env);
+      expectOneLineFailure(r, new RegExp(`still has processes of its earlier attempt: pid ${straggler.pid} \\(sleep 30\\)`));
+      expect(r.stderr).toContain(`kill ${straggler.pid}`);
+    } finally {
+      straggler.kill('SIGKILL');
+      await new Promise((res) => straggler.once('exit', res));
+    }
+    expect((await runCli(['resume', runId, ...lab.flags], lab.env)).code).toBe(1); // the step itself fails again
   });
 });
 
