@@ -216,7 +216,7 @@ describe('runbook run refuses before executing anything', () => {
   it('honours KUBECONFIG with several files and --context, and pins that context for the steps', async () => {
     const other = join(lab.dir, 'other-kubeconfig');
     writeFileSync(other, kubeconfigText('elsewhere', 'https://127.0.0.8:6443'));
-    const file = lab.runbook('contexts', step('step=show', 'echo "KUBECONFIG=$KUBECONFIG"; head -3 "${KUBECONFIG%%:*}"'));
+    const file = lab.runbook('contexts', step('step=show', 'echo "KUBECONFIG=$KUBECONFIG"; cat "$KUBECONFIG"'));
     const env = { ...lab.env, KUBECONFIG: `${other}:${lab.kubeconfig}` };
     // The first file's current-context (elsewhere) wins, as with kubectl: refused.
     const refused = await runCli(['run', file, ...lab.flags], env);
@@ -225,8 +225,14 @@ describe('runbook run refuses before executing anything', () => {
     const ok = await runCli(['run', file, ...lab.flags, '--context', 'lab-test'], env);
     expect(ok.code).toBe(0);
     const out = lab.readRecords()[0]!.record.steps[0]!.output;
-    expect(out).toContain(`:${other}:${lab.kubeconfig}`);
-    expect(out).toContain('current-context: "lab-test"');
+    // Steps get a pinned kubeconfig of their own holding only the accepted context (runner/cluster/pin.ts).
+    const [first, ...rest] = out.split('\n');
+    expect(first).toMatch(/^KUBECONFIG=\S+\/kubeconfig$/);
+    expect(first).not.toContain(':');
+    const pinned = JSON.parse(rest.join('\n'));
+    expect(pinned['current-context']).toBe('lab-test');
+    expect(pinned.contexts.map((c: { name: string }) => c.name)).toEqual(['lab-test']);
+    expect(pinned.clusters[0].cluster.server).toBe('https://127.0.0.1:6443');
     expect(lab.readRecords()[0]!.record.cluster).toEqual({ name: 'homelab', context: 'lab-test', server: 'https://127.0.0.1:6443' });
   });
 
