@@ -6,7 +6,7 @@
  * trips the grammar is still matched against the same tables: it errs towards flagging.
  */
 import { parse as splitShell } from 'shell-quote';
-import { shellLines } from '../check/shell-text.ts';
+import { shellLines } from './lines.ts';
 import type { ParsedScript, Redirect, ShellCommand } from './commands.ts';
 import type { Word } from './words.ts';
 

@@ -1,12 +1,15 @@
-import { commandText, shellLines } from '../shell-text.ts';
 import type { Diagnostic } from '../../format/model.ts';
+import { analyseShell } from '../../shell/analyse.ts';
 import type { PageRule } from '../types.ts';
 
 /** Tools an operator may lack: a runbook that uses one locally should list it in `requires`. */
 const TOOLS = ['kubectl', 'helm', 'velero', 'cmctl', 'jq', 'curl', 'flux', 'ssh', 'scp', 'psql', 'pg_dump', 'yq', 'tailscale'];
-/** One pass per line finds every tool used as a command word. */
-const TOOL_WORD = new RegExp(`(?:^|[\\s;&|(\`$])(${TOOLS.join('|')})(?=\\s|$)`, 'g');
 
+/**
+ * A tool counts where the step's shell runs it: through wrappers, `bash -c` and `$(…)` (parsed,
+ * see shell/analyse.ts), but not on the far side of ssh or `kubectl exec`, where it runs on a node
+ * or in a pod.
+ */
 export const requiresRule: PageRule = (procedure) => {
   const rb = procedure.runbook;
   if (!rb) return [];
@@ -17,12 +20,10 @@ export const requiresRule: PageRule = (procedure) => {
     if (step.kind !== 'shell' || step.attrs.on !== 'local') continue;
     // Only a tool not yet listed or found can add a finding, and its name must appear in the raw code.
     if (!TOOLS.some((tool) => !rb.requires.includes(tool) && !missing.has(tool) && step.code.includes(tool))) continue;
-    // Quoted text runs elsewhere (kubectl exec, ssh, sh -c in a pod), not on the operator's machine.
-    for (const l of shellLines(commandText(step.code))) {
-      for (const m of l.text.matchAll(TOOL_WORD)) {
-        const tool = m[1]!;
-        if (!rb.requires.includes(tool) && !missing.has(tool)) missing.set(tool, step.position.start.line + 1 + l.line);
-      }
+    for (const inv of analyseShell(step.code).invocations) {
+      const tool = inv.name;
+      if (inv.remote || tool === undefined || !TOOLS.includes(tool) || rb.requires.includes(tool) || missing.has(tool)) continue;
+      missing.set(tool, step.position.start.line + 1 + inv.line);
     }
   }
   return [...missing].map(
