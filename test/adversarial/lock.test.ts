@@ -119,22 +119,29 @@ describe('taking the lock', () => {
 
   it('of eight runners started at once, exactly one gets the lock', async () => {
     const gate = join(dir, 'go');
+    const done = join(dir, 'done');
+    // Every runner holds on (the winner keeps its lock alive) until all eight have tried: a winner that
+    // exited early would leave a dead holder, which a late starter rightly takes over.
     const script = `
       import { existsSync } from 'node:fs';
       import { acquireLock } from ${JSON.stringify(join(ROOT, 'runner/record/lock.ts'))};
-      while (!existsSync(${JSON.stringify(gate)})) await new Promise((r) => setTimeout(r, 2));
+      const wait = async (f) => { while (!existsSync(f)) await new Promise((r) => setTimeout(r, 2)); };
+      await wait(${JSON.stringify(gate)});
       const got = acquireLock({ runbook: 'race', runId: String(process.pid), pid: process.pid, host: ${JSON.stringify(hostname())}, startedAt: '' }, ${JSON.stringify(dir)});
       process.stdout.write('release' in got ? 'won' : 'lost');
-      await new Promise((r) => setTimeout(r, 400));`;
+      await wait(${JSON.stringify(done)});`;
+    const results: string[] = [];
     const children = Array.from({ length: 8 }, () => {
       const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-      let out = '';
-      child.stdout.on('data', (d) => (out += d));
-      return new Promise<string>((res) => child.on('close', () => res(out)));
+      child.stdout.on('data', (d) => results.push(String(d)));
+      return new Promise<void>((res) => child.on('close', () => res()));
     });
     await new Promise((r) => setTimeout(r, 300));
     writeFileSync(gate, '');
-    const results = await Promise.all(children);
+    const deadline = Date.now() + 20_000;
+    while (results.length < 8 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    writeFileSync(done, '');
+    await Promise.all(children);
     expect(results.filter((r) => r === 'won')).toHaveLength(1);
     expect(results.filter((r) => r === 'lost')).toHaveLength(7);
   });
