@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import type { ParamSpec } from '../format/model.ts';
 import { reservedName, SHELL_NAME } from '../schemas/runbook.ts';
 import { isSecretParam } from '../secrets/mask.ts';
@@ -100,6 +101,33 @@ function unknownSet(name: string, known: string[]): string {
 export function validateParamValue(name: string, spec: ParamSpec, value: string): string | undefined {
   const shown = isSecretParam(name, spec) ? '(secret value)' : JSON.stringify(value);
   if (spec.enum && !spec.enum.includes(value)) return `param ${name}: ${shown} is not one of ${spec.enum.join(', ')}`;
-  if (spec.pattern && !new RegExp(`^(?:${spec.pattern})$`).test(value)) return `param ${name}: ${shown} does not match the pattern ${spec.pattern}`;
+  if (spec.pattern) {
+    const matches = wholeMatch(spec.pattern);
+    if (typeof matches === 'string') return `param ${name}: the pattern ${spec.pattern} ${matches}`;
+    if (!matches(value)) return `param ${name}: ${shown} does not match the pattern ${spec.pattern}`;
+  }
   return undefined;
+}
+
+const require = createRequire(import.meta.url);
+const compiled = new Map<string, ((value: string) => boolean) | string>();
+
+/**
+ * A param pattern as a whole-value matcher on RE2 (re2js, loaded on first use), so a
+ * value given on the command line cannot make a pattern backtrack for minutes.
+ * `^`/`$` anchor the whole value (not lines): `ok\nrm -rf /` does not match `ok`.
+ */
+function wholeMatch(pattern: string): ((value: string) => boolean) | string {
+  let m = compiled.get(pattern);
+  if (m === undefined) {
+    const { RE2JS } = require('re2js') as typeof import('re2js');
+    try {
+      const re = RE2JS.compile(`^(?:${pattern})$`);
+      m = (value: string) => re.matches(value);
+    } catch {
+      m = 'cannot be matched in linear time (RE2 syntax has no backreferences, lookahead or lookbehind)';
+    }
+    compiled.set(pattern, m);
+  }
+  return m;
 }

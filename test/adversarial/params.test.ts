@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { registerRun } from '../../runner/commands/run.ts';
-import { parseSetArgs } from '../../runner/plan/params.ts';
+import { parseSetArgs, validateParamValue } from '../../runner/plan/params.ts';
 import { parseProcedure } from '../../runner/format/parse.ts';
 import { RESERVED_NAMES, reservedName } from '../../runner/schemas/runbook.ts';
 import { kubeconfigText, makeLab, runCli, step, LAB_INVENTORY, type Lab } from '../run/helpers.ts';
@@ -74,6 +74,19 @@ describe('--set, whatever the spelling', () => {
       expect(values).toEqual({});
       expect(problems[0]!.message).toMatch(/write --set NAME=value/);
     }
+  });
+});
+
+describe('param patterns', () => {
+  it('match the whole value in linear time: a hostile --set value cannot hang the runner or pass with an extra line', () => {
+    const started = performance.now();
+    expect(validateParamValue('V', { pattern: '(a+)+$' }, `${'a'.repeat(5000)}!`)).toContain('does not match');
+    expect(validateParamValue('V', { pattern: '(x+x+)+y' }, 'x'.repeat(5000))).toContain('does not match');
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(validateParamValue('V', { pattern: 'v[0-9]+' }, 'v1\nrm -rf /')).toContain('does not match');
+    expect(validateParamValue('V', { pattern: 'a|b' }, 'ab')).toContain('does not match');
+    expect(validateParamValue('V', { pattern: 'v[0-9]+' }, 'v12')).toBeUndefined();
+    expect(validateParamValue('V', { pattern: '(a)\\1' }, 'aa')).toContain('cannot be matched in linear time');
   });
 });
 
