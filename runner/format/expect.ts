@@ -29,6 +29,19 @@ export interface ExpectMatcher {
  * cannot express in linear time (backreferences, lookahead, lookbehind) is an error.
  */
 export function compileExpect(pattern: string): ExpectMatcher | { error: string } {
+  let compiled = cache.get(pattern);
+  if (!compiled) {
+    compiled = compile(pattern);
+    // Pages repeat their patterns (`^200$`, `^ok$`); a bounded cache keeps `check` from compiling each again.
+    if (cache.size >= 500) cache.clear();
+    cache.set(pattern, compiled);
+  }
+  return compiled;
+}
+
+const cache = new Map<string, ExpectMatcher | { error: string }>();
+
+function compile(pattern: string): ExpectMatcher | { error: string } {
   if (pattern.length > MAX_EXPECT_LENGTH) {
     return { error: `the pattern is ${pattern.length} characters long; at most ${MAX_EXPECT_LENGTH} are allowed` };
   }

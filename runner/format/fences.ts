@@ -47,6 +47,22 @@ export function fenceEnd(node: Code, source: string): FenceEnd | undefined {
   return { fence, closed, toEndOfFile, endLine: end.column === 1 && end.line > start.line ? end.line - 1 : end.line };
 }
 
+/**
+ * The meta of a fence as written in the source, and its 1-based column. mdast's
+ * `meta` has Markdown's backslash escapes and entities applied (`expect='1\.2'`
+ * would arrive as `1.2`, a different pattern), so attributes are read from the line.
+ */
+export function rawMeta(node: Code, line: string): { meta: string; column: number } | undefined {
+  const column = node.position?.start.column;
+  if (column === undefined) return undefined;
+  const fence = /^(`{3,}|~{3,})/.exec(line.slice(column - 1))?.[1];
+  if (!fence) return undefined;
+  const info = line.slice(column - 1 + fence.length);
+  const m = /^[ \t]*\S+[ \t]+(\S.*?)[ \t]*$/.exec(info);
+  if (!m) return { meta: '', column: line.length + 1 };
+  return { meta: m[1]!, column: column + fence.length + info.indexOf(m[1]!) };
+}
+
 /** A line inside a block that reads as the opening fence of another one. */
 export interface SwallowedFence {
   /** 0-based line in the block's code. */

@@ -3,7 +3,7 @@ import type { Code } from 'mdast';
 import type { Procedure, Span, Step } from './model.ts';
 import { type MetaToken, tokenizeMeta } from './meta.ts';
 import { STEP_ONLY_ATTRIBUTES, readAttributes } from './attributes.ts';
-import { fenceEnd, swallowedFence } from './fences.ts';
+import { fenceEnd, rawMeta, swallowedFence } from './fences.ts';
 import { describeControl, findControls } from './control-chars.ts';
 import type { WalkContext } from './tree.ts';
 import type { Report } from './report.ts';
@@ -37,10 +37,11 @@ const MAX_CONTROLS = 5;
 
 /** Reads one fenced block: a step when its meta carries step=<id>, otherwise an illustration. */
 export function readFence(node: Code, ctx: WalkContext, page: PageState): void {
-  const meta = node.meta ?? '';
   const { line } = span(node).start;
-  // Column of the meta within the fence line, so attribute errors point at the attribute.
-  const metaColumn = (page.lines()[line - 1]?.indexOf(meta) ?? -1) + 1;
+  // The meta as written, and its column, so attribute errors point at the attribute.
+  const raw = node.meta ? rawMeta(node, page.lines()[line - 1] ?? '') : undefined;
+  const meta = raw?.meta ?? node.meta ?? '';
+  const metaColumn = raw?.column ?? 1;
   const tokenized = tokenizeMeta(meta);
   const isStep = 'tokens' in tokenized ? tokenized.tokens.some((t) => t.key === 'step') : /\bstep=/.test(meta);
   checkClosed(node, page, isStep);
@@ -59,13 +60,12 @@ export function readFence(node: Code, ctx: WalkContext, page: PageState): void {
     }
     return;
   }
-  readStep(node, ctx, page, tokenized.tokens, metaColumn);
+  readStep(node, meta, ctx, page, tokenized.tokens, metaColumn);
   checkControls(page, node.value, meta, line, metaColumn);
 }
 
-function readStep(node: Code, ctx: WalkContext, page: PageState, tokens: MetaToken[], metaColumn: number) {
+function readStep(node: Code, meta: string, ctx: WalkContext, page: PageState, tokens: MetaToken[], metaColumn: number) {
   const { report, procedure, ids } = page;
-  const meta = node.meta ?? '';
   const { line, column } = span(node).start;
   const { attrs, id, problems } = readAttributes(tokens);
   for (const p of problems) report(line, metaColumn + p.offset, p.rule, p.message);

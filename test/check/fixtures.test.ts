@@ -6,14 +6,15 @@ import { testInventory } from '../helpers/inventory.ts';
 
 /**
  * Every broken fixture states the diagnostic it must produce in an MDX comment:
- * {/* expect: <rule> @ <line>[:<column>] *\/}. A fixture that stops failing fails this test.
+ * {/* expect: <rule> @ <line>[:<column>] *\/}, or in a `.md` fixture an HTML comment
+ * <!-- expect: <rule> @ <line>[:<column>] -->. A fixture that stops failing fails this test.
  */
 const BROKEN = 'test/fixtures/check/broken';
 const VALID = 'test/fixtures/check/valid';
 
 function pages(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((e) => e.isFile() && e.name.endsWith('.mdx'))
+    .filter((e) => e.isFile() && /\.mdx?$/.test(e.name))
     .map((e) => join(e.parentPath, e.name))
     .sort();
 }
@@ -22,7 +23,7 @@ describe('runbook check on broken fixtures', () => {
   const inventory = testInventory();
   for (const file of pages(BROKEN)) {
     it(`${file.slice(BROKEN.length + 1)} fails with a positioned diagnostic`, async () => {
-      const expectation = /\{\/\* expect: ([\w-]+) @ (\d+)(?::(\d+))? \*\/\}/.exec(readFileSync(file, 'utf8'));
+      const expectation = /(?:\{\/\*|<!--) expect: ([\w-]+) @ (\d+)(?::(\d+))? (?:\*\/\}|-->)/.exec(readFileSync(file, 'utf8'));
       expect(expectation, 'fixture must declare {/* expect: rule @ line */}').not.toBeNull();
       const [, rule, line, column] = expectation!;
       const { diagnostics } = await checkFiles(process.cwd(), [file], inventory);
