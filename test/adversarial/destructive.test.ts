@@ -68,7 +68,8 @@ const rmRecursive = fc
   });
 
 /** One argv generator per table entry (by `what` and first command); a new entry without one fails the suite. */
-const SPELLINGS: Record<string, fc.Arbitrary<string[] | Line['stdin'] & { argv: string[] }>> = {
+type Spec = string[] | (NonNullable<Line['stdin']> & { argv: string[] });
+const SPELLINGS: Record<string, fc.Arbitrary<Spec>> = {
   'rm -r|rm': rmRecursive,
   'find -delete|find': fc
     .tuple(pick('/var/log', '.', '/backups'), someOf([['-name', '*.gz'], ['-type', 'f'], ['-mtime', '+7'], ['-maxdepth', '2']]), pick([], ['-print']))
@@ -122,7 +123,7 @@ const SPELLINGS: Record<string, fc.Arbitrary<string[] | Line['stdin'] & { argv: 
     .map(([g, v, r]) => ['velero', ...g, ...v, ...r]),
   'DROP/TRUNCATE (SQL)|psql': fc.oneof(
     fc.tuple(someOf([['-h', 'db'], ['-U', 'postgres'], ['-d', 'app']]), pick('-c', '--command'), pick('DROP DATABASE app', 'drop table users;', 'TRUNCATE events', 'DROP SCHEMA s CASCADE')).map(([o, c, sql]) => ['psql', ...o.flat(), c, sql]),
-    fc.tuple(someOf([['-U', 'postgres'], ['app']]), pick('DROP TABLE users;', 'truncate table t;'), pick('heredoc', 'herestring', 'echo')).map(([o, sql, form]) => ({ argv: ['psql', ...o.flat()], form, text: sql })),
+    fc.tuple(someOf([['-U', 'postgres'], ['app']]), pick('DROP TABLE users;', 'truncate table t;'), pick<'heredoc' | 'herestring' | 'echo'>('heredoc', 'herestring', 'echo')).map(([o, sql, form]) => ({ argv: ['psql', ...o.flat()], form, text: sql })),
   ),
   'DROP/TRUNCATE (SQL)|mysql': fc.tuple(pick('mysql', 'mariadb'), pick(['-e', 'DROP DATABASE app'], ['--execute=TRUNCATE t'], ['-u', 'root', '-e', 'drop table x'])).map(([c, o]) => [c, ...o]),
   'DROP/TRUNCATE (SQL)|sqlite3': pick(['sqlite3', 'app.db', 'DROP TABLE t'], ['sqlite3', '/var/lib/app.db', 'truncate t']),
@@ -133,10 +134,9 @@ const SPELLINGS: Record<string, fc.Arbitrary<string[] | Line['stdin'] & { argv: 
 
 const keyOf = (p: CommandPattern) => `${p.what}|${p.commands[0]}`;
 
-function lineOf(spec: string[] | (Line['stdin'] & { argv: string[] })): fc.Arbitrary<Line> {
+function lineOf(spec: Spec): fc.Arbitrary<Line> {
   if (Array.isArray(spec)) return argvLine(spec);
-  const { argv, form, text } = spec as { argv: string[]; form: 'heredoc' | 'herestring' | 'echo'; text: string };
-  return argvLine(argv, { form, text });
+  return argvLine(spec.argv, { form: spec.form, text: spec.text });
 }
 
 describe('destructive commands are recognised by what they do, however they are spelled', () => {
