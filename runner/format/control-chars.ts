@@ -3,8 +3,9 @@
  * than tab and newline (ESC starts ANSI sequences, CR and backspace overwrite text),
  * DEL, C1 controls, and the bidirectional overrides and isolates of "Trojan Source".
  * In a step they could make what the operator reads and confirms differ from what runs.
+ * NUL is left out: Markdown replaces it before steps exist, so the parser reports it page-wide.
  */
-const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
+const CONTROL = /[\x01-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
 
 const NAMES: Record<number, string> = {
   0x00: 'NUL',

@@ -6,7 +6,7 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Parses `90s`, `5m`, `1h` (also `500ms`); returns undefined when malformed. */
 export function parseDuration(text: string): number | undefined {
   // Ten digits are more than any timer holds; longer digit strings are refused before Number() rounds them.
-  const m = /^(\d{1,10})(ms|s|m|h)$/.exec(text.trim());
+  const m = /^0*(\d{1,10})(ms|s|m|h)$/.exec(text.trim());
   if (!m) return undefined;
   return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
 }
@@ -18,7 +18,7 @@ export function parseDuration(text: string): number | undefined {
 export function readTimerDuration(text: string): { ms: number } | { error: string } {
   const ms = parseDuration(text);
   if (ms !== undefined && ms > 0 && ms <= MAX_TIMER_MS) return { ms };
-  if (ms === undefined && !/^\d{11,}(ms|s|m|h)$/.test(text.trim())) return { error: 'write a duration such as 90s, 5m or 1h' };
+  if (ms === undefined && !/^\d+(ms|s|m|h)$/.test(text.trim())) return { error: 'write a duration such as 90s, 5m or 1h' };
   if (ms === 0) return { error: 'a duration must be longer than 0' };
   return { error: 'longer than a timer can hold (at most 2147483647ms, about 24.8 days, e.g. 596h)' };
 }

@@ -24,9 +24,11 @@ export interface ExpectMatcher {
  * output, so no pattern can backtrack catastrophically on what a step prints.
  *
  * Semantics follow `new RegExp(pattern, 'm')`: a match anywhere, `^` and `$` at line
- * ends. As in JavaScript, `\r\n`, `\r`, U+2028 and U+2029 end lines (RE2 alone knows
- * only `\n`, so they are turned into `\n` before matching). Syntax is RE2's: what it
- * cannot express in linear time (backreferences, lookahead, lookbehind) is an error.
+ * ends. JavaScript ends a line at each of `\r`, `\n`, U+2028 and U+2029 (so `\r\n` holds
+ * an empty line between its two characters); RE2 knows only `\n`, so each of the others
+ * becomes one `\n` before matching. Only a pattern that names `\r` itself sees the
+ * difference. Syntax is RE2's: what it cannot express in linear time (backreferences,
+ * lookahead, lookbehind) is an error.
  */
 export function compileExpect(pattern: string): ExpectMatcher | { error: string } {
   let compiled = cache.get(pattern);
@@ -59,4 +61,4 @@ function compile(pattern: string): ExpectMatcher | { error: string } {
 }
 
 const LINE_END = /[\r\u2028\u2029]/;
-const LINE_ENDS = /\r\n?|[\u2028\u2029]/g;
+const LINE_ENDS = /[\r\u2028\u2029]/g;

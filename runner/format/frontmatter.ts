@@ -60,20 +60,26 @@ export interface Frontmatter {
 /** The frontmatter of a page without any (or whose block could not be read). */
 export const noFrontmatter = (): Frontmatter => ({ data: {}, positions: new FrontmatterPositions('', 2) });
 
-/** A first line of `---` opens a frontmatter block (remark-frontmatter's rule, BOM allowed). */
-const OPENER = /^\uFEFF?---[ \t]*(?:\r?\n|$)/;
+/** A first line of `---` opens a frontmatter block, a later line of `---` closes it (remark-frontmatter's rule). */
+const OPENER = /^\uFEFF?---[ \t]*(?:\r\n|\r|\n|$)/;
+const CLOSER = /[\r\n]---[ \t]*(?:\r\n|\r|\n|$)/;
 
 /**
- * Reads the frontmatter block of a parsed page. A block that opens on line 1 and never
- * closes is an error at 1:1: otherwise its fields would silently become page content.
+ * A block that opens on line 1 and never closes is an error at 1:1: otherwise its fields
+ * would silently become page content. Read from the text, so that it is reported even
+ * when the fields, read as content, do not parse (`weekend: { number: 1 }` is an MDX expression).
  */
-export function readFrontmatter(tree: Root, source: string, report: Report): Frontmatter {
+export function checkFrontmatterClosed(source: string, report: Report): void {
+  const opener = OPENER.exec(source);
+  if (!opener || CLOSER.test(source.slice(opener[0].length - 1))) return;
+  const message = 'the frontmatter opened by --- on line 1 is never closed: add a line with --- after its last field';
+  report(1, 1, 'unclosed-frontmatter', message);
+}
+
+/** Reads the frontmatter block of a parsed page. */
+export function readFrontmatter(tree: Root, report: Report): Frontmatter {
   const node = tree.children[0];
-  if (!node || node.type !== 'yaml') {
-    const message = 'the frontmatter opened by --- on line 1 is never closed: add a line with --- after its last field';
-    if (OPENER.test(source)) report(1, 1, 'unclosed-frontmatter', message);
-    return noFrontmatter();
-  }
+  if (!node || node.type !== 'yaml') return noFrontmatter();
   const firstLine = (node.position?.start.line ?? 1) + 1;
   let data: unknown;
   try {

@@ -1,6 +1,8 @@
 /**
  * Tokenises a fence's meta string: `step=snapshot title="Take a snapshot" confirm`.
  * Values may be bare, "double-quoted" or 'single-quoted'; a key without `=` is a flag.
+ * Inside double quotes only `\"` and `\\` are escapes: every other backslash stays, so
+ * `expect="^v1\.34\.\d+$"` is the pattern as written. Single quotes take everything literally.
  * Expressive-code's `{1-3}` line-marker ranges are kept as their own tokens.
  */
 export interface MetaToken {
@@ -38,7 +40,7 @@ export function tokenizeMeta(meta: string): MetaResult {
 }
 
 function unquote(v: string): string {
-  if (v.startsWith('"')) return v.slice(1, -1).replace(/\\(.)/g, '$1');
+  if (v.startsWith('"')) return v.slice(1, -1).replace(/\\(["\\])/g, '$1');
   if (v.startsWith("'")) return v.slice(1, -1);
   return v;
 }

@@ -3,7 +3,7 @@ import type { Heading, Html, RootContent } from 'mdast';
 import type { MdxJsxFlowElement } from 'mdast-util-mdx-jsx';
 import { toString as textOf } from 'mdast-util-to-string';
 import type { Diagnostic, PageKind, Procedure } from './model.ts';
-import { type Frontmatter, noFrontmatter, readFrontmatter } from './frontmatter.ts';
+import { type Frontmatter, checkFrontmatterClosed, noFrontmatter, readFrontmatter } from './frontmatter.ts';
 import { readRunbookMeta } from './runbook-meta.ts';
 import { type PageState, LINE_BREAK, hashOf, readFence, span } from './steps.ts';
 import { type WalkContext, parseTree, reportTooDeep, walkTree } from './tree.ts';
@@ -40,12 +40,14 @@ export function parsePage(input: string | Uint8Array, file: string, options: Par
   const slug = basename(file, extname(file));
   const procedure: Procedure = { file, id: slug, title: slug, kind: options.kind ?? 'page', steps: [], groups: [], hash: '', diagnostics };
   const isMarkdown = file.endsWith('.md');
+  checkFrontmatterClosed(source, report);
+  checkNul(source, report);
   const tree = parseTree(source, isMarkdown, report);
   if (!tree) {
     procedure.hash = hashOf('');
     return { procedure, frontmatter: noFrontmatter() };
   }
-  const frontmatter = readFrontmatter(tree, source, report);
+  const frontmatter = readFrontmatter(tree, report);
   procedure.kind = options.kind ?? inferKind(frontmatter.data, file);
   const title = typeof frontmatter.data.title === 'string' ? frontmatter.data.title : firstHeading(tree.children);
   if (title) procedure.title = title;
@@ -74,6 +76,18 @@ export function parsePage(input: string | Uint8Array, file: string, options: Par
   return { procedure, frontmatter };
 }
 
+/**
+ * Markdown turns NUL into U+FFFD before anything else sees the page, so a NUL in a step
+ * would silently become another character: it is an error wherever it is (capped).
+ */
+function checkNul(source: string, report: Report) {
+  for (let i = source.indexOf('\0'), n = 0; i !== -1 && n < 5; i = source.indexOf('\0', i + 1), n++) {
+    const before = source.slice(0, i).split(LINE_BREAK);
+    const message = `the page contains \\x00 (NUL), which Markdown turns into \uFFFD: remove it`;
+    report(before.length, before[before.length - 1]!.length + 1, 'control-character', message);
+  }
+}
+
 function decoded(bytes: Uint8Array, report: Report): string {
   const { text, invalid, invalidCount } = decodeSource(bytes);
   invalid.forEach(({ line, column, byte }, i) => {
@@ -96,10 +110,6 @@ function enter(node: RootContent, ctx: WalkContext, page: PageState): WalkContex
       return undefined;
     case 'mdxJsxFlowElement':
       return enterElement(node, ctx, page);
-    // Phrasing content and tables hold no fences.
-    case 'paragraph':
-    case 'table':
-      return undefined;
     default:
       return ctx;
   }

@@ -23,7 +23,8 @@ export function decodeSource(bytes: Uint8Array): DecodedSource {
   if (isUtf8(buf)) return { text, invalid: [], invalidCount: 0 };
   const offsets = invalidSequences(buf);
   const invalid = offsets.slice(0, MAX_INVALID_REPORTED).map((offset) => {
-    const lineStart = buf.lastIndexOf(0x0a, offset - 1) + 1;
+    // lastIndexOf with a negative offset counts from the end: the first line starts at 0.
+    const lineStart = offset === 0 ? 0 : buf.lastIndexOf(0x0a, offset - 1) + 1;
     const line = countNewlines(buf, lineStart) + 1;
     return { line, column: buf.subarray(lineStart, offset).toString('utf8').length + 1, byte: buf[offset]! };
   });
