@@ -103,8 +103,8 @@ describe('runbook run executes local steps in bash', () => {
     expect(r.code).toBe(1);
     const steps = lab.readRecords()[0]!.record.steps;
     expect(steps[0]!.status).toBe('succeeded');
-    // (CommonMark unescapes `\.` in a fence's info string, so the pattern arrives as v1.35.)
-    expect(steps[1]).toMatchObject({ status: 'failed', exitCode: 0, error: 'the output did not match expect=/v1.35/' });
+    // The pattern arrives as written (format/attributes.ts reads fence attributes before Markdown unescaping).
+    expect(steps[1]).toMatchObject({ status: 'failed', exitCode: 0, error: 'the output did not match expect=/v1\\.35/' });
   });
 
   it('kills the whole process tree on timeout, background grandchildren and TERM-ignoring ones included', async () => {
