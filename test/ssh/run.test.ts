@@ -82,7 +82,12 @@ function writeRunbookLater(name: string, body: () => string) {
 
 function records(): RunRecord[] {
   const base = join(dir, 'runs');
-  return readdirSync(base).flatMap((id) => readdirSync(join(base, id)).map((f) => runRecordSchema.parse(JSON.parse(readFileSync(join(base, id, f), 'utf8')))));
+  // `.json` only: a write in progress is a hidden temp file beside the record.
+  return readdirSync(base).flatMap((id) =>
+    readdirSync(join(base, id))
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => runRecordSchema.parse(JSON.parse(readFileSync(join(base, id, f), 'utf8')))),
+  );
 }
 
 const portOf = (name: string) => lab.nodes.find((n) => n.name === name)!.port;
