@@ -5,7 +5,7 @@ import pc from 'picocolors';
 import type { Plan } from '../plan/plan.ts';
 import type { RunRecord } from '../record/schema.ts';
 import { RecordWriteError, writeRecord } from '../record/store.ts';
-import { acquireLock } from '../record/lock.ts';
+import { takeRunLock } from '../record/lock.ts';
 import { createExecutors } from '../execute/executors.ts';
 import type { Masker } from '../secrets/mask.ts';
 import { formatDuration } from '../format/duration.ts';
@@ -55,11 +55,7 @@ export function makeTempDir(): string {
  */
 export async function executeSession(s: Session): Promise<number> {
   const { record } = s;
-  const lock = acquireLock({ runbook: record.runbook.id, runId: record.runId, pid: process.pid, host: record.host, startedAt: new Date().toISOString() });
-  if ('heldBy' in lock) {
-    const h = lock.heldBy;
-    throw new UsageError(`${record.runbook.id} is already running on this machine: run ${h.runId}, pid ${h.pid}, started ${h.startedAt}. Wait for it to finish (a lock left by a dead process is taken over automatically).`);
-  }
+  const lock = takeRunLock({ runbook: record.runbook.id, runId: record.runId, pid: process.pid, host: record.host, startedAt: new Date().toISOString() });
   const out = s.json ? process.stderr : process.stdout;
   const progress = createProgress(out);
   // RUNBOOK_GRACE_MS sets the wait between SIGINT, SIGTERM and SIGKILL (default 3 s after Ctrl-C, 2 s after a timeout).

@@ -61,7 +61,7 @@ export function makeLab(): Lab {
   const kubeconfig = join(dir, 'kubeconfig');
   writeFileSync(inventory, LAB_INVENTORY);
   writeFileSync(kubeconfig, kubeconfigText('lab-test', 'https://127.0.0.1:6443'));
-  mkdirSync(join(dir, 'locks'));
+  mkdirSync(join(dir, 'locks'), { mode: 0o700 });
   return {
     dir,
     records,

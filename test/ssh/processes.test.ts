@@ -100,7 +100,7 @@ ${sleeper('main')}`);
 describe('a runner killed with -9 during a node step', () => {
   const dir = mkdtempSync(join(tmpdir(), 'runbook-ssh-kill-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  mkdirSync(join(dir, 'locks'), { recursive: true });
+  mkdirSync(join(dir, 'locks'), { recursive: true, mode: 0o700 });
   writeFileSync(join(dir, 'kubeconfig'), kubeconfigText('homelab', 'https://127.0.0.1:6443'));
   const env = () => ({ KUBECONFIG: join(dir, 'kubeconfig'), RUNBOOK_LOCK_DIR: join(dir, 'locks'), RUNBOOK_SSH_CONFIG: lab.configFile, RUNBOOK_GRACE_MS: '300' });
   const flags = () => ['--inventory', lab.inventoryFile, '--records', join(dir, 'runs')];

@@ -19,7 +19,7 @@ let env: NodeJS.ProcessEnv;
 beforeAll(async () => {
   lab = await startSshLab();
   dir = mkdtempSync(join(tmpdir(), 'runbook-ssh-run-'));
-  mkdirSync(join(dir, 'locks'));
+  mkdirSync(join(dir, 'locks'), { mode: 0o700 });
   writeFileSync(join(dir, 'kubeconfig'), kubeconfigText('homelab', 'https://127.0.0.1:6443'));
   env = { KUBECONFIG: join(dir, 'kubeconfig'), RUNBOOK_LOCK_DIR: join(dir, 'locks'), RUNBOOK_SSH_CONFIG: lab.configFile };
 });
