@@ -69,6 +69,7 @@ export function resolveProcedure(root: string, ref: string): Procedure {
   const ids = all.filter((p) => p.kind === 'runbook').map((p) => p.id);
   const near = ids.filter((id) => id.includes(ref) || ref.includes(id));
   throw new UsageError(
-    `no runbook "${ref}"${near.length ? ` (did you mean ${near.join(', ')}?)` : ''}. \`runbook list\` shows them all; a path to an .mdx file works too.`,
+    `no runbook "${ref}"${near.length ? ` (did you mean ${near.join(', ')}?)` : ''}. ` +
+      '`runbook list` shows them all; a path to an .mdx file works too.',
   );
 }

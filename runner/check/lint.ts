@@ -32,7 +32,11 @@ export function readAndLint(root: string, file: string, inventory: Inventory): P
     source = readFileSync(resolve(root, file));
   } catch (err) {
     const message = `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
-    return { page: { file, id: file, kind: 'page', steps: 0, runbookLine: 1 }, diagnostics: [{ file, line: 1, column: 1, severity: 'error', rule: 'read', message }], syntax: [] };
+    return {
+      page: { file, id: file, kind: 'page', steps: 0, runbookLine: 1 },
+      diagnostics: [{ file, line: 1, column: 1, severity: 'error', rule: 'read', message }],
+      syntax: [],
+    };
   }
   return lintSource(source, file, inventory);
 }
@@ -42,7 +46,10 @@ export function lintSource(source: string | Buffer, file: string, inventory: Inv
   const procedure = readPage(source, file);
   const syntax = procedure.steps
     .filter((s) => s.kind === 'shell' && STEP_LANGUAGES[s.lang])
-    .map((s) => ({ file, stepId: s.id, line: s.position.start.line + 1, column: s.position.start.column, code: s.code }));
+    .map((s) => {
+      const { line, column } = s.position.start;
+      return { file, stepId: s.id, line: line + 1, column, code: s.code };
+    });
   // The frontmatter line of `runbook:` found by text, so the summary needs no YAML positions.
   const runbookLine = procedure.kind === 'runbook' ? runbookBlockLine(source) : 1;
   return {

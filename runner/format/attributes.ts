@@ -65,9 +65,10 @@ const ATTRIBUTES: Record<string, { flag: boolean; read: Reader }> = {
     flag: false,
     read: (v, into) => {
       into.id = v;
-      if (!STEP_ID.test(v)) return `step id "${clip(v, 40)}" must be lowercase letters, digits and single dashes (e.g. step=drain-node)`;
-      if (v.length > MAX_STEP_ID_LENGTH) return `step id "${clip(v, 20)}" is ${v.length} characters; at most ${MAX_STEP_ID_LENGTH}`;
-      return undefined;
+      const rule = 'lowercase letters, digits and single dashes (e.g. step=drain-node)';
+      if (!STEP_ID.test(v)) return `step id "${clip(v, 40)}" must be ${rule}`;
+      if (v.length <= MAX_STEP_ID_LENGTH) return undefined;
+      return `step id "${clip(v, 20)}" is ${v.length} characters; at most ${MAX_STEP_ID_LENGTH}`;
     },
   },
   title: { flag: false, read: (v, into) => void (into.attrs.title = v) },
@@ -75,7 +76,8 @@ const ATTRIBUTES: Record<string, { flag: boolean; read: Reader }> = {
     flag: false,
     read: (v, into) => {
       into.attrs.on = v;
-      return TARGET.test(v) ? undefined : `on=${clip(v, 40)}: use local, a node name, role:<role>, or $NODE inside <ForEach>`;
+      if (TARGET.test(v)) return undefined;
+      return `on=${clip(v, 40)}: use local, a node name, role:<role>, or $NODE inside <ForEach>`;
     },
   },
   timeout: { flag: false, read: duration('timeoutMs', 'timeout') },
@@ -122,11 +124,16 @@ export function defaultAttributes(): StepAttributes {
   };
 }
 
-export function readAttributes(tokens: MetaToken[]): { attrs: StepAttributes; id: string; problems: AttributeProblem[] } {
+export function readAttributes(tokens: MetaToken[]): {
+  attrs: StepAttributes;
+  id: string;
+  problems: AttributeProblem[];
+} {
   const problems: AttributeProblem[] = [];
   const into: Target = { attrs: defaultAttributes(), id: '' };
   const seen = new Set<string>();
-  const bad = (t: MetaToken, message: string) => problems.push({ offset: t.offset, rule: 'invalid-attribute', message });
+  const bad = (t: MetaToken, message: string) =>
+    problems.push({ offset: t.offset, rule: 'invalid-attribute', message });
 
   for (const t of tokens) {
     if (t.key.startsWith('{') || DISPLAY_KEYS.has(t.key)) continue;
@@ -136,7 +143,9 @@ export function readAttributes(tokens: MetaToken[]): { attrs: StepAttributes; id
       problems.push({
         offset: t.offset,
         rule: 'unknown-attribute',
-        message: `unknown step attribute "${clip(t.key, 40)}"${near ? ` (did you mean "${near}"?)` : ''}; see reference/runbook-format`,
+        message:
+          `unknown step attribute "${clip(t.key, 40)}"${near ? ` (did you mean "${near}"?)` : ''}; ` +
+          'see reference/runbook-format',
       });
       continue;
     }

@@ -31,7 +31,8 @@ const NAMES: Record<number, string> = {
 /** The character as an escape to print (`\x1b`, `\u202e`) and what it does. */
 export function describeControl(char: string): string {
   const code = char.codePointAt(0)!;
-  const escaped = code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  const hex = code.toString(16);
+  const escaped = code <= 0xff ? `\\x${hex.padStart(2, '0')}` : `\\u${hex.padStart(4, '0')}`;
   const name = NAMES[code] ?? (code >= 0x80 && code <= 0x9f ? 'a C1 control character' : 'a control character');
   return `${escaped} (${name})`;
 }
@@ -40,6 +41,8 @@ export function describeControl(char: string): string {
 export function findControls(text: string, max: number): Array<{ index: number; char: string }> {
   const found: Array<{ index: number; char: string }> = [];
   CONTROL.lastIndex = 0;
-  for (let m = CONTROL.exec(text); m && found.length < max; m = CONTROL.exec(text)) found.push({ index: m.index, char: m[0] });
+  for (let m = CONTROL.exec(text); m && found.length < max; m = CONTROL.exec(text)) {
+    found.push({ index: m.index, char: m[0] });
+  }
   return found;
 }

@@ -18,7 +18,8 @@ export function parseDuration(text: string): number | undefined {
 export function readTimerDuration(text: string): { ms: number } | { error: string } {
   const ms = parseDuration(text);
   if (ms !== undefined && ms > 0 && ms <= MAX_TIMER_MS) return { ms };
-  if (ms === undefined && !/^\d+(ms|s|m|h)$/.test(text.trim())) return { error: 'write a duration such as 90s, 5m or 1h' };
+  const tooManyDigits = /^\d+(ms|s|m|h)$/.test(text.trim());
+  if (ms === undefined && !tooManyDigits) return { error: 'write a duration such as 90s, 5m or 1h' };
   if (ms === 0) return { error: 'a duration must be longer than 0' };
   return { error: 'longer than a timer can hold (at most 2147483647ms, about 24.8 days, e.g. 596h)' };
 }

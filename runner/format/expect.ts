@@ -54,7 +54,9 @@ function compile(pattern: string): ExpectMatcher | { error: string } {
   } catch (err) {
     const reason = String((err as Error).message ?? err).replace(/^error parsing regexp: /, '');
     return {
-      error: `${reason}. expect= is matched by a linear-time engine (RE2 syntax), which has no backreferences, lookahead or lookbehind`,
+      error:
+        `${reason}. expect= is matched by a linear-time engine (RE2 syntax), ` +
+        'which has no backreferences, lookahead or lookbehind',
     };
   }
   return { source: pattern, test: (text) => re.test(LINE_END.test(text) ? text.replace(LINE_ENDS, '\n') : text) };

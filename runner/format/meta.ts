@@ -29,7 +29,9 @@ export function tokenizeMeta(meta: string): MetaResult {
       const offset = pos + (meta.slice(pos).length - meta.slice(pos).trimStart().length);
       const rest = meta.slice(offset);
       const hint = /^\w[\w-]*=["']/.test(rest) ? ' (unterminated quote?)' : '';
-      return { error: `cannot read the fence attributes at "${rest.slice(0, 20)}"${hint}; write key=value or key="a value"`, offset };
+      const at = rest.slice(0, 20);
+      const error = `cannot read the fence attributes at "${at}"${hint}; write key=value or key="a value"`;
+      return { error, offset };
     }
     const offset = m.index + (m[0].length - m[0].trimStart().length);
     if (m[1]) tokens.push({ key: m[1], value: true, offset });

@@ -8,7 +8,9 @@ export const MAX_PAGE_ID_LENGTH = 100;
 
 /** Why `id` cannot be a page id, or undefined when it can. */
 export function pageIdProblem(id: string): string | undefined {
-  if (id.length > MAX_PAGE_ID_LENGTH) return `it is ${id.length} characters long; at most ${MAX_PAGE_ID_LENGTH} are allowed`;
+  if (id.length > MAX_PAGE_ID_LENGTH) {
+    return `it is ${id.length} characters long; at most ${MAX_PAGE_ID_LENGTH} are allowed`;
+  }
   if (!PAGE_ID.test(id)) return 'ids are lowercase letters, digits and single dashes (they name run record folders)';
   return undefined;
 }

@@ -5,7 +5,8 @@ import { toString as textOf } from 'mdast-util-to-string';
 import type { Diagnostic, PageKind, Procedure } from './model.ts';
 import { type Frontmatter, checkFrontmatterClosed, noFrontmatter, readFrontmatter } from './frontmatter.ts';
 import { readRunbookMeta } from './runbook-meta.ts';
-import { type PageState, LINE_BREAK, hashOf, readFence, span } from './steps.ts';
+import { type PageState, hashOf, readFence, span } from './steps.ts';
+import { LINE_BREAK } from './fence-checks.ts';
 import { type WalkContext, parseTree, reportTooDeep, walkTree } from './tree.ts';
 import { decodeSource } from './source.ts';
 import { pageIdProblem, suggestPageId } from './page-id.ts';
@@ -38,7 +39,8 @@ export function parsePage(input: string | Uint8Array, file: string, options: Par
   const report = reporter(file, diagnostics);
   const source = typeof input === 'string' ? input : decoded(input, report);
   const slug = basename(file, extname(file));
-  const procedure: Procedure = { file, id: slug, title: slug, kind: options.kind ?? 'page', steps: [], groups: [], hash: '', diagnostics };
+  const kind = options.kind ?? 'page';
+  const procedure: Procedure = { file, id: slug, title: slug, kind, steps: [], groups: [], hash: '', diagnostics };
   const isMarkdown = file.endsWith('.md');
   checkFrontmatterClosed(source, report);
   checkNul(source, report);
@@ -56,7 +58,8 @@ export function parsePage(input: string | Uint8Array, file: string, options: Par
     procedure.id = procedure.runbook?.id ?? slug;
   }
   let lines: string[] | undefined;
-  const page: PageState = { source, report, procedure, ids: new Map(), lines: () => (lines ??= source.split(LINE_BREAK)) };
+  const split = () => (lines ??= source.split(LINE_BREAK));
+  const page: PageState = { source, report, procedure, ids: new Map(), lines: split };
   const inert: Html[] = [];
   walkTree(tree, {
     enter: (node, ctx) => (isMarkdown && node.type === 'html' ? void inert.push(node) : enter(node, ctx, page)),
@@ -91,9 +94,12 @@ function checkNul(source: string, report: Report) {
 function decoded(bytes: Uint8Array, report: Report): string {
   const { text, invalid, invalidCount } = decodeSource(bytes);
   invalid.forEach(({ line, column, byte }, i) => {
-    const more = i === invalid.length - 1 && invalidCount > invalid.length ? ` (and ${invalidCount - invalid.length} more on this page)` : '';
+    const rest = invalidCount - invalid.length;
+    const more = i === invalid.length - 1 && rest > 0 ? ` (and ${rest} more on this page)` : '';
     const hex = `0x${byte.toString(16).padStart(2, '0')}`;
-    const message = `byte ${hex} is not UTF-8: it reads as \uFFFD here and wherever the page is shown or run${more}; save the page as UTF-8`;
+    const message =
+      `byte ${hex} is not UTF-8: it reads as \uFFFD here and wherever the page is shown or run${more}; ` +
+      'save the page as UTF-8';
     report(line, column, 'invalid-encoding', message, 'warning');
   });
   return text;
@@ -120,9 +126,11 @@ function enterElement(el: MdxJsxFlowElement, ctx: WalkContext, page: PageState):
   const { line, column } = span(el).start;
   if (el.name === 'ForEach') {
     const nodes = stringAttr(el, 'nodes');
-    if (ctx.group !== undefined) report(line, column, 'nested-foreach', '<ForEach> cannot be nested: put the steps of both loops in one group');
+    const nested = '<ForEach> cannot be nested: put the steps of both loops in one group';
+    if (ctx.group !== undefined) report(line, column, 'nested-foreach', nested);
     if (nodes === undefined) {
-      report(line, column, 'foreach-nodes', '<ForEach> needs nodes="role:<role>" or nodes="name1,name2" (a plain string, not an expression)');
+      const message = '<ForEach> needs nodes="role:<role>" or nodes="name1,name2" (a plain string, not an expression)';
+      report(line, column, 'foreach-nodes', message);
       return undefined;
     }
     procedure.groups.push({ index: procedure.groups.length, nodes, position: span(el) });
@@ -151,7 +159,8 @@ function checkMarkdownElement(node: Html, page: PageState) {
   if (!name) return;
   const { line, column } = span(node).start;
   const meaning = name === 'ForEach' ? 'repeat its steps per node' : 'choose between alternatives';
-  const message = `<${name}> in a .md page is plain HTML, so the runner cannot ${meaning}: rename the page to .mdx (or remove the element)`;
+  const fix = 'rename the page to .mdx (or remove the element)';
+  const message = `<${name}> in a .md page is plain HTML, so the runner cannot ${meaning}: ${fix}`;
   page.report(line, column, 'mdx-in-markdown', message, page.procedure.steps.length ? 'error' : 'warning');
 }
 
@@ -162,9 +171,13 @@ function checkTabs(procedure: Procedure, report: Report) {
     const spec = params[step.tab.param];
     const { line, column } = step.position.start;
     if (!spec) {
-      report(line, column, 'tabs-param', `step "${step.id}" is chosen by param ${step.tab.param}, which the runbook does not declare under runbook.params`);
+      const message =
+        `step "${step.id}" is chosen by param ${step.tab.param}, which the runbook does not declare under runbook.params`;
+      report(line, column, 'tabs-param', message);
     } else if (!spec.enum?.includes(step.tab.value)) {
-      const message = `tab "${step.tab.value}" is not a value of param ${step.tab.param} (enum: ${spec.enum?.join(', ') ?? 'none'}): the step could never be chosen`;
+      const values = spec.enum?.join(', ') ?? 'none';
+      const message =
+        `tab "${step.tab.value}" is not a value of param ${step.tab.param} (enum: ${values}): the step could never be chosen`;
       report(line, column, 'tabs-param', message);
     }
   }
@@ -178,7 +191,9 @@ function checkTabs(procedure: Procedure, report: Report) {
 function checkWeekendSteps(page: PageState) {
   const at = page.firstShellExample;
   if (page.procedure.kind !== 'weekend' || page.procedure.steps.length > 0 || !at) return;
-  const message = 'this weekend page has bash fences with commands but no steps, so none of them can run: mark the commands with step=<id>';
+  const message =
+    'this weekend page has bash fences with commands but no steps, so none of them can run: ' +
+    'mark the commands with step=<id>';
   page.report(at.line, at.column, 'no-steps', message, 'warning');
 }
 
@@ -189,13 +204,17 @@ function checkPageId(procedure: Procedure, frontmatter: Frontmatter, report: Rep
   if (!problem) return;
   const shown = procedure.id.length > 40 ? `${procedure.id.slice(0, 40)}…` : procedure.id;
   const suggestion = suggestPageId(procedure.id);
-  const fromFrontmatter = procedure.runbook !== undefined && typeof (frontmatter.data.runbook as { id?: unknown } | null)?.id === 'string';
+  const block = frontmatter.data.runbook as { id?: unknown } | null | undefined;
+  const fromFrontmatter = procedure.runbook !== undefined && typeof block?.id === 'string';
   if (fromFrontmatter) {
     const line = frontmatter.positions.lineOf(['runbook', 'id']);
-    report(line, 1, 'page-id', `runbook.id "${shown}" cannot name run records: ${problem}; set runbook.id: ${suggestion}`);
+    const message = `runbook.id "${shown}" cannot name run records: ${problem}; set runbook.id: ${suggestion}`;
+    report(line, 1, 'page-id', message);
   } else {
     const name = basename(procedure.file);
-    const message = `page id "${shown}" (from the file name ${name}) cannot name run records: ${problem}; rename the file to ${suggestion}${extname(name)} or set runbook.id`;
+    const message =
+      `page id "${shown}" (from the file name ${name}) cannot name run records: ${problem}; ` +
+      `rename the file to ${suggestion}${extname(name)} or set runbook.id`;
     report(1, 1, 'page-id', message);
   }
 }

@@ -5,5 +5,6 @@ export type Report = (line: number, column: number, rule: string, message: strin
 
 /** A Report that appends to `diagnostics` for `file`. */
 export function reporter(file: string, diagnostics: Diagnostic[]): Report {
-  return (line, column, rule, message, severity = 'error') => diagnostics.push({ file, line, column, severity, rule, message });
+  return (line, column, rule, message, severity = 'error') =>
+    diagnostics.push({ file, line, column, severity, rule, message });
 }

@@ -3,8 +3,8 @@ import type { Code } from 'mdast';
 import type { Procedure, Span, Step } from './model.ts';
 import { type MetaToken, tokenizeMeta } from './meta.ts';
 import { STEP_ONLY_ATTRIBUTES, readAttributes } from './attributes.ts';
-import { fenceEnd, rawMeta, swallowedFence } from './fences.ts';
-import { describeControl, findControls } from './control-chars.ts';
+import { rawMeta } from './fences.ts';
+import { checkClosed, checkControls } from './fence-checks.ts';
 import type { WalkContext } from './tree.ts';
 import type { Report } from './report.ts';
 
@@ -32,9 +32,6 @@ export interface PageState {
   firstShellExample?: { line: number; column: number };
 }
 
-/** Control characters reported per step before the rest are left to the fix. */
-const MAX_CONTROLS = 5;
-
 /** Reads one fenced block: a step when its meta carries step=<id>, otherwise an illustration. */
 export function readFence(node: Code, ctx: WalkContext, page: PageState): void {
   const { line } = span(node).start;
@@ -44,27 +41,37 @@ export function readFence(node: Code, ctx: WalkContext, page: PageState): void {
   const metaColumn = raw?.column ?? 1;
   const tokenized = tokenizeMeta(meta);
   const isStep = 'tokens' in tokenized ? tokenized.tokens.some((t) => t.key === 'step') : /\bstep=/.test(meta);
-  checkClosed(node, page, isStep);
+  checkClosed(node, page.source, isStep, page.report);
   if ('error' in tokenized) {
     if (isStep) page.report(line, metaColumn + tokenized.offset, 'invalid-attribute', tokenized.error);
     return;
   }
   if (!isStep) {
-    if (!page.firstShellExample && STEP_LANGUAGES[(node.lang ?? '').toLowerCase()] === 'shell' && /^[ \t]*[^\s#]/m.test(node.value)) {
+    const shell = STEP_LANGUAGES[(node.lang ?? '').toLowerCase()] === 'shell';
+    // A command: a line that is neither blank nor a comment.
+    if (!page.firstShellExample && shell && /^[ \t]*[^\s#]/m.test(node.value)) {
       page.firstShellExample = span(node).start;
     }
     const stray = tokenized.tokens.find((t) => STEP_ONLY_ATTRIBUTES.includes(t.key));
     if (stray) {
-      const message = `"${stray.key}" on a fence without step=<id> does nothing: add step=<id> to make it a step, or remove it`;
+      const message =
+        `"${stray.key}" on a fence without step=<id> does nothing: add step=<id> to make it a step, or remove it`;
       page.report(line, metaColumn + stray.offset, 'attribute-without-step', message, 'warning');
     }
     return;
   }
-  readStep(node, meta, ctx, page, tokenized.tokens, metaColumn);
-  checkControls(page, node.value, meta, line, metaColumn);
+  readStep(node, { meta, metaColumn, tokens: tokenized.tokens }, ctx, page);
+  checkControls({ code: node.value, meta, fenceLine: line, metaColumn, lines: page.lines() }, page.report);
 }
 
-function readStep(node: Code, meta: string, ctx: WalkContext, page: PageState, tokens: MetaToken[], metaColumn: number) {
+/** A step's meta, read: its tokens and where it starts on the fence line. */
+interface MetaRead {
+  meta: string;
+  metaColumn: number;
+  tokens: MetaToken[];
+}
+
+function readStep(node: Code, { meta, metaColumn, tokens }: MetaRead, ctx: WalkContext, page: PageState) {
   const { report, procedure, ids } = page;
   const { line, column } = span(node).start;
   const { attrs, id, problems } = readAttributes(tokens);
@@ -72,22 +79,29 @@ function readStep(node: Code, meta: string, ctx: WalkContext, page: PageState, t
   const lang = (node.lang ?? '').toLowerCase();
   const kind = Object.hasOwn(STEP_LANGUAGES, lang) ? STEP_LANGUAGES[lang] : undefined;
   if (!kind) {
-    const message = `step "${id}" is a \`${lang || '(none)'}\` fence: steps are bash/sh (run in bash) or yaml with apply (a manifest)`;
-    report(line, column, 'unknown-language', message);
+    const fence = `\`${lang || '(none)'}\``;
+    const kinds = 'steps are bash/sh (run in bash) or yaml with apply (a manifest)';
+    report(line, column, 'unknown-language', `step "${id}" is a ${fence} fence: ${kinds}`);
   } else if (kind === 'apply' && !attrs.apply) {
-    report(line, column, 'invalid-attribute', `yaml step "${id}" needs the apply flag (a manifest to apply), or drop step= to make it an example`);
+    const fix = 'or drop step= to make it an example';
+    report(line, column, 'invalid-attribute', `yaml step "${id}" needs the apply flag (a manifest to apply), ${fix}`);
   } else if (kind === 'shell' && attrs.apply) {
     report(line, column, 'invalid-attribute', `"apply" is for yaml manifests; step "${id}" is ${lang}`);
   }
   if (!id) return;
   if (ids.has(id)) {
-    report(line, column, 'duplicate-step-id', `step id "${id}" is already used on line ${ids.get(id)}; step ids must be unique on a page`);
+    const first = ids.get(id);
+    const message = `step id "${id}" is already used on line ${first}; step ids must be unique on a page`;
+    report(line, column, 'duplicate-step-id', message);
   } else ids.set(id, line);
   if (attrs.on === '$NODE' && ctx.group === undefined) {
-    report(line, column, 'node-outside-foreach', `step "${id}" runs on=$NODE but is not inside <ForEach>: name a node or role instead`);
+    const message = `step "${id}" runs on=$NODE but is not inside <ForEach>: name a node or role instead`;
+    report(line, column, 'node-outside-foreach', message);
   }
   if (ctx.tab && !ctx.tab.param) {
-    const message = `step "${id}" is inside <Tabs> without param="NAME": alternatives need an enum param to choose between them, and each <TabItem label> must be one of its values`;
+    const message =
+      `step "${id}" is inside <Tabs> without param="NAME": alternatives need an enum param to choose between them, ` +
+      'and each <TabItem label> must be one of its values';
     report(line, column, 'tabs-param', message);
   }
   const step: Step = {
@@ -106,71 +120,9 @@ function readStep(node: Code, meta: string, ctx: WalkContext, page: PageState, t
   procedure.steps.push(step);
 }
 
-/**
- * A fence without its closing fence takes the text after it as code, up to the end of
- * the file or up to the next fence that can close it: for a step, prose that would run,
- * and a step fence it swallows silently does not exist. Both are errors; a fence that
- * only shows too much as code is a warning.
- */
-function checkClosed(node: Code, page: PageState, isStep: boolean) {
-  const end = fenceEnd(node, page.source);
-  if (!end) return;
-  const swallowed = swallowedFence(node.value, end);
-  if (end.closed && !swallowed) return;
-  const { line, column } = span(node).start;
-  const close = `close it with ${end.fence} on a line of its own`;
-  const report = (message: string, severity: 'error' | 'warning' = 'error') => page.report(line, column, 'unclosed-fence', message, severity);
-  const at = swallowed && `line ${line + 1 + swallowed.line} (${swallowed.text.length > 40 ? `${swallowed.text.slice(0, 40)}…` : swallowed.text})`;
-  if (end.closed) {
-    // Closed, but only by the closing fence of a block it swallowed.
-    const what = isStep ? 'everything in between is part of this step and would run as commands' : 'everything in between shows as code';
-    const lost = swallowed!.isStep ? ', and that step does not exist' : '';
-    const longer = `(if that line is meant as text, open this block with ${end.fence[0]!.repeat(end.fence.length + 1)} instead)`;
-    const message = `this fence runs on past the fence on ${at}, so ${what}${lost}: it was probably never closed; ${close} ${longer}`;
-    report(message, isStep || swallowed!.isStep ? 'error' : 'warning');
-    return;
-  }
-  const where = end.toEndOfFile ? `the end of the file (line ${end.endLine})` : `the end of its list item or quote (line ${end.endLine})`;
-  if (isStep) report(`this step's fence is never closed, so everything up to ${where} is part of the step and would run as commands: ${close}`);
-  else if (swallowed?.isStep) report(`this fence is never closed, so the step fence on ${at} is read as its text and that step does not exist: ${close}`);
-  else report(`this fence is never closed, so everything up to ${where} shows as code: ${close}`, 'warning');
-}
+type Positioned = { position?: { start: { line: number; column: number }; end: { line: number; column: number } } };
 
-/** Line endings as micromark counts lines: a lone CR ends a line too. */
-export const LINE_BREAK = /\r\n|\r|\n/;
-
-/** Control characters in a step's code or meta are errors at their exact line and column. */
-function checkControls(page: PageState, code: string, meta: string, fenceLine: number, metaColumn: number) {
-  const inMeta = findControls(meta, MAX_CONTROLS);
-  const inCode = findControls(code, MAX_CONTROLS - inMeta.length);
-  if (inMeta.length === 0 && inCode.length === 0) return;
-  const message = (char: string, where: string) =>
-    `${where} contains ${describeControl(char)}: a terminal would not show what runs; remove it, or write it as an escape the command understands (e.g. $'\\e' or printf '\\033' in bash)`;
-  for (const { index, char } of inMeta) page.report(fenceLine, metaColumn + index, 'control-character', message(char, 'the fence line'));
-  const codeLines = code.split(LINE_BREAK);
-  let crlf = false;
-  for (const { index, char } of inCode) {
-    const isCrlf = char === '\r' && code[index + 1] === '\n';
-    if (isCrlf && crlf) continue;
-    crlf ||= isCrlf;
-    const before = code.slice(0, index).split(LINE_BREAK);
-    const codeLine = before.length - 1;
-    const fileLine = fenceLine + 1 + codeLine;
-    const column = sourceColumn(page.lines()[fileLine - 1] ?? '', codeLines[codeLine]!, before[codeLine]!.length, char);
-    const text = isCrlf
-      ? 'the step has Windows line endings (CRLF): bash would get a carriage return (\\x0d) at the end of each line; save the page with LF line endings'
-      : message(char, 'the step');
-    page.report(fileLine, column, 'control-character', text);
-  }
-}
-
-/** The 1-based source column of a character of a code line: the source line is the code line after a container prefix. */
-function sourceColumn(sourceLine: string, codeLine: string, indexInLine: number, char: string): number {
-  if (sourceLine.endsWith(codeLine)) return sourceLine.length - codeLine.length + indexInLine + 1;
-  return sourceLine.indexOf(char) + 1 || 1;
-}
-
-export function span(node: { position?: { start: { line: number; column: number }; end: { line: number; column: number } } }): Span {
+export function span(node: Positioned): Span {
   const p = node.position;
   return {
     start: { line: p?.start.line ?? 1, column: p?.start.column ?? 1 },

@@ -28,7 +28,8 @@ export function parseTree(source: string, isMarkdown: boolean, report: Report): 
   const deep = DEEP_PREFIX.exec(source);
   if (deep) {
     const line = source.slice(0, deep.index).split('\n').length;
-    report(line, 1, 'page-structure', `${tooDeep} (this line starts with 256 or more levels of indentation, quote or list markers)`);
+    const why = '(this line starts with 256 or more levels of indentation, quote or list markers)';
+    report(line, 1, 'page-structure', `${tooDeep} ${why}`);
     return undefined;
   }
   try {
@@ -44,7 +45,8 @@ const tooDeep = 'the page is nested too deeply to read safely, and nothing on it
 function reportParseError(err: unknown, report: Report) {
   if (err instanceof RangeError) {
     // A parser that ran out of stack says nowhere where; the deepest structure is the place to look.
-    report(1, 1, 'page-structure', `${tooDeep} (the parser ran out of stack: look for deeply nested elements, lists or quotes)`);
+    const why = '(the parser ran out of stack: look for deeply nested elements, lists or quotes)';
+    report(1, 1, 'page-structure', `${tooDeep} ${why}`);
     return;
   }
   const e = err as { line?: number; column?: number; reason?: string; message?: string };
@@ -91,12 +93,15 @@ export function walkTree(root: Root, visitor: Visitor): void {
       continue;
     }
     const inner = visitor.enter(node, ctx);
-    if (inner && 'children' in node && Array.isArray(node.children)) pushChildren(node.children as RootContent[], inner, depth + 1);
+    if (inner && 'children' in node && Array.isArray(node.children)) {
+      pushChildren(node.children as RootContent[], inner, depth + 1);
+    }
   }
 }
 
 /** Reports a node past MAX_DEPTH at its position. */
 export function reportTooDeep(report: Report, node: Node) {
   const { line = 1, column = 1 } = node.position?.start ?? {};
-  report(line, column, 'page-structure', `${tooDeep} (more than ${MAX_DEPTH} levels of nested elements, lists or quotes here)`);
+  const why = `(more than ${MAX_DEPTH} levels of nested elements, lists or quotes here)`;
+  report(line, column, 'page-structure', `${tooDeep} ${why}`);
 }

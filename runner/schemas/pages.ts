@@ -63,10 +63,17 @@ export type Incident = z.infer<typeof incidentSchema>;
  * ADR pages as a whole, and the `weekend:` / `incident:` blocks of docs pages.
  * Starlight's own keys (title, sidebar, …) are left to the site build.
  */
-export function frontmatterChecks(kind: PageKind, frontmatter: Record<string, unknown>): Array<{ path: string[]; schema: z.ZodType; value: unknown }> {
-  const checks: Array<{ path: string[]; schema: z.ZodType; value: unknown }> = [];
+export interface FrontmatterCheck {
+  path: string[];
+  schema: z.ZodType;
+  value: unknown;
+}
+
+export function frontmatterChecks(kind: PageKind, frontmatter: Record<string, unknown>): FrontmatterCheck[] {
+  const checks: FrontmatterCheck[] = [];
   if (kind === 'adr') checks.push({ path: [], schema: adrSchema, value: frontmatter });
-  if (frontmatter.weekend !== undefined) checks.push({ path: ['weekend'], schema: weekendSchema, value: frontmatter.weekend });
-  if (frontmatter.incident !== undefined) checks.push({ path: ['incident'], schema: incidentSchema, value: frontmatter.incident });
+  const { weekend, incident } = frontmatter;
+  if (weekend !== undefined) checks.push({ path: ['weekend'], schema: weekendSchema, value: weekend });
+  if (incident !== undefined) checks.push({ path: ['incident'], schema: incidentSchema, value: incident });
   return checks;
 }
