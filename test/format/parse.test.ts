@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseProcedure } from '../../runner/format/parse.ts';
+import { parsePage, parseProcedure } from '../../runner/format/parse.ts';
 import { tokenizeMeta } from '../../runner/format/meta.ts';
 import { parseDuration, formatTimeout } from '../../runner/format/duration.ts';
 
@@ -64,6 +64,22 @@ describe('parseProcedure', () => {
     expect(parseProcedure('# Plain', 'plain.mdx')).toMatchObject({ kind: 'page', title: 'Plain', steps: [] });
   });
 
+  it('reads fence attributes as written, not with Markdown escapes applied', () => {
+    const p = parseProcedure("```bash step=a expect='^v1\\.34$' title=\"A &amp; B\"\necho\n```\n", 'p.mdx');
+    expect(p.steps[0]!.attrs).toMatchObject({ expect: '^v1\\.34$', title: 'A &amp; B' });
+  });
+
+  it('takes a title from the first heading as plain text', () => {
+    expect(parseProcedure('# Restart `k3s` *now*\n', 'p.mdx').title).toBe('Restart k3s now');
+  });
+
+  it('positions frontmatter fields through an explicit map', () => {
+    const { frontmatter } = parsePage('---\ntitle: T\nrunbook:\n  risk: low\n  params:\n    A: {}\n---\n', 'p.mdx');
+    expect(frontmatter.positions.lineOf(['runbook', 'params', 'A'])).toBe(6);
+    expect(frontmatter.positions.lineOf(['runbook', 'missing'])).toBe(3);
+    expect(JSON.parse(JSON.stringify(parseProcedure('---\nrunbook: { risk: low }\n---\n', 'p.mdx').runbook))).not.toHaveProperty('lines');
+  });
+
   it('parses plain Markdown without MDX syntax errors on braces', () => {
     const p = parseProcedure('# Notes\n\nA {brace} and <b>html</b>.\n\n```bash step=a\necho {a,b}\n```\n', 'notes.md');
     expect(p.diagnostics).toEqual([]);
@@ -83,6 +99,13 @@ describe('tokenizeMeta', () => {
         { key: '{1-3}', value: true, offset: 63 },
       ],
     });
+  });
+
+  it('keeps backslashes in double quotes except before " and \\ (a regex arrives as written)', () => {
+    expect(tokenizeMeta(String.raw`expect="^v1\.34\.\d+ \"x\" \\$"`)).toEqual({
+      tokens: [{ key: 'expect', value: String.raw`^v1\.34\.\d+ "x" \$`, offset: 0 }],
+    });
+    expect(tokenizeMeta(String.raw`expect='a\"b'`)).toEqual({ tokens: [{ key: 'expect', value: String.raw`a\"b`, offset: 0 }] });
   });
 
   it('rejects an unterminated quote at the attribute', () => {
