@@ -76,19 +76,21 @@ class Analyser {
       if (!(err instanceof RangeError)) throw err;
       this.out.damaged = true;
       commands = approximateCommands(text, [], line);
-      for (const c of commands) for (const r of c.redirects) this.out.redirects.push({ ...r, via: ctx.via, remote: ctx.remote });
+      const { via, remote } = ctx;
+      for (const r of commands.flatMap((c) => c.redirects)) this.out.redirects.push({ ...r, via, remote });
     }
     for (const c of commands) this.command(c.argv, c.line, ctx, c.stdin ?? stdin, c.redirects);
   }
 
-  private command(argv: Word[], line: number, ctx: Context, stdin: Stdin | undefined, redirects: Redirect[] = []): void {
+  private command(argv: Word[], line: number, ctx: Context, stdin?: Stdin, redirects: Redirect[] = []): void {
     if (!argv.length) return;
-    const inv: Invocation = { argv, name: commandName(argv[0]), line: argv[0]!.line ?? line, via: ctx.via, remote: ctx.remote, redirects };
+    const { via, remote } = ctx;
+    const inv: Invocation = { argv, name: commandName(argv[0]), line: argv[0]!.line ?? line, via, remote, redirects };
     if (stdin) inv.stdin = stdin;
     this.out.invocations.push(inv);
     if (ctx.depth >= MAX_DEPTH) return;
     for (const inner of innerCommands(argv, stdin)) {
-      const next: Context = { via: [...ctx.via, inner.via], remote: ctx.remote || inner.remote === true, depth: ctx.depth + 1 };
+      const next: Context = { via: [...via, inner.via], remote: remote || inner.remote === true, depth: ctx.depth + 1 };
       if (inner.argv) this.command(inner.argv, inner.argv[0]?.line ?? line, next, inner.stdin);
       if (inner.script) this.script(inner.script.text, inner.script.line, next, inner.stdin);
     }

@@ -47,21 +47,61 @@ export interface ParsedScript {
   inert: Array<{ start: number; end: number }>;
 }
 
-const QUERY = ['command', 'file_redirect', 'herestring_redirect', 'heredoc_redirect', 'pipeline', 'comment', 'heredoc_body'];
+const QUERY = [
+  'command', 'file_redirect', 'herestring_redirect', 'heredoc_redirect', 'pipeline', 'comment', 'heredoc_body',
+];
 const OUTPUT_FEEDERS = new Set(['echo', 'printf']);
 
 export function readScript(root: SyntaxNode, lineOffset: number): ParsedScript {
-  const nodes = root.descendantsOfType(QUERY);
-  const byNode = new Map<number, ShellCommand>();
-  const starts: Array<{ index: number; cmd: ShellCommand }> = [];
-  const out: ParsedScript = { commands: [], redirects: [], damaged: root.hasError, inert: [] };
-  const row = (n: SyntaxNode) => n.startPosition.row + lineOffset;
-  const word = (n: SyntaxNode) => readWord(n, lineOffset);
+  return new ScriptReader(root, lineOffset).read();
+}
 
-  // Commands first: redirections and pipelines refer to them.
-  for (const node of nodes) {
-    if (node.type !== 'command') continue;
-    const cmd: ShellCommand = { argv: [], redirects: [], line: row(node) };
+class ScriptReader {
+  private readonly nodes: SyntaxNode[];
+  private readonly out: ParsedScript;
+  private readonly byNode = new Map<number, ShellCommand>();
+  /** Commands with their start offset, in document order. */
+  private readonly starts: Array<{ index: number; cmd: ShellCommand }> = [];
+  /** Pipeline hand-overs: the command whose output feeds the first command of a stage. */
+  private readonly fed: Array<[ShellCommand | undefined, SyntaxNode]> = [];
+  private readonly lineOffset: number;
+
+  constructor(root: SyntaxNode, lineOffset: number) {
+    this.lineOffset = lineOffset;
+    this.nodes = root.descendantsOfType(QUERY);
+    this.out = { commands: [], redirects: [], damaged: root.hasError, inert: [] };
+  }
+
+  read(): ParsedScript {
+    // Commands first: redirections and pipelines refer to them.
+    for (const node of this.nodes) if (node.type === 'command') this.command(node);
+    for (const node of this.nodes) {
+      if (node.type === 'comment' || node.type === 'heredoc_body') {
+        this.out.inert.push({ start: this.row(node), end: node.endPosition.row + this.lineOffset });
+      } else if (node.type === 'file_redirect') this.fileRedirect(node);
+      else if (node.type === 'herestring_redirect') this.hereString(node);
+      else if (node.type === 'heredoc_redirect') this.hereDocument(node);
+      else if (node.type === 'pipeline') this.pipeline(node);
+    }
+    // Stdin last: a stage is fed by what the stage before it prints, here-documents included.
+    for (const [from, stage] of this.fed) {
+      const text = from && fedText(from);
+      const to = this.firstIn(stage);
+      if (text && to && !to.stdin) to.stdin = text;
+    }
+    return this.out;
+  }
+
+  private row(n: SyntaxNode): number {
+    return n.startPosition.row + this.lineOffset;
+  }
+
+  private word(n: SyntaxNode): Word {
+    return readWord(n, this.lineOffset);
+  }
+
+  private command(node: SyntaxNode): void {
+    const cmd: ShellCommand = { argv: [], redirects: [], line: this.row(node) };
     // The grammar puts assignments and redirections before the name, then the name, then arguments
     // and redirections: one call for the named children beats a call per child and field.
     let named = false;
@@ -70,101 +110,91 @@ export function readScript(root: SyntaxNode, lineOffset: number): ParsedScript {
       const type = child.type;
       if (type === 'command_name') named = true;
       else if (!named || type.endsWith('_redirect')) continue;
-      cmd.argv.push(word(child));
+      cmd.argv.push(this.word(child));
     }
     if (cmd.argv[0]) cmd.line = cmd.argv[0].line;
-    out.commands.push(cmd);
-    byNode.set(node.id, cmd);
-    starts.push({ index: node.startIndex, cmd });
+    this.out.commands.push(cmd);
+    this.byNode.set(node.id, cmd);
+    this.starts.push({ index: node.startIndex, cmd });
   }
 
   /** The command a node stands for: itself, a redirected command, or the last command of a list. */
-  const commandOf = (start: SyntaxNode | null): ShellCommand | undefined => {
+  private commandOf(start: SyntaxNode | null): ShellCommand | undefined {
     let n = start;
     while (n && (n.type === 'list' || n.type === 'pipeline')) n = n.namedChild(n.namedChildCount - 1);
     if (n?.type === 'redirected_statement') n = n.childForFieldName('body');
-    return n?.type === 'command' ? byNode.get(n.id) : undefined;
-  };
+    return n?.type === 'command' ? this.byNode.get(n.id) : undefined;
+  }
+
   /** The command a redirection node belongs to, by where the grammar put it. */
-  const ownerOf = (redirect: SyntaxNode): ShellCommand | undefined => {
+  private ownerOf(redirect: SyntaxNode): ShellCommand | undefined {
     const parent = redirect.parent;
-    if (!parent) return undefined;
-    if (parent.type === 'command') return byNode.get(parent.id);
-    if (parent.type === 'redirected_statement') return commandOf(parent.childForFieldName('body'));
-    if (parent.type === 'heredoc_redirect') return ownerOf(parent);
+    if (parent?.type === 'command') return this.byNode.get(parent.id);
+    if (parent?.type === 'redirected_statement') return this.commandOf(parent.childForFieldName('body'));
+    if (parent?.type === 'heredoc_redirect') return this.ownerOf(parent);
     return undefined;
-  };
-  /** The first command that runs in a pipeline stage. */
-  const firstIn = (stage: SyntaxNode): ShellCommand | undefined => {
-    // `starts` is in document order: binary search for the first command at or after the stage.
+  }
+
+  /** The first command that runs in a pipeline stage: binary search over the commands in document order. */
+  private firstIn(stage: SyntaxNode): ShellCommand | undefined {
     let lo = 0;
-    let hi = starts.length;
+    let hi = this.starts.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (starts[mid]!.index < stage.startIndex) lo = mid + 1;
+      if (this.starts[mid]!.index < stage.startIndex) lo = mid + 1;
       else hi = mid;
     }
-    const s = starts[lo];
+    const s = this.starts[lo];
     return s && s.index < stage.endIndex ? s.cmd : undefined;
-  };
-  const record = (r: Redirect, owner: ShellCommand | undefined) => {
-    out.redirects.push(r);
-    owner?.redirects.push(r);
-  };
-  const fed: Array<[ShellCommand | undefined, SyntaxNode]> = [];
+  }
 
-  for (const node of nodes) {
-    switch (node.type) {
-      case 'comment':
-      case 'heredoc_body':
-        out.inert.push({ start: row(node), end: node.endPosition.row + lineOffset });
-        break;
-      case 'file_redirect': {
-        const owner = ownerOf(node);
-        const [target, ...extra] = node.childrenForFieldName('destination').filter((d): d is SyntaxNode => d !== null);
-        const fd = node.childForFieldName('descriptor')?.text;
-        const op = node.children.find((c) => c && !c.isNamed && /^[<>&]/.test(c.type))?.type ?? '';
-        record({ op, ...(fd ? { fd } : {}), ...(target ? { target: word(target) } : {}), line: row(node) }, owner);
-        // The grammar hands later words to the redirect; bash gives them to the command.
-        for (const w of extra) owner?.argv.push(word(w));
-        break;
-      }
-      case 'herestring_redirect': {
-        const owner = ownerOf(node);
-        record({ op: '<<<', line: row(node) }, owner);
-        const text = node.namedChildren.find((c) => c && c.type !== 'file_descriptor');
-        if (text && owner) owner.stdin = { text: readWord(text).value ?? text.text, line: row(node) };
-        break;
-      }
-      case 'heredoc_redirect': {
-        const owner = ownerOf(node);
-        record({ op: '<<', line: row(node) }, owner);
-        for (let i = 0; i < node.childCount; i++) {
-          const child = node.child(i);
-          if (!child) continue;
-          if (child.type === 'heredoc_body' && owner) owner.stdin = { text: child.text, line: row(child) };
-          else if (child.type === 'pipeline') fed.push([owner, child]);
-          else if (node.fieldNameForChild(i) === 'argument' && child.isNamed) owner?.argv.push(word(child));
-        }
-        break;
-      }
-      case 'pipeline': {
-        const stages = node.namedChildren.filter((c): c is SyntaxNode => c !== null && c.type !== 'comment');
-        for (let i = 1; i < stages.length; i++) fed.push([commandOf(stages[i - 1]!) ?? firstIn(stages[i - 1]!), stages[i]!]);
-        break;
-      }
+  private record(r: Redirect, owner: ShellCommand | undefined): void {
+    this.out.redirects.push(r);
+    owner?.redirects.push(r);
+  }
+
+  private fileRedirect(node: SyntaxNode): void {
+    const owner = this.ownerOf(node);
+    const [target, ...extra] = node.childrenForFieldName('destination').filter((d): d is SyntaxNode => d !== null);
+    const fd = node.childForFieldName('descriptor')?.text;
+    const op = node.children.find((c) => c && !c.isNamed && /^[<>&]/.test(c.type))?.type ?? '';
+    const r: Redirect = { op, line: this.row(node) };
+    if (fd) r.fd = fd;
+    if (target) r.target = this.word(target);
+    this.record(r, owner);
+    // The grammar hands later words to the redirect; bash gives them to the command.
+    for (const w of extra) owner?.argv.push(this.word(w));
+  }
+
+  private hereString(node: SyntaxNode): void {
+    const owner = this.ownerOf(node);
+    this.record({ op: '<<<', line: this.row(node) }, owner);
+    const text = node.namedChildren.find((c) => c && c.type !== 'file_descriptor');
+    if (text && owner) owner.stdin = { text: readWord(text).value ?? text.text, line: this.row(node) };
+  }
+
+  private hereDocument(node: SyntaxNode): void {
+    const owner = this.ownerOf(node);
+    this.record({ op: '<<', line: this.row(node) }, owner);
+    for (let i = 0; i < node.childCount; i++) {
+      const child = node.child(i);
+      if (!child) continue;
+      if (child.type === 'heredoc_body' && owner) owner.stdin = { text: child.text, line: this.row(child) };
+      else if (child.type === 'pipeline') this.fed.push([owner, child]);
+      else if (node.fieldNameForChild(i) === 'argument' && child.isNamed) owner?.argv.push(this.word(child));
     }
   }
-  // Stdin last: a stage is fed by what the stage before it prints, here-documents included.
-  for (const [from, stage] of fed) {
-    const text = from && fedText(from);
-    const to = firstIn(stage);
-    if (text && to && !to.stdin) to.stdin = text;
+
+  private pipeline(node: SyntaxNode): void {
+    const stages = node.namedChildren.filter((c): c is SyntaxNode => c !== null && c.type !== 'comment');
+    for (let i = 1; i < stages.length; i++) {
+      const before = stages[i - 1]!;
+      this.fed.push([this.commandOf(before) ?? this.firstIn(before), stages[i]!]);
+    }
   }
-  return out;
 }
 
-/** What a pipeline stage prints, when the script spells it out: echo/printf of literal words, cat of a here-document. */
+/** What a pipeline stage prints when the script spells it out: echo/printf of literal words, cat of a here-document. */
 function fedText(cmd: ShellCommand): Stdin | undefined {
   const name = commandName(cmd.argv[0]);
   if (name === 'cat' && cmd.argv.length === 1 && cmd.stdin) return cmd.stdin;

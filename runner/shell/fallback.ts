@@ -11,7 +11,9 @@ import type { ParsedScript, Redirect, ShellCommand } from './commands.ts';
 import type { Word } from './words.ts';
 
 const DYNAMIC = '\u0000';
-const RESERVED = new Set(['if', 'then', 'else', 'elif', 'fi', 'do', 'done', 'while', 'until', '!', '{', '}', 'time', 'coproc']);
+const RESERVED = new Set([
+  'if', 'then', 'else', 'elif', 'fi', 'do', 'done', 'while', 'until', '!', '{', '}', 'time', 'coproc',
+]);
 const SEPARATORS = new Set([';', '&', '&&', '||', '|', '|&', '(', ')', ';;', '<(', '>(']);
 
 export function approximateCommands(code: string, inert: ParsedScript['inert'], lineOffset: number): ShellCommand[] {

@@ -21,7 +21,7 @@ export interface CommandPattern {
   anyOption?: readonly string[];
   /** None of these options. */
   noneOption?: readonly string[];
-  /** One of these options with one of these values (case-insensitive, or one item of a comma list; `0` matches `00`). */
+  /** One of these options with one of these values (case-insensitive, or an item of a comma list; `0` is `00`). */
   optionValue?: { names: readonly string[]; values: readonly string[] };
   /** No such option with such a value (`mount -o ro`). */
   noneOptionValue?: { names: readonly string[]; values: readonly string[] };
@@ -46,17 +46,18 @@ export interface CommandPattern {
 /** Targets a write to which changes nothing. */
 export const HARMLESS_FILES: readonly string[] = ['/dev/null', '/dev/stdout', '/dev/stderr', '/dev/tty', '-'];
 
-export const SQL_DESTRUCTIVE =
-  /\b(?:DROP\s+(?:DATABASE|TABLE|SCHEMA|ROLE|USER|OWNED|INDEX|VIEW|MATERIALIZED|EXTENSION|TABLESPACE|SEQUENCE|FUNCTION|TYPE)|TRUNCATE)\b/i;
+const SQL_OBJECTS = 'DATABASE|TABLE|SCHEMA|ROLE|USER|OWNED|INDEX|VIEW|MATERIALIZED|EXTENSION|TABLESPACE|SEQUENCE|'
+  + 'FUNCTION|TYPE';
+export const SQL_DESTRUCTIVE = new RegExp(`\\b(?:DROP\\s+(?:${SQL_OBJECTS})|TRUNCATE)\\b`, 'i');
 
 export function matchesPattern(p: CommandPattern, inv: Invocation): boolean {
   const name = inv.name;
-  if (name === undefined || !p.commands.some((c) => (c.endsWith('*') ? name.startsWith(c.slice(0, -1)) : name === c))) return false;
+  if (name === undefined || !p.commands.some((c) => nameMatches(c, name))) return false;
   const args = inv.argv.slice(1);
   if (p.anyWord && !args.some((w) => w.value !== undefined && p.anyWord!.includes(w.value))) return false;
   if (p.execs && !findExecs(args).some((c) => p.execs!.includes(c))) return false;
-  const needsOptions = p.verbs || p.anyOption || p.noneOption || p.optionValue || p.noneOptionValue || p.fileOption || p.fileOperand
-    || p.minOperands || p.operandPrefix || p.sql;
+  const needsOptions = p.verbs || p.anyOption || p.noneOption || p.optionValue || p.noneOptionValue || p.fileOption
+    || p.fileOperand || p.minOperands || p.operandPrefix || p.sql;
   if (!needsOptions) return true;
   const parsed = parseOptions(args, syntaxOf(name));
   let operands = parsed.operands;
@@ -88,7 +89,12 @@ function matchVerbs(alternatives: readonly string[], operands: readonly Word[]):
 
 function verbMatches(position: string, word: string | undefined): boolean {
   if (word === undefined) return false;
-  return position.split('|').some((w) => w === '*' || w === word || (w.endsWith('*') && word.startsWith(w.slice(0, -1))));
+  return position.split('|').some((w) => w === '*' || nameMatches(w, word));
+}
+
+/** `mkfs.*`, `set-*`: a trailing `*` matches any rest. */
+function nameMatches(pattern: string, word: string): boolean {
+  return pattern.endsWith('*') ? word.startsWith(pattern.slice(0, -1)) : word === pattern;
 }
 
 function hasOptionValue(parsed: ParsedArgs, spec: { names: readonly string[]; values: readonly string[] }): boolean {
@@ -124,7 +130,9 @@ function findExecs(args: readonly Word[]): string[] {
 
 function sqlTexts(spec: NonNullable<CommandPattern['sql']>, parsed: ParsedArgs, operands: Word[], inv: Invocation) {
   const texts: string[] = [];
-  for (const o of parsed.options) if (spec.options?.includes(o.name) && o.value) texts.push(o.value.value ?? o.value.text);
+  for (const o of parsed.options) {
+    if (spec.options?.includes(o.name) && o.value) texts.push(o.value.value ?? o.value.text);
+  }
   if (spec.operands) for (const w of operands) texts.push(w.value ?? w.text);
   if (inv.stdin) texts.push(inv.stdin.text);
   return texts;

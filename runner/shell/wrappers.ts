@@ -35,14 +35,16 @@ const UNKNOWN = '"${__runbook_unknown_word}"';
 const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*=/;
 const SHELLS = new Set(['bash', 'sh', 'dash', 'zsh', 'ksh']);
 const SIMPLE = new Set([
-  'sudo', 'doas', 'env', 'nice', 'nohup', 'setsid', 'exec', 'command', 'builtin', 'time', 'stdbuf', 'unbuffer', 'chroot',
-  'flock', 'chrt', 'taskset', 'timeout', 'ionice', 'xargs',
+  'sudo', 'doas', 'env', 'nice', 'nohup', 'setsid', 'exec', 'command', 'builtin', 'time', 'stdbuf', 'unbuffer',
+  'chroot', 'flock', 'chrt', 'taskset', 'timeout', 'ionice', 'xargs',
 ]);
 
 export function innerCommands(argv: Word[], stdin: Stdin | undefined): Inner[] {
   const name = commandName(argv[0]);
   const args = argv.slice(1);
-  if (name === undefined) return argv.length > 1 && argv[0]?.value === undefined ? [{ argv: args, via: argv[0]!.text, stdin }] : [];
+  if (name === undefined) {
+    return argv.length > 1 && argv[0]?.value === undefined ? [{ argv: args, via: argv[0]!.text, stdin }] : [];
+  }
   // tree-sitter reads `! { a; }` as a command named `{`, and `coproc cmd` as a command named coproc.
   if (name === '{' || name === '!' || name === 'coproc') return [{ argv: args, via: name, stdin }];
   if (SIMPLE.has(name)) return simpleWrapper(name, args, stdin);
@@ -76,7 +78,8 @@ function simpleWrapper(name: string, args: Word[], stdin: Stdin | undefined): In
   const parsed = parseOptions(args, syntaxOf(name));
   if (runsNothing(name, parsed)) return [];
   const out: Inner[] = [];
-  const script = name === 'env' ? parsed.valueOf('-S', '--split-string') : name === 'flock' ? parsed.valueOf('-c', '--command') : undefined;
+  const scriptOption = name === 'env' ? ['-S', '--split-string'] : name === 'flock' ? ['-c', '--command'] : [];
+  const script = parsed.valueOf(...scriptOption);
   if (script?.value !== undefined) out.push({ script: { text: script.value, line: script.line }, via: name, stdin });
   let rest = parsed.rest;
   if (name === 'sudo' || name === 'env' || name === 'doas') {
@@ -93,7 +96,8 @@ function runsNothing(name: string, parsed: ParsedArgs): boolean {
     case 'command':
       return parsed.has('-v', '-V');
     case 'sudo':
-      return parsed.has('-e', '--edit', '-l', '--list', '-v', '--validate', '-K', '--remove-timestamp') || parsed.rest.length === 0;
+      // Editing, listing or validating credentials runs no command.
+      return !parsed.rest.length || parsed.has('-e', '--edit', '-l', '--list', '-v', '--validate', '-K');
     case 'ionice':
       return parsed.has('-p', '--pid', '-P', '--pgid', '-u', '--uid');
     default:
@@ -124,7 +128,8 @@ function ssh(args: Word[], stdin: Stdin | undefined): Inner[] {
   if (!host) return [];
   const via = `ssh ${host.value ?? host.text}`;
   if (parsed.rest.length) return joined(via, parsed.rest, stdin).map((i) => ({ ...i, remote: true }));
-  return stdin && !parsed.has('-N', '-O', '-W', '-s') ? [{ script: { text: stdin.text, line: stdin.line }, via, remote: true }] : [];
+  if (!stdin || parsed.has('-N', '-O', '-W', '-s')) return [];
+  return [{ script: { text: stdin.text, line: stdin.line }, via, remote: true }];
 }
 
 /** `kubectl exec|debug|run … -- cmd`: the command after `--` (or, in exec's old form, after the pod). */

@@ -26,7 +26,10 @@ function shellStep(code: string, attrs: Partial<Step['attrs']> = {}): Step {
   return {
     id: 's', lang: 'bash', kind: 'shell', code, meta: '', hash: '',
     position: { start: { line: 1, column: 1 }, end: { line: 1, column: 1 } },
-    attrs: { on: 'local', timeoutMs: 1, retries: 0, retryDelayMs: 0, confirm: false, check: false, continueOnError: false, parallel: 1, apply: false, ...attrs },
+    attrs: {
+      on: 'local', timeoutMs: 1, retries: 0, retryDelayMs: 0, confirm: false, check: false, continueOnError: false,
+      parallel: 1, apply: false, ...attrs,
+    },
   };
 }
 
@@ -38,12 +41,23 @@ const pick = <T>(...xs: T[]) => fc.constantFrom(...xs);
 const someOf = <T>(items: T[], min = 0) => fc.shuffledSubarray(items, { minLength: min });
 const node = pick('k3s-worker-01', 'agent-2');
 const kubeGlobals = fc
-  .shuffledSubarray([['-n', 'kube-system'], ['--namespace=db'], ['--context', 'homelab'], ['--kubeconfig=/etc/rancher/k3s/k3s.yaml'], ['-v', '4'], ['--request-timeout', '30s']], { maxLength: 2 })
+  .shuffledSubarray(
+    [
+      ['-n', 'kube-system'], ['--namespace=db'], ['--context', 'homelab'], ['--kubeconfig=/etc/rancher/k3s/k3s.yaml'],
+      ['-v', '4'], ['--request-timeout', '30s'],
+    ],
+    { maxLength: 2 },
+  )
   .map((gs) => gs.flat());
-const helmGlobals = fc.shuffledSubarray([['-n', 'kube-system'], ['--kube-context', 'homelab'], ['--namespace=traefik'], ['--kubeconfig', '/x']], { maxLength: 2 }).map((g) => g.flat());
+const helmGlobals = fc.shuffledSubarray(
+  [['-n', 'kube-system'], ['--kube-context', 'homelab'], ['--namespace=traefik'], ['--kubeconfig', '/x']],
+  { maxLength: 2 },
+).map((g) => g.flat());
 /** Globals and the verb's own options interleaved with its operands, as pflag allows. */
 const kubectl = (verbWords: fc.Arbitrary<string[]>, rest: fc.Arbitrary<string[]>) =>
-  fc.tuple(kubeGlobals, verbWords, rest, fc.boolean()).map(([g, v, r, globalsLast]) => (globalsLast ? ['kubectl', ...v, ...r, ...g] : ['kubectl', ...g, ...v, ...r]));
+  fc
+    .tuple(kubeGlobals, verbWords, rest, fc.boolean())
+    .map(([g, v, r, globalsLast]) => (globalsLast ? ['kubectl', ...v, ...r, ...g] : ['kubectl', ...g, ...v, ...r]));
 
 /** rm with -r somewhere: clusters, separate flags, long names and their unambiguous prefixes, any order. */
 const rmRecursive = fc
@@ -64,7 +78,8 @@ const rmRecursive = fc
     const operands = paths.some((p) => p.startsWith('-')) ? ['--', ...paths] : paths;
     return fc
       .shuffledSubarray(flags, { minLength: flags.length })
-      .map((opts) => (operandsFirst && operands[0] !== '--' ? ['rm', ...operands, ...opts] : ['rm', ...opts, ...operands]));
+      .map((opts) => (operandsFirst && operands[0] !== '--' ? [...operands, ...opts] : [...opts, ...operands]))
+      .map((args) => ['rm', ...args]);
   });
 
 /** One argv generator per table entry (by `what` and first command); a new entry without one fails the suite. */
@@ -72,20 +87,40 @@ type Spec = string[] | (NonNullable<Line['stdin']> & { argv: string[] });
 const SPELLINGS: Record<string, fc.Arbitrary<Spec>> = {
   'rm -r|rm': rmRecursive,
   'find -delete|find': fc
-    .tuple(pick('/var/log', '.', '/backups'), someOf([['-name', '*.gz'], ['-type', 'f'], ['-mtime', '+7'], ['-maxdepth', '2']]), pick([], ['-print']))
+    .tuple(
+      pick('/var/log', '.', '/backups'),
+      someOf([['-name', '*.gz'], ['-type', 'f'], ['-mtime', '+7'], ['-maxdepth', '2']]), pick([], ['-print']),
+    )
     .map(([d, preds, tail]) => ['find', d, ...preds.flat(), '-delete', ...tail]),
   'find -exec rm|find': fc
-    .tuple(pick('/backups', '.'), someOf([['-name', '*.tar'], ['-mtime', '+30']]), pick('-exec', '-execdir', '-ok'), pick(['rm'], ['rm', '-f'], ['/bin/rm', '-v'], ['shred', '-u']), pick(';', '+'))
+    .tuple(
+      pick('/backups', '.'), someOf([['-name', '*.tar'], ['-mtime', '+30']]), pick('-exec', '-execdir', '-ok'),
+      pick(['rm'], ['rm', '-f'], ['/bin/rm', '-v'], ['shred', '-u']), pick(';', '+'),
+    )
     .map(([d, preds, exec, cmd, end]) => ['find', d, ...preds.flat(), exec, ...cmd, '{}', end]),
-  'shred|shred': fc.tuple(someOf([['-u'], ['-n', '3'], ['-z'], ['--remove']]), pick('/root/token', 'disk.img')).map(([o, f]) => ['shred', ...o.flat(), f]),
-  'truncate|truncate': fc.tuple(pick(['-s', '0'], ['-s0'], ['--size=0'], ['--size', '0']), pick('/var/log/syslog', 'x.log')).map(([o, f]) => ['truncate', ...o, f]),
+  'shred|shred': fc.tuple(
+    someOf([['-u'], ['-n', '3'], ['-z'], ['--remove']]), pick('/root/token', 'disk.img'),
+  ).map(([o, f]) => ['shred', ...o.flat(), f]),
+  'truncate|truncate': fc.tuple(
+    pick(['-s', '0'], ['-s0'], ['--size=0'], ['--size', '0']), pick('/var/log/syslog', 'x.log'),
+  ).map(([o, f]) => ['truncate', ...o, f]),
   'dd|dd': fc
     .shuffledSubarray(['if=/dev/zero', 'bs=1M', 'count=10', 'status=progress', 'conv=fsync'], { maxLength: 3 })
     .chain((ops) => fc.nat(ops.length).map((k) => ['dd', ...ops.slice(0, k), 'of=/dev/sdb', ...ops.slice(k)])),
-  'mkfs|mkfs': pick(['mkfs', '-t', 'ext4', '/dev/sdb1'], ['mkfs.ext4', '-F', '/dev/sdb1'], ['mkfs.xfs', '-f', '/dev/nvme0n1p2'], ['mke2fs', '-t', 'ext4', '/dev/sdc'], ['mkfs.vfat', '/dev/sdd1']),
-  'wipefs|wipefs': pick(['wipefs', '-a', '/dev/sdb'], ['wipefs', '--all', '/dev/sdb'], ['wipefs', '-af', '/dev/sdb'], ['wipefs', '-fa', '/dev/sdb'], ['wipefs', '/dev/sdb', '--all', '--force'], ['wipefs', '-o', '0x438', '/dev/sdb'], ['wipefs', '--offset=0x438', '/dev/sdb'], ['wipefs', '--al', '/dev/sdb']),
+  'mkfs|mkfs': pick(
+    ['mkfs', '-t', 'ext4', '/dev/sdb1'], ['mkfs.ext4', '-F', '/dev/sdb1'], ['mkfs.xfs', '-f', '/dev/nvme0n1p2'],
+    ['mke2fs', '-t', 'ext4', '/dev/sdc'], ['mkfs.vfat', '/dev/sdd1'],
+  ),
+  'wipefs|wipefs': pick(
+    ['wipefs', '-a', '/dev/sdb'], ['wipefs', '--all', '/dev/sdb'], ['wipefs', '-af', '/dev/sdb'],
+    ['wipefs', '-fa', '/dev/sdb'], ['wipefs', '/dev/sdb', '--all', '--force'], ['wipefs', '-o', '0x438', '/dev/sdb'],
+    ['wipefs', '--offset=0x438', '/dev/sdb'], ['wipefs', '--al', '/dev/sdb'],
+  ),
   'blkdiscard|blkdiscard': pick(['blkdiscard', '/dev/nvme0n1'], ['blkdiscard', '-f', '/dev/sdb']),
-  'reboot/shutdown|reboot': pick(['reboot'], ['reboot', '-f'], ['shutdown', '-r', 'now'], ['shutdown', '-h', '+5'], ['poweroff'], ['halt', '-p'], ['shutdown', 'now']),
+  'reboot/shutdown|reboot': pick(
+    ['reboot'], ['reboot', '-f'], ['shutdown', '-r', 'now'], ['shutdown', '-h', '+5'], ['poweroff'], ['halt', '-p'],
+    ['shutdown', 'now'],
+  ),
   'reboot/shutdown|init': pick(['init', '6'], ['init', '0'], ['telinit', '6']),
   'systemctl stop/disable/mask|systemctl': fc
     .tuple(
@@ -94,42 +129,111 @@ const SPELLINGS: Record<string, fc.Arbitrary<Spec>> = {
       pick(['k3s'], ['k3s-agent.service'], ['k3s', 'containerd'], []),
       fc.boolean(),
     )
-    .map(([verb, opts, units, optsFirst]) => (optsFirst ? ['systemctl', ...opts.flat(), verb, ...units] : ['systemctl', verb, ...units, ...opts.flat()])),
-  'kubectl delete|kubectl': kubectl(fc.constant(['delete']), pick(['pod', 'web-0'], ['-f', 'x.yaml'], ['pods', '--all', '--grace-period=0', '--force'], ['ns', 'drill', '--wait=false'], ['-l', 'app=x', 'deploy'])),
-  'kubectl drain|kubectl': kubectl(fc.constant(['drain']), fc.tuple(node, someOf(['--ignore-daemonsets', '--delete-emptydir-data', '--timeout=5m', '--force'])).map(([n, o]) => [n, ...o])),
+    .map(([verb, opts, units, optsFirst]) =>
+      optsFirst ? ['systemctl', ...opts.flat(), verb, ...units] : ['systemctl', verb, ...units, ...opts.flat()],
+    ),
+  'kubectl delete|kubectl': kubectl(
+    fc.constant(['delete']),
+    pick(
+      ['pod', 'web-0'], ['-f', 'x.yaml'], ['pods', '--all', '--grace-period=0', '--force'],
+      ['ns', 'drill', '--wait=false'], ['-l', 'app=x', 'deploy'],
+    ),
+  ),
+  'kubectl drain|kubectl': kubectl(
+    fc.constant(['drain']),
+    fc.tuple(
+      node, someOf(['--ignore-daemonsets', '--delete-emptydir-data', '--timeout=5m', '--force']),
+    ).map(([n, o]) => [n, ...o]),
+  ),
   'kubectl cordon|kubectl': kubectl(fc.constant(['cordon']), node.map((n) => [n])),
   'kubectl replace --force|kubectl': kubectl(
     fc.constant(['replace']),
-    fc.shuffledSubarray([['-f', 'pod.yaml'], ['--force'], ['--grace-period=0']], { minLength: 2 }).filter((xs) => xs.some((x) => x[0] === '--force')).map((xs) => xs.flat()),
+    fc.shuffledSubarray(
+      [['-f', 'pod.yaml'], ['--force'], ['--grace-period=0']], { minLength: 2 },
+    ).filter((xs) => xs.some((x) => x[0] === '--force')).map((xs) => xs.flat()),
   ),
   'kubectl scale to zero|kubectl': kubectl(
     fc.constant(['scale']),
-    fc.tuple(pick(['deploy/web'], ['statefulset', 'pg'], ['--all', 'deploy']), pick(['--replicas=0'], ['--replicas', '0'], ['--replicas=00']), someOf([['--current-replicas=2'], ['--timeout', '1m']])).map(([t, r, o]) => [...t, ...r, ...o.flat()]),
+    fc.tuple(
+      pick(['deploy/web'], ['statefulset', 'pg'], ['--all', 'deploy']),
+      pick(['--replicas=0'], ['--replicas', '0'], ['--replicas=00']),
+      someOf([['--current-replicas=2'], ['--timeout', '1m']]),
+    ).map(([t, r, o]) => [...t, ...r, ...o.flat()]),
   ),
-  'helm uninstall|helm': fc.tuple(helmGlobals, pick('uninstall', 'delete', 'del', 'un'), someOf([['--wait'], ['--keep-history'], ['--timeout', '5m']])).map(([g, v, o]) => ['helm', ...g, v, 'traefik', ...o.flat()]),
-  'helm rollback|helm': fc.tuple(helmGlobals, pick(['traefik'], ['traefik', '3']), someOf([['--wait'], ['--timeout', '5m']])).map(([g, r, o]) => ['helm', ...g, 'rollback', ...r, ...o.flat()]),
+  'helm uninstall|helm': fc.tuple(
+    helmGlobals, pick('uninstall', 'delete', 'del', 'un'),
+    someOf([['--wait'], ['--keep-history'], ['--timeout', '5m']]),
+  ).map(([g, v, o]) => ['helm', ...g, v, 'traefik', ...o.flat()]),
+  'helm rollback|helm': fc.tuple(
+    helmGlobals, pick(['traefik'], ['traefik', '3']), someOf([['--wait'], ['--timeout', '5m']]),
+  ).map(([g, r, o]) => ['helm', ...g, 'rollback', ...r, ...o.flat()]),
   'k3s etcd-snapshot delete/prune|k3s': fc
-    .tuple(pick([], ['--data-dir', '/var/lib/rancher/k3s'], ['-d', '/data']), pick(['delete', 'snap-1'], ['prune'], ['prune', '--snapshot-retention', '5'], ['rm', 'snap-2'], ['delete', '--s3', 'snap-3']))
+    .tuple(
+      pick([], ['--data-dir', '/var/lib/rancher/k3s'], ['-d', '/data']),
+      pick(
+        ['delete', 'snap-1'], ['prune'], ['prune', '--snapshot-retention', '5'], ['rm', 'snap-2'],
+        ['delete', '--s3', 'snap-3'],
+      ),
+    )
     .map(([g, rest]) => ['k3s', 'etcd-snapshot', ...g, ...rest]),
-  'k3s server --cluster-reset|k3s': pick(['k3s', 'server', '--cluster-reset'], ['k3s', 'server', '-cluster-reset'], ['k3s', 'server', '--cluster-reset=true'], ['k3s', 'server', '--cluster-reset', '--cluster-reset-restore-path=/snap'], ['k3s', '--debug', 'server', '--cluster-reset']),
-  'k3s token rotate|k3s': pick(['k3s', 'token', 'rotate'], ['k3s', 'token', 'rotate', '--token', 'x', '--new-token', 'y'], ['k3s', 'token', '--data-dir', '/x', 'rotate']),
-  'k3s certificate rotate|k3s': pick(['k3s', 'certificate', 'rotate'], ['k3s', 'certificate', 'rotate', '--service', 'api-server'], ['k3s', 'certificate', 'rotate-ca', '--path', '/x']),
-  'k3s kill/uninstall script|k3s-uninstall.sh': pick(['k3s-uninstall.sh'], ['k3s-agent-uninstall.sh'], ['k3s-killall.sh'], ['sh', '/usr/local/bin/k3s-uninstall.sh'], ['bash', '-x', '/usr/local/bin/k3s-killall.sh']),
+  'k3s server --cluster-reset|k3s': pick(
+    ['k3s', 'server', '--cluster-reset'], ['k3s', 'server', '-cluster-reset'],
+    ['k3s', 'server', '--cluster-reset=true'],
+    ['k3s', 'server', '--cluster-reset', '--cluster-reset-restore-path=/snap'],
+    ['k3s', '--debug', 'server', '--cluster-reset'],
+  ),
+  'k3s token rotate|k3s': pick(
+    ['k3s', 'token', 'rotate'], ['k3s', 'token', 'rotate', '--token', 'x', '--new-token', 'y'],
+    ['k3s', 'token', '--data-dir', '/x', 'rotate'],
+  ),
+  'k3s certificate rotate|k3s': pick(
+    ['k3s', 'certificate', 'rotate'], ['k3s', 'certificate', 'rotate', '--service', 'api-server'],
+    ['k3s', 'certificate', 'rotate-ca', '--path', '/x'],
+  ),
+  'k3s kill/uninstall script|k3s-uninstall.sh': pick(
+    ['k3s-uninstall.sh'], ['k3s-agent-uninstall.sh'], ['k3s-killall.sh'], ['sh', '/usr/local/bin/k3s-uninstall.sh'],
+    ['bash', '-x', '/usr/local/bin/k3s-killall.sh'],
+  ),
   'velero restore|velero': fc
-    .tuple(pick([], ['-n', 'velero'], ['--kubecontext', 'homelab']), pick(['restore', 'create'], ['create', 'restore']), pick(['drill-1', '--from-backup', 'nightly'], ['--from-schedule', 'daily', '--wait']))
+    .tuple(
+      pick([], ['-n', 'velero'], ['--kubecontext', 'homelab']), pick(['restore', 'create'], ['create', 'restore']),
+      pick(['drill-1', '--from-backup', 'nightly'], ['--from-schedule', 'daily', '--wait']),
+    )
     .map(([g, v, r]) => ['velero', ...g, ...v, ...r]),
   'velero delete|velero': fc
-    .tuple(pick([], ['-n', 'velero']), pick(['backup', 'delete'], ['schedule', 'delete'], ['restore', 'delete'], ['delete', 'backup']), pick(['nightly', '--confirm'], ['--all', '--confirm']))
+    .tuple(
+      pick([], ['-n', 'velero']),
+      pick(['backup', 'delete'], ['schedule', 'delete'], ['restore', 'delete'], ['delete', 'backup']),
+      pick(['nightly', '--confirm'], ['--all', '--confirm']),
+    )
     .map(([g, v, r]) => ['velero', ...g, ...v, ...r]),
   'DROP/TRUNCATE (SQL)|psql': fc.oneof(
-    fc.tuple(someOf([['-h', 'db'], ['-U', 'postgres'], ['-d', 'app']]), pick('-c', '--command'), pick('DROP DATABASE app', 'drop table users;', 'TRUNCATE events', 'DROP SCHEMA s CASCADE')).map(([o, c, sql]) => ['psql', ...o.flat(), c, sql]),
-    fc.tuple(someOf([['-U', 'postgres'], ['app']]), pick('DROP TABLE users;', 'truncate table t;'), pick<'heredoc' | 'herestring' | 'echo'>('heredoc', 'herestring', 'echo')).map(([o, sql, form]) => ({ argv: ['psql', ...o.flat()], form, text: sql })),
+    fc.tuple(
+      someOf([['-h', 'db'], ['-U', 'postgres'], ['-d', 'app']]), pick('-c', '--command'),
+      pick('DROP DATABASE app', 'drop table users;', 'TRUNCATE events', 'DROP SCHEMA s CASCADE'),
+    ).map(([o, c, sql]) => ['psql', ...o.flat(), c, sql]),
+    fc.tuple(
+      someOf([['-U', 'postgres'], ['app']]), pick('DROP TABLE users;', 'truncate table t;'),
+      pick<'heredoc' | 'herestring' | 'echo'>('heredoc', 'herestring', 'echo'),
+    ).map(([o, sql, form]) => ({ argv: ['psql', ...o.flat()], form, text: sql })),
   ),
-  'DROP/TRUNCATE (SQL)|mysql': fc.tuple(pick('mysql', 'mariadb'), pick(['-e', 'DROP DATABASE app'], ['--execute=TRUNCATE t'], ['-u', 'root', '-e', 'drop table x'])).map(([c, o]) => [c, ...o]),
-  'DROP/TRUNCATE (SQL)|sqlite3': pick(['sqlite3', 'app.db', 'DROP TABLE t'], ['sqlite3', '/var/lib/app.db', 'truncate t']),
+  'DROP/TRUNCATE (SQL)|mysql': fc.tuple(
+    pick('mysql', 'mariadb'),
+    pick(['-e', 'DROP DATABASE app'], ['--execute=TRUNCATE t'], ['-u', 'root', '-e', 'drop table x']),
+  ).map(([c, o]) => [c, ...o]),
+  'DROP/TRUNCATE (SQL)|sqlite3': pick(
+    ['sqlite3', 'app.db', 'DROP TABLE t'], ['sqlite3', '/var/lib/app.db', 'truncate t'],
+  ),
   'pg_restore --clean|pg_restore': fc
-    .tuple(pick(['--clean'], ['-c'], ['-Cc'], ['-cC'], ['--clean', '--if-exists']), someOf([['-d', 'app'], ['-j', '4'], ['-U', 'postgres'], ['--dbname=app']]))
-    .chain(([c, o]) => fc.shuffledSubarray([...c.map((x) => [x]), ...o], { minLength: c.length + o.length }).map((xs) => ['pg_restore', ...xs.flat(), 'dump.pgc'])),
+    .tuple(
+      pick(['--clean'], ['-c'], ['-Cc'], ['-cC'], ['--clean', '--if-exists']),
+      someOf([['-d', 'app'], ['-j', '4'], ['-U', 'postgres'], ['--dbname=app']]),
+    )
+    .chain(([c, o]) =>
+      fc
+        .shuffledSubarray([...c.map((x) => [x]), ...o], { minLength: c.length + o.length })
+        .map((xs) => ['pg_restore', ...xs.flat(), 'dump.pgc']),
+    ),
 };
 
 const keyOf = (p: CommandPattern) => `${p.what}|${p.commands[0]}`;
@@ -151,7 +255,10 @@ describe('destructive commands are recognised by what they do, however they are 
         fc.property(arb, (s) => {
           const hits = found(s.code).filter((f) => f.what === p.what);
           expect(hits.length, s.code).toBeGreaterThan(0);
-          expect(hits.some((h) => h.line >= s.start && h.line <= s.end), `line ${JSON.stringify(hits.map((h) => h.line))} not in ${s.start}-${s.end}\n${s.code}`).toBe(true);
+          expect(
+            hits.some((h) => h.line >= s.start && h.line <= s.end),
+            `line ${JSON.stringify(hits.map((h) => h.line))} not in ${s.start}-${s.end}\n${s.code}`,
+          ).toBe(true);
         }),
         { numRuns: RUNS },
       );
@@ -168,7 +275,9 @@ describe('destructive commands are recognised by what they do, however they are 
     for (const argv of argvs) {
       const [line] = fc.sample(argvLine(argv), 1);
       const words = line!.words.slice(1).join(' ');
-      const r = spawnSync('bash', ['-c', `argv() { for a in "$@"; do printf '%s\\0' "$a"; done; }; argv ${words}`], { encoding: 'utf8' });
+      const r = spawnSync(
+        'bash', ['-c', `argv() { for a in "$@"; do printf '%s\\0' "$a"; done; }; argv ${words}`], { encoding: 'utf8' },
+      );
       expect(r.status, words).toBe(0);
       expect(r.stdout.split('\0').slice(0, -1), words).toEqual(argv.slice(1));
     }
@@ -180,16 +289,48 @@ describe('destructive commands are recognised by what they do, however they are 
 
 /** Commands that look like a destructive one but are not, or carry its words as data. */
 const NEAR_MISSES: fc.Arbitrary<string>[] = [
-  fc.tuple(pick('rm', '/bin/rm', "'rm'"), pick('-f', '-i', '-v', '-fv', '--force', '--', '-- -r', '--interactive=never'), pick('file', '/tmp/a b', '"$F"')).map((w) => w.join(' ')),
-  pick('echo rm -rf /', "printf '%s\\n' 'rm -rf /'", 'echo "kubectl delete pod x"', "msg='helm uninstall traefik'", 'MSG="kubectl drain n"', 'echo DROP DATABASE app'),
-  pick('kubectl get pods | grep delete', 'kubectl get events --field-selector reason=Killing', 'kubectl describe node n | grep -i drain', 'kubectl logs deploy/x | grep -c cordon', 'kubectl get pod delete-me -o name', 'kubectl scale deploy/x --replicas=3', 'kubectl replace -f x.yaml', 'kubectl get --help'),
+  fc.tuple(
+    pick('rm', '/bin/rm', "'rm'"), pick('-f', '-i', '-v', '-fv', '--force', '--', '-- -r', '--interactive=never'),
+    pick('file', '/tmp/a b', '"$F"'),
+  ).map((w) => w.join(' ')),
+  pick(
+    'echo rm -rf /', "printf '%s\\n' 'rm -rf /'", 'echo "kubectl delete pod x"', "msg='helm uninstall traefik'",
+    'MSG="kubectl drain n"', 'echo DROP DATABASE app',
+  ),
+  pick(
+    'kubectl get pods | grep delete', 'kubectl get events --field-selector reason=Killing',
+    'kubectl describe node n | grep -i drain', 'kubectl logs deploy/x | grep -c cordon',
+    'kubectl get pod delete-me -o name', 'kubectl scale deploy/x --replicas=3', 'kubectl replace -f x.yaml',
+    'kubectl get --help',
+  ),
   pick('# rm -rf /', 'echo ok # rm -rf /', ': kubectl delete pod x', 'true # helm uninstall x', '  # systemctl reboot'),
-  pick("cat <<'EOF' > notes.txt\nrm -rf /\nkubectl delete ns x\nEOF", 'cat <<EOF\nsystemctl reboot\nEOF', "kubectl apply -f - <<'EOF'\nkind: ConfigMap\ndata:\n  run: rm -rf /tmp/x\nEOF", 'grep -q "wipefs -a" <<< "$notes"'),
-  pick('systemctl status k3s', 'systemctl is-active k3s', 'systemctl restart k3s', 'systemctl list-units --state=failed', 'systemctl show -p ActiveState k3s'),
-  pick('helm list -A', 'helm status traefik', 'helm history traefik', 'helm upgrade traefik traefik/traefik', 'helm get values traefik'),
-  pick('dd if=/dev/sda bs=512 count=1 | xxd', 'find . -name x -print', 'find . -exec ls {} +', 'wipefs /dev/sdb', 'wipefs -n -a /dev/sdb', 'shutdown -c', "psql -c 'SELECT 1'", 'pg_dump --clean app > app.sql', 'pg_restore -l dump.pgc', 'pg_restore -d app dump.pgc'),
-  pick('velero backup get', 'velero restore get', 'velero backup describe nightly', 'velero backup create nightly', 'k3s etcd-snapshot save', 'k3s etcd-snapshot ls', 'k3s server', 'k3s token list', 'k3s certificate check', 'k3s kubectl get nodes'),
-  pick('ls -R /', 'cp -r a b', 'grep -rf patterns .', 'chmod -R 755 x', 'kubectl exec pg-0 -- ls /', 'ssh k3s-master uptime', "ssh k3s-master 'echo rm -rf /'", 'command -v rm', 'sudo -l rm', 'type reboot', 'man shred'),
+  pick(
+    "cat <<'EOF' > notes.txt\nrm -rf /\nkubectl delete ns x\nEOF", 'cat <<EOF\nsystemctl reboot\nEOF',
+    "kubectl apply -f - <<'EOF'\nkind: ConfigMap\ndata:\n  run: rm -rf /tmp/x\nEOF", 'grep -q "wipefs -a" <<< "$notes"',
+  ),
+  pick(
+    'systemctl status k3s', 'systemctl is-active k3s', 'systemctl restart k3s', 'systemctl list-units --state=failed',
+    'systemctl show -p ActiveState k3s',
+  ),
+  pick(
+    'helm list -A', 'helm status traefik', 'helm history traefik', 'helm upgrade traefik traefik/traefik',
+    'helm get values traefik',
+  ),
+  pick(
+    'dd if=/dev/sda bs=512 count=1 | xxd', 'find . -name x -print', 'find . -exec ls {} +', 'wipefs /dev/sdb',
+    'wipefs -n -a /dev/sdb', 'shutdown -c', "psql -c 'SELECT 1'", 'pg_dump --clean app > app.sql',
+    'pg_restore -l dump.pgc', 'pg_restore -d app dump.pgc',
+  ),
+  pick(
+    'velero backup get', 'velero restore get', 'velero backup describe nightly', 'velero backup create nightly',
+    'k3s etcd-snapshot save', 'k3s etcd-snapshot ls', 'k3s server', 'k3s token list', 'k3s certificate check',
+    'k3s kubectl get nodes',
+  ),
+  pick(
+    'ls -R /', 'cp -r a b', 'grep -rf patterns .', 'chmod -R 755 x', 'kubectl exec pg-0 -- ls /',
+    'ssh k3s-master uptime', "ssh k3s-master 'echo rm -rf /'", 'command -v rm', 'sudo -l rm', 'type reboot',
+    'man shred',
+  ),
 ];
 
 describe('near misses are not flagged', () => {
@@ -197,7 +338,8 @@ describe('near misses are not flagged', () => {
     const arb = fc.oneof(...NEAR_MISSES).chain((cmd) => {
       const multiLine = cmd.includes('\n');
       // Wrap single-line cousins; data in here-documents and comments stays as written.
-      return multiLine || cmd.trimStart().startsWith('#') ? fc.constant(cmd) : wrapped(fc.constant({ words: [cmd] }), 2).map((w) => scriptOf(w.line));
+      if (multiLine || cmd.trimStart().startsWith('#')) return fc.constant(cmd);
+      return wrapped(fc.constant({ words: [cmd] }), 2).map((w) => scriptOf(w.line));
     });
     fc.assert(
       fc.property(arb, (code) => {
@@ -240,7 +382,7 @@ describe('grammar corners, one by one', () => {
     expect(whats("cat <<'EOF'\n$(rm -rf /x)\nEOF")).toEqual([]);
   });
 
-  it("a step the grammar cannot read is still matched (the coarse fallback), and leaves the syntax error to bash -n", () => {
+  it('a step the grammar cannot read is still matched (coarse fallback); its syntax error is bash -n’s', () => {
     for (const code of ['cat <<EOF arg && rm -rf x\nbody\nEOF', 'cmd 1<>f; rm -rf /x', 'if then rm -rf /x; fi']) {
       expect(whats(code), code).toContain('rm -r');
     }
@@ -259,7 +401,8 @@ describe('grammar corners, one by one', () => {
 
 describe('diagnostics point at the line of the step', () => {
   it('destructive-unconfirmed and destructive-check name the file line of the command', () => {
-    const page = (flags: string) => `---\ntitle: t\n---\n\n\`\`\`bash step=s ${flags}\necho one\nssh k3s-master \\\n  'sudo rm -rf /var/lib/rancher'\n\`\`\`\n`;
+    const code = "echo one\nssh k3s-master \\\n  'sudo rm -rf /var/lib/rancher'";
+    const page = (flags: string) => `---\ntitle: t\n---\n\n\`\`\`bash step=s ${flags}\n${code}\n\`\`\`\n`;
     const unconfirmed = checkProcedure(parseProcedure(page(''), 'p.mdx'), testInventory());
     expect(unconfirmed.map((d) => [d.rule, d.line])).toEqual([['destructive-unconfirmed', 8]]);
     expect(unconfirmed[0]!.message).toContain('rm -r through ssh k3s-master');
@@ -271,7 +414,7 @@ describe('diagnostics point at the line of the step', () => {
 
 it('spellings() helper: every spelling bash reads back as the value', () => {
   fc.assert(
-    fc.property(fc.string({ unit: fc.constantFrom('a', 'r', 'm', '-', ' ', "'", '"', '$', '\\', '*', ';', '{', '}', '\n', '`') }), (v) => {
+    fc.property(fc.string({ unit: fc.constantFrom(...'arm- \'"$\\*;{}\n`') }), (v) => {
       const texts = spellings(v);
       const r = spawnSync('bash', ['-c', `printf '%s\\0' ${texts.join(' ')}`], { encoding: 'utf8' });
       expect(r.stdout.split('\0').slice(0, -1)).toEqual(texts.map(() => v));

@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -29,38 +31,62 @@ beforeAll(() => loadShellParser());
 
 function checkDiagnostics(code: string, flags = 'check') {
   const fence = '```';
-  const page = `---\ntitle: t\n---\n\n${fence}bash step=verify ${flags}\n${code}${code.endsWith('\n') ? '' : '\n'}${fence}\n`;
-  return checkProcedure(parseProcedure(page, 'p.mdx'), testInventory()).filter((d) => d.rule.startsWith('check-writes') || d.rule.startsWith('destructive'));
+  const body = code.endsWith('\n') ? code : `${code}\n`;
+  const page = `---\ntitle: t\n---\n\n${fence}bash step=verify ${flags}\n${body}${fence}\n`;
+  return checkProcedure(
+    parseProcedure(page, 'p.mdx'), testInventory(),
+  ).filter((d) => d.rule.startsWith('check-writes') || d.rule.startsWith('destructive'));
 }
 /** File line of the step's code line 0. */
 const FIRST_CODE_LINE = 6;
 
 const KUBECTL_WRITES: string[][] = [
-  ['apply', '-f', 'x.yaml'], ['create', 'ns', 'x'], ['edit', 'cm/x'], ['patch', 'node', 'n', '-p', '{}'], ['label', 'node', 'n', 'a=b'],
-  ['annotate', 'pod', 'p', 'a=b'], ['taint', 'node', 'n', 'k=v:NoSchedule'], ['uncordon', 'n'], ['rollout', 'restart', 'deploy/x'],
-  ['rollout', 'undo', 'deploy/x'], ['rollout', 'pause', 'deploy/x'], ['rollout', 'resume', 'deploy/x'], ['set', 'image', 'deploy/x', 'a=b'],
-  ['expose', 'deploy', 'x', '--port=80'], ['run', 'tmp', '--image=busybox'], ['autoscale', 'deploy', 'x', '--max=3'], ['cp', 'a', 'pod:/b'],
-  ['scale', 'deploy/x', '--replicas=2'], ['config', 'use-context', 'other'], ['--dry-run=server', 'apply', '-f', 'x'], ['debug', 'node/n', '-it', '--image=busybox'],
+  ['apply', '-f', 'x.yaml'], ['create', 'ns', 'x'], ['edit', 'cm/x'], ['patch', 'node', 'n', '-p', '{}'],
+  ['label', 'node', 'n', 'a=b'],
+  ['annotate', 'pod', 'p', 'a=b'], ['taint', 'node', 'n', 'k=v:NoSchedule'], ['uncordon', 'n'],
+  ['rollout', 'restart', 'deploy/x'],
+  ['rollout', 'undo', 'deploy/x'], ['rollout', 'pause', 'deploy/x'], ['rollout', 'resume', 'deploy/x'],
+  ['set', 'image', 'deploy/x', 'a=b'],
+  ['expose', 'deploy', 'x', '--port=80'], ['run', 'tmp', '--image=busybox'], ['autoscale', 'deploy', 'x', '--max=3'],
+  ['cp', 'a', 'pod:/b'],
+  ['scale', 'deploy/x', '--replicas=2'], ['config', 'use-context', 'other'], ['--dry-run=server', 'apply', '-f', 'x'], [
+    'debug', 'node/n', '-it', '--image=busybox',
+  ],
   ['certificate', 'approve', 'csr-1'], ['auth', 'reconcile', '-f', 'x'],
 ];
 const HELM_WRITES: string[][] = [
-  ['install', 'x', 'chart'], ['upgrade', '--install', 'x', 'chart'], ['repo', 'add', 'x', 'https://example.org'], ['repo', 'remove', 'x'],
+  ['install', 'x', 'chart'], ['upgrade', '--install', 'x', 'chart'], [
+    'repo', 'add', 'x', 'https://example.org',
+  ], ['repo', 'remove', 'x'],
   ['test', 'x'], ['plugin', 'install', 'p'], ['pull', 'chart'], ['upgrade', 'x', 'chart', '--dry-run'],
 ];
-const K3S_WRITES: string[][] = [['etcd-snapshot', 'save'], ['server'], ['agent'], ['token', 'create'], ['secrets-encrypt', 'rotate-keys'], ['kubectl', 'apply', '-f', 'x']];
+const K3S_WRITES: string[][] = [
+  ['etcd-snapshot', 'save'], ['server'], ['agent'], ['token', 'create'], ['secrets-encrypt', 'rotate-keys'],
+  ['kubectl', 'apply', '-f', 'x'],
+];
 const OTHER_WRITES: string[][] = [
-  ['cp', 'a', 'b'], ['mv', 'a', 'b'], ['mkdir', '-p', 'd'], ['touch', 'f'], ['chmod', '600', 'f'], ['chown', 'u', 'f'], ['ln', '-s', 'a', 'b'],
-  ['sed', '-i', 's/a/b/', 'f'], ['sed', '--in-place=.bak', 's/a/b/', 'f'], ['sed', '-ni', 'p', 'f'], ['tee', 'out.txt'], ['tee', '-a', '/etc/hosts'],
-  ['apt-get', 'install', '-y', 'jq'], ['systemctl', 'restart', 'k3s'], ['systemctl', '--now', 'enable', 'x'], ['curl', '-sfo', 'f', 'https://example.org'],
-  ['curl', '-X', 'DELETE', 'https://example.org/x'], ['wget', 'https://example.org/f'], ['git', 'pull'], ['mount', '/dev/sdb1', '/mnt'],
+  ['cp', 'a', 'b'], ['mv', 'a', 'b'], ['mkdir', '-p', 'd'], ['touch', 'f'], ['chmod', '600', 'f'], ['chown', 'u', 'f'],
+  ['ln', '-s', 'a', 'b'],
+  ['sed', '-i', 's/a/b/', 'f'], [
+    'sed', '--in-place=.bak', 's/a/b/', 'f',
+  ], ['sed', '-ni', 'p', 'f'], ['tee', 'out.txt'], ['tee', '-a', '/etc/hosts'],
+  ['apt-get', 'install', '-y', 'jq'], ['systemctl', 'restart', 'k3s'], ['systemctl', '--now', 'enable', 'x'], [
+    'curl', '-sfo', 'f', 'https://example.org',
+  ],
+  [
+    'curl', '-X', 'DELETE', 'https://example.org/x',
+  ], ['wget', 'https://example.org/f'], ['git', 'pull'], ['mount', '/dev/sdb1', '/mnt'],
   ['iptables', '-F'], ['sysctl', '-w', 'a=1'], ['install', '-m', '0755', 'a', '/usr/local/bin/a'],
 ];
 const WRITING_COMMANDS = [
-  ...KUBECTL_WRITES.map((a) => ['kubectl', ...a]), ...HELM_WRITES.map((a) => ['helm', ...a]), ...K3S_WRITES.map((a) => ['k3s', ...a]), ...OTHER_WRITES,
+  ...KUBECTL_WRITES.map((a) => ['kubectl', ...a]), ...HELM_WRITES.map((a) => ['helm', ...a]),
+  ...K3S_WRITES.map((a) => ['k3s', ...a]), ...OTHER_WRITES,
 ];
 
 /** Redirections that write a file, in every operator bash has. */
-const REDIRECT_WRITES = fc.tuple(pick('>', '>>', '&>', '&>>', '>|', '1>', '2>', '2>>', '<>', '>&'), pick('out.txt', '/etc/hosts', '"$OUT"', '/tmp/x')).map(([op, f]) => `kubectl get pods ${op} ${f}`);
+const REDIRECT_WRITES = fc.tuple(
+  pick('>', '>>', '&>', '&>>', '>|', '1>', '2>', '2>>', '<>', '>&'), pick('out.txt', '/etc/hosts', '"$OUT"', '/tmp/x'),
+).map(([op, f]) => `kubectl get pods ${op} ${f}`);
 
 describe('check-writes: a check step that writes is an error, on its line', () => {
   it('commands that change something, in any spelling, wrapper and context', () => {
@@ -69,14 +95,20 @@ describe('check-writes: a check step that writes is an error, on its line', () =
       fc.property(arb, (s) => {
         const ds = checkDiagnostics(s.code);
         expect(ds.length, s.code).toBeGreaterThan(0);
-        expect(ds.some((d) => d.line - FIRST_CODE_LINE >= s.start && d.line - FIRST_CODE_LINE <= s.end), `${JSON.stringify(ds)}\n${s.code}`).toBe(true);
+        expect(
+          ds.some((d) => d.line - FIRST_CODE_LINE >= s.start && d.line - FIRST_CODE_LINE <= s.end),
+          `${JSON.stringify(ds)}\n${s.code}`,
+        ).toBe(true);
       }),
       { numRuns: RUNS * 4 },
     );
   });
 
   it('redirections into files, however the operator is spelled, and inside $(…) or bash -c', () => {
-    const arb = REDIRECT_WRITES.chain((cmd) => pick(cmd, `x="$(${cmd})"`, `bash -c '${cmd.replaceAll("'", "'\\''")}'`, `{ ${cmd}; }`, `ssh k3s-master '${cmd.replaceAll("'", "'\\''")}'`));
+    const quoted = (cmd: string) => `'${cmd.replaceAll("'", "'\\''")}'`;
+    const arb = REDIRECT_WRITES.chain((c) =>
+      pick(c, `x="$(${c})"`, `bash -c ${quoted(c)}`, `{ ${c}; }`, `ssh h ${quoted(c)}`),
+    );
     fc.assert(
       fc.property(arb, (code) => {
         expect(checkDiagnostics(code).map((d) => d.rule), code).toContain('check-writes');
@@ -85,15 +117,22 @@ describe('check-writes: a check step that writes is an error, on its line', () =
     );
   });
 
-  it('reads stay clean: output to /dev/null or stderr, fd duplication, read verbs, scratch dirs, read-only mounts', () => {
+  it('reads stay clean: /dev/null or stderr, fd duplication, read verbs, scratch dirs, read-only mounts', () => {
     const reads = [
-      'kubectl get pods -o wide >/dev/null', 'kubectl get nodes 2>&1 | grep -q Ready', 'echo "not ready" >&2', 'kubectl version 2>/dev/null',
-      'kubectl logs deploy/x | tee /dev/stderr', 'kubectl describe node n 1>&2', 'exec 3>&-', 'kubectl auth can-i get pods', 'kubectl rollout status deploy/x',
-      'kubectl config view --minify', 'kubectl exec pg-0 -- cat /etc/hosts', 'k3s kubectl get nodes', 'k3s etcd-snapshot ls', 'k3s check-config',
-      'helm list -A', 'helm status traefik', 'helm repo update', 'helm get values x -n y', 'curl -s -o /dev/null -w "%{http_code}" https://x',
-      'd="$(mktemp -d)"\nmount -t nfs -o ro nas:/backups "$d"\ntrap \'umount "$d" && rmdir "$d"\' EXIT\nls "$d"', 'systemctl status k3s --no-pager',
-      'kubectl get --raw /readyz', 'cat <<EOF\nkubectl apply -f x\nEOF', '# kubectl delete pod x', 'grep -c x <<< "$(kubectl get pods)"',
-      'journalctl -u k3s --since -1h | tail', 'velero backup get', 'crictl ps', 'ufw status', 'git log -1', 'sed -n 1p f',
+      'kubectl get pods -o wide >/dev/null', 'kubectl get nodes 2>&1 | grep -q Ready', 'echo "not ready" >&2',
+      'kubectl version 2>/dev/null',
+      'kubectl logs deploy/x | tee /dev/stderr', 'kubectl describe node n 1>&2', 'exec 3>&-',
+      'kubectl auth can-i get pods', 'kubectl rollout status deploy/x',
+      'kubectl config view --minify', 'kubectl exec pg-0 -- cat /etc/hosts', 'k3s kubectl get nodes',
+      'k3s etcd-snapshot ls', 'k3s check-config',
+      'helm list -A', 'helm status traefik', 'helm repo update', 'helm get values x -n y',
+      'curl -s -o /dev/null -w "%{http_code}" https://x',
+      'd="$(mktemp -d)"\nmount -t nfs -o ro nas:/backups "$d"\ntrap \'umount "$d" && rmdir "$d"\' EXIT\nls "$d"',
+      'systemctl status k3s --no-pager',
+      'kubectl get --raw /readyz', 'cat <<EOF\nkubectl apply -f x\nEOF', '# kubectl delete pod x',
+      'grep -c x <<< "$(kubectl get pods)"',
+      'journalctl -u k3s --since -1h | tail', 'velero backup get', 'crictl ps', 'ufw status', 'git log -1',
+      'sed -n 1p f',
     ];
     for (const code of reads) expect(checkDiagnostics(code), code).toEqual([]);
   });
@@ -103,7 +142,8 @@ describe('check-writes: a check step that writes is an error, on its line', () =
   });
 
   it('an apply step marked check is a write', () => {
-    const page = '---\ntitle: t\n---\n\n```yaml step=m apply check\napiVersion: v1\nkind: ConfigMap\nmetadata: { name: x }\n```\n';
+    const manifest = 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: x }';
+    const page = `---\ntitle: t\n---\n\n\`\`\`yaml step=m apply check\n${manifest}\n\`\`\`\n`;
     expect(checkProcedure(parseProcedure(page, 'p.mdx'), testInventory()).map((d) => d.rule)).toContain('check-writes');
   });
 
@@ -124,7 +164,18 @@ beforeAll(() => {
   mkdirSync(fakeBin);
   mkdirSync(logs);
   for (const tool of ['kubectl', 'helm', 'k3s']) {
-    writeFileSync(join(fakeBin, tool), `#!/bin/bash\nlog="$FAKE_LOG/${tool}"\n: > "$log.argv"\nfor a in "$@"; do printf '%s\\0' "$a" >> "$log.argv"; done\ncat > "$log.stdin"\nexit "\${FAKE_EXIT:-0}"\n`);
+    writeFileSync(
+      join(fakeBin, tool),
+      [
+        '#!/bin/bash',
+        `log="$FAKE_LOG/${tool}"`,
+        ': > "$log.argv"',
+        `for a in "$@"; do printf '%s\\0' "$a" >> "$log.argv"; done`,
+        'cat > "$log.stdin"',
+        'exit "${FAKE_EXIT:-0}"',
+        '',
+      ].join('\n'),
+    );
     chmodSync(join(fakeBin, tool), 0o755);
   }
 });
@@ -143,13 +194,21 @@ interface Ran {
 }
 
 /** Runs a check step as the executors do: `set -euo pipefail`, the prelude, the step; args become "$@". */
-function runStep(step: string, opts: { args?: string[]; stdin?: string; exit?: number; path?: string; viaStdin?: boolean } = {}): Ran {
+function runStep(
+  step: string, opts: { args?: string[]; stdin?: string; exit?: number; path?: string; viaStdin?: boolean } = {},
+): Ran {
   const script = `set -euo pipefail; ${readOnlyPrelude()}${step}`;
-  const env = { PATH: opts.path ?? `${fakeBin}:/usr/bin:/bin`, FAKE_LOG: logs, FAKE_EXIT: String(opts.exit ?? 0), HOME: root, TMPDIR: root };
+  const env = {
+    PATH: opts.path ?? `${fakeBin}:/usr/bin:/bin`, FAKE_LOG: logs, FAKE_EXIT: String(opts.exit ?? 0), HOME: root,
+    TMPDIR: root,
+  };
   // viaStdin: as the SSH executor sends it, a script on bash's stdin.
   const r = opts.viaStdin
     ? spawnSync(BASH, ['-s', '--', ...(opts.args ?? [])], { input: script, env, encoding: 'utf8', timeout: 10_000 })
-    : spawnSync(BASH, ['-c', script, 'step', ...(opts.args ?? [])], { input: opts.stdin ?? '', env, encoding: 'utf8', timeout: 10_000 });
+    : spawnSync(
+      BASH, ['-c', script, 'step', ...(opts.args ?? [])],
+      { input: opts.stdin ?? '', env, encoding: 'utf8', timeout: 10_000 },
+    );
   return {
     code: r.status,
     stdout: r.stdout,
@@ -157,36 +216,55 @@ function runStep(step: string, opts: { args?: string[]; stdin?: string; exit?: n
     invoked: (tool) => {
       const f = join(logs, `${tool}.argv`);
       if (!existsSync(f)) return undefined;
-      return { argv: readFileSync(f, 'utf8').split('\0').slice(0, -1), stdin: readFileSync(join(logs, `${tool}.stdin`), 'utf8') };
+      return {
+        argv: readFileSync(f, 'utf8').split('\0').slice(0, -1),
+        stdin: readFileSync(join(logs, `${tool}.stdin`), 'utf8'),
+      };
     },
   };
 }
 
 /** Argument words that stress quoting: spaces, quotes, globs, newlines, dashes, `=`. */
 const argWord = fc.oneof(
-  pick('pods', 'deploy/web', '-o', 'wide', '-n', 'kube-system', '--all-namespaces', '-o=jsonpath={.items[*].metadata.name}', '--', '-l', 'app in (a,b)'),
+  pick(
+    'pods', 'deploy/web', '-o', 'wide', '-n', 'kube-system', '--all-namespaces',
+    '-o=jsonpath={.items[*].metadata.name}', '--', '-l', 'app in (a,b)',
+  ),
   fc.string({ unit: fc.constantFrom('a', ' ', "'", '"', '*', '$', '\n', '-', '=', '\\'), maxLength: 8 }),
 );
 const globals = (tool: ReadOnlyTool) =>
-  fc.shuffledSubarray(tool === 'helm' ? [['--kube-context', 'c'], ['-n', 'x'], ['--namespace=y']] : tool === 'k3s' ? [['--debug'], ['--data-dir', '/d']] : [['--context', 'c'], ['-n', 'x'], ['--kubeconfig=/k'], ['-v', '3']], { maxLength: 2 }).map((g) => g.flat());
+  fc.shuffledSubarray(
+    tool === 'helm' ? [
+      ['--kube-context', 'c'], ['-n', 'x'], ['--namespace=y'],
+    ] : tool === 'k3s' ? [['--debug'], ['--data-dir', '/d']] : [
+      ['--context', 'c'], ['-n', 'x'], ['--kubeconfig=/k'], ['-v', '3'],
+    ],
+    { maxLength: 2 },
+  ).map((g) => g.flat());
 
 /** A read: a verb from the read list (with a listed sub-verb where it needs one), options, free arguments. */
 const readArgv = (tool: Exclude<ReadOnlyTool, 'k3s'>) =>
   fc
-    .tuple(globals(tool), fc.constantFrom(...Object.entries(READ_ONLY_VERBS[tool]).filter(([v]) => v !== '')), fc.array(argWord, { maxLength: 4 }))
-    .map(([g, [verb, rule], rest]) => [...g, verb, ...(Array.isArray(rule) ? [rule[0]!] : []), ...rest.filter((w) => !w.startsWith('-') || w.length > 2)]);
+    .tuple(
+      globals(tool), fc.constantFrom(...Object.entries(READ_ONLY_VERBS[tool]).filter(([v]) => v !== '')),
+      fc.array(argWord, { maxLength: 4 }),
+    )
+    .map(([g, [verb, rule], rest]) => {
+      const sub = Array.isArray(rule) ? [rule[0]!] : [];
+      return [...g, verb, ...sub, ...rest.filter((w) => !w.startsWith('-') || w.length > 2)];
+    });
 
 describe('at run time kubectl, helm and k3s in a check step refuse writes and pass reads untouched', () => {
   it('reads reach the real tool with identical argv, stdin and exit code', () => {
     fc.assert(
-      fc.property(pick<'kubectl' | 'helm'>('kubectl', 'helm'), fc.nat(5), fc.string({ maxLength: 20 }), (tool, exit, stdin) =>
+      fc.property(pick<'kubectl' | 'helm'>('kubectl', 'helm'), fc.nat(5), fc.string(), (tool, rc, text) =>
         fc.assert(
           fc.property(readArgv(tool), (args) => {
             fc.pre(refusedVerb(tool, args) === undefined);
-            const r = runStep(`${tool} "$@"`, { args, stdin, exit });
+            const r = runStep(`${tool} "$@"`, { args, stdin: text, exit: rc });
             expect(r.stderr).toBe('');
-            expect(r.code).toBe(exit);
-            expect(r.invoked(tool)).toEqual({ argv: args, stdin });
+            expect(r.code).toBe(rc);
+            expect(r.invoked(tool)).toEqual({ argv: args, stdin: text });
           }),
           { numRuns: 3 },
         ),
@@ -217,10 +295,14 @@ describe('at run time kubectl, helm and k3s in a check step refuse writes and pa
 
   it('writes are refused with exit 3 and a clear message, and the tool never runs, by every route', () => {
     fc.assert(
-      fc.property(fc.constantFrom(...writes), fc.constantFrom(...ROUTES), fc.boolean(), ([tool, args, refused], [name, route], viaStdin) => {
+      fc.property(fc.constantFrom(...writes), fc.constantFrom(...ROUTES), fc.boolean(), (
+        [tool, args, refused], [name, route], viaStdin,
+      ) => {
         const words = args.map((a) => spellings(a)[0]).join(' ');
         const r = runStep(route(`${tool} ${words}`), { viaStdin });
-        expect(r.stderr, `${route(`${tool} ${words}`)}`).toContain(`runbook: check step is read-only: ${refused} refused\n`);
+        expect(
+          r.stderr, `${route(`${tool} ${words}`)}`,
+        ).toContain(`runbook: check step is read-only: ${refused} refused\n`);
         // find's exit status does not report an -exec … \; that failed; every other route fails the step.
         if (name !== 'find -exec') expect(r.code).not.toBe(0);
         expect(r.invoked(tool)).toBeUndefined();
@@ -236,22 +318,37 @@ describe('at run time kubectl, helm and k3s in a check step refuse writes and pa
   });
 
   it('--dry-run does not make a mutating verb a read', () => {
-    for (const step of ['kubectl --dry-run=server apply -f x', 'kubectl apply --dry-run=client -f x', 'helm upgrade x c --dry-run']) {
+    const steps = [
+      'kubectl --dry-run=server apply -f x',
+      'kubectl apply --dry-run=client -f x',
+      'helm upgrade x c --dry-run',
+    ];
+    for (const step of steps) {
       expect(runStep(step).code, step).toBe(REFUSED_EXIT);
     }
   });
 
   it('the lint verdict and the shim verdict agree on any kubectl/helm/k3s line', () => {
-    const verbs = (tool: ReadOnlyTool) => [...Object.keys(READ_ONLY_VERBS[tool]).filter(Boolean), 'apply', 'delete', 'rollout', 'install', 'restart', 'x'];
+    const verbs = (tool: ReadOnlyTool) => [
+      ...Object.keys(READ_ONLY_VERBS[tool]).filter(Boolean), 'apply', 'delete', 'rollout', 'install', 'restart', 'x',
+    ];
     const arb = pick<ReadOnlyTool>('kubectl', 'helm', 'k3s').chain((tool) =>
-      fc.tuple(fc.constant(tool), globals(tool), fc.array(pick(...verbs(tool), ...verbs('kubectl'), 'status', 'view', '-o', 'wide', '--', '-nfoo', '--namespace', 'x'), { maxLength: 5 })),
+      fc.tuple(
+        fc.constant(tool), globals(tool),
+        fc.array(
+          pick(...verbs(tool), ...verbs('kubectl'), 'status', 'view', '-o', 'wide', '--', '-nfoo', '--namespace', 'x'),
+          { maxLength: 5 },
+        ),
+      ),
     );
     fc.assert(
       fc.property(arb, ([tool, g, rest]) => {
         const args = [...g, ...rest];
         const r = runStep(`${tool} "$@"`, { args });
         const lint = refusedVerb(tool, args);
-        expect(r.code === REFUSED_EXIT, `${tool} ${args.join(' ')}: lint says ${lint}, shim: ${r.stderr}`).toBe(lint !== undefined);
+        expect(
+          r.code === REFUSED_EXIT, `${tool} ${args.join(' ')}: lint says ${lint}, shim: ${r.stderr}`,
+        ).toBe(lint !== undefined);
         if (lint !== undefined) expect(r.stderr).toBe(`runbook: check step is read-only: ${lint} refused\n`);
       }),
       { numRuns: RUNS * 2 },

@@ -34,7 +34,9 @@ export const spell = (value: string, isCommandName = false) => fc.constantFrom(.
 
 /** A command name as it may be invoked: plain, quoted, escaped, or by a path. */
 export function commandWord(name: string): fc.Arbitrary<string> {
-  const paths = name.endsWith('.sh') ? [name, `/usr/local/bin/${name}`, `./${name}`] : [name, `/usr/bin/${name}`, `/bin/${name}`, `/usr/local/bin/${name}`];
+  const paths = name.endsWith('.sh') ? [name, `/usr/local/bin/${name}`, `./${name}`] : [
+    name, `/usr/bin/${name}`, `/bin/${name}`, `/usr/local/bin/${name}`,
+  ];
   return fc.constantFrom(...paths).chain((p) => spell(p, true));
 }
 
@@ -48,7 +50,9 @@ export interface Line {
 /** The argv (values) of a command, spelled word by word. */
 export function argvLine(argv: string[], stdin?: Line['stdin']): fc.Arbitrary<Line> {
   const [name, ...rest] = argv;
-  return fc.tuple(commandWord(name!), ...rest.map((w) => spell(w))).map((words) => ({ words, ...(stdin ? { stdin } : {}) }));
+  return fc
+    .tuple(commandWord(name!), ...rest.map((w) => spell(w)))
+    .map((words) => ({ words, ...(stdin ? { stdin } : {}) }));
 }
 
 const joinLine = (l: Line) => l.words.join(' ');
@@ -57,13 +61,18 @@ type Wrapper = (l: Line) => fc.Arbitrary<Line>;
 
 /** Wrappers that take the command as words after their own. */
 const PREFIX: Record<string, fc.Arbitrary<string[]>> = {
-  sudo: fc.constantFrom(['sudo'], ['sudo', '-u', 'root'], ['sudo', '-E'], ['sudo', '-n', '--'], ['sudo', '--user=root', '-H'], ['sudo', 'A=1']),
+  sudo: fc.constantFrom(
+    ['sudo'], ['sudo', '-u', 'root'], ['sudo', '-E'], ['sudo', '-n', '--'], ['sudo', '--user=root', '-H'],
+    ['sudo', 'A=1'],
+  ),
   env: fc.constantFrom(['env'], ['env', 'A=1'], ['env', '-i', 'PATH=/usr/bin:/bin'], ['env', '-u', 'HOME', 'B=2']),
   command: fc.constant(['command']),
   nohup: fc.constant(['nohup']),
   nice: fc.constantFrom(['nice'], ['nice', '-n', '10'], ['nice', '--adjustment=5']),
   ionice: fc.constantFrom(['ionice', '-c', '3'], ['ionice', '-c2', '-n7']),
-  timeout: fc.constantFrom(['timeout', '5m'], ['timeout', '-s', 'KILL', '30'], ['timeout', '--kill-after=5', '1h'], ['timeout', '-k5', '10s']),
+  timeout: fc.constantFrom(
+    ['timeout', '5m'], ['timeout', '-s', 'KILL', '30'], ['timeout', '--kill-after=5', '1h'], ['timeout', '-k5', '10s'],
+  ),
   stdbuf: fc.constantFrom(['stdbuf', '-oL'], ['stdbuf', '-o', '0', '-e', '0']),
   time: fc.constantFrom(['time'], ['time', '-p']),
   setsid: fc.constant(['setsid']),
@@ -71,20 +80,31 @@ const PREFIX: Record<string, fc.Arbitrary<string[]>> = {
 };
 
 function prefixWrapper(name: string): Wrapper {
-  return (l) => PREFIX[name]!.chain((pre) => fc.tuple(...pre.map((w, i) => (i === 0 ? commandWord(w) : spell(w))))).map((pre) => ({ ...l, words: [...pre, ...l.words] }));
+  return (l) =>
+    PREFIX[name]!
+      .chain((pre) => fc.tuple(...pre.map((w, i) => (i === 0 ? commandWord(w) : spell(w)))))
+      .map((pre) => ({ ...l, words: [...pre, ...l.words] }));
 }
 
 /** `bash -c '…'` and friends: the command becomes one word of script text. */
 const shellC: Wrapper = (l) =>
   fc
-    .tuple(fc.constantFrom(['bash', '-c'], ['sh', '-c'], ['bash', '-ec'], ['bash', '-euo', 'pipefail', '-c'], ['dash', '-c']), spell(scriptOf(l)))
+    .tuple(
+      fc.constantFrom(
+        ['bash', '-c'], ['sh', '-c'], ['bash', '-ec'], ['bash', '-euo', 'pipefail', '-c'], ['dash', '-c'],
+      ),
+      spell(scriptOf(l)),
+    )
     .map(([pre, script]) => ({ words: [...pre, script] }));
 
 /** `ssh [opts] host …`: the remote command as one word, or as words the remote shell re-reads. */
 const ssh: Wrapper = (l) =>
   fc
     .tuple(
-      fc.constantFrom(['ssh'], ['ssh', '-p', '22'], ['ssh', '-o', 'BatchMode=yes'], ['ssh', '-tt', '-i', 'key'], ['ssh', '-J', 'jump']),
+      fc.constantFrom(
+        ['ssh'], ['ssh', '-p', '22'], ['ssh', '-o', 'BatchMode=yes'], ['ssh', '-tt', '-i', 'key'],
+        ['ssh', '-J', 'jump'],
+      ),
       fc.constantFrom('k3s-master', 'root@k3s-worker-01', 'node-2'),
       fc.boolean(),
     )
@@ -97,12 +117,17 @@ const ssh: Wrapper = (l) =>
 /** `kubectl exec … -- cmd`: the command runs in a pod and is matched there. */
 const kubectlExec: Wrapper = (l) =>
   fc
-    .constantFrom(['kubectl', 'exec', 'pg-0', '--'], ['kubectl', '-n', 'db', 'exec', '-it', 'deploy/pg', '--'], ['kubectl', 'exec', '--namespace=db', '-c', 'main', 'pod/x', '--'])
+    .constantFrom(
+      ['kubectl', 'exec', 'pg-0', '--'], ['kubectl', '-n', 'db', 'exec', '-it', 'deploy/pg', '--'],
+      ['kubectl', 'exec', '--namespace=db', '-c', 'main', 'pod/x', '--'],
+    )
     .map((pre) => ({ ...l, words: [...pre, ...l.words] }));
 
 /** xargs runs its command with words from stdin appended: the argv we know still runs. */
 const xargs: Wrapper = (l) =>
-  fc.constantFrom(['xargs'], ['xargs', '-0'], ['xargs', '-n', '1'], ['xargs', '-r', '-P', '4']).map((pre) => ({ words: [...pre, ...l.words] }));
+  fc.constantFrom(
+    ['xargs'], ['xargs', '-0'], ['xargs', '-n', '1'], ['xargs', '-r', '-P', '4'],
+  ).map((pre) => ({ words: [...pre, ...l.words] }));
 
 /** A script text for a line, with its stdin inline (so it can travel inside bash -c or ssh). */
 export function scriptOf(l: Line): string {
@@ -113,11 +138,15 @@ export function scriptOf(l: Line): string {
   return `echo ${spellings(l.stdin.text)[1] ?? spellings(l.stdin.text)[0]} | ${cmd}`;
 }
 
-const WRAPPERS: Record<string, Wrapper> = { ...Object.fromEntries(Object.keys(PREFIX).map((k) => [k, prefixWrapper(k)])), shellC, ssh, kubectlExec, xargs };
+const WRAPPERS: Record<string, Wrapper> = {
+  ...Object.fromEntries(Object.keys(PREFIX).map((k) => [k, prefixWrapper(k)])), shellC, ssh, kubectlExec, xargs,
+};
 
 /** The line inside 0–3 wrappers (xargs only where stdin is not the command's input). */
 export function wrapped(line: fc.Arbitrary<Line>, maxDepth = 3): fc.Arbitrary<{ line: Line; wrappers: string[] }> {
-  return fc.tuple(line, fc.array(fc.constantFrom(...Object.keys(WRAPPERS)), { maxLength: maxDepth })).chain(([l, names]) => {
+  return fc.tuple(
+    line, fc.array(fc.constantFrom(...Object.keys(WRAPPERS)), { maxLength: maxDepth }),
+  ).chain(([l, names]) => {
     const usable = l.stdin ? names.filter((n) => n !== 'xargs') : names;
     let acc: fc.Arbitrary<Line> = fc.constant(l);
     for (const n of usable) acc = acc.chain((x) => WRAPPERS[n]!(x));
@@ -172,7 +201,9 @@ export function inScript(line: fc.Arbitrary<Line>, maxDepth = 3): fc.Arbitrary<S
     const heredoc = scriptOf(l).includes('\n');
     const body = heredoc ? fc.constant(scriptOf(l)) : fc.oneof(fc.constant(scriptOf(l)), continued(l));
     const contexts = heredoc || l.stdin ? MULTI_LINE_CONTEXTS : ONE_LINE_CONTEXTS;
-    return fc.tuple(body, fc.constantFrom(...contexts), fc.array(fc.constantFrom(...LEADING), { maxLength: 3 })).map(([c, ctx, leading]) => {
+    return fc.tuple(
+      body, fc.constantFrom(...contexts), fc.array(fc.constantFrom(...LEADING), { maxLength: 3 }),
+    ).map(([c, ctx, leading]) => {
       const text = ctx(c);
       const before = leading.length ? `${leading.join('\n')}\n` : '';
       const code = `${before}${text}\n`;

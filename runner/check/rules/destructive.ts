@@ -28,7 +28,8 @@ export function findDestructive(step: Step): DestructiveFinding[] {
   for (const inv of analyseShell(step.code).invocations) {
     for (const p of DESTRUCTIVE) {
       const key = `${p.what}@${inv.line}`;
-      if (!found.has(key) && matchesPattern(p, inv)) found.set(key, { what: p.what, line: inv.line, where: hops(inv), invocation: inv });
+      if (found.has(key) || !matchesPattern(p, inv)) continue;
+      found.set(key, { what: p.what, line: inv.line, where: hops(inv), invocation: inv });
     }
   }
   return [...found.values()];
@@ -45,7 +46,11 @@ export const destructiveRule: StepRule = (step, { at }) => {
   if (found.length === 0) return [];
   if (step.attrs.check) {
     return found.map((f) =>
-      at(f.line, 'destructive-check', `step "${step.id}" is a read-only check but runs ${f.what}${f.where}: checks must not change anything`),
+      at(
+        f.line,
+        'destructive-check',
+        `step "${step.id}" is a read-only check but runs ${f.what}${f.where}: checks must not change anything`,
+      ),
     );
   }
   if (step.attrs.confirm) return [];
@@ -53,7 +58,8 @@ export const destructiveRule: StepRule = (step, { at }) => {
     at(
       f.line,
       'destructive-unconfirmed',
-      `step "${step.id}" runs ${f.what}${f.where} without confirm: add the confirm flag so the operator sees the command and agrees before it runs`,
+      `step "${step.id}" runs ${f.what}${f.where} without confirm: `
+        + 'add the confirm flag so the operator sees the command and agrees before it runs',
     ),
   );
 };

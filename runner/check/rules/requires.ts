@@ -3,7 +3,9 @@ import { analyseShell } from '../../shell/analyse.ts';
 import type { PageRule } from '../types.ts';
 
 /** Tools an operator may lack: a runbook that uses one locally should list it in `requires`. */
-const TOOLS = ['kubectl', 'helm', 'velero', 'cmctl', 'jq', 'curl', 'flux', 'ssh', 'scp', 'psql', 'pg_dump', 'yq', 'tailscale'];
+const TOOLS = [
+  'kubectl', 'helm', 'velero', 'cmctl', 'jq', 'curl', 'flux', 'ssh', 'scp', 'psql', 'pg_dump', 'yq', 'tailscale',
+];
 
 /**
  * A tool counts where the step's shell runs it: through wrappers, `bash -c` and `$(…)` (parsed,
@@ -15,15 +17,17 @@ export const requiresRule: PageRule = (procedure) => {
   if (!rb) return [];
   const missing = new Map<string, number>();
   for (const step of procedure.steps) {
-    if (step.kind === 'apply' && !rb.requires.includes('kubectl')) missing.set('kubectl', missing.get('kubectl') ?? step.position.start.line);
-    if (step.attrs.on !== 'local' && !rb.requires.includes('ssh')) missing.set('ssh', missing.get('ssh') ?? step.position.start.line);
+    const note = (tool: string, line: number) => {
+      if (!rb.requires.includes(tool) && !missing.has(tool)) missing.set(tool, line);
+    };
+    if (step.kind === 'apply') note('kubectl', step.position.start.line);
+    if (step.attrs.on !== 'local') note('ssh', step.position.start.line);
     if (step.kind !== 'shell' || step.attrs.on !== 'local') continue;
     // Only a tool not yet listed or found can add a finding, and its name must appear in the raw code.
     if (!TOOLS.some((tool) => !rb.requires.includes(tool) && !missing.has(tool) && step.code.includes(tool))) continue;
     for (const inv of analyseShell(step.code).invocations) {
-      const tool = inv.name;
-      if (inv.remote || tool === undefined || !TOOLS.includes(tool) || rb.requires.includes(tool) || missing.has(tool)) continue;
-      missing.set(tool, step.position.start.line + 1 + inv.line);
+      if (inv.remote || inv.name === undefined || !TOOLS.includes(inv.name)) continue;
+      note(inv.name, step.position.start.line + 1 + inv.line);
     }
   }
   return [...missing].map(
