@@ -1,7 +1,7 @@
 import type { StepAttributes } from './model.ts';
 import type { MetaToken } from './meta.ts';
 import { readTimerDuration } from './duration.ts';
-import { compileExpect } from './expect.ts';
+import { expectProblem } from './expect.ts';
 
 export const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 export const STEP_ID = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
@@ -88,8 +88,8 @@ const ATTRIBUTES: Record<string, { flag: boolean; read: Reader }> = {
   expect: {
     flag: false,
     read: (v, into) => {
-      const compiled = compileExpect(v);
-      if ('error' in compiled) return `expect="${clip(v, 60)}" cannot be used: ${compiled.error}`;
+      const problem = expectProblem(v);
+      if (problem) return `expect="${clip(v, 60)}" cannot be used: ${problem}`;
       into.attrs.expect = v;
       return undefined;
     },

@@ -43,6 +43,22 @@ export function compileExpect(pattern: string): ExpectMatcher | { error: string 
 
 const cache = new Map<string, ExpectMatcher | { error: string }>();
 
+/**
+ * Literal text, escaped punctuation, `.`, simple ASCII classes (`[.]`, `[1278]`, `[0-9]`)
+ * and anchors at the ends: patterns built only of these compile in RE2 and mean there
+ * what they mean in JavaScript (a property test holds this). Most `expect=` patterns
+ * are such, and `check` accepts them without loading re2js, ~20 ms of a cold process.
+ */
+export const PLAIN_EXPECT =
+  /^\^?(?:[^\\[\](){}*+?^$|.\ud800-\udfff]|\\[\\.[\](){}*+?^$|/-]|\.|\[\^?(?:[ !#-,./0-9:-@_`~A-Za-z]|\\[\\.\]-]|0-9|1-9|a-z|A-Z)+\])*\$?$/;
+
+/** Whether `pattern` is a valid `expect=` (what compileExpect accepts), or why not. */
+export function expectProblem(pattern: string): string | undefined {
+  if (pattern.length <= MAX_EXPECT_LENGTH && PLAIN_EXPECT.test(pattern)) return undefined;
+  const compiled = compileExpect(pattern);
+  return 'error' in compiled ? compiled.error : undefined;
+}
+
 function compile(pattern: string): ExpectMatcher | { error: string } {
   if (pattern.length > MAX_EXPECT_LENGTH) {
     return { error: `the pattern is ${pattern.length} characters long; at most ${MAX_EXPECT_LENGTH} are allowed` };

@@ -9,7 +9,7 @@ import type { Diagnostic, Procedure } from '../../runner/format/model.ts';
 import { assertRunnable } from '../../runner/plan/runnable.ts';
 import { decodeSource, MAX_INVALID_REPORTED } from '../../runner/format/source.ts';
 import { MAX_TIMER_MS, readTimerDuration } from '../../runner/format/duration.ts';
-import { compileExpect } from '../../runner/format/expect.ts';
+import { PLAIN_EXPECT, compileExpect, expectProblem } from '../../runner/format/expect.ts';
 import { MAX_PAGE_ID_LENGTH, PAGE_ID } from '../../runner/format/page-id.ts';
 import { discoverPages, loadProcedure } from '../../runner/project.ts';
 import { readAndLint } from '../../runner/check/lint.ts';
@@ -443,6 +443,18 @@ describe('durations and regexes are bounded', () => {
         expect(page.steps[0]!.attrs.expect).toBe(p);
       }),
       RUNS,
+    );
+  });
+
+  it('check accepts exactly the patterns RE2 compiles (its fast path for plain patterns never disagrees)', () => {
+    const meta = fc.constantFrom('a', 'z', '1', '9', '-', '.', '\\', '[', ']', '^', '$', '(', ')', '{', '}', '*', '+', '?', '|', ' ', '"', 'é', '😀');
+    const candidates = fc.oneof(fc.string({ unit: meta, maxLength: 12 }), fc.stringMatching(PLAIN_EXPECT));
+    fc.assert(
+      fc.property(candidates, (p) => {
+        const compiled = compileExpect(p);
+        expect(expectProblem(p), p).toBe('error' in compiled ? compiled.error : undefined);
+      }),
+      { numRuns: RUNS.numRuns * 5 },
     );
   });
 
