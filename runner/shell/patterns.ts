@@ -59,7 +59,7 @@ export function matchesPattern(p: CommandPattern, inv: Invocation): boolean {
   const needsOptions = p.verbs || p.anyOption || p.noneOption || p.optionValue || p.noneOptionValue || p.fileOption
     || p.fileOperand || p.minOperands || p.operandPrefix || p.sql;
   if (!needsOptions) return true;
-  const parsed = parseOptions(args, syntaxOf(name));
+  const parsed = parsedArgs(inv, name, args);
   let operands = parsed.operands;
   if (p.verbs) {
     const n = matchVerbs(p.verbs, operands);
@@ -76,6 +76,18 @@ export function matchesPattern(p: CommandPattern, inv: Invocation): boolean {
   if (p.operandPrefix && !operands.some((w) => w.value?.startsWith(p.operandPrefix!))) return false;
   if (p.sql && !sqlTexts(p.sql, parsed, operands, inv).some((t) => SQL_DESTRUCTIVE.test(t))) return false;
   return true;
+}
+
+/** Several patterns read the same invocation: its options are parsed once. */
+const parsedCache = new WeakMap<Invocation, ParsedArgs>();
+
+function parsedArgs(inv: Invocation, name: string, args: readonly Word[]): ParsedArgs {
+  let parsed = parsedCache.get(inv);
+  if (!parsed) {
+    parsed = parseOptions(args, syntaxOf(name));
+    parsedCache.set(inv, parsed);
+  }
+  return parsed;
 }
 
 /** How many leading operands an alternative of `verbs` consumed, or -1 when none matches. */

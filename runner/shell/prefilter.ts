@@ -8,50 +8,63 @@
  */
 import type { CommandPattern } from './patterns.ts';
 
-type Needs = string[][];
+/** Words one of which must be present: exact words, and prefixes (`mkfs.`, `set-`). */
+interface Group {
+  exact: Set<string>;
+  prefixes: string[];
+}
+
+/** A pattern needs its command's name and, with verbs, every position of one alternative. */
+interface Needs {
+  command: Group;
+  alternatives: Group[][];
+}
 
 const needsCache = new WeakMap<readonly CommandPattern[], Needs[]>();
 
-/** Each pattern needs one word of each group. */
+function group(words: string[]): Group {
+  const lower = words.map((w) => w.toLowerCase());
+  return {
+    exact: new Set(lower.filter((w) => !w.endsWith('*'))),
+    prefixes: lower.filter((w) => w.endsWith('*') && w !== '*').map((w) => w.slice(0, -1)),
+  };
+}
+
 function needsOf(patterns: readonly CommandPattern[]): Needs[] {
   let needs = needsCache.get(patterns);
   if (!needs) {
     needs = patterns.map((p) => {
-      const groups: Needs = [p.commands.map(stem)];
-      const verbs = (p.verbs ?? []).flatMap((alt) => alt.split(/[ |]/)).map(stem).filter(Boolean);
-      if (p.verbs && !p.verbs.includes('*')) groups.push(verbs);
-      if (p.sql) groups.push(['drop', 'truncate']);
-      return groups.map((g) => g.map((w) => w.toLowerCase()));
+      // `*` (any word) needs nothing at its position.
+      const positions = (alt: string) => alt.split(' ').filter((pos) => pos !== '*');
+      const alternatives = (p.verbs ?? []).map((alt) => positions(alt).map((pos) => group(pos.split('|'))));
+      if (p.sql) alternatives.push([group(['drop', 'truncate'])]);
+      return { command: group([...p.commands]), alternatives };
     });
     needsCache.set(patterns, needs);
   }
   return needs;
 }
 
-const stem = (w: string) => (w.endsWith('*') ? w.slice(0, -1) : w);
-
 /** The text as the words read once quotes and backslashes are gone, lowercased. */
 export function plainText(code: string): string {
   return code.replace(/\\\n/g, '').replace(/["'\\]/g, '').toLowerCase();
 }
 
-const wordRes = new Map<string, RegExp>();
-
-/** The word standing alone (a prefix like `mkfs.` only needs its start to): not inside `--delete-local-data`. */
-function hasWord(text: string, word: string): boolean {
-  if (!text.includes(word)) return false;
-  let re = wordRes.get(word);
-  if (!re) {
-    const escaped = word.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    re = new RegExp(`(?:^|[^a-z0-9_.-])${escaped}${word.endsWith('.') || word.endsWith('-') ? '' : '(?![a-z0-9_.-])'}`);
-    wordRes.set(word, re);
-  }
-  return re.test(text);
+/** Words standing alone: a path's last part counts (/usr/bin/rm), part of `--delete-local-data` does not. */
+function wordsOf(text: string): string[] {
+  return text.split(/[^a-z0-9_.-]+/);
 }
 
 export function mayMatch(code: string, patterns: readonly CommandPattern[]): boolean {
   // $'…' decodes escapes (\n, \x72): its words need not appear in the text; escaped quoting may hide it too.
   if (code.includes('$') && code.replace(/\\/g, '').includes("$'")) return true;
-  const text = plainText(code);
-  return needsOf(patterns).some((groups) => groups.every((group) => group.some((w) => hasWord(text, w))));
+  const words = wordsOf(plainText(code));
+  const present = new Set(words);
+  const has = (g: Group) => {
+    for (const w of g.exact) if (present.has(w)) return true;
+    return g.prefixes.some((p) => words.some((w) => w.startsWith(p)));
+  };
+  return needsOf(patterns).some(
+    (n) => has(n.command) && (n.alternatives.length === 0 || n.alternatives.some((alt) => alt.every(has))),
+  );
 }

@@ -1,7 +1,7 @@
 import type { Step } from '../../format/model.ts';
 import { analyseShell, type Invocation } from '../../shell/analyse.ts';
 import { DESTRUCTIVE } from '../../shell/destructive.ts';
-import { matchesPattern } from '../../shell/patterns.ts';
+import { matchesPattern, type CommandPattern } from '../../shell/patterns.ts';
 import { mayMatch } from '../../shell/prefilter.ts';
 import type { StepRule } from '../types.ts';
 
@@ -23,10 +23,40 @@ export interface DestructiveFinding {
  * never passed as harmless for being unreadable, and its syntax error is bash-syntax's to report.
  */
 export function findDestructive(step: Step): DestructiveFinding[] {
-  if (step.kind !== 'shell' || !mayMatch(step.code, DESTRUCTIVE)) return [];
+  if (step.kind !== 'shell') return [];
+  let findings = cache.get(step.code);
+  if (!findings) {
+    if (cache.size > 10_000) cache.clear();
+    findings = mayMatch(step.code, DESTRUCTIVE) ? match(step.code) : [];
+    cache.set(step.code, findings);
+  }
+  return findings;
+}
+
+/** Findings by step text: the same command text recurs across pages and is matched once. */
+const cache = new Map<string, DestructiveFinding[]>();
+
+/** Patterns by command name, so an invocation meets only the patterns for its command. */
+const BY_NAME = new Map<string, CommandPattern[]>();
+const BY_PREFIX: Array<[string, CommandPattern]> = [];
+for (const p of DESTRUCTIVE) {
+  for (const c of p.commands) {
+    if (c.endsWith('*')) BY_PREFIX.push([c.slice(0, -1), p]);
+    else BY_NAME.set(c, [...(BY_NAME.get(c) ?? []), p]);
+  }
+}
+
+function candidates(name: string | undefined): CommandPattern[] {
+  if (name === undefined) return [];
+  const out = BY_NAME.get(name) ?? [];
+  const prefixed = BY_PREFIX.filter(([prefix, p]) => name.startsWith(prefix) && !out.includes(p)).map(([, p]) => p);
+  return prefixed.length ? [...out, ...prefixed] : out;
+}
+
+function match(code: string): DestructiveFinding[] {
   const found = new Map<string, DestructiveFinding>();
-  for (const inv of analyseShell(step.code).invocations) {
-    for (const p of DESTRUCTIVE) {
+  for (const inv of analyseShell(code).invocations) {
+    for (const p of candidates(inv.name)) {
       const key = `${p.what}@${inv.line}`;
       if (found.has(key) || !matchesPattern(p, inv)) continue;
       found.set(key, { what: p.what, line: inv.line, where: hops(inv), invocation: inv });
