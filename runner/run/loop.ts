@@ -8,6 +8,7 @@ import { fanOut } from '../execute/fanout.ts';
 import { OutputTail } from '../execute/tail.ts';
 import type { Masker } from '../secrets/mask.ts';
 import { formatDuration, formatTimeout } from '../format/duration.ts';
+import { compileExpect, type ExpectMatcher } from '../format/expect.ts';
 import type { Progress } from './progress.ts';
 
 /**
@@ -126,15 +127,15 @@ async function runOnTargets(ctx: LoopContext, instance: StepInstance): Promise<T
 }
 
 function notStarted(target: Target, reason: 'after-failure' | 'interrupted'): TargetOutcome {
+  return reason === 'interrupted'
+    ? unstarted(target, 'interrupted', 'not started: the run was interrupted')
+    : unstarted(target, 'skipped', 'not started: an earlier node failed');
+}
+
+/** A target the step never ran on, with the reason. */
+function unstarted(target: Target, status: StepStatus, error: string): TargetOutcome {
   const result: TargetResult = {
-    target: targetName(target),
-    status: reason === 'interrupted' ? 'interrupted' : 'skipped',
-    exitCode: null,
-    attempts: 0,
-    durationMs: 0,
-    output: '',
-    truncated: false,
-    error: reason === 'interrupted' ? 'not started: the run was interrupted' : 'not started: an earlier node failed',
+    target: targetName(target), status, exitCode: null, attempts: 0, durationMs: 0, output: '', truncated: false, error,
   };
   return { result, tail: new OutputTail() };
 }
@@ -149,7 +150,10 @@ async function runOnTarget(ctx: LoopContext, instance: StepInstance, target: Tar
     tail.push(text);
     ctx.progress.output(text, label);
   };
-  const expect = a.expect ? new RegExp(a.expect, 'm') : undefined;
+  // check refuses a pattern RE2 cannot compile; should one reach the run anyway, the step fails saying why.
+  const compiled = a.expect ? compileExpect(a.expect) : undefined;
+  if (compiled && 'error' in compiled) return unstarted(target, 'failed', `expect=${a.expect}: ${compiled.error}`);
+  const expect = compiled;
   const maxAttempts = a.retries + 1;
   const started = performance.now();
   let attempts = 0;
@@ -197,7 +201,7 @@ interface Verdict {
   error?: string;
 }
 
-function judge(r: ExecResult, timeoutMs: number, expect: RegExp | undefined): Verdict {
+function judge(r: ExecResult, timeoutMs: number, expect: ExpectMatcher | undefined): Verdict {
   if (r.interrupted) return { status: 'interrupted' };
   if (r.error) return { status: 'failed', error: r.error };
   if (r.timedOut) return { status: 'timed-out', error: `timed out after ${formatTimeout(timeoutMs)}; its processes were killed` };
