@@ -4,7 +4,7 @@ import type { Plan, StepInstance } from '../plan/plan.ts';
 import type { RunRecord, StepRecord } from '../record/schema.ts';
 import type { GitState } from '../git.ts';
 import type { KubeView } from '../cluster/kubeconfig.ts';
-import { MASK, type Masker } from '../secrets/mask.ts';
+import { MASK } from '../secrets/mask.ts';
 
 export function operatorName(): string {
   let user: string;
@@ -32,8 +32,6 @@ export function newRecord(args: {
   selected: ReadonlySet<number>;
   git: GitState;
   kube?: KubeView;
-  /** @deprecated Ignored: records keep non-secret params verbatim (masking is for display). Kept for old callers. */
-  masker?: Masker;
   now: Date;
 }): RunRecord {
   const { plan } = args;
