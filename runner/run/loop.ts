@@ -9,6 +9,7 @@ import { OutputTail } from '../execute/tail.ts';
 import type { Masker } from '../secrets/mask.ts';
 import { formatDuration, formatTimeout } from '../format/duration.ts';
 import { compileExpect, type ExpectMatcher } from '../format/expect.ts';
+import { readOnlyPrelude } from '../execute/readonly.ts';
 import type { Progress } from './progress.ts';
 
 /**
@@ -164,7 +165,7 @@ async function runOnTarget(ctx: LoopContext, instance: StepInstance, target: Tar
     last = await executor.exec({
       instance,
       target,
-      script: instance.step.kind === 'apply' ? applyScript(instance.step.code) : instance.step.code,
+      script: stepScript(instance),
       env: { ...ctx.env, ...instance.env },
       cwd: target.kind === 'local' ? resolve(ctx.root, a.cwd ?? '.') : a.cwd,
       timeoutMs: a.timeoutMs,
@@ -194,6 +195,15 @@ async function runOnTarget(ctx: LoopContext, instance: StepInstance, target: Tar
     ...(verdict.error ? { error: ctx.masker.mask(verdict.error) } : {}),
   };
   return { result, tail };
+}
+
+/**
+ * The text a target receives. A `check` step runs behind the read-only prelude (kubectl, helm and
+ * k3s refuse writes), the same on this machine and on nodes; it is one line, so line numbers hold.
+ */
+function stepScript(instance: StepInstance): string {
+  const body = instance.step.kind === 'apply' ? applyScript(instance.step.code) : instance.step.code;
+  return instance.step.attrs.check ? readOnlyPrelude() + body : body;
 }
 
 interface Verdict {

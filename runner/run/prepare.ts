@@ -66,10 +66,11 @@ export async function withMaskedErrors<T>(masker: Masker, fn: () => Promise<T> |
   }
 }
 
-export function prepareSession(ctx: ProjectContext, source: RunSource, opts: PrepareOptions): Session {
+export async function prepareSession(ctx: ProjectContext, source: RunSource, opts: PrepareOptions): Promise<Session> {
   const { procedure } = source;
   assertRunnable(procedure);
   const { file: inventoryFile, inventory } = ctx.loadInventory();
+  await assertPassesCheck(procedure, inventory);
   const plan = strictPlan(procedure, inventory, source.sets, source.paramEnv);
   const indices = source.select(plan);
   const selected = indices.map((i) => plan.instances[i - 1]!);
@@ -92,6 +93,22 @@ export function prepareSession(ctx: ProjectContext, source: RunSource, opts: Pre
     if (tempDir) rmSync(tempDir, { recursive: true, force: true });
     throw err;
   }
+}
+
+/**
+ * `run` executes only what `check` accepts: a destructive command without `confirm`, a check step
+ * that writes, a node the inventory lacks are refusals here too, not just lint. So a page that
+ * skipped CI (a local edit, a file from elsewhere) cannot run `rm -f -r` unasked. The rules load
+ * the shell parser, so this is imported on use.
+ */
+export async function assertPassesCheck(procedure: Procedure, inventory: Inventory): Promise<void> {
+  const { checkProcedure } = await import('../check/lint.ts');
+  const errors = checkProcedure(procedure, inventory).filter((d) => d.severity === 'error');
+  if (errors.length === 0) return;
+  const list = errors.map((d) => `  ${d.file}:${d.line}:${d.column}  ${d.rule}  ${d.message}`).join('\n');
+  throw new UsageError(
+    `refusing to run ${procedure.file}: runbook check finds ${errors.length} error${errors.length > 1 ? 's' : ''}; nothing was run:\n${list}`,
+  );
 }
 
 export function strictPlan(procedure: Procedure, inventory: Inventory, sets: Record<string, string>, env: NodeJS.ProcessEnv): Plan {

@@ -72,6 +72,8 @@ export function newRecord(args: {
       hash: i.step.hash,
       line: i.step.position.start.line,
       flags: recordFlags(i),
+      // Check steps always run behind the read-only shims (execute/readonly.ts); the record says so.
+      ...(i.step.attrs.check ? { readOnly: true } : {}),
       status: args.selected.has(i.index) ? 'pending' : 'skipped',
       exitCode: null,
       attempts: 0,

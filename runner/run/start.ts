@@ -20,7 +20,7 @@ import { printJson } from '../ui/json.ts';
 import { newRecord, operatorName } from './record.ts';
 import { selectInstances } from './select.ts';
 import { executeSession, type Session } from './session.ts';
-import { prepareSession, setValues, sourceMasker, withMaskedErrors } from './prepare.ts';
+import { assertPassesCheck, prepareSession, setValues, sourceMasker, withMaskedErrors } from './prepare.ts';
 import { assertRunnable } from '../plan/runnable.ts';
 
 export interface RunOptions extends ProjectOptions {
@@ -45,7 +45,7 @@ export async function startRun(ref: string, opts: RunOptions): Promise<number> {
       if (opts.dryRun) return dryRun(procedure, ctx.loadInventory().inventory, sets, opts);
       const dir = await ctx.records('write');
       const runId = newRunId(procedure.id);
-      const session = prepareSession(
+      const session = await prepareSession(
         ctx,
         {
           procedure,
@@ -86,7 +86,7 @@ export async function resumeRun(runId: string, opts: RunOptions): Promise<number
   const procedure = loadProcedure(ctx.root, record.runbook.file);
   const { sets, paramEnv } = recordedParams(record, procedure);
   return withMaskedErrors(sourceMasker(procedure, sets, paramEnv), async () => {
-    const session = prepareSession(
+    const session = await prepareSession(
       ctx,
       {
         procedure,
@@ -196,8 +196,9 @@ function remainingSteps(record: RunRecord, plan: Plan, force: boolean): number[]
   return todo.map((s) => s.index);
 }
 
-function dryRun(procedure: Procedure, inventory: Inventory, sets: Record<string, string>, opts: RunOptions): number {
+async function dryRun(procedure: Procedure, inventory: Inventory, sets: Record<string, string>, opts: RunOptions): Promise<number> {
   assertRunnable(procedure);
+  await assertPassesCheck(procedure, inventory);
   const { plan, problems } = planProcedure(procedure, inventory, { sets, lenient: true });
   // Missing required params are expected in a dry run (CI has no values); anything else is a real problem.
   const missing = plan?.params.filter((p) => p.source === 'missing').map((p) => p.name) ?? [];
