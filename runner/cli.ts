@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `runbook` CLI. Each verb lives in runner/commands/<verb>.ts and registers itself here.
- * Exit codes shared by all verbs: 0 ok, 1 a step failed, 2 usage or validation error, 130 interrupted.
+ * Exit codes shared by all verbs: 0 ok, 1 a step failed, 2 refused or a runner failure, 128+n a signal (129 HUP, 130 INT, 143 TERM).
  */
 import { Command, CommanderError } from 'commander';
 import { UsageError, EXIT, describeError } from './errors.ts';
@@ -29,7 +29,7 @@ export async function buildProgram(argv = process.argv): Promise<Command> {
     .configureHelp({ sortSubcommands: false })
     .addHelpText('after', `
 Exit codes: 0 ok, 1 a step failed, 2 refused or a runner failure (never a stack trace;
-RUNBOOK_DEBUG=1 adds it), 130 interrupted.
+RUNBOOK_DEBUG=1 adds it), 129 terminal closed, 130 Ctrl-C, 143 SIGTERM.
 Docs: src/content/docs/reference/cli.mdx and reference/runbook-format.mdx (or the site's Reference section).`);
   const named = argv.slice(2).find((a) => !a.startsWith('-'));
   const verbs = named !== undefined && Object.hasOwn(VERBS, named) ? [named] : Object.keys(VERBS);

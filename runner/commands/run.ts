@@ -31,7 +31,7 @@ Steps on nodes go through the system ssh client (your ~/.ssh/config, agent and k
 connection per node is reused for the whole run; RUNBOOK_SSH_CONFIG names another config file).
 Each run writes src/content/runs/<runbook>/<runId>.json (or under --records) before the first step and
 after every step. Ctrl-C stops the running step (SIGINT, then SIGTERM and SIGKILL) and prints the
-\`runbook resume\` command. Exit: 0 succeeded, 1 a step failed, 2 refused or a runner failure, 130 interrupted.`,
+\`runbook resume\` command. Exit: 0 succeeded, 1 a step failed, 2 refused or a runner failure, 129 terminal closed, 130 Ctrl-C, 143 SIGTERM.`,
     )
     .action(async (ref: string, opts: RunOptions) => {
       // Loaded on use: zx and the run machinery stay out of `list`/`show` start-up.
