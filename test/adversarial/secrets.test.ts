@@ -7,6 +7,7 @@ import { createMasker, MASK } from '../../runner/secrets/mask.ts';
 import { FormMatcher } from '../../runner/secrets/matcher.ts';
 import { secretForms } from '../../runner/secrets/forms.ts';
 import { makeLab, runCli, step, type Lab } from '../run/helpers.ts';
+import { maskInPieces } from '../helpers/stream.ts';
 
 /**
  * Masking, attacked from outside: the leaks are built here with the encoders a
@@ -81,15 +82,7 @@ function assertNoLeak(out: string, secret: string) {
 
 /** Feeds `text` to a stream masker in the pieces `cuts` make. */
 function streamed(secret: string, text: string, cuts: number[]): string {
-  const stream = createMasker([secret]).stream();
-  const points = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort((a, b) => a - b);
-  let out = '';
-  let from = 0;
-  for (const p of [...points, text.length]) {
-    out += stream.push(text.slice(from, p));
-    from = p;
-  }
-  return out + stream.flush();
+  return maskInPieces(createMasker([secret]), text, cuts);
 }
 
 describe('the masker, property-tested against encoders it does not share', () => {

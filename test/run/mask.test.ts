@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createMasker, MASK, secretValues } from '../../runner/secrets/mask.ts';
 import { OutputTail } from '../../runner/execute/tail.ts';
+import { maskInPieces } from '../helpers/stream.ts';
 
 describe('masking secrets', () => {
   it('masks the value and its base64, URL and JSON forms, and each line of a multi-line secret', () => {
@@ -32,15 +33,7 @@ describe('masking secrets', () => {
         fc.array(fc.nat(200), { maxLength: 12 }),
         (secret, noise, cuts) => {
           const text = noise.join(secret) + secret + noise.join('');
-          const stream = createMasker([secret]).stream();
-          const points = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort((a, b) => a - b);
-          let out = '';
-          let from = 0;
-          for (const p of [...points, text.length]) {
-            out += stream.push(text.slice(from, p));
-            from = p;
-          }
-          out += stream.flush();
+          const out = maskInPieces(createMasker([secret]), text, cuts);
           expect(out.replace(/[\r\n]/g, '')).not.toContain(secret.replace(/[\r\n]/g, ''));
           // The stream holds back exactly what could still grow into a match, so wherever the cuts fall
           // it masks the same spans as the whole text.
