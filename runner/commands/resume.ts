@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { addCommon, inventoryOption, jsonOption, recordsOption } from './options.ts';
+import { addCommon, valueOption, inventoryOption, jsonOption, recordsOption } from './options.ts';
 import type { RunOptions } from '../run/start.ts';
 
 export function registerResume(program: Command) {
@@ -14,7 +14,7 @@ export function registerResume(program: Command) {
   )
     .option('--yes', 'answer yes to every remaining confirm step in advance')
     .option('--force', 'resume even though the remaining steps changed since the run started')
-    .option('--context <name>', 'the kube context to use instead of the kubeconfig current-context')
+    .addOption(valueOption('--context <name>', 'the kube context to use instead of the kubeconfig current-context'))
     .addHelpText(
       'after',
       '\nParams are the ones the run started with, exactly as recorded (the environment cannot change them); secret params\n' +

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { addCommon, inventoryOption, jsonOption, recordsOption, setOption } from './options.ts';
+import { addCommon, valueOption, inventoryOption, jsonOption, recordsOption, setOption } from './options.ts';
 import type { RunOptions } from '../run/start.ts';
 
 export function registerRun(program: Command) {
@@ -15,9 +15,9 @@ export function registerRun(program: Command) {
   )
     .option('--yes', 'answer yes to every confirm step in advance (required without a terminal)')
     .option('--dry-run', 'print the plan with params, targets and commands resolved; execute nothing')
-    .option('--from <step>', 'start at this step (step id, step@node or plan number); earlier steps are skipped')
-    .option('--only <step>', 'run only this step (all its instances, or one step@node)')
-    .option('--context <name>', 'the kube context to use instead of the kubeconfig current-context; steps use it too')
+    .addOption(valueOption('--from <step>', 'start at this step (step id, step@node or plan number); earlier steps are skipped'))
+    .addOption(valueOption('--only <step>', 'run only this step (all its instances, or one step@node)'))
+    .addOption(valueOption('--context <name>', 'the kube context to use instead of the kubeconfig current-context; steps use it too'))
     .addHelpText(
       'after',
       `

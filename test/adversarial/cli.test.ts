@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeError } from '../../runner/errors.ts';
@@ -260,5 +260,28 @@ describe('the confirm prompt shows exactly what will run', () => {
     );
     expect(confirmationText(instance('printf "\x1b[2Kok"\r'), (s) => s)).toContain('printf "\\x1b[2Kok"\\r');
     expect(showInvisible('a\tb\nc').text).toBe('a\tb\nc');
+  });
+});
+
+describe('an option that takes a value never takes an empty one', () => {
+  it('--records, --inventory, --from, --only and --context refuse "", " " in every spelling, executing nothing (property)', async () => {
+    const marker = join(lab.dir, 'ran-empty');
+    const page = lab.runbook('empty-values', step('step=a', `touch ${marker}`));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('--records', '--inventory', '--from', '--only', '--context'),
+        fc.constantFrom('', ' ', '\t'),
+        fc.boolean(),
+        async (flag, value, attached) => {
+          const args = attached ? [`${flag}=${value}`] : [flag, value];
+          const r = await runCli(['run', page, '--yes', ...args], lab.env);
+          expect(r.code, r.stderr).toBe(2);
+          expect(r.stderr).toContain(`option '${flag}`);
+          expect(r.stderr).toContain('An empty value');
+          expect(existsSync(marker)).toBe(false);
+        },
+      ),
+      { numRuns: 12 },
+    );
   });
 });
