@@ -5,7 +5,7 @@ import { addCommon, inventoryOption, jsonOption, recordsOption, type CommonOptio
 import { printJson } from '../ui/json.ts';
 import { projectContext } from '../project-context.ts';
 import { discoverPages, expandPaths } from '../project.ts';
-import { checkFiles, type CheckResult } from '../check/check.ts';
+import type { CheckResult } from '../check/check.ts';
 import { mark, printTimings } from '../check/timing.ts';
 import { EXIT } from '../errors.ts';
 
@@ -31,6 +31,8 @@ export function registerCheck(program: Command) {
       // Records are checked with the whole project (the pages they belong to must be known), or when named.
       const checkRecordsToo = paths.length === 0 || opts.records !== undefined;
       const records = checkRecordsToo ? { recordsDir: await ctx.records('read') } : {};
+      // Loaded on use: the rules bring the wasm shell parser, which `runbook --help` must not pay for.
+      const { checkFiles } = await import('../check/check.ts');
       const result = await checkFiles(ctx.root, files, inventory, records);
       const failed = result.errors > 0 || (opts.strict === true && result.warnings > 0);
       process.exitCode = failed ? EXIT.usage : EXIT.ok;
