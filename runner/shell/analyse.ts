@@ -2,6 +2,7 @@
  * Everything a step's shell text runs: every simple command, at every depth of wrappers and
  * nested scripts, with its argv, line and how it was reached. The step rules match these.
  */
+import { expandBraces } from './braces.ts';
 import { approximateCommands } from './fallback.ts';
 import { readScript, type Redirect, type ShellCommand, type Stdin } from './commands.ts';
 import { withShellTree } from './parser.ts';
@@ -52,13 +53,17 @@ interface Context {
 
 class Analyser {
   private readonly out: ShellAnalysis = { invocations: [], redirects: [], damaged: false };
+  /** Aliases defined so far (`alias x='rm -rf'`): a later command named x runs the body. */
+  private readonly aliases = new Map<string, string>();
 
   run(code: string): ShellAnalysis {
     this.script(code, 0, { via: [], remote: false, depth: 0 }, undefined);
     return this.out;
   }
 
-  private script(text: string, line: number, ctx: Context, stdin: Stdin | undefined): void {
+  private script(code: string, line: number, ctx: Context, stdin: Stdin | undefined): void {
+    // Brace expansion comes first in bash, before any word is read: `{rm,-rf,x}` is `rm -rf x`.
+    const text = expandBraces(code);
     let commands: ShellCommand[];
     try {
       const parsed = withShellTree(text, (root) => readScript(root, line));
@@ -85,6 +90,14 @@ class Analyser {
   private command(argv: Word[], line: number, ctx: Context, stdin?: Stdin, redirects: Redirect[] = []): void {
     if (!argv.length) return;
     const { via, remote } = ctx;
+    const alias = argv[0]!.value !== undefined ? this.aliases.get(argv[0]!.value) : undefined;
+    if (alias !== undefined && ctx.depth < MAX_DEPTH) {
+      // The alias body replaces the word in the source text; the rest of the line follows as written.
+      const text = [alias, ...argv.slice(1).map((w) => w.text)].join(' ');
+      this.script(text, argv[0]!.line, { via: [...via, `alias ${argv[0]!.value}`], remote, depth: ctx.depth + 1 }, stdin);
+      return;
+    }
+    if (commandName(argv[0]) === 'alias') this.define(argv.slice(1));
     const inv: Invocation = { argv, name: commandName(argv[0]), line: argv[0]!.line ?? line, via, remote, redirects };
     if (stdin) inv.stdin = stdin;
     this.out.invocations.push(inv);
@@ -93,6 +106,13 @@ class Analyser {
       const next: Context = { via: [...via, inner.via], remote: remote || inner.remote === true, depth: ctx.depth + 1 };
       if (inner.argv) this.command(inner.argv, inner.argv[0]?.line ?? line, next, inner.stdin);
       if (inner.script) this.script(inner.script.text, inner.script.line, next, inner.stdin);
+    }
+  }
+
+  private define(args: Word[]): void {
+    for (const w of args) {
+      const eq = w.value?.indexOf('=') ?? -1;
+      if (eq > 0) this.aliases.set(w.value!.slice(0, eq), w.value!.slice(eq + 1));
     }
   }
 }

@@ -62,6 +62,8 @@ class ScriptReader {
   private readonly byNode = new Map<number, ShellCommand>();
   /** Commands with their start offset, in document order. */
   private readonly starts: Array<{ index: number; cmd: ShellCommand }> = [];
+  /** Words that are `<(…)`: the file they name holds what the command inside prints. */
+  private readonly substituted: Array<[Word, SyntaxNode]> = [];
   /** Pipeline hand-overs: the command whose output feeds the first command of a stage. */
   private readonly fed: Array<[ShellCommand | undefined, SyntaxNode]> = [];
   private readonly lineOffset: number;
@@ -82,6 +84,10 @@ class ScriptReader {
       else if (node.type === 'herestring_redirect') this.hereString(node);
       else if (node.type === 'heredoc_redirect') this.hereDocument(node);
       else if (node.type === 'pipeline') this.pipeline(node);
+    }
+    for (const [word, node] of this.substituted) {
+      const text = this.printedBy(node);
+      if (text) word.file = text;
     }
     // Stdin last: a stage is fed by what the stage before it prints, here-documents included.
     for (const [from, stage] of this.fed) {
@@ -110,7 +116,9 @@ class ScriptReader {
       const type = child.type;
       if (type === 'command_name') named = true;
       else if (!named || type.endsWith('_redirect')) continue;
-      cmd.argv.push(this.word(child));
+      const word = this.word(child);
+      if (type === 'process_substitution' && child.text.startsWith('<(')) this.substituted.push([word, child]);
+      cmd.argv.push(word);
     }
     if (cmd.argv[0]) cmd.line = cmd.argv[0].line;
     this.out.commands.push(cmd);
@@ -148,6 +156,12 @@ class ScriptReader {
     return s && s.index < stage.endIndex ? s.cmd : undefined;
   }
 
+  /** What a `<(…)` prints when the script spells it out (its last command is echo/printf of literals, …). */
+  private printedBy(substitution: SyntaxNode): Stdin | undefined {
+    const inner = this.commandOf(substitution.namedChild(substitution.namedChildCount - 1));
+    return inner && fedText(inner);
+  }
+
   private record(r: Redirect, owner: ShellCommand | undefined): void {
     this.out.redirects.push(r);
     owner?.redirects.push(r);
@@ -162,6 +176,11 @@ class ScriptReader {
     if (fd) r.fd = fd;
     if (target) r.target = this.word(target);
     this.record(r, owner);
+    // `cmd < <(echo …)`: the command reads what the process substitution prints.
+    if (op === '<' && target?.type === 'process_substitution' && owner && !owner.stdin) {
+      const text = this.printedBy(target);
+      if (text) owner.stdin = text;
+    }
     // The grammar hands later words to the redirect; bash gives them to the command.
     for (const w of extra) owner?.argv.push(this.word(w));
   }

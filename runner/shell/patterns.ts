@@ -3,8 +3,11 @@
  * write), matched on argv after option parsing. Every condition given must hold.
  */
 import type { Invocation } from './analyse.ts';
+import { globToRegExp, isGlob } from './glob.ts';
 import { parseOptions, type ParsedArgs } from './options.ts';
+import { destroysData } from './sql.ts';
 import { syntaxOf } from './syntax.ts';
+import { goInteger } from './values.ts';
 import { commandName, type Word } from './words.ts';
 
 export interface CommandPattern {
@@ -37,7 +40,7 @@ export interface CommandPattern {
   anyWord?: readonly string[];
   /** find -exec/-execdir/-ok runs one of these commands. */
   execs?: readonly string[];
-  /** SQL that matches `SQL_DESTRUCTIVE`, from these options, the operands, or stdin (here-doc, echo | …). */
+  /** SQL that destroys data (sql.ts), from these options, the operands, or stdin (here-doc, echo | …). */
   sql?: { options?: readonly string[]; operands?: boolean };
   /** A spelling the docs show and the tests start from. */
   example: string;
@@ -46,13 +49,9 @@ export interface CommandPattern {
 /** Targets a write to which changes nothing. */
 export const HARMLESS_FILES: readonly string[] = ['/dev/null', '/dev/stdout', '/dev/stderr', '/dev/tty', '-'];
 
-const SQL_OBJECTS = 'DATABASE|TABLE|SCHEMA|ROLE|USER|OWNED|INDEX|VIEW|MATERIALIZED|EXTENSION|TABLESPACE|SEQUENCE|'
-  + 'FUNCTION|TYPE';
-export const SQL_DESTRUCTIVE = new RegExp(`\\b(?:DROP\\s+(?:${SQL_OBJECTS})|TRUNCATE)\\b`, 'i');
-
 export function matchesPattern(p: CommandPattern, inv: Invocation): boolean {
-  const name = inv.name;
-  if (name === undefined || !p.commands.some((c) => nameMatches(c, name))) return false;
+  const name = inv.name === undefined ? undefined : commandOf(p, inv.name);
+  if (name === undefined) return false;
   const args = inv.argv.slice(1);
   if (p.anyWord && !args.some((w) => w.value !== undefined && p.anyWord!.includes(w.value))) return false;
   if (p.execs && !findExecs(args).some((c) => p.execs!.includes(c))) return false;
@@ -74,18 +73,39 @@ export function matchesPattern(p: CommandPattern, inv: Invocation): boolean {
   if (p.fileOperand && !operands.some(namesFile)) return false;
   if (p.minOperands && operands.length < p.minOperands) return false;
   if (p.operandPrefix && !operands.some((w) => w.value?.startsWith(p.operandPrefix!))) return false;
-  if (p.sql && !sqlTexts(p.sql, parsed, operands, inv).some((t) => SQL_DESTRUCTIVE.test(t))) return false;
+  if (p.sql && !sqlTexts(p.sql, parsed, operands, inv).some((t) => destroysData(t))) return false;
   return true;
 }
 
-/** Several patterns read the same invocation: its options are parsed once. */
-const parsedCache = new WeakMap<Invocation, ParsedArgs>();
+/**
+ * The command of `p` that `name` runs: the name itself, or for a glob command word (`r[m]`, `r?`)
+ * a command of the pattern the glob matches, so `/bin/r? -rf x` is read as rm with rm's options.
+ */
+function commandOf(p: CommandPattern, name: string): string | undefined {
+  if (!isGlob(name)) return p.commands.some((c) => nameMatches(c, name)) ? name : undefined;
+  const glob = globToRegExp(name);
+  for (const c of p.commands) {
+    // A prefix entry (`mkfs.*`) is tried as the prefix with a few endings the glob may spell.
+    const tries = c.endsWith('*') ? ['', 'ext4', 'xfs', 'vfat', 'btrfs', 'x'].map((e) => c.slice(0, -1) + e) : [c];
+    const hit = tries.find((t) => glob.test(t));
+    if (hit) return hit;
+  }
+  return undefined;
+}
+
+/** Several patterns read the same invocation: its options are parsed once per command name it is read as. */
+const parsedCache = new WeakMap<Invocation, Map<string, ParsedArgs>>();
 
 function parsedArgs(inv: Invocation, name: string, args: readonly Word[]): ParsedArgs {
-  let parsed = parsedCache.get(inv);
+  let byName = parsedCache.get(inv);
+  if (!byName) {
+    byName = new Map();
+    parsedCache.set(inv, byName);
+  }
+  let parsed = byName.get(name);
   if (!parsed) {
     parsed = parseOptions(args, syntaxOf(name));
-    parsedCache.set(inv, parsed);
+    byName.set(name, parsed);
   }
   return parsed;
 }
@@ -117,8 +137,9 @@ function hasOptionValue(parsed: ParsedArgs, spec: { names: readonly string[]; va
   });
 }
 
+/** A number wanted matches any integer spelling the tool reads as it (pflag's base-0 ints: `0x0`, `+0`, `0_0`). */
 function sameValue(want: string, got: string): boolean {
-  if (/^\d+$/.test(want) && /^\d+$/.test(got)) return Number(want) === Number(got);
+  if (/^\d+$/.test(want)) return goInteger(got) === BigInt(want);
   return want.toLowerCase() === got.toLowerCase();
 }
 

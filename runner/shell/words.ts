@@ -11,6 +11,8 @@ export interface Word {
   text: string;
   /** 0-based line in the step's code. */
   line: number;
+  /** For `<(echo …)`: the text the file it names holds, when the script spells it out. */
+  file?: { text: string; line: number };
 }
 
 export function literal(value: string, line: number): Word {

@@ -12,6 +12,10 @@
  * - A command word known only at run time (`"$SUDO" rm -rf d`) may be a wrapper or empty: the
  *   words after it are also matched as a command.
  * - `command -v`, `sudo -l`, `ionice -p` and the like run nothing.
+ * - A shell or `source`/`.` given a script file runs that file: `<(echo …)` holds the text echo prints,
+ *   `/dev/stdin` holds the command's stdin (`bash /dev/stdin <<< '…'`), and a path runs that script,
+ *   so `source ./k3s-killall.sh` counts as running k3s-killall.sh.
+ * - `alias x='rm -rf'`: the body is shell code, read like `bash -c` (analyse.ts also reads later uses of x).
  */
 import type { Stdin } from './commands.ts';
 import { parseOptions, type ParsedArgs } from './options.ts';
@@ -33,6 +37,8 @@ export interface Inner {
 const UNKNOWN = '"${__runbook_unknown_word}"';
 
 const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*=/;
+/** Files that are the reading process's stdin. */
+const STDIN_FILES = new Set(['/dev/stdin', '/dev/fd/0', '/proc/self/fd/0']);
 const SHELLS = new Set(['bash', 'sh', 'dash', 'zsh', 'ksh']);
 const SIMPLE = new Set([
   'sudo', 'doas', 'env', 'nice', 'nohup', 'setsid', 'exec', 'command', 'builtin', 'time', 'stdbuf', 'unbuffer',
@@ -54,10 +60,21 @@ export function innerCommands(argv: Word[], stdin: Stdin | undefined): Inner[] {
     case 'watch':
       return joined(name, name === 'watch' ? parseOptions(args, syntaxOf('watch')).rest : args, stdin);
     case 'trap': {
-      const first = args[0];
-      if (!first || first.value === '-' || first.value?.startsWith('-')) return [];
+      // `trap -- 'cmd' SIG`: `--` ends the options; -p and -l print and set nothing.
+      const first = args[0]?.value === '--' ? args[1] : args[0];
+      if (!first || first.value === '-' || (first !== args[1] && first.value?.startsWith('-'))) return [];
       return first.value === undefined ? [] : [{ script: { text: first.value, line: first.line }, via: 'trap' }];
     }
+    case 'source':
+    case '.': {
+      const file = args[0]?.value === '--' ? args[1] : args[0];
+      return file ? scriptFile(name, file, args.slice(args.indexOf(file) + 1), stdin) : [];
+    }
+    case 'alias':
+      return args.flatMap((w) => {
+        const eq = w.value?.indexOf('=') ?? -1;
+        return eq > 0 ? [{ script: { text: w.value!.slice(eq + 1), line: w.line }, via: 'alias' }] : [];
+      });
     case 'ssh':
       return ssh(args, stdin);
     case 'kubectl':
@@ -112,8 +129,17 @@ function shell(name: string, args: Word[], stdin: Stdin | undefined): Inner[] {
     if (first?.value === undefined) return [];
     return [{ script: { text: first.value, line: first.line }, via: `${name} -c`, stdin }];
   }
-  if (first && !parsed.has('-s')) return [{ argv: [first, ...parsed.rest], via: name, stdin }];
+  if (first && !parsed.has('-s')) return scriptFile(name, first, parsed.rest, stdin);
   return stdin ? [{ script: { text: stdin.text, line: stdin.line }, via: `${name} (stdin)` }] : [];
+}
+
+/** A shell or `source` running a script file: text we can read (`<(echo …)`, stdin), or the script by its path. */
+function scriptFile(via: string, file: Word, args: Word[], stdin: Stdin | undefined): Inner[] {
+  if (file.file) return [{ script: file.file, via: `${via} <(…)`, stdin }];
+  if (file.value !== undefined && STDIN_FILES.has(file.value)) {
+    return stdin ? [{ script: { text: stdin.text, line: stdin.line }, via: `${via} (stdin)` }] : [];
+  }
+  return [{ argv: [file, ...args], via, stdin }];
 }
 
 function joined(via: string, words: Word[], stdin: Stdin | undefined): Inner[] {

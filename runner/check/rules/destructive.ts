@@ -1,6 +1,7 @@
 import type { Step } from '../../format/model.ts';
 import { analyseShell, type Invocation } from '../../shell/analyse.ts';
 import { DESTRUCTIVE } from '../../shell/destructive.ts';
+import { isGlob } from '../../shell/glob.ts';
 import { matchesPattern, type CommandPattern } from '../../shell/patterns.ts';
 import { mayMatch } from '../../shell/prefilter.ts';
 import type { StepRule } from '../types.ts';
@@ -48,6 +49,8 @@ for (const p of DESTRUCTIVE) {
 
 function candidates(name: string | undefined): CommandPattern[] {
   if (name === undefined) return [];
+  // A glob command word (`/bin/r?`) may run any command: matchesPattern reads it as each one it matches.
+  if (isGlob(name)) return [...DESTRUCTIVE];
   const out = BY_NAME.get(name) ?? [];
   const prefixed = BY_PREFIX.filter(([prefix, p]) => name.startsWith(prefix) && !out.includes(p)).map(([, p]) => p);
   return prefixed.length ? [...out, ...prefixed] : out;

@@ -1,0 +1,40 @@
+/**
+ * Command words that are glob patterns: `/usr/bin/r[m]`, `/bin/r?` run whatever file the pattern
+ * matches, so a pattern that could name a command counts as that command. Hand-written (a few
+ * lines) rather than picomatch, which is not a dependency of this project and models path globs
+ * with options bash does not have.
+ */
+
+const GLOB = /[*?[]/;
+
+export function isGlob(name: string): boolean {
+  return GLOB.test(name);
+}
+
+/** A bash pattern (`*`, `?`, `[…]`, `[!…]`) as an anchored regular expression; a bad class is literal. */
+export function globToRegExp(pattern: string): RegExp {
+  let out = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '*') out += '.*';
+    else if (c === '?') out += '.';
+    else if (c === '\\' && i + 1 < pattern.length) out += escape(pattern[++i]!);
+    else if (c === '[') {
+      const end = pattern.indexOf(']', i + 2);
+      if (end < 0) {
+        out += '\\[';
+        continue;
+      }
+      let body = pattern.slice(i + 1, end);
+      const negate = body.startsWith('!') || body.startsWith('^');
+      if (negate) body = body.slice(1);
+      out += `[${negate ? '^' : ''}${body.replace(/[\\\]^]/g, '\\$&')}]`;
+      i = end;
+    } else out += escape(c);
+  }
+  return new RegExp(`^${out}$`, 's');
+}
+
+function escape(c: string): string {
+  return c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
