@@ -1,5 +1,5 @@
 import type { Code } from 'mdast';
-import { describeControl, findControls } from './control-chars.ts';
+import { describeControl, findControls, findUnicodeSpace } from './control-chars.ts';
 import { fenceEnd, swallowedFence } from './fences.ts';
 import type { Report } from './report.ts';
 
@@ -53,49 +53,96 @@ export function checkClosed(node: Code, source: string, isStep: boolean, report:
   }
 }
 
-/** Where a step's text sits in the page, to position what is found in it. */
-export interface StepText {
-  code: string;
-  meta: string;
-  fenceLine: number;
-  metaColumn: number;
-  /** The page's lines (split with LINE_BREAK). */
-  lines: string[];
-}
-
 const ESCAPE_HINT =
   "remove it, or write it as an escape the command understands (e.g. $'\\e' or printf '\\033' in bash)";
 const CRLF =
   'the step has Windows line endings (CRLF): bash would get a carriage return (\\x0d) at the end of each line; ' +
   'save the page with LF line endings';
 
-/** Control characters in a step's code or meta are errors at their exact line and column. */
-export function checkControls(step: StepText, report: Report): void {
-  const inMeta = findControls(step.meta, MAX_CONTROLS);
-  const inCode = findControls(step.code, MAX_CONTROLS - inMeta.length);
-  if (inMeta.length === 0 && inCode.length === 0) return;
-  const message = (char: string, where: string) =>
-    `${where} contains ${describeControl(char)}: a terminal would not show what runs; ${ESCAPE_HINT}`;
-  for (const { index, char } of inMeta) {
-    report(step.fenceLine, step.metaColumn + index, 'control-character', message(char, 'the fence line'));
-  }
-  const codeLines = step.code.split(LINE_BREAK);
+/**
+ * The source a step fence spans: its opening line from the fence through its closing line
+ * and that line's ending. Markdown drops the CR of a CRLF line ending (and of the fence
+ * line and last line entirely) before the code reaches mdast, so only the source shows it.
+ */
+export function fenceSpan(node: Code, source: string): { from: number; to: number } | undefined {
+  const start = node.position?.start.offset;
+  const end = node.position?.end;
+  if (start === undefined || end?.offset === undefined) return undefined;
+  // An end at column 1 is already past the last line's ending.
+  if (end.column === 1) return { from: start, to: end.offset };
+  const ending = /[ \t]*\r?/y;
+  ending.lastIndex = end.offset;
+  return { from: start, to: end.offset + ending.exec(source)![0].length };
+}
+
+/**
+ * Control characters anywhere in a step fence's source (its fence line, code and closing
+ * fence) are errors at their exact line and column. Checked on the source, not on mdast's
+ * value, which has lost CRs; container prefixes (`> `, list indentation) hold none.
+ */
+export function checkControls(node: Code, source: string, report: Report): void {
+  const range = fenceSpan(node, source);
+  if (!range) return;
+  // A leading byte order mark is the file's encoding mark, not text; it cannot be in a fence anyway.
+  const found = findControls(source, Infinity, Math.max(range.from, 1), range.to);
+  if (found.length === 0) return;
+  const fenceLine = node.position!.start.line;
+  const lineStart = Math.max(source.lastIndexOf('\n', range.from - 1), source.lastIndexOf('\r', range.from - 1)) + 1;
   let crlfSeen = false;
-  for (const { index, char } of inCode) {
-    const crlf = char === '\r' && step.code[index + 1] === '\n';
+  let reported = 0;
+  for (const { index, char } of found) {
+    if (reported === MAX_CONTROLS) break;
+    const crlf = char === '\r' && source[index + 1] === '\n';
+    // One CRLF error says it all; other characters are reported each.
     if (crlf && crlfSeen) continue;
     crlfSeen ||= crlf;
-    const before = step.code.slice(0, index).split(LINE_BREAK);
-    const codeLine = before.length - 1;
-    const fileLine = step.fenceLine + 1 + codeLine;
-    const sourceLine = step.lines[fileLine - 1] ?? '';
-    const column = sourceColumn(sourceLine, codeLines[codeLine]!, before[codeLine]!.length, char);
-    report(fileLine, column, 'control-character', crlf ? CRLF : message(char, 'the step'));
+    reported++;
+    const before = source.slice(lineStart, index).split(LINE_BREAK);
+    const line = fenceLine + before.length - 1;
+    const column = before[before.length - 1]!.length + 1;
+    const where = line === fenceLine ? 'the fence line' : 'the step';
+    const message = crlf
+      ? CRLF
+      : `${where} contains ${describeControl(char)}: a terminal would not show what runs; ${ESCAPE_HINT}`;
+    report(line, column, 'control-character', message);
   }
 }
 
-/** The 1-based column in the page of a character of a code line: the page line is the code line after a prefix. */
-function sourceColumn(sourceLine: string, codeLine: string, indexInLine: number, char: string): number {
-  if (sourceLine.endsWith(codeLine)) return sourceLine.length - codeLine.length + indexInLine + 1;
-  return sourceLine.indexOf(char) + 1 || 1;
+/**
+ * A fence whose info string says `step=` but that was not read as a step would silently
+ * not run (and the steps around it would): that is an error at the fence. The info string
+ * is read up to the line feed, since a lone CR ends the line for Markdown but not for an editor.
+ * The usual cause is a Unicode space after the language, which Markdown reads as part of it.
+ */
+export function checkStepNotRead(node: Code, source: string, report: Report): void {
+  const start = node.position?.start;
+  if (start?.offset === undefined) return;
+  const lineEnd = source.indexOf('\n', start.offset);
+  const fence = /^[ \t]*(?:`{3,}|~{3,})/.exec(source.slice(start.offset, start.offset + 200))?.[0];
+  if (!fence) return;
+  const info = source.slice(start.offset + fence.length, lineEnd === -1 ? source.length : lineEnd);
+  // A CR can split the word itself (`s\rtep=`): look for step= with CRs taken out.
+  if (!info.replaceAll('\r', '').includes('step=')) return;
+  const at = info.indexOf('step=');
+  const infoColumn = start.column + fence.length;
+  const notRead = 'this fence says step= but is not read as a step, so it would not run';
+  const cr = info.indexOf('\r');
+  const space = findUnicodeSpace(info.slice(0, at));
+  if (cr !== -1) {
+    const message =
+      `${notRead}: a carriage return (\\x0d) before it ends the fence line for Markdown; ` +
+      'remove it and save the page with LF line endings';
+    report(start.line, infoColumn + cr, 'control-character', message);
+  } else if (space) {
+    const message =
+      `${notRead}: the language and the attributes are separated by ${space.description}, which Markdown ` +
+      'does not read as a space; use an ASCII space';
+    report(start.line, infoColumn + space.index, 'invalid-attribute', message);
+  } else if (/^[ \t]*\S*step=/.test(info)) {
+    const message = `${notRead}: step= is read as the language; write the language first, e.g. \`\`\`bash step=<id>`;
+    report(start.line, start.column, 'invalid-attribute', message);
+  } else {
+    const message = `${notRead}: no attribute named step is read from it; write step=<id> as an attribute of its own`;
+    report(start.line, infoColumn + at, 'invalid-attribute', message);
+  }
 }

@@ -53,14 +53,21 @@ export function fenceEnd(node: Code, source: string): FenceEnd | undefined {
  * would arrive as `1.2`, a different pattern), so attributes are read from the line.
  */
 export function rawMeta(node: Code, line: string): { meta: string; column: number } | undefined {
+  const raw = rawInfo(node, line);
+  if (!raw) return undefined;
+  // `s`: U+2028/U+2029 are line terminators to a JS regex, not to Markdown; they must stay in the meta to be found.
+  const m = /^[ \t]*\S+[ \t]+(\S.*?)[ \t]*$/s.exec(raw.info);
+  if (!m) return { meta: '', column: line.length + 1 };
+  return { meta: m[1]!, column: raw.column + raw.info.indexOf(m[1]!) };
+}
+
+/** A fence's info string as written on its line (after the fence), and its 1-based column; none for indented code. */
+export function rawInfo(node: Code, line: string): { info: string; column: number } | undefined {
   const column = node.position?.start.column;
   if (column === undefined) return undefined;
   const fence = /^(`{3,}|~{3,})/.exec(line.slice(column - 1))?.[1];
   if (!fence) return undefined;
-  const info = line.slice(column - 1 + fence.length);
-  const m = /^[ \t]*\S+[ \t]+(\S.*?)[ \t]*$/.exec(info);
-  if (!m) return { meta: '', column: line.length + 1 };
-  return { meta: m[1]!, column: column + fence.length + info.indexOf(m[1]!) };
+  return { info: line.slice(column - 1 + fence.length), column: column + fence.length };
 }
 
 /** A line inside a block that reads as the opening fence of another one. */

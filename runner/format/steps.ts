@@ -4,7 +4,7 @@ import type { Procedure, Span, Step } from './model.ts';
 import { type MetaToken, tokenizeMeta } from './meta.ts';
 import { STEP_ONLY_ATTRIBUTES, readAttributes } from './attributes.ts';
 import { rawMeta } from './fences.ts';
-import { checkClosed, checkControls } from './fence-checks.ts';
+import { checkClosed, checkControls, checkStepNotRead } from './fence-checks.ts';
 import type { WalkContext } from './tree.ts';
 import type { Report } from './report.ts';
 
@@ -42,6 +42,8 @@ export function readFence(node: Code, ctx: WalkContext, page: PageState): void {
   const tokenized = tokenizeMeta(meta);
   const isStep = 'tokens' in tokenized ? tokenized.tokens.some((t) => t.key === 'step') : /\bstep=/.test(meta);
   checkClosed(node, page.source, isStep, page.report);
+  if (isStep) checkControls(node, page.source, page.report);
+  else checkStepNotRead(node, page.source, page.report);
   if ('error' in tokenized) {
     if (isStep) page.report(line, metaColumn + tokenized.offset, 'invalid-attribute', tokenized.error);
     return;
@@ -61,7 +63,6 @@ export function readFence(node: Code, ctx: WalkContext, page: PageState): void {
     return;
   }
   readStep(node, { meta, metaColumn, tokens: tokenized.tokens }, ctx, page);
-  checkControls({ code: node.value, meta, fenceLine: line, metaColumn, lines: page.lines() }, page.report);
 }
 
 /** A step's meta, read: its tokens and where it starts on the fence line. */

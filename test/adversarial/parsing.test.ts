@@ -87,9 +87,10 @@ describe('a step fence that is never closed', () => {
         const unclosed = byRule(p, 'unclosed-fence');
         if (s.closed) {
           expect(unclosed).toEqual([]);
-          // CRLF line ends inside a step are an error of their own (bash would get a CR on every line).
-          const crlf = s.crlf && s.code.length > 1;
-          expect(errors(p).map((d) => d.rule)).toEqual(crlf ? ['control-character'] : []);
+          // CRLF line ends on a step's lines (its fence line too) are an error of their own, at the first CR.
+          expect(errors(p)).toEqual(
+            s.crlf ? [expect.objectContaining({ rule: 'control-character', line: page.line, column: page.column + s.length + 'bash step=restart'.length })] : [],
+          );
           // CommonMark removes up to the opening fence's indentation from each code line.
           const strip = new RegExp(`^ {0,${s.indent}}`);
           expect(p.steps[0]!.code).toBe(s.code.map((l) => l.replace(strip, '')).join(s.crlf ? '\r\n' : '\n'));
@@ -260,6 +261,8 @@ const CONTROLS = [
   '\x7f',
   ...Array.from({ length: 0x20 }, (_, i) => String.fromCharCode(0x80 + i)),
   ...'\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069',
+  // Invisible: direction marks, zero-width characters, separators, word joiner and friends, soft hyphen, BOM.
+  ...'\u200e\u200f\u061c\u200b\u200c\u200d\u2028\u2029\ufeff\xad\u2060\u2061\u2062\u2063\u2064',
 ];
 
 describe('control characters in a step', () => {
@@ -280,7 +283,7 @@ describe('control characters in a step', () => {
           const text = `${header}${intro}${prefix}\`\`\`bash step=a\n${lines.map((l) => prefix + l).join('\n')}\n${prefix}\`\`\`\n`;
           const p = parseProcedure(text, 'page.mdx');
           const hits = byRule(p, 'control-character');
-          const escaped = char.charCodeAt(0) <= 0xff ? `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}` : `\\u${char.charCodeAt(0).toString(16)}`;
+          const escaped = char.charCodeAt(0) <= 0xff ? `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}` : `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
           expect(hits).toEqual([
             expect.objectContaining({ severity: 'error', line: headerLines + (intro ? 1 : 0) + 2 + row, column: prefix.length + col + 1 }),
           ]);
@@ -314,6 +317,126 @@ describe('control characters in a step', () => {
       }),
       RUNS,
     );
+  });
+});
+
+/** Spaces Markdown does not read as one between a fence's language and its attributes. */
+const UNICODE_SPACES = [...'\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000'];
+
+/** 1-based line and column of `index` in `text`, counting line ends as micromark does (a lone CR ends a line). */
+function lineCol(text: string, index: number) {
+  const before = text.slice(0, index).split(/\r\n|\r|\n/);
+  return { line: before.length, column: before[before.length - 1]!.length + 1 };
+}
+
+describe('carriage returns in a step fence (issue 13: Markdown strips them before the code is read)', () => {
+  const code = fc.array(fc.stringMatching(/^[a-z0-9 $"'=./-]{1,20}$/), { minLength: 1, maxLength: 4 });
+
+  it('CRLF on any of its lines (fence line, code, closing fence), in any container, is one error at the first CR', () => {
+    fc.assert(
+      fc.property(code, container, fc.nat(), fc.boolean(), (lines, where, seed, all) => {
+        const prefix = where === 'list' ? '   ' : where === 'quote' ? '> ' : '';
+        const intro = where === 'list' ? '1. Do it:\n' : '';
+        const fenceLines = ['```bash step=a', ...lines, '```'].map((l) => prefix + l);
+        const row = seed % fenceLines.length;
+        const ends = fenceLines.map((_, i) => (all || i === row ? '\r\n' : '\n'));
+        const text = header + intro + fenceLines.map((l, i) => l + ends[i]).join('') + '\nProse.\n';
+        const p = parseProcedure(text, 'page.mdx');
+        const at = lineCol(text, text.indexOf('\r'));
+        expect(byRule(p, 'control-character')).toEqual([expect.objectContaining({ severity: 'error', ...at, message: expect.stringContaining('CRLF') })]);
+        expect(() => assertRunnable(p)).toThrow(/control-character/);
+      }),
+      RUNS,
+    );
+  });
+
+  it('a lone CR anywhere in the fence line or the code is an error at its line and column, step or not', () => {
+    fc.assert(
+      fc.property(code, fc.nat(), fc.nat(), (lines, rowSeed, colSeed) => {
+        const fenceLines = ['```bash step=a title="t"', ...lines];
+        const row = rowSeed % fenceLines.length;
+        // After the fence itself: a CR inside ``` would make it no fence at all.
+        const min = row === 0 ? 3 : 0;
+        const col = min + (colSeed % (fenceLines[row]!.length - min + 1));
+        fenceLines[row] = `${fenceLines[row]!.slice(0, col)}\r${fenceLines[row]!.slice(col)}`;
+        const text = `${header}${fenceLines.join('\n')}\n\`\`\`\n`;
+        const p = parseProcedure(text, 'page.mdx');
+        const at = lineCol(text, text.indexOf('\r'));
+        expect(byRule(p, 'control-character')).toEqual(expect.arrayContaining([expect.objectContaining({ severity: 'error', ...at })]));
+        expect(() => assertRunnable(p)).toThrow();
+      }),
+      RUNS,
+    );
+  });
+
+  it('CRLF only in prose and frontmatter is fine: Markdown reads it, and no step holds a CR', () => {
+    const text = `---\r\ntitle: T\r\n---\r\n\r\nSome prose.\r\nMore prose.\r\n\r\n\`\`\`bash step=a\necho a\n\`\`\`\n\r\nAfter.\r\n`;
+    const p = parseProcedure(text, 'page.mdx');
+    expect(p.diagnostics).toEqual([]);
+    expect(p.steps.map((s) => s.code)).toEqual(['echo a']);
+  });
+});
+
+describe('a fence that says step= but is not read as a step (issue 14)', () => {
+  it('a Unicode space between the language and the attributes is an error at that space, named, saying to use an ASCII space', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom('bash', 'sh', 'yaml'),
+        fc.constantFrom(...UNICODE_SPACES),
+        fc.constantFrom('step=b', 'step=b confirm', 'step=b title="T"', 'title="T" step=b'),
+        (lang, space, rest) => {
+          const text = `${header}\`\`\`bash step=a\necho a\n\`\`\`\n\n\`\`\`${lang}${space}${rest}\necho b\n\`\`\`\n`;
+          const p = parseProcedure(text, 'page.mdx');
+          const escaped = `\\u${space.codePointAt(0)!.toString(16).padStart(4, '0')}`.replace('\\u00a0', '\\xa0');
+          const hit = expect.objectContaining({ severity: 'error', line: headerLines + 5, column: 4 + lang.length });
+          expect(errors(p)).toEqual([hit]);
+          expect(errors(p)[0]!.message).toContain(escaped);
+          expect(errors(p)[0]!.message).toContain('use an ASCII space');
+          expect(() => assertRunnable(p)).toThrow();
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  it('any fence whose info string holds step= becomes a step or is an error, never silently nothing', () => {
+    const piece = fc.constantFrom('bash', 'sh', 'yaml', 'step=', 'step=a', 'a', 'x-', ' ', '\t', '"', "'", '=', 'title', '{1}', 'apply', '\r', ...UNICODE_SPACES);
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 6 }), fc.array(piece, { maxLength: 6 }), fc.constantFrom('```', '~~~'), (before, after, fence) => {
+        const info = `${before.join('')}step=${after.join('')}`;
+        const p = parseProcedure(`${header}${fence}${info}\necho b\n${fence}\n`, 'page.mdx');
+        expect(p.steps.length === 1 || errors(p).length > 0, JSON.stringify(info)).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('step= read as the language, or inside another word, is an error too', () => {
+    const asLang = parseProcedure(`${header}\`\`\`step=a\necho\n\`\`\`\n`, 'page.mdx');
+    expect(errors(asLang)).toEqual([expect.objectContaining({ rule: 'invalid-attribute', line: headerLines + 1, column: 1 })]);
+    const inWord = parseProcedure(`${header}\`\`\`bash mystep=a\necho\n\`\`\`\n`, 'page.mdx');
+    expect(errors(inWord)).toEqual([expect.objectContaining({ rule: 'invalid-attribute', line: headerLines + 1, column: 11 })]);
+  });
+});
+
+describe('the runner never runs such a page (issues 13, 14, 16)', () => {
+  it('CRLF, a no-break space before step=, or an invisible character: run exits 2 and no step ran', () => {
+    const ran = join(tmp, 'hidden-ran');
+    const good = `\`\`\`bash step=first\ntouch ${ran}\n\`\`\`\n\n`;
+    const pages = {
+      crlf: `${good}\`\`\`bash step=cr\r\necho cr\r\n\`\`\`\r\n`,
+      nbsp: `${good}\`\`\`bash\u00a0step=second confirm\necho second\n\`\`\`\n`,
+      rlm: `${good}\`\`\`bash step=rlm\necho \u200f"x"\n\`\`\`\n`,
+    };
+    const args = ['run', '--yes', '--records', join(tmp, 'runs-hidden'), '--inventory', TEST_INVENTORY_FILE];
+    for (const [name, body] of Object.entries(pages)) {
+      const page = join(tmp, `hidden-${name}.mdx`);
+      writeFileSync(page, `---\ntitle: Hidden\n---\n\n${body}`);
+      const r = runbook([...args, page]);
+      expect(r.code, `${name}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`hidden-${name}\\.mdx:\\d+:\\d+ {2}(control-character|invalid-attribute)`));
+      expect(existsSync(ran), name).toBe(false);
+    }
   });
 });
 
