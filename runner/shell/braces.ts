@@ -24,10 +24,36 @@ export function expandBraces(text: string): string {
       i++;
       continue;
     }
-    const word = text.slice(i, end);
+    const word = word$(text.slice(i, end));
     const words = word.includes('{') ? expandWord(word) : [word];
     out += words.length > MAX_WORDS ? word : words.join(' ');
     i = end;
+  }
+  return out;
+}
+
+/** A word with the scripts of its `$(…)` expanded too, also inside double quotes (`"$({rm,-rf,x})"`). */
+function word$(word: string): string {
+  if (!word.includes('$(')) return word;
+  let out = '';
+  let quoted = false;
+  for (let i = 0; i < word.length; i++) {
+    const c = word[i]!;
+    if (c === '\\') {
+      out += word.slice(i, i + 2);
+      i++;
+    } else if (c === "'" && !quoted) {
+      const end = closing(word, i + 1, "'");
+      out += word.slice(i, end);
+      i = end - 1;
+    } else if (c === '$' && word[i + 1] === '(' && word[i + 2] !== '(') {
+      const end = matching(word, i + 1);
+      out += `$(${expandBraces(word.slice(i + 2, end - 1))})`;
+      i = end - 1;
+    } else {
+      if (c === '"') quoted = !quoted;
+      out += c;
+    }
   }
   return out;
 }

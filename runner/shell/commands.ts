@@ -213,12 +213,19 @@ class ScriptReader {
   }
 }
 
-/** What a pipeline stage prints when the script spells it out: echo/printf of literal words, cat of a here-document. */
+/**
+ * What a pipeline stage or `<(…)` prints when the script spells it out: echo/printf of literal words,
+ * cat of a here-document.
+ */
 function fedText(cmd: ShellCommand): Stdin | undefined {
   const name = commandName(cmd.argv[0]);
   if (name === 'cat' && cmd.argv.length === 1 && cmd.stdin) return cmd.stdin;
   if (!name || !OUTPUT_FEEDERS.has(name)) return undefined;
   const words = cmd.argv.slice(1).map((w) => w.value);
   if (words.some((w) => w === undefined)) return undefined;
+  // `printf '%s\n' 'line' …` prints each word on its own line; any other format is read as the text.
+  if (name === 'printf' && words.length > 1 && /^%s(\\n)?$/.test(words[0]!)) {
+    return { text: words.slice(1).join(words[0] === '%s' ? '' : '\n'), line: cmd.line };
+  }
   return { text: words.join(' '), line: cmd.line };
 }

@@ -18,6 +18,7 @@
  * - `alias x='rm -rf'`: the body is shell code, read like `bash -c` (analyse.ts also reads later uses of x).
  */
 import type { Stdin } from './commands.ts';
+import { globToRegExp, isGlob } from './glob.ts';
 import { parseOptions, type ParsedArgs } from './options.ts';
 import { syntaxOf } from './syntax.ts';
 import { commandName, type Word } from './words.ts';
@@ -45,8 +46,19 @@ const SIMPLE = new Set([
   'chroot', 'flock', 'chrt', 'taskset', 'timeout', 'ionice', 'xargs',
 ]);
 
+/** Every command innerCommands looks into, for a glob command word (`/usr/bin/sud?`) to be read as. */
+const WRAPPER_NAMES = [
+  ...SIMPLE, ...SHELLS, 'eval', 'watch', 'trap', 'source', 'alias', 'ssh', 'kubectl', 'k3s', 'find', 'coproc',
+];
+
+function wrapperName(name: string | undefined): string | undefined {
+  if (name === undefined || !isGlob(name)) return name;
+  const glob = globToRegExp(name);
+  return WRAPPER_NAMES.find((w) => glob.test(w)) ?? name;
+}
+
 export function innerCommands(argv: Word[], stdin: Stdin | undefined): Inner[] {
-  const name = commandName(argv[0]);
+  const name = wrapperName(commandName(argv[0]));
   const args = argv.slice(1);
   if (name === undefined) {
     return argv.length > 1 && argv[0]?.value === undefined ? [{ argv: args, via: argv[0]!.text, stdin }] : [];
