@@ -1,8 +1,8 @@
 /**
- * Run-time enforcement of read-only `check` steps: kubectl, helm and k3s refuse the verbs that
- * shell/readonly.ts does not list as reads, with "runbook: check step is read-only: kubectl apply
- * refused" on stderr and exit 3; anything else runs the real tool with argv, stdin and exit code
- * untouched.
+ * Run-time enforcement of read-only `check` steps: kubectl, helm, k3s, crictl and ctr refuse the
+ * verbs (and writing options) that shell/readonly.ts does not list as reads, with "runbook: check
+ * step is read-only: kubectl apply refused" on stderr and exit 3; anything else runs the real tool
+ * with argv, stdin and exit code untouched.
  *
  * Design: a shim directory first on PATH, not shell functions alone. A function is bypassed by
  * `env kubectl`, `xargs kubectl`, `command kubectl`, `sudo kubectl`, `find -exec`, `timeout`:
@@ -20,8 +20,9 @@
  */
 import { chmodSync, mkdirSync, symlinkSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { READ_ONLY_TOOLS, READ_ONLY_VERBS, type ReadOnlyTool } from '../shell/readonly.ts';
-import { syntaxOf } from '../shell/syntax.ts';
+import {
+  READ_ONLY_TOOLS, READ_ONLY_VERBS, readOnlySyntax, verbSpec, WRITING_OPTIONS,
+} from '../shell/readonly.ts';
 
 /** Present in every shim directory: a shim looking for the real tool skips such directories. */
 export const SHIM_MARKER = '.runbook-readonly';
@@ -51,13 +52,16 @@ exit 127
 `;
 }
 
-/** Operands of a command line, skipping options and their values as options.ts does (pflag, Go flag). */
+/**
+ * Operands (`__ops`, with their indexes in `__idx`) and option names (`__opts`) of a command line,
+ * read as options.ts reads them (pflag, Go flag): values skipped, `--name=value` named `--name`.
+ */
 function scanFunction(): string {
   return `__rb_scan() {
   local values=$1 style=$2 i=0 j a name
   shift 2
   local -a args=("$@")
-  __ops=() __idx=()
+  __ops=() __idx=() __opts=()
   while (( i < \${#args[@]} )); do
     a=\${args[i]}
     if [[ $a == -- ]]; then
@@ -68,8 +72,10 @@ function scanFunction(): string {
     elif [[ $a == --* || ( $style == go && \${#a} -gt 2 ) ]]; then
       name=\${a#--}; name=--\${name#-}
       if [[ $name != *=* && $values == *" $name "* ]]; then i=$((i + 1)); fi
+      if [[ ! ( $style == go && $name == *=false ) ]]; then __opts+=("\${name%%=*}"); fi
     else
       for (( j = 1; j < \${#a}; j++ )); do
+        __opts+=("-\${a:j:1}")
         if [[ $values == *" -\${a:j:1} "* ]]; then
           if (( j + 1 == \${#a} )); then i=$((i + 1)); fi
           break
@@ -81,25 +87,48 @@ function scanFunction(): string {
 }`;
 }
 
+/** ' a b ': a word list that `*" $w "*` can search. */
+const spaced = (list: readonly string[] = []) => `' ${list.join(' ')} '`;
+
+/** One `case` arm per read verb; the checks run in refusedVerb's order. */
 function verdictFunction(): string {
   const branches = READ_ONLY_TOOLS.map((tool) => {
-    const syntax = syntaxOf(tool);
-    const values = ` ${(syntax.values ?? []).join(' ')} `;
+    const syntax = readOnlySyntax(tool);
     const cases = Object.entries(READ_ONLY_VERBS[tool]).map(([verb, rule]) => {
       const pattern = verb === '' ? "''" : verb;
-      if (rule === true) return `      ${pattern}) ;;`;
-      if (rule === 'kubectl') return `      ${pattern}) __rb_verdict kubectl "\${@:__idx[0]+2}" ;;`;
-      return `      ${pattern}) __rb_sub '${tool} ${verb}' ' ${rule.join(' ')} ' ;;`;
+      const spec = verbSpec(rule);
+      const global = `__rb_options '${tool}' ${spaced(WRITING_OPTIONS[tool])}`;
+      if (spec.tool) return `      ${pattern}) ${global} || __rb_verdict ${spec.tool} "\${@:__idx[0]+2}" ;;`;
+      const checks = [
+        global,
+        ...(spec.writes ? [`__rb_options '${tool} ${verb}' ${spaced(spec.writes)}`] : []),
+        ...(spec.needs ? [`__rb_needs '${tool} ${verb}' ${spaced(spec.needs)}`] : []),
+        ...(spec.subs ? [`__rb_sub '${tool} ${verb}' ${spaced(spec.subs)}`] : []),
+      ];
+      return `      ${pattern}) ${checks.join(' || ')} ;;`;
     });
     return `    ${tool})
-      __rb_scan '${values}' ${syntax.style ?? 'gnu'} "$@"
+      __rb_scan ${spaced(syntax.values)} ${syntax.style ?? 'gnu'} "$@"
       verb=\${__ops[0]-}
       case $verb in
 ${cases.join('\n')}
       *) __refused="${tool} $verb" ;;
       esac ;;`;
   });
-  return `__rb_sub() {
+  // Each check returns 0 when it refused (so `||` stops at the first refusal).
+  return `__rb_options() {
+  local o
+  for o in "\${__opts[@]}"; do
+    if [[ $2 == *" $o "* ]]; then __refused="$1 $o"; return 0; fi
+  done
+  return 1
+}
+__rb_needs() {
+  local o
+  for o in "\${__opts[@]}"; do [[ $2 == *" $o "* ]] && return 1; done
+  __refused=$1
+}
+__rb_sub() {
   local sub=\${__ops[1]-}
   if [[ $2 != *" $sub "* ]]; then __refused="$1\${sub:+ $sub}"; fi
 }

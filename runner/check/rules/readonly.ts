@@ -1,7 +1,7 @@
 import type { Diagnostic } from '../../format/model.ts';
 import { analyseShell } from '../../shell/analyse.ts';
-import { matchesPattern, namesFile } from '../../shell/patterns.ts';
-import { MUTATING, READ_ONLY_TOOLS, refusedVerb, type ReadOnlyTool } from '../../shell/readonly.ts';
+import { namesFile } from '../../shell/patterns.ts';
+import { matchesWrite, MUTATING, READ_ONLY_TOOLS, refusedVerb, type ReadOnlyTool } from '../../shell/readonly.ts';
 import type { StepRule } from '../types.ts';
 import { findDestructive, hops } from './destructive.ts';
 
@@ -10,7 +10,7 @@ const WRITE_OPS = new Set(['>', '>>', '&>', '&>>', '>|', '<>', '>&']);
 
 /**
  * A `check` step is read-only in fact: no redirection into a file, no command that writes, no
- * kubectl/helm/k3s verb outside the read-only lists (shell/readonly.ts). Destructive commands are
+ * kubectl/helm/k3s/crictl/ctr verb or writing option outside the read-only lists (shell/readonly.ts). Destructive commands are
  * destructive-check's to report. At run time the same lists are enforced by execute/readonly.ts.
  */
 export const checkWritesRule: StepRule = (step, { at }) => {
@@ -38,7 +38,7 @@ export const checkWritesRule: StepRule = (step, { at }) => {
       if (refused && refused !== 'unknown') report(inv.line, `runs ${refused}${hops(inv)}`);
       continue;
     }
-    const hit = MUTATING.find((p) => matchesPattern(p, inv));
+    const hit = MUTATING.find((p) => matchesWrite(p, inv));
     if (hit) report(inv.line, `runs ${inv.name} (${hit.what})${hops(inv)}`);
   }
   for (const r of analysis.redirects) {
