@@ -11,8 +11,10 @@
  */
 import type { Invocation } from './analyse.ts';
 import { DESTRUCTIVE } from './destructive.ts';
+import { globToRegExp, isGlob } from './glob.ts';
 import { parseOptions, type OptionSyntax, type ParsedArgs } from './options.ts';
 import { matchesPattern, namesFile, type CommandPattern } from './patterns.ts';
+import { withoutComments } from './sql.ts';
 import { syntaxOf } from './syntax.ts';
 import { literal, type Word } from './words.ts';
 
@@ -98,6 +100,12 @@ const TOOL_SYNTAX: Partial<Record<ReadOnlyTool, OptionSyntax>> = {
   ctr: { values: ['-a', '--address', '--timeout', '--connect-timeout', '-n', '--namespace'], style: 'go' },
 };
 
+/** The tool a command name runs: the name, or one a glob command word (`k3[s]`) matches. */
+export function readOnlyToolOf(name: string | undefined): ReadOnlyTool | undefined {
+  if (name === undefined) return undefined;
+  return READ_ONLY_TOOLS.find((t) => t === name || (isGlob(name) && globToRegExp(name).test(t)));
+}
+
 export function readOnlySyntax(tool: ReadOnlyTool): OptionSyntax {
   return TOOL_SYNTAX[tool] ?? syntaxOf(tool);
 }
@@ -133,13 +141,20 @@ function firstOption(parsed: ParsedArgs, names: readonly string[]): string | und
   return parsed.options.find((o) => names.includes(o.name))?.name;
 }
 
-/** A write pattern; `writes` tests what a CommandPattern cannot say (a program's text, a signal). */
+/**
+ * A write pattern; `writes` tests what a CommandPattern cannot say (a program's text, a signal),
+ * given the command the invocation runs (a glob command word resolved).
+ */
 export interface WritePattern extends CommandPattern {
-  writes?: (inv: Invocation) => boolean;
+  writes?: (inv: Invocation, command: string) => boolean;
 }
 
 export function matchesWrite(p: WritePattern, inv: Invocation): boolean {
-  return matchesPattern(p, inv) && (p.writes?.(inv) ?? true);
+  if (!matchesPattern(p, inv)) return false;
+  if (!p.writes) return true;
+  const name = inv.name!;
+  const command = isGlob(name) ? p.commands.find((c) => globToRegExp(name).test(c)) ?? name : name;
+  return p.writes(inv, command);
 }
 
 const PACKAGE_VERBS = [
@@ -245,13 +260,13 @@ export const MUTATING: readonly WritePattern[] = [
   {
     what: 'a signal to a process',
     commands: ['kill', 'pkill', 'killall'],
-    writes: (inv) => signalsProcesses(inv),
+    writes: signalsProcesses,
     example: 'kill -HUP 1',
   },
   ...DESTRUCTIVE.filter((p) => p.sql).map((p): WritePattern => ({
     what: 'SQL that writes (DML/DDL)',
     commands: p.commands,
-    writes: (inv) => sqlTexts(p.sql!, inv).some(sqlWrites),
+    writes: (inv, command) => sqlTexts(p.sql!, inv, command).some(sqlWrites),
     example: `${p.commands[0]} ${p.sql!.options ? `${p.sql!.options[0]} ` : 'app.db '}"UPDATE t SET a = 1"`,
   })),
   {
@@ -265,14 +280,6 @@ export const MUTATING: readonly WritePattern[] = [
     commands: ['npm', 'yarn', 'pnpm', 'bun'],
     verbs: [JS_PACKAGE_VERBS, `global ${JS_PACKAGE_VERBS}`],
     example: 'npm install -g x',
-  },
-  {
-    what: 'a package manager change',
-    // A bare `yarn` installs the project's dependencies.
-    commands: ['yarn'],
-    noneOption: ['-v', '--version', '-h', '--help'],
-    writes: (inv) => !inv.argv.slice(1).some((w) => w.value === undefined || !w.value.startsWith('-')),
-    example: 'yarn',
   },
   {
     what: 'dpkg install/remove',
@@ -560,34 +567,35 @@ function opensslWrites(inv: Invocation): boolean {
     || (OPENSSL_FILE_OPTIONS.includes(w.value ?? '') && (i + 1 >= args.length || namesFile(args[i + 1]))));
 }
 
-/** kill/pkill/killall send a signal unless it is 0 (a liveness test) or they only list signals. */
-function signalsProcesses(inv: Invocation): boolean {
-  const kill = inv.name === 'kill';
+/**
+ * kill/pkill/killall send a signal unless it is 0 (a liveness test), they only list signals, or
+ * they name no process (a usage error).
+ */
+function signalsProcesses(inv: Invocation, command: string): boolean {
+  const kill = command === 'kill';
   const args = inv.argv.slice(1);
-  const lists = inv.name === 'pkill' ? ['-V', '--version', '-h', '--help']
+  const lists = command === 'pkill' ? ['-V', '--version', '-h', '--help']
     : ['-l', '-L', '--list', '--table', '-V', '--version', '-h', '--help', '-p', '--pid'];
   // pkill's -s is a session id, not a signal.
-  const signalOptions = inv.name === 'pkill' ? ['--signal'] : ['--signal', '-s', '-n'];
+  const signalOptions = command === 'pkill' ? ['--signal'] : ['--signal', '-s', '-n'];
   let signal: string | undefined = 'TERM';
+  const sends = () => !/^(SIG)?0+$/i.test(signal!);
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!.value;
-    if (a === undefined) {
-      if (args[i]!.text.startsWith('-')) return true;
-      break;
-    }
-    if (a === '--' || a === '-' || !a.startsWith('-')) break;
+    if (a === undefined) return args[i]!.text.startsWith('-') || sends();
+    if (a === '--' || a === '-' || !a.startsWith('-')) return sends();
     if (lists.includes(a) || (kill && a.startsWith('-l'))) return false;
     if (signalOptions.includes(a)) signal = args[++i]?.value;
     else if (a.startsWith('--signal=')) signal = a.slice('--signal='.length);
     else if (kill || /^-(?:\d+|(?:SIG)?[A-Z][A-Z0-9+-]*)$/.test(a)) signal = a.slice(1);
     if (signal === undefined) return true;
   }
-  return !/^(SIG)?0+$/i.test(signal);
+  return false;
 }
 
 /** SQL a client runs, from the options and operands its destructive pattern names, or its stdin. */
-function sqlTexts(spec: NonNullable<CommandPattern['sql']>, inv: Invocation): string[] {
-  const parsed = parseOptions(inv.argv.slice(1), syntaxOf(inv.name ?? ''));
+function sqlTexts(spec: NonNullable<CommandPattern['sql']>, inv: Invocation, command: string): string[] {
+  const parsed = parseOptions(inv.argv.slice(1), syntaxOf(command));
   const texts = parsed.options.filter((o) => spec.options?.includes(o.name) && o.value).map((o) => value(o.value));
   if (spec.operands) texts.push(...parsed.operands.map(value));
   if (inv.stdin) texts.push(inv.stdin.text);
@@ -606,15 +614,20 @@ const SQL_STATEMENT_WRITES = new RegExp(
 /**
  * Whether SQL (or a client's meta-commands) changes data or schema: a statement starting with a
  * writing verb, a data-changing CTE, COPY … FROM, INTO OUTFILE, psql's \copy … from, sqlite's
- * .import/.restore. Strings, quoted names and comments are blanked first, so `drop/**\/table`
- * and `SELECT 'x; delete'` read as what they are.
+ * .import/.restore. Strings are blanked and comments removed in both orders (as sql.ts does for
+ * DROP: a quote in a comment, or `--` in a string, must not hide a write), so `alter/**\/table`
+ * counts and `SELECT 'x; delete'` does not.
  */
 export function sqlWrites(sql: string): boolean {
-  let code = sql.replace(/'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|\/\*[\s\S]*?\*\//g, (m) =>
-    m.startsWith("'") || m.startsWith('"') ? "''" : ' ');
+  return statementsWrite(withoutComments(blankStrings(sql))) || statementsWrite(blankStrings(withoutComments(sql)));
+}
+
+const blankStrings = (sql: string) => sql.replace(/'(?:[^']|'')*'|"(?:[^"]|"")*"/g, "''");
+
+function statementsWrite(code: string): boolean {
   if (/\(\s*(?:INSERT|UPDATE|DELETE|MERGE)\s/i.test(code) || /\bINTO\s+(?:OUTFILE|DUMPFILE)\b/i.test(code)) return true;
   if (/^\s*(?:\\copy\b[^\n]*\bfrom\b|\.(?:import|restore|save|backup|output|once)\b)/im.test(code)) return true;
   // A meta-command line (psql's \c, sqlite's .tables) ends a statement as `;` does.
-  code = code.replace(/^\s*[\\.][^\n]*$/gm, ';');
-  return code.split(';').some((statement) => SQL_STATEMENT_WRITES.test(statement.trim()));
+  const statements = code.replace(/^\s*[\\.][^\n]*$/gm, ';').split(';');
+  return statements.some((statement) => SQL_STATEMENT_WRITES.test(statement.trim()));
 }

@@ -10,7 +10,9 @@ import { checkProcedure } from '../../runner/check/lint.ts';
 import { createReadOnlyShims, readOnlyPrelude, REFUSED_EXIT } from '../../runner/execute/readonly.ts';
 import { parseProcedure } from '../../runner/format/parse.ts';
 import { loadShellParser } from '../../runner/shell/parser.ts';
-import { READ_ONLY_VERBS, refusedVerb, type ReadOnlyTool } from '../../runner/shell/readonly.ts';
+import {
+  READ_ONLY_TOOLS, READ_ONLY_VERBS, refusedVerb, verbSpec, type ReadOnlyTool,
+} from '../../runner/shell/readonly.ts';
 import { testInventory } from '../helpers/inventory.ts';
 import { argvLine, inScript, spellings } from './shell-arbitraries.ts';
 
@@ -53,16 +55,31 @@ const KUBECTL_WRITES: string[][] = [
     'debug', 'node/n', '-it', '--image=busybox',
   ],
   ['certificate', 'approve', 'csr-1'], ['auth', 'reconcile', '-f', 'x'],
+  ['kustomize', '.', '-o', 'out.yaml'], ['kustomize', 'overlays/lab', '--output=out.yaml'], ['kustomize', '-oout.yaml'],
+  ['--log-file=/tmp/k.log', 'get', 'pods'],
 ];
 const HELM_WRITES: string[][] = [
   ['install', 'x', 'chart'], ['upgrade', '--install', 'x', 'chart'], [
     'repo', 'add', 'x', 'https://example.org',
   ], ['repo', 'remove', 'x'],
   ['test', 'x'], ['plugin', 'install', 'p'], ['pull', 'chart'], ['upgrade', 'x', 'chart', '--dry-run'],
+  ['template', 'x', 'chart', '--output-dir', 'out'], ['template', 'x', 'chart', '--output-dir=out'],
 ];
 const K3S_WRITES: string[][] = [
   ['etcd-snapshot', 'save'], ['server'], ['agent'], ['token', 'create'], ['secrets-encrypt', 'rotate-keys'],
-  ['kubectl', 'apply', '-f', 'x'],
+  ['kubectl', 'apply', '-f', 'x'], ['kubectl', 'kustomize', '.', '-o', 'o.yaml'], ['completion', 'bash', '-i'],
+  ['crictl', 'rmi', '--prune'], ['crictl', 'config', '--set', 'timeout=5'], ['crictl', 'exec', '-it', 'c', 'sh'],
+  ['ctr', 'images', 'rm', 'x'], ['ctr', '-n', 'k8s.io', 'containers', 'delete', 'x'], ['ctr', 'tasks', 'kill', 't'],
+];
+/** crictl and ctr run alone (k3s installs them as links to itself) are held to the same lists. */
+const CRICTL_WRITES: string[][] = [
+  ['rmi', '--prune'], ['rm', '-f', 'x'], ['stopp', 'p'], ['pull', 'busybox'], ['config', '--set', 'a=b'],
+  ['--runtime-endpoint', 'unix:///run/k3s/containerd/containerd.sock', 'rmp', '-a'], ['exec', 'c', 'sh'],
+  ['checkpoint', 'c'],
+];
+const CTR_WRITES: string[][] = [
+  ['images', 'rm', 'x'], ['-n', 'k8s.io', 'images', 'pull', 'docker.io/x'], ['c', 'rm', 'x'], ['run', 'img', 'id'],
+  ['snapshots', 'rm', 's'], ['namespaces', 'create', 'n'], ['--namespace=k8s.io', 'i', 'import', 'x.tar'],
 ];
 const OTHER_WRITES: string[][] = [
   ['cp', 'a', 'b'], ['mv', 'a', 'b'], ['mkdir', '-p', 'd'], ['touch', 'f'], ['chmod', '600', 'f'], ['chown', 'u', 'f'],
@@ -80,8 +97,163 @@ const OTHER_WRITES: string[][] = [
 ];
 const WRITING_COMMANDS = [
   ...KUBECTL_WRITES.map((a) => ['kubectl', ...a]), ...HELM_WRITES.map((a) => ['helm', ...a]),
-  ...K3S_WRITES.map((a) => ['k3s', ...a]), ...OTHER_WRITES,
+  ...K3S_WRITES.map((a) => ['k3s', ...a]), ...CRICTL_WRITES.map((a) => ['crictl', ...a]),
+  ...CTR_WRITES.map((a) => ['ctr', ...a]), ...OTHER_WRITES,
 ];
+
+/** An argv (and the SQL it reads on stdin, if any) that a family of writing commands produces. */
+interface Cmd {
+  argv: string[];
+  stdin?: { form: 'heredoc' | 'herestring' | 'echo'; text: string };
+}
+const cmd = (...argv: string[]): Cmd => ({ argv });
+const file = pick('f', 'backup.tgz', '/var/lib/x', 'dir/a b');
+/** Short options as separate words or clustered into one (`-k -9` / `-k9`). */
+const shorts = (letters: string[]) =>
+  fc.boolean().map((joined) => (letters.length === 0 ? [] : joined ? [`-${letters.join('')}`] : letters.map((l) => `-${l}`)));
+const mixedCase = (text: string) =>
+  fc.array(fc.boolean(), { minLength: text.length, maxLength: text.length })
+    .map((up) => [...text].map((c, i) => (up[i] ? c.toUpperCase() : c.toLowerCase())).join(''));
+
+const crictlVerbs = fc.constantFrom(
+  ['rmi', '--prune'], ['rm', '-f', 'c'], ['rmp', '-a'], ['stop', 'c'], ['stopp', 'p'], ['pull', 'busybox'],
+  ['runp', 'p.json'], ['create', 'p', 'c.json', 'p.json'], ['start', 'c'], ['update', '--memory', '1G', 'c'],
+  ['exec', 'c', 'sh'], ['config', '--set', 'timeout=5'], ['checkpoint', 'c'], ['attach', 'c'],
+);
+const crictlReads = fc.constantFrom(
+  ['ps', '-a'], ['pods', '--name', 'x'], ['images'], ['img', '-q'], ['inspect', 'c'], ['inspecti', 'i'],
+  ['inspectp', 'p'], ['logs', '--tail', '5', 'c'], ['info'], ['version'], ['stats'], ['statsp'], ['imagefsinfo'],
+  ['config', '--get', 'runtime-endpoint'], ['--version'],
+);
+const ctrGroup = pick('images', 'image', 'i', 'containers', 'c', 'tasks', 't', 'snapshots', 'content', 'namespaces');
+const ctrWrite = fc.tuple(ctrGroup, pick('rm', 'delete', 'del', 'remove', 'pull', 'import', 'export', 'create', 'kill',
+  'prune', 'tag', 'label', 'mount', 'unpack', 'start', 'pause')).map(([g, v]) => [g, v, 'x']);
+const ctrRead = fc.oneof(fc.tuple(ctrGroup, pick('ls', 'list', 'info')).map(([g, v]) => [g, v]), fc.constant(['version']));
+const ctrGlobals = fc.constantFrom([], ['-n', 'k8s.io'], ['--namespace=k8s.io'], ['-a', '/run/k3s/containerd/containerd.sock']);
+
+const tarWrite = fc.tuple(pick('x', 'c'), fc.subarray(['z', 'v', 'p']), pick('dash', 'old', 'split', 'long'), file)
+  .map(([mode, flags, style, f]) => {
+    const rest = mode === 'c' ? ['dir'] : ['-C', '/tmp/out'];
+    const long = mode === 'x' ? '--extract' : '--create';
+    if (style === 'dash') return cmd('tar', `-${mode}${flags.join('')}f`, f, ...rest);
+    if (style === 'old') return cmd('tar', `${mode}${flags.join('')}f`, f, ...rest);
+    if (style === 'split') return cmd('tar', `-${mode}`, ...flags.map((l) => `-${l}`), '-f', f, ...rest);
+    return cmd('tar', long, `--file=${f}`, ...rest);
+  });
+const tarRead = fc.tuple(pick('-tzf', '-tvf', 'tf', '-xOf', '-xzOf'), file).map(([o, f]) => cmd('tar', o, f));
+const COMPRESSORS = ['gzip', 'gunzip', 'bzip2', 'bunzip2', 'xz', 'unxz', 'zstd', 'pigz'];
+const compressWrite = fc.tuple(pick(...COMPRESSORS), fc.subarray(['k', '9', 'd', 'f', 'v', 'q']), file)
+  .chain(([c, letters, f]) => shorts(letters).map((o) => cmd(c, ...o, f)));
+const compressRead = fc.tuple(pick(...COMPRESSORS), fc.subarray(['d', 'v', 'q']), pick('c', 't', 'l'), file)
+  .chain(([c, letters, read, f]) => shorts([...letters, read]).map((o) => cmd(c, ...o, f)));
+const opensslCmd = pick(
+  ['genrsa', '2048'], ['req', '-new', '-x509', '-nodes'], ['x509', '-in', 'c.pem'], ['rand', '-hex', '16'],
+  ['enc', '-aes-256-cbc', '-in', 'f'], ['pkey', '-in', 'k.pem'],
+);
+const opensslWrite = fc.tuple(opensslCmd, pick('-out', '-keyout'), file).map(([c, o, f]) => cmd('openssl', ...c, o, f));
+const opensslRead = fc.tuple(opensslCmd, pick([], ['-noout', '-text'], ['-out', '/dev/null'], ['-out', '-']))
+  .map(([c, o]) => cmd('openssl', ...c, ...o));
+const awkPattern = pick('', 'NR > 1 ', '$2 != "True" ', '/x|y/ ', 'END ');
+const awkWrite = fc.tuple(awkPattern, pick(
+  'print > "/tmp/f"', 'print $1 >> out', 'printf "%s\\n", $0 > ("/tmp/" $1)', 'print | "sh"', 'print $1 |& "cat"',
+  'system("rm x")', '"date" | getline d', 'print "a" > "/dev/stdout"; print > "f"',
+), pick([], ['-F:'], ['-v', 'n=1'])).map(([pat, body, o]) => cmd('awk', ...o, `${pat}{ ${body} }`, 'in'));
+const awkRead = fc.tuple(awkPattern, pick(
+  'print $1', 'print $1, $NF', 'print ($1 > 5)', 'print "err" > "/dev/stderr"', 'printf "%s|%s\\n", $1, $2',
+  'bad = 1', 'x = $1 > 2', 'print "a > b | c"', 'exit !bad',
+), pick([], ['-F:'], ['-v', 'n=1'])).map(([pat, body, o]) => cmd('awk', ...o, `${pat}{ ${body} }`, 'in'));
+const sedWrite = fc.tuple(pick('w /tmp/f', '1w out', '/x/w out', 's/a/b/w out', 's|a|b|gw out', '$W out', '1e date',
+  's/a/b/e', 'p;w out'), pick('operand', '-e', '-n', '--expression')).map(([script, how]) =>
+  how === 'operand' ? cmd('sed', script, 'f') : how === '-n' ? cmd('sed', '-n', script, 'f')
+    : how === '-e' ? cmd('sed', '-e', script, 'f') : cmd('sed', `--expression=${script}`, 'f'));
+const sedRead = fc.tuple(pick('1p', 's/a/b/g', '/x/d', 's|w|x|', 'y/w/x/', 's/a/b/w /dev/stdout', '/^token:/p', '$!d'),
+  pick([], ['-n'], ['-E'], ['-e'])).map(([script, o]) => cmd('sed', ...o, script, 'f'));
+const SQL_WRITES = [
+  'INSERT INTO t VALUES (1)', 'UPDATE t SET a = 1', 'DELETE FROM t', 'CREATE TABLE x (a int)', 'ALTER TABLE t ADD b int',
+  'GRANT ALL ON t TO u', 'REVOKE ALL ON t FROM u', 'COPY t FROM \'/tmp/x\'', 'VACUUM', 'REINDEX TABLE t',
+  'WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d',
+];
+const SQL_READS = [
+  'SELECT 1', "SELECT 'a; delete from t'", 'SELECT replace(a, b, c) FROM t', 'COPY t TO STDOUT',
+  'COPY (SELECT * FROM t) TO STDOUT', 'SHOW DATABASES', 'EXPLAIN SELECT * FROM t', 'SELECT count(*) FROM pg_stat_activity',
+];
+/** SQL as a client reads it: mixed case, a comment where a space was, after a harmless statement. */
+const sqlText = (statements: string[], separators: string[]) =>
+  fc.tuple(pick(...statements), pick(...separators), fc.boolean()).chain(([st, sep, after]) =>
+    mixedCase(st).map((s) => `${after ? 'SELECT 1; ' : ''}${s.replace(' ', sep)}`));
+const sqlClient = (sql: fc.Arbitrary<string>) => fc.tuple(sql, fc.nat(6)).map(([q, how]): Cmd => {
+  switch (how) {
+    case 0: return cmd('psql', '-c', q);
+    case 1: return cmd('psql', '-U', 'postgres', '-Atc', q);
+    case 2: return cmd('psql', `--command=${q}`);
+    case 3: return cmd('mysql', '-uroot', '-e', q);
+    case 4: return cmd('sqlite3', 'app.db', q);
+    case 5: return { argv: ['psql', '-U', 'postgres'], stdin: { form: 'heredoc', text: `\\c app\n${q};` } };
+    default: return { argv: ['mysql', 'app'], stdin: { form: 'echo', text: q } };
+  }
+});
+const pid = pick('1', '$pid', '"$(cat /run/x.pid)"', '%1');
+const killWrite = fc.oneof(
+  fc.tuple(pick([], ['-HUP'], ['-9'], ['-SIGKILL'], ['-s', 'TERM'], ['-n', '15'], ['--signal', 'USR1']), pid)
+    .map(([sig, p]) => cmd('kill', ...sig, p)),
+  fc.tuple(pick('pkill', 'killall'), pick([], ['-HUP'], ['-9'], ['--signal', 'KILL'], ['-f']), pick('k3s', 'nginx'))
+    .map(([c, sig, name]) => cmd(c, ...sig, name)),
+);
+const killRead = fc.oneof(
+  fc.tuple(pick(['-0'], ['-s', '0'], ['-n', '0'], ['--signal', '0'], ['-SIG0']), pid).map(([sig, p]) => cmd('kill', ...sig, p)),
+  fc.constantFrom(cmd('kill', '-l'), cmd('kill', '-l', '9'), cmd('kill', '-L'), cmd('killall', '-0', 'k3s'),
+    cmd('pkill', '-0', 'nginx'), cmd('killall', '-l')),
+);
+const pkgWrite = fc.tuple(pick('npm', 'pnpm', 'yarn'), pick('install', 'i', 'add', 'ci', 'uninstall', 'remove', 'update'),
+  pick([], ['-g'], ['--save-dev'], ['x'], ['x@1.2.3', '-D'])).map(([m, v, rest]) => cmd(m, ...rest.includes('-g') ? ['-g'] : [],
+  v, ...rest.filter((w) => w !== '-g')));
+const pkgRead = fc.tuple(pick('npm', 'pnpm', 'yarn'), pick('ls', 'list', 'view', 'info', 'outdated', '--version'))
+  .map(([m, v]) => cmd(m, v));
+
+/** Families of writing commands, each with read cousins that must stay clean (check --strict stays at 0/0). */
+const FAMILIES: Record<string, { writes: fc.Arbitrary<Cmd>; reads: fc.Arbitrary<Cmd> }> = {
+  'k3s crictl / crictl': {
+    writes: fc.tuple(pick(['k3s', 'crictl'], ['crictl']), crictlVerbs).map(([pre, v]) => cmd(...pre, ...v)),
+    reads: fc.tuple(pick(['k3s', 'crictl'], ['crictl']), crictlReads).map(([pre, v]) => cmd(...pre, ...v)),
+  },
+  'k3s ctr / ctr': {
+    writes: fc.tuple(pick(['k3s', 'ctr'], ['ctr']), ctrGlobals, ctrWrite).map(([pre, g, v]) => cmd(...pre, ...g, ...v)),
+    reads: fc.tuple(pick(['k3s', 'ctr'], ['ctr']), ctrGlobals, ctrRead).map(([pre, g, v]) => cmd(...pre, ...g, ...v)),
+  },
+  'output-file options of read verbs': {
+    writes: fc.oneof(
+      fc.tuple(pick(['kubectl'], ['k3s', 'kubectl']), pick(['-o', 'out.yaml'], ['--output', 'o'], ['-oout.yaml'],
+        ['--output=o.yaml'], ['-o=o.yaml'])).map(([pre, o]) => cmd(...pre, 'kustomize', 'overlays/lab', ...o)),
+      pick(['--output-dir', 'out'], ['--output-dir=out']).map((o) => cmd('helm', 'template', 'x', 'chart', ...o)),
+      pick('--log-file=/tmp/k.log', '--profile-output=/tmp/p').map((o) => cmd('kubectl', o, 'get', 'pods')),
+    ),
+    reads: fc.oneof(
+      pick(['-o', 'yaml'], ['-o', 'wide'], ['--output=json']).map((o) => cmd('kubectl', 'get', 'pods', ...o)),
+      fc.constantFrom(cmd('kubectl', 'kustomize', 'overlays/lab'), cmd('helm', 'template', 'x', 'chart'),
+        cmd('helm', 'template', 'x', 'chart', '-n', 'y')),
+    ),
+  },
+  'package managers': { writes: pkgWrite, reads: pkgRead },
+  service: {
+    writes: fc.tuple(pick('service', 'rc-service'), pick('k3s', 'nginx'), pick('start', 'stop', 'restart', 'reload'))
+      .map(([c, u, v]) => cmd(c, u, v)),
+    reads: fc.constantFrom(cmd('service', 'k3s', 'status'), cmd('service', '--status-all')),
+  },
+  tar: { writes: tarWrite, reads: tarRead },
+  unzip: {
+    writes: fc.tuple(pick([], ['-o'], ['-q'], ['-d', 'out'], ['-n']), file).map(([o, f]) => cmd('unzip', ...o, f)),
+    reads: fc.tuple(pick(['-l'], ['-t'], ['-qq', '-l'], ['-p']), file).map(([o, f]) => cmd('unzip', ...o, f)),
+  },
+  compressors: { writes: compressWrite, reads: compressRead },
+  openssl: { writes: opensslWrite, reads: opensslRead },
+  awk: { writes: awkWrite, reads: awkRead },
+  sed: { writes: sedWrite, reads: sedRead },
+  SQL: {
+    writes: sqlClient(sqlText(SQL_WRITES, [' ', '/**/', '\n', ' -- note\n', '\t'])),
+    reads: sqlClient(sqlText(SQL_READS, [' ', '\n', '/**/'])),
+  },
+  signals: { writes: killWrite, reads: killRead },
+};
 
 /** Redirections that write a file, in every operator bash has. */
 const REDIRECT_WRITES = fc.tuple(
@@ -103,6 +275,24 @@ describe('check-writes: a check step that writes is an error, on its line', () =
       { numRuns: RUNS * 4 },
     );
   });
+
+  for (const [family, { writes, reads }] of Object.entries(FAMILIES)) {
+    it(`${family}: writes are flagged on their line in any spelling and context; the read cousins pass`, () => {
+      fc.assert(
+        fc.property(writes.chain((c) => inScript(argvLine(c.argv, c.stdin), 2)), (s) => {
+          const ds = checkDiagnostics(s.code).filter((d) => d.line - FIRST_CODE_LINE >= s.start);
+          expect(ds.some((d) => d.line - FIRST_CODE_LINE <= s.end), `${JSON.stringify(ds)}\n${s.code}`).toBe(true);
+        }),
+        { numRuns: RUNS * 2 },
+      );
+      fc.assert(
+        fc.property(reads.chain((c) => inScript(argvLine(c.argv, c.stdin), 1)), (s) => {
+          expect(checkDiagnostics(s.code), s.code).toEqual([]);
+        }),
+        { numRuns: RUNS },
+      );
+    });
+  }
 
   it('redirections into files, however the operator is spelled, and inside $(…) or bash -c', () => {
     const quoted = (cmd: string) => `'${cmd.replaceAll("'", "'\\''")}'`;
@@ -163,7 +353,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 beforeAll(() => {
   mkdirSync(fakeBin);
   mkdirSync(logs);
-  for (const tool of ['kubectl', 'helm', 'k3s']) {
+  for (const tool of READ_ONLY_TOOLS) {
     writeFileSync(
       join(fakeBin, tool),
       [
@@ -236,7 +426,9 @@ const globals = (tool: ReadOnlyTool) =>
   fc.shuffledSubarray(
     tool === 'helm' ? [
       ['--kube-context', 'c'], ['-n', 'x'], ['--namespace=y'],
-    ] : tool === 'k3s' ? [['--debug'], ['--data-dir', '/d']] : [
+    ] : tool === 'k3s' ? [['--debug'], ['--data-dir', '/d']] : tool === 'crictl' ? [
+      ['--runtime-endpoint', 'unix:///x'], ['-D'], ['-t', '5s'],
+    ] : tool === 'ctr' ? [['-n', 'k8s.io'], ['--address=/run/x.sock'], ['--debug']] : [
       ['--context', 'c'], ['-n', 'x'], ['--kubeconfig=/k'], ['-v', '3'],
     ],
     { maxLength: 2 },
@@ -250,7 +442,7 @@ const readArgv = (tool: Exclude<ReadOnlyTool, 'k3s'>) =>
       fc.array(argWord, { maxLength: 4 }),
     )
     .map(([g, [verb, rule], rest]) => {
-      const sub = Array.isArray(rule) ? [rule[0]!] : [];
+      const sub = verbSpec(rule).subs?.slice(0, 1) ?? [];
       return [...g, verb, ...sub, ...rest.filter((w) => !w.startsWith('-') || w.length > 2)];
     });
 

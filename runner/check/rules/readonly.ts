@@ -1,7 +1,7 @@
 import type { Diagnostic } from '../../format/model.ts';
 import { analyseShell } from '../../shell/analyse.ts';
 import { namesFile } from '../../shell/patterns.ts';
-import { matchesWrite, MUTATING, READ_ONLY_TOOLS, refusedVerb, type ReadOnlyTool } from '../../shell/readonly.ts';
+import { matchesWrite, MUTATING, readOnlyToolOf, refusedVerb } from '../../shell/readonly.ts';
 import type { StepRule } from '../types.ts';
 import { findDestructive, hops } from './destructive.ts';
 
@@ -31,10 +31,15 @@ export const checkWritesRule: StepRule = (step, { at }) => {
   const analysis = analyseShell(step.code);
   // A step that mounts read-only to look at something may unmount it again.
   const mountsItself = analysis.invocations.some((i) => i.name === 'mount' && i.argv.length > 1);
+  // An alias body is read twice: where it is defined (alone) and where it is used (with the words
+  // after it). Once uses were read, the definition alone would judge a command cut short.
+  const aliasUsed = analysis.invocations.some((i) => i.via.some((v) => v.startsWith('alias ')));
   for (const inv of analysis.invocations) {
     if (destructive.has(inv) || inv.name === undefined || (inv.name === 'umount' && mountsItself)) continue;
-    if ((READ_ONLY_TOOLS as readonly string[]).includes(inv.name)) {
-      const refused = refusedVerb(inv.name as ReadOnlyTool, inv.argv.slice(1));
+    if (aliasUsed && inv.via.includes('alias')) continue;
+    const tool = readOnlyToolOf(inv.name);
+    if (tool) {
+      const refused = refusedVerb(tool, inv.argv.slice(1));
       if (refused && refused !== 'unknown') report(inv.line, `runs ${refused}${hops(inv)}`);
       continue;
     }
