@@ -4,7 +4,8 @@
  */
 import { expandBraces } from './braces.ts';
 import { approximateCommands } from './fallback.ts';
-import { readScript, type Redirect, type ShellCommand, type Stdin } from './commands.ts';
+import { escapeCommandGlobs } from './glob.ts';
+import { lastLine, readScript, type ParsedScript, type Redirect, type ShellCommand, type Stdin } from './commands.ts';
 import { withShellTree } from './parser.ts';
 import { innerCommands } from './wrappers.ts';
 import { commandName, type Word } from './words.ts';
@@ -49,6 +50,8 @@ interface Context {
   via: string[];
   remote: boolean;
   depth: number;
+  /** The last line of the source the text comes from: a nested script's own newlines may not point past it. */
+  end: number;
 }
 
 class Analyser {
@@ -57,7 +60,7 @@ class Analyser {
   private readonly aliases = new Map<string, string>();
 
   run(code: string): ShellAnalysis {
-    this.script(code, 0, { via: [], remote: false, depth: 0 }, undefined);
+    this.script(code, 0, { via: [], remote: false, depth: 0, end: Number.POSITIVE_INFINITY }, undefined);
     return this.out;
   }
 
@@ -66,7 +69,7 @@ class Analyser {
     const text = expandBraces(code);
     let commands: ShellCommand[];
     try {
-      const parsed = withShellTree(text, (root) => readScript(root, line));
+      const parsed = this.parse(text, line);
       commands = parsed.commands;
       let redirects = parsed.redirects;
       if (parsed.damaged) {
@@ -87,23 +90,38 @@ class Analyser {
     for (const c of commands) this.command(c.argv, c.line, ctx, c.stdin ?? stdin, c.redirects);
   }
 
+  /** The tree's commands; a text the grammar trips on is tried again with glob command words escaped (glob.ts). */
+  private parse(text: string, line: number): ParsedScript {
+    const parsed = withShellTree(text, (root) => readScript(root, line));
+    if (!parsed.damaged) return parsed;
+    const escaped = escapeCommandGlobs(text);
+    if (escaped === text) return parsed;
+    const again = withShellTree(escaped, (root) => readScript(root, line));
+    return again.damaged ? parsed : again;
+  }
+
   private command(argv: Word[], line: number, ctx: Context, stdin?: Stdin, redirects: Redirect[] = []): void {
     if (!argv.length) return;
     const { via, remote } = ctx;
+    const end = Math.min(ctx.end, Math.max(lastLine(argv), stdin?.end ?? -1, ...redirects.map((r) => r.line)));
     const alias = argv[0]!.value !== undefined ? this.aliases.get(argv[0]!.value) : undefined;
     if (alias !== undefined && ctx.depth < MAX_DEPTH) {
       // The alias body replaces the word in the source text; the rest of the line follows as written.
       const text = [alias, ...argv.slice(1).map((w) => w.text)].join(' ');
-      this.script(text, argv[0]!.line, { via: [...via, `alias ${argv[0]!.value}`], remote, depth: ctx.depth + 1 }, stdin);
+      const next = { via: [...via, `alias ${argv[0]!.value}`], remote, depth: ctx.depth + 1, end };
+      this.script(text, argv[0]!.line, next, stdin);
       return;
     }
     if (commandName(argv[0]) === 'alias') this.define(argv.slice(1));
-    const inv: Invocation = { argv, name: commandName(argv[0]), line: argv[0]!.line ?? line, via, remote, redirects };
+    const at = Math.min(argv[0]!.line ?? line, ctx.end);
+    const inv: Invocation = { argv, name: commandName(argv[0]), line: at, via, remote, redirects };
     if (stdin) inv.stdin = stdin;
     this.out.invocations.push(inv);
     if (ctx.depth >= MAX_DEPTH) return;
     for (const inner of innerCommands(argv, stdin)) {
-      const next: Context = { via: [...via, inner.via], remote: remote || inner.remote === true, depth: ctx.depth + 1 };
+      const next: Context = {
+        via: [...via, inner.via], remote: remote || inner.remote === true, depth: ctx.depth + 1, end,
+      };
       if (inner.argv) this.command(inner.argv, inner.argv[0]?.line ?? line, next, inner.stdin);
       if (inner.script) this.script(inner.script.text, inner.script.line, next, inner.stdin);
     }

@@ -74,7 +74,8 @@ function skipQuoted(text: string, i: number): number | undefined {
   const c = text[i];
   if (c === '\\') return i + 2;
   if (c === "'") return closing(text, i + 1, "'");
-  if (c === '"' || c === '`') return closing(text, i + 1, c, true);
+  if (c === '"') return closingDouble(text, i + 1);
+  if (c === '`') return closing(text, i + 1, c, true);
   if (c === '$' && (text[i + 1] === '{' || text[i + 1] === '(')) return matching(text, i + 1);
   if (c === '$' && text[i + 1] === "'") return closing(text, i + 2, "'", true);
   return undefined;
@@ -84,6 +85,18 @@ function closing(text: string, from: number, quote: string, escapes = false): nu
   for (let i = from; i < text.length; i++) {
     if (escapes && text[i] === '\\') i++;
     else if (text[i] === quote) return i + 1;
+  }
+  return text.length;
+}
+
+/** The index after a double-quoted string: `$(…)` and `${…}` in it may hold quotes of their own. */
+function closingDouble(text: string, from: number): number {
+  for (let i = from; i < text.length; i++) {
+    const c = text[i];
+    if (c === '\\') i++;
+    else if (c === '"') return i + 1;
+    else if (c === '$' && (text[i + 1] === '(' || text[i + 1] === '{')) i = matching(text, i + 1) - 1;
+    else if (c === '`') i = closing(text, i + 1, '`', true) - 1;
   }
   return text.length;
 }
@@ -157,8 +170,8 @@ function itemsOf(word: string, open: number): { start: number; end: number; item
     else if (c === ',' && depth === 0) {
       items.push(word.slice(from, i));
       from = i + 1;
-    } else if (c === '}') {
-      if (!items.length) return undefined;
+    } else if (c === '}' && items.length) {
+      // As bash does: a `}` before any comma is a literal character (`{a},}` is `a}`).
       items.push(word.slice(from, i));
       return { start: open, end: i, items };
     }

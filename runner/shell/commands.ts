@@ -28,6 +28,8 @@ export interface Redirect {
 export interface Stdin {
   text: string;
   line: number;
+  /** The last line of the source it comes from: text with `$'\n'` or an echoed `\n` has more lines than its source. */
+  end: number;
 }
 
 export interface ShellCommand {
@@ -43,12 +45,12 @@ export interface ParsedScript {
   redirects: Redirect[];
   /** The parser met text it could not read (see fallback.ts). */
   damaged: boolean;
-  /** Rows of here-document bodies and comments: text that does not run as written. */
+  /** Rows of here-document bodies: text that does not run as written. */
   inert: Array<{ start: number; end: number }>;
 }
 
 const QUERY = [
-  'command', 'file_redirect', 'herestring_redirect', 'heredoc_redirect', 'pipeline', 'comment', 'heredoc_body',
+  'command', 'file_redirect', 'herestring_redirect', 'heredoc_redirect', 'pipeline', 'heredoc_body',
 ];
 const OUTPUT_FEEDERS = new Set(['echo', 'printf']);
 
@@ -64,6 +66,8 @@ class ScriptReader {
   private readonly starts: Array<{ index: number; cmd: ShellCommand }> = [];
   /** Words that are `<(…)`: the file they name holds what the command inside prints. */
   private readonly substituted: Array<[Word, SyntaxNode]> = [];
+  /** Parts of a here-string word the grammar gave to the command as arguments, by here-string node. */
+  private readonly hereTails = new Map<number, SyntaxNode[]>();
   /** Pipeline hand-overs: the command whose output feeds the first command of a stage. */
   private readonly fed: Array<[ShellCommand | undefined, SyntaxNode]> = [];
   private readonly lineOffset: number;
@@ -78,7 +82,8 @@ class ScriptReader {
     // Commands first: redirections and pipelines refer to them.
     for (const node of this.nodes) if (node.type === 'command') this.command(node);
     for (const node of this.nodes) {
-      if (node.type === 'comment' || node.type === 'heredoc_body') {
+      // Comments are left to the fallback's own line splitter, which keeps the code before a `#`.
+      if (node.type === 'heredoc_body') {
         this.out.inert.push({ start: this.row(node), end: node.endPosition.row + this.lineOffset });
       } else if (node.type === 'file_redirect') this.fileRedirect(node);
       else if (node.type === 'herestring_redirect') this.hereString(node);
@@ -106,20 +111,50 @@ class ScriptReader {
     return readWord(n, this.lineOffset);
   }
 
+  /**
+   * Word nodes of one container read as bash splits them: the grammar splits a word at an escaped
+   * blank (`DROP\<tab>TABLE`) and after $'…' (`a$'\n'\ b`), where bash sees one word.
+   */
+  private words(container: SyntaxNode, nodes: SyntaxNode[]): Word[] {
+    const out: Word[] = [];
+    let prevEnd = -1;
+    for (const n of nodes) {
+      const word = this.word(n);
+      if (n.type === 'process_substitution' && n.text.startsWith('<(')) this.substituted.push([word, n]);
+      const gap = prevEnd < 0 ? ' ' : gapBetween(container, prevEnd, n);
+      prevEnd = n.endIndex;
+      const last = out.at(-1);
+      if (last && JOINS.test(gap)) {
+        const blanks = gap.replace(/\\/g, '');
+        last.value = last.value === undefined || word.value === undefined ? undefined : last.value + blanks + word.value;
+        last.text += gap + word.text;
+      } else out.push(word);
+    }
+    return out;
+  }
+
   private command(node: SyntaxNode): void {
     const cmd: ShellCommand = { argv: [], redirects: [], line: this.row(node) };
     // The grammar puts assignments and redirections before the name, then the name, then arguments
     // and redirections: one call for the named children beats a call per child and field.
     let named = false;
+    const words: SyntaxNode[] = [];
+    let here: { id: number; end: number } | undefined;
     for (const child of node.namedChildren) {
       if (!child) continue;
       const type = child.type;
+      // The grammar ends a here-string where it splits words (see words()): the parts that follow are its own.
+      if (here && JOINS.test(gapBetween(node, here.end, child))) {
+        this.hereTails.set(here.id, [...(this.hereTails.get(here.id) ?? []), child]);
+        here.end = child.endIndex;
+        continue;
+      }
+      here = type === 'herestring_redirect' ? { id: child.id, end: child.endIndex } : undefined;
       if (type === 'command_name') named = true;
       else if (!named || type.endsWith('_redirect')) continue;
-      const word = this.word(child);
-      if (type === 'process_substitution' && child.text.startsWith('<(')) this.substituted.push([word, child]);
-      cmd.argv.push(word);
+      words.push(child);
     }
+    cmd.argv.push(...this.words(node, words));
     if (cmd.argv[0]) cmd.line = cmd.argv[0].line;
     this.out.commands.push(cmd);
     this.byNode.set(node.id, cmd);
@@ -131,6 +166,8 @@ class ScriptReader {
     let n = start;
     while (n && (n.type === 'list' || n.type === 'pipeline')) n = n.namedChild(n.namedChildCount - 1);
     if (n?.type === 'redirected_statement') n = n.childForFieldName('body');
+    // `! cmd < file`: the redirection is the negated command's.
+    if (n?.type === 'negated_command') n = n.namedChild(0);
     return n?.type === 'command' ? this.byNode.get(n.id) : undefined;
   }
 
@@ -188,8 +225,13 @@ class ScriptReader {
   private hereString(node: SyntaxNode): void {
     const owner = this.ownerOf(node);
     this.record({ op: '<<<', line: this.row(node) }, owner);
-    const text = node.namedChildren.find((c) => c && c.type !== 'file_descriptor');
-    if (text && owner) owner.stdin = { text: readWord(text).value ?? text.text, line: this.row(node) };
+    const parts = node.namedChildren.filter((c): c is SyntaxNode => c !== null && c.type !== 'file_descriptor');
+    const tails = this.hereTails.get(node.id) ?? [];
+    const [text] = this.words(tails.length ? node.parent! : node, [...parts, ...tails]);
+    if (text && owner) {
+      const end = node.endPosition.row + this.lineOffset;
+      owner.stdin = { text: text.value ?? text.text, line: this.row(node), end };
+    }
   }
 
   private hereDocument(node: SyntaxNode): void {
@@ -198,7 +240,9 @@ class ScriptReader {
     for (let i = 0; i < node.childCount; i++) {
       const child = node.child(i);
       if (!child) continue;
-      if (child.type === 'heredoc_body' && owner) owner.stdin = { text: child.text, line: this.row(child) };
+      if (child.type === 'heredoc_body' && owner) {
+        owner.stdin = { text: child.text, line: this.row(child), end: child.endPosition.row + this.lineOffset };
+      }
       else if (child.type === 'pipeline') this.fed.push([owner, child]);
       else if (node.fieldNameForChild(i) === 'argument' && child.isNamed) owner?.argv.push(this.word(child));
     }
@@ -213,6 +257,14 @@ class ScriptReader {
   }
 }
 
+/** Text between two nodes that leaves them one word for bash: nothing, or escaped blanks only. */
+const JOINS = /^(?:\\[ \t])*$/;
+
+function gapBetween(container: SyntaxNode, from: number, next: SyntaxNode): string {
+  const base = container.startIndex;
+  return container.text.slice(from - base, next.startIndex - base);
+}
+
 /**
  * What a pipeline stage or `<(…)` prints when the script spells it out: echo/printf of literal words,
  * cat of a here-document.
@@ -225,7 +277,14 @@ function fedText(cmd: ShellCommand): Stdin | undefined {
   if (words.some((w) => w === undefined)) return undefined;
   // `printf '%s\n' 'line' …` prints each word on its own line; any other format is read as the text.
   if (name === 'printf' && words.length > 1 && /^%s(\\n)?$/.test(words[0]!)) {
-    return { text: words.slice(1).join(words[0] === '%s' ? '' : '\n'), line: cmd.line };
+    return { text: words.slice(1).join(words[0] === '%s' ? '' : '\n'), line: cmd.line, end: lastLine(cmd.argv) };
   }
-  return { text: words.join(' '), line: cmd.line };
+  return { text: words.join(' '), line: cmd.line, end: lastLine(cmd.argv) };
+}
+
+/** The last source line words span. */
+export function lastLine(words: readonly Word[]): number {
+  let end = -1;
+  for (const w of words) end = Math.max(end, w.line + (w.text.match(/\n/g)?.length ?? 0));
+  return end;
 }

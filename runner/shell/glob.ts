@@ -38,3 +38,22 @@ export function globToRegExp(pattern: string): RegExp {
 function escape(c: string): string {
   return c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
+
+/** Where a command word may start: line start, after an operator, a bracket, `$(`, a backquote, `!` or a keyword. */
+const KEYWORDS = String.raw`(?:(?:if|then|else|elif|do|while|until|time)[ \t]+)*`;
+const COMMAND_WORD = new RegExp(String.raw`(^|[;&|(){}\x60\n]|\$\()([ \t!]*${KEYWORDS})([^\s;&|()<>'"{}]+)`, 'g');
+const ARRAY_ASSIGNMENT = /^[A-Za-z_]\w*\[[^\]]*\]\+?=/;
+
+/**
+ * The text with the brackets of glob command words escaped (`r[m]` → `r\[m]`): tree-sitter-bash reads
+ * `name[x]` at a command's start as an array assignment cut short, and `[r]m` as a `[` test, and
+ * recovers with the command lost. The escaped word reads as the same value, which matchesPattern
+ * then reads as a glob. Array assignments (`a[1]=x`), `[` and `[[` are left as they are.
+ */
+export function escapeCommandGlobs(text: string): string {
+  if (!text.includes('[')) return text;
+  return text.replace(COMMAND_WORD, (whole, start: string, lead: string, word: string) => {
+    if (!word.includes('[') || word === '[' || word === '[[' || ARRAY_ASSIGNMENT.test(word)) return whole;
+    return start + lead + word.replace(/(^|[^\\])\[/g, '$1\\[');
+  });
+}

@@ -12,7 +12,7 @@ export interface Word {
   /** 0-based line in the step's code. */
   line: number;
   /** For `<(echo …)`: the text the file it names holds, when the script spells it out. */
-  file?: { text: string; line: number };
+  file?: { text: string; line: number; end: number };
 }
 
 export function literal(value: string, line: number): Word {

@@ -5,7 +5,11 @@ import type { Step } from '../../runner/format/model.ts';
 import { checkProcedure } from '../../runner/check/lint.ts';
 import { DESTRUCTIVE, findDestructive } from '../../runner/check/rules/destructive.ts';
 import { parseProcedure } from '../../runner/format/parse.ts';
+import { analyseShell } from '../../runner/shell/analyse.ts';
+import { expandBraces } from '../../runner/shell/braces.ts';
+import { globToRegExp } from '../../runner/shell/glob.ts';
 import { loadShellParser } from '../../runner/shell/parser.ts';
+import { goInteger } from '../../runner/shell/values.ts';
 import type { CommandPattern } from '../../runner/shell/patterns.ts';
 import { testInventory } from '../helpers/inventory.ts';
 import { argvLine, inScript, scriptOf, spellings, wrapped, type Line } from './shell-arbitraries.ts';
@@ -58,6 +62,23 @@ const kubectl = (verbWords: fc.Arbitrary<string[]>, rest: fc.Arbitrary<string[]>
   fc
     .tuple(kubeGlobals, verbWords, rest, fc.boolean())
     .map(([g, v, r, globalsLast]) => (globalsLast ? ['kubectl', ...v, ...r, ...g] : ['kubectl', ...g, ...v, ...r]));
+
+/**
+ * DROP/TRUNCATE as SQL lets it be written: any case, and between the keywords any run of blanks,
+ * newlines or comments (`drop/**\/table`, `drop-- x⏎table`), also before the statement.
+ */
+function destroyingSql(moreSeparators: string[] = [], dashFirst = true) {
+  return fc
+    .tuple(
+      pick(['DROP', 'DATABASE app'], ['drop', 'table users;'], ['DROP', 'SCHEMA s CASCADE'], ['dRoP', 'TaBlE t'],
+        ['TRUNCATE', 'events'], ['truncate', 'table t;']),
+      // A tab only in the corner cases below: tree-sitter ends a here-string at an escaped tab.
+      pick(' ', '  ', '\n', '/**/', '/* why */', '-- note\n', '\n  /*\n*/ ', ...moreSeparators),
+      // An operand that starts with a dash is an option to sqlite3.
+      pick('', '/* c */ ', 'SELECT 1; ', ...(dashFirst ? ['-- first\n'] : [])),
+    )
+    .map(([[a, b], sep, lead]) => `${lead}${a}${sep}${b}`);
+}
 
 /** rm with -r somewhere: clusters, separate flags, long names and their unambiguous prefixes, any order. */
 const rmRecursive = fc
@@ -156,7 +177,9 @@ const SPELLINGS: Record<string, fc.Arbitrary<Spec>> = {
     fc.constant(['scale']),
     fc.tuple(
       pick(['deploy/web'], ['statefulset', 'pg'], ['--all', 'deploy']),
-      pick(['--replicas=0'], ['--replicas', '0'], ['--replicas=00']),
+      // pflag reads ints as Go's ParseInt in base 0: a sign, 0x/0b/0o, a leading 0 and underscores.
+      pick('0', '00', '+0', '-0', '0x0', '0X00', '0b0', '0o0', '0_0', '-0x_0').chain((n) =>
+        pick([`--replicas=${n}`], ['--replicas', n])),
       someOf([['--current-replicas=2'], ['--timeout', '1m']]),
     ).map(([t, r, o]) => [...t, ...r, ...o.flat()]),
   ),
@@ -209,20 +232,21 @@ const SPELLINGS: Record<string, fc.Arbitrary<Spec>> = {
     .map(([g, v, r]) => ['velero', ...g, ...v, ...r]),
   'DROP/TRUNCATE (SQL)|psql': fc.oneof(
     fc.tuple(
-      someOf([['-h', 'db'], ['-U', 'postgres'], ['-d', 'app']]), pick('-c', '--command'),
-      pick('DROP DATABASE app', 'drop table users;', 'TRUNCATE events', 'DROP SCHEMA s CASCADE'),
-    ).map(([o, c, sql]) => ['psql', ...o.flat(), c, sql]),
+      someOf([['-h', 'db'], ['-U', 'postgres'], ['-Upostgres'], ['-d', 'app']]), destroyingSql(),
+      pick((q: string) => ['-c', q], (q: string) => ['--command', q], (q: string) => [`-c${q}`],
+        (q: string) => [`--command=${q}`]),
+    ).map(([o, sql, c]) => ['psql', ...o.flat(), ...c(sql)]),
     fc.tuple(
-      someOf([['-U', 'postgres'], ['app']]), pick('DROP TABLE users;', 'truncate table t;'),
+      someOf([['-U', 'postgres'], ['app']]), destroyingSql(),
       pick<'heredoc' | 'herestring' | 'echo'>('heredoc', 'herestring', 'echo'),
     ).map(([o, sql, form]) => ({ argv: ['psql', ...o.flat()], form, text: sql })),
   ),
   'DROP/TRUNCATE (SQL)|mysql': fc.tuple(
-    pick('mysql', 'mariadb'),
-    pick(['-e', 'DROP DATABASE app'], ['--execute=TRUNCATE t'], ['-u', 'root', '-e', 'drop table x']),
-  ).map(([c, o]) => [c, ...o]),
-  'DROP/TRUNCATE (SQL)|sqlite3': pick(
-    ['sqlite3', 'app.db', 'DROP TABLE t'], ['sqlite3', '/var/lib/app.db', 'truncate t'],
+    pick('mysql', 'mariadb'), pick([], ['-u', 'root'], ['-uroot'], ['-proot', '-h', 'db']), destroyingSql(['#x\n']),
+    pick((q: string) => ['-e', q], (q: string) => [`-e${q}`], (q: string) => [`--execute=${q}`]),
+  ).map(([c, o, sql, e]) => [c, ...o, ...e(sql)]),
+  'DROP/TRUNCATE (SQL)|sqlite3': fc.tuple(pick('app.db', '/var/lib/app.db'), destroyingSql([], false)).map(
+    ([db, sql]) => ['sqlite3', db, sql],
   ),
   'pg_restore --clean|pg_restore': fc
     .tuple(
@@ -271,15 +295,17 @@ describe('destructive commands are recognised by what they do, however they are 
 
   it('the generators write valid bash that bash itself reads as the intended argv', () => {
     // One bash per sample: a fake command prints the argv it receives, NUL-separated.
-    const argvs = fc.sample(fc.oneof(...Object.values(SPELLINGS)).filter(Array.isArray) as fc.Arbitrary<string[]>, 30);
+    // Globbing off (set -f): a glob command word stays as written and must match the name; braces still expand.
+    const argvs = fc.sample(fc.oneof(...Object.values(SPELLINGS)).filter(Array.isArray) as fc.Arbitrary<string[]>, 40);
+    const base = (p: string) => p.slice(p.lastIndexOf('/') + 1);
     for (const argv of argvs) {
       const [line] = fc.sample(argvLine(argv), 1);
-      const words = line!.words.slice(1).join(' ');
-      const r = spawnSync(
-        'bash', ['-c', `argv() { for a in "$@"; do printf '%s\\0' "$a"; done; }; argv ${words}`], { encoding: 'utf8' },
-      );
+      const words = line!.words.join(' ');
+      const r = spawnSync('bash', ['-c', `set -f; printf '%s\\0' ${words}`], { encoding: 'utf8' });
       expect(r.status, words).toBe(0);
-      expect(r.stdout.split('\0').slice(0, -1), words).toEqual(argv.slice(1));
+      const [name, ...args] = r.stdout.split('\0').slice(0, -1);
+      expect(globToRegExp(base(name!)).test(base(argv[0]!)), `${name} names ${argv[0]}`).toBe(true);
+      expect(args, words).toEqual(argv.slice(1));
     }
     for (const s of fc.sample(fc.oneof(...Object.values(SPELLINGS)).chain((spec) => inScript(lineOf(spec))), 60)) {
       expect(spawnSync('bash', ['-n'], { input: s.code }).status, s.code).toBe(0);
@@ -331,6 +357,15 @@ const NEAR_MISSES: fc.Arbitrary<string>[] = [
     'ssh k3s-master uptime', "ssh k3s-master 'echo rm -rf /'", 'command -v rm', 'sudo -l rm', 'type reboot',
     'man shred',
   ),
+  // The new indirections, carrying harmless code.
+  pick(
+    'echo {a,b}', 'echo {rm,-rf,x}', 'ls /bin/r?', '/bin/l? -la', '/bin/r[!m] -rf x', "alias ll='ls -la'",
+    'source ./env.sh', '. /etc/os-release', "bash <(echo 'ls -la')", "source <(echo 'echo rm -rf /')",
+    "trap -- 'echo bye' EXIT", "trap -p EXIT", "env -S'echo rm -rf /'", "mysql -uroot -e'SELECT 1'",
+    "psql -c'SELECT 1'", "psql -c 'select drop_table_stats() /* drop */'", 'kubectl scale deploy/x --replicas=0x1',
+    'kubectl scale deploy/x --replicas=010', 'kubectl scale deploy/x --replicas=1_0', 'kubectl scale deploy/x --replicas=+3',
+    "bash /dev/stdin <<< 'uptime'", "bash < <(printf '%s\\n' 'df -h')", 'find . -name "*.log" -print',
+  ),
 ];
 
 describe('near misses are not flagged', () => {
@@ -369,6 +404,35 @@ describe('grammar corners, one by one', () => {
     ['watch -n 5 systemctl stop k3s', 'systemctl stop/disable/mask'],
     ['k3s kubectl --kubeconfig /x drain n', 'kubectl drain'],
     ['kubectl run tmp --rm -i --image=postgres -- psql -c "drop database app"', 'DROP/TRUNCATE (SQL)'],
+    // The probe's findings, as it wrote them.
+    ["shopt -s expand_aliases; alias x='rm -rf'; x $T/canary/a", 'rm -r'],
+    ["shopt -s expand_aliases\nalias x='ls'\nalias y=rm\ny -rf /x", 'rm -r', 3],
+    ["source <(echo 'rm -rf $T/canary/b')", 'rm -r'],
+    [". <(echo 'rm -rf x')", 'rm -r'],
+    ['{rm,-rf,$T/canary/c}', 'rm -r'],
+    ['x="$({rm,-rf,x})"', 'rm -r'],
+    ['/usr/bin/r[m] -rf $T/canary/d', 'rm -r'],
+    ['/bin/r? -rf x', 'rm -r'],
+    ['/usr/bin/sud? rm -rf x', 'rm -r'],
+    ["bash /dev/stdin <<< 'rm -rf /x'", 'rm -r'],
+    ["bash < <(echo 'rm -rf /x')", 'rm -r'],
+    ["bash <(echo 'rm -rf /x')", 'rm -r'],
+    ["trap -- 'rm -rf /x' EXIT", 'rm -r'],
+    ["env -S'rm -rf /x'", 'rm -r'],
+    ["mysql -uroot -e'DROP DATABASE x'", 'DROP/TRUNCATE (SQL)'],
+    ["psql -c 'drop/**/table x'", 'DROP/TRUNCATE (SQL)'],
+    ["psql -c'drop--x\ntable x'", 'DROP/TRUNCATE (SQL)'],
+    ['source /usr/local/bin/k3s-killall.sh', 'k3s kill/uninstall script'],
+    ['. ./k3s-killall.sh', 'k3s kill/uninstall script'],
+    ['kubectl scale deploy/x --replicas=+0', 'kubectl scale to zero'],
+    ['kubectl scale deploy/x --replicas=0b0', 'kubectl scale to zero'],
+    ['mysql -e DROP\\\tDATABASE\\ app', 'DROP/TRUNCATE (SQL)'],
+    ["sqlite3 x drop$'\\n'\\ \\ /\\*$'\\n'\\*/\\ table t", 'DROP/TRUNCATE (SQL)'],
+    ['! sh -s < <(echo rm -rf /x)', 'rm -r'],
+    ['case "$1" in *) timeou[t] 1h rm -rf x ;; esac', 'rm -r'],
+    ['{ stdbu[f] -oL /usr/bin/k3? token rotate; }', 'k3s token rotate'],
+    ['[r]m -rf x', 'rm -r'],
+    ['hel[m] del traefik # a note', 'helm uninstall'],
   ];
   for (const [code, what, line] of cases) {
     it(`${JSON.stringify(code)} runs ${what}`, () => {
@@ -377,6 +441,12 @@ describe('grammar corners, one by one', () => {
       if (line !== undefined) expect(hit!.line).toBe(line);
     });
   }
+
+  it('array subscripts in arithmetic are not read as glob command words (no damage, no redirect)', () => {
+    const analysis = analyseShell('k=$(( A[2] * 1000 + A[3] ))\nif (( k > t_key )); then echo new; fi\na[1]=x');
+    expect(analysis.damaged).toBe(false);
+    expect(analysis.redirects).toEqual([]);
+  });
 
   it('a quoted here-document is data: $(…) in it does not run', () => {
     expect(whats("cat <<'EOF'\n$(rm -rf /x)\nEOF")).toEqual([]);
@@ -409,6 +479,34 @@ describe('diagnostics point at the line of the step', () => {
     const check = checkProcedure(parseProcedure(page('check'), 'p.mdx'), testInventory());
     expect(check.map((d) => [d.rule, d.line])).toEqual([['destructive-check', 8]]);
     expect(checkProcedure(parseProcedure(page('confirm'), 'p.mdx'), testInventory())).toEqual([]);
+  });
+});
+
+describe('the expansions bash does before a command runs, as bash does them', () => {
+  it('brace expansion: bash with braces on and the expanded text with braces off print the same words', () => {
+    const token = fc.constantFrom('a', 'rm', '-rf', ',', '{', '}', '{a,b}', "'x,y'", '"{p,q}"', '\\,', ' ', '$(echo {c,d})',
+      '${v:-x}', 'z{1,2}', '{,e}');
+    fc.assert(
+      fc.property(fc.array(token, { minLength: 1, maxLength: 8 }).map((t) => t.join('')), (text) => {
+        const run = (opts: string, t: string) =>
+          spawnSync('bash', ['-c', `set -f ${opts}; printf '<%s>' ${t}`], { encoding: 'utf8' });
+        const want = run('', text);
+        fc.pre(want.status === 0);
+        const got = run('+B', expandBraces(text));
+        expect(got.stdout, `${text} → ${expandBraces(text)}`).toBe(want.stdout);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it("pflag's integers: Go's ParseInt in base 0", () => {
+    const cases: Array<[string, bigint | undefined]> = [
+      ['0', 0n], ['00', 0n], ['+0', 0n], ['-0', 0n], ['0x0', 0n], ['0X_0', 0n], ['0b0', 0n], ['0o0', 0n], ['0_0', 0n],
+      ['010', 8n], ['0x10', 16n], ['1_000', 1000n], ['-3', -3n], ['0b101', 5n],
+      ['', undefined], ['_0', undefined], ['0__0', undefined], ['0_', undefined], ['08', undefined], ['1e3', undefined],
+      ['0x', undefined], ['++0', undefined], [' 0', undefined],
+    ];
+    for (const [text, want] of cases) expect(goInteger(text), text).toBe(want);
   });
 });
 

@@ -1,8 +1,9 @@
 /**
  * fast-check arbitraries for shell spellings: a command line given as the argv it must produce,
- * spelled in any of the ways bash reads as that argv (quoting, escapes, paths), wrapped in 0–3
- * wrappers (sudo, env, timeout, xargs, bash -c, ssh, kubectl exec, …) and set in a context
- * (lists, pipelines, groups, loops, $(…), functions, comments, continuation lines).
+ * spelled in any of the ways bash reads as that argv (quoting, escapes, paths, a glob for the path,
+ * brace expansion of the first words), wrapped in 0–3 wrappers (sudo, env, timeout, xargs, bash -c,
+ * ssh, kubectl exec, source <(echo …), bash < <(echo …), trap --, env -S'…', an alias, …) and set in
+ * a context (lists, pipelines, groups, loops, $(…), functions, comments, continuation lines).
  *
  * Words are handled as texts valid at one shell level: `spell(value)` gives a text bash reads as
  * `value`, so wrapping in `bash -c` or `ssh` quotes the inner text once more.
@@ -32,12 +33,24 @@ export function spellings(value: string, isCommandName = false): string[] {
 
 export const spell = (value: string, isCommandName = false) => fc.constantFrom(...spellings(value, isCommandName));
 
-/** A command name as it may be invoked: plain, quoted, escaped, or by a path. */
+/** A glob bash may resolve to the path: `/usr/bin/r[m]`, `/bin/r?` (its last letter as a class or `?`). */
+export function globbed(path: string): string[] {
+  const last = path.at(-1)!;
+  if (!/[a-z0-9]/i.test(last)) return [];
+  const head = path.slice(0, -1).replace(/[^A-Za-z0-9_./-]/g, '\\$&');
+  return [`${head}[${last}]`, `${head}?`];
+}
+
+/** A command name as it may be invoked: plain, quoted, escaped, by a path, or by a glob naming that path. */
 export function commandWord(name: string): fc.Arbitrary<string> {
   const paths = name.endsWith('.sh') ? [name, `/usr/local/bin/${name}`, `./${name}`] : [
     name, `/usr/bin/${name}`, `/bin/${name}`, `/usr/local/bin/${name}`,
   ];
-  return fc.constantFrom(...paths).chain((p) => spell(p, true));
+  const globs = paths.flatMap(globbed);
+  return fc.oneof(
+    { arbitrary: fc.constantFrom(...paths).chain((p) => spell(p, true)), weight: 4 },
+    ...(globs.length ? [{ arbitrary: fc.constantFrom(...globs), weight: 1 }] : []),
+  );
 }
 
 /** A command line in the making: texts valid at the current shell level. */
@@ -45,14 +58,37 @@ export interface Line {
   words: string[];
   /** Text the command reads on stdin, attached once wrapping is done. */
   stdin?: { form: 'heredoc' | 'herestring' | 'echo'; text: string };
+  /** The words already read stdin (`bash < <(echo …)`): xargs may not wrap them. */
+  readsStdin?: boolean;
+  /** Lines that must come before the command (an alias definition). */
+  before?: string;
 }
 
-/** The argv (values) of a command, spelled word by word. */
+/** The argv (values) of a command, spelled word by word, sometimes brace-joined (`{rm,-rf,x}`). */
 export function argvLine(argv: string[], stdin?: Line['stdin']): fc.Arbitrary<Line> {
   const [name, ...rest] = argv;
   return fc
     .tuple(commandWord(name!), ...rest.map((w) => spell(w)))
+    .chain((words) => braced(words))
     .map((words) => ({ words, ...(stdin ? { stdin } : {}) }));
+}
+
+/** A word bash can hold inside `{…,…}` as one item: no comma, brace or blank even when quoted. */
+const BRACEABLE = /^[^,{}\s]+$/;
+
+/** Sometimes the command word and the next k words as one brace expression, which bash expands back to them. */
+function braced(words: string[]): fc.Arbitrary<string[]> {
+  let n = 0;
+  while (n < words.length && BRACEABLE.test(words[n]!) && !words[n]!.includes("''")) n++;
+  if (n === 0) return fc.constant(words);
+  return fc.oneof(
+    { arbitrary: fc.constant(words), weight: 3 },
+    fc.integer({ min: 1, max: n }).map((k) => {
+      // One item alone needs an empty second one (`{rm,}`): an empty item expands to no word.
+      const group = k === 1 ? `{${words[0]},}` : `{${words.slice(0, k).join(',')}}`;
+      return [group, ...words.slice(k)];
+    }),
+  );
 }
 
 const joinLine = (l: Line) => l.words.join(' ');
@@ -123,6 +159,35 @@ const kubectlExec: Wrapper = (l) =>
     )
     .map((pre) => ({ ...l, words: [...pre, ...l.words] }));
 
+/** Shell code handed over as one text: to a shell or source through `<(echo …)`, stdin, trap, env -S, alias. */
+const scriptText: Wrapper = (l) =>
+  spell(scriptOf(l)).chain((s) =>
+    fc.constantFrom<Line>(
+      { words: ['source', `<(echo ${s})`] },
+      { words: ['.', `<(echo ${s})`] },
+      { words: ['bash', `<(echo ${s})`] },
+      { words: ['bash', `<(printf '%s\\n' ${s})`] },
+      { words: ['bash', '<', `<(echo ${s})`], readsStdin: true },
+      { words: ['sh', '-s', '<', `<(echo ${s})`], readsStdin: true },
+      { words: ['bash', '/dev/stdin', '<<<', s], readsStdin: true },
+      { words: ['trap', '--', s, 'EXIT'] },
+      { words: ['trap', s, 'EXIT'] },
+      { words: ['env', `-S${s}`] },
+      { words: ['flock', '/tmp/lock', '-c', s] },
+      { words: ['flock', `-c${s}`, '/tmp/lock'] },
+    ),
+  );
+
+/** `alias name='…'` on a line before, then `name rest…`: bash expands the alias as the command word. */
+export const aliased: Wrapper = (l) =>
+  fc.tuple(fc.nat(Math.max(0, l.words.length - 1)), fc.constantFrom('rb', 'cleanup_all', 'k')).chain(([k, name]) =>
+    spell(l.words.slice(0, k + 1).join(' ')).map((body) => ({
+      ...l,
+      words: [name, ...l.words.slice(k + 1)],
+      before: `${l.before ? `${l.before}\n` : ''}shopt -s expand_aliases\nalias ${name}=${body}`,
+    })),
+  );
+
 /** xargs runs its command with words from stdin appended: the argv we know still runs. */
 const xargs: Wrapper = (l) =>
   fc.constantFrom(
@@ -131,6 +196,11 @@ const xargs: Wrapper = (l) =>
 
 /** A script text for a line, with its stdin inline (so it can travel inside bash -c or ssh). */
 export function scriptOf(l: Line): string {
+  const before = l.before ? `${l.before}\n` : '';
+  return before + commandOf(l);
+}
+
+function commandOf(l: Line): string {
   const cmd = joinLine(l);
   if (!l.stdin) return cmd;
   if (l.stdin.form === 'heredoc') return `${cmd} <<'SQL'\n${l.stdin.text}\nSQL`;
@@ -140,23 +210,37 @@ export function scriptOf(l: Line): string {
 
 const WRAPPERS: Record<string, Wrapper> = {
   ...Object.fromEntries(Object.keys(PREFIX).map((k) => [k, prefixWrapper(k)])), shellC, ssh, kubectlExec, xargs,
+  scriptText,
 };
 
-/** The line inside 0–3 wrappers (xargs only where stdin is not the command's input). */
+/**
+ * The line inside 0–3 wrappers (xargs only where stdin is not the command's input), and sometimes an
+ * alias as the outermost indirection.
+ */
 export function wrapped(line: fc.Arbitrary<Line>, maxDepth = 3): fc.Arbitrary<{ line: Line; wrappers: string[] }> {
   return fc.tuple(
-    line, fc.array(fc.constantFrom(...Object.keys(WRAPPERS)), { maxLength: maxDepth }),
-  ).chain(([l, names]) => {
-    const usable = l.stdin ? names.filter((n) => n !== 'xargs') : names;
+    line, fc.array(fc.constantFrom(...Object.keys(WRAPPERS)), { maxLength: maxDepth }), fc.nat(5),
+  ).chain(([l, names, aliasRoll]) => {
     let acc: fc.Arbitrary<Line> = fc.constant(l);
-    for (const n of usable) acc = acc.chain((x) => WRAPPERS[n]!(x));
-    return acc.map((x) => ({ line: x, wrappers: usable }));
+    const used: string[] = [];
+    for (const n of names) {
+      used.push(n);
+      acc = acc.chain((x) => {
+        if (n === 'xargs' && (x.stdin || x.readsStdin)) return fc.constant(x);
+        return WRAPPERS[n]!(x);
+      });
+    }
+    if (aliasRoll === 0) {
+      used.push('alias');
+      acc = acc.chain(aliased);
+    }
+    return acc.map((x) => ({ line: x, wrappers: used }));
   });
 }
 
 /** Splits a one-line command across continuation lines between words, sometimes. */
 function continued(l: Line): fc.Arbitrary<string> {
-  if (l.words.length < 3) return fc.constant(scriptOf(l));
+  if (l.words.length < 3 || l.before) return fc.constant(scriptOf(l));
   return fc.nat(l.words.length - 2).map((k) => {
     const cut = { ...l, words: [...l.words.slice(0, k + 1), `\\\n   ${l.words[k + 1]}`, ...l.words.slice(k + 2)] };
     return scriptOf(cut);
