@@ -126,7 +126,8 @@ class ScriptReader {
       const last = out.at(-1);
       if (last && JOINS.test(gap)) {
         const blanks = gap.replace(/\\/g, '');
-        last.value = last.value === undefined || word.value === undefined ? undefined : last.value + blanks + word.value;
+        const both = last.value !== undefined && word.value !== undefined;
+        last.value = both ? last.value! + blanks + word.value! : undefined;
         last.text += gap + word.text;
       } else out.push(word);
     }

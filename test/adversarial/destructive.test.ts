@@ -9,7 +9,10 @@ import { analyseShell } from '../../runner/shell/analyse.ts';
 import { expandBraces } from '../../runner/shell/braces.ts';
 import { globToRegExp } from '../../runner/shell/glob.ts';
 import { loadShellParser } from '../../runner/shell/parser.ts';
+import { parseOptions } from '../../runner/shell/options.ts';
+import { COMMAND_SYNTAX, syntaxOf } from '../../runner/shell/syntax.ts';
 import { goInteger } from '../../runner/shell/values.ts';
+import { literal } from '../../runner/shell/words.ts';
 import type { CommandPattern } from '../../runner/shell/patterns.ts';
 import { testInventory } from '../helpers/inventory.ts';
 import { argvLine, inScript, scriptOf, spellings, wrapped, type Line } from './shell-arbitraries.ts';
@@ -363,7 +366,8 @@ const NEAR_MISSES: fc.Arbitrary<string>[] = [
     'source ./env.sh', '. /etc/os-release', "bash <(echo 'ls -la')", "source <(echo 'echo rm -rf /')",
     "trap -- 'echo bye' EXIT", "trap -p EXIT", "env -S'echo rm -rf /'", "mysql -uroot -e'SELECT 1'",
     "psql -c'SELECT 1'", "psql -c 'select drop_table_stats() /* drop */'", 'kubectl scale deploy/x --replicas=0x1',
-    'kubectl scale deploy/x --replicas=010', 'kubectl scale deploy/x --replicas=1_0', 'kubectl scale deploy/x --replicas=+3',
+    'kubectl scale deploy/x --replicas=010', 'kubectl scale deploy/x --replicas=1_0',
+    'kubectl scale deploy/x --replicas=+3',
     "bash /dev/stdin <<< 'uptime'", "bash < <(printf '%s\\n' 'df -h')", 'find . -name "*.log" -print',
   ),
 ];
@@ -483,9 +487,29 @@ describe('diagnostics point at the line of the step', () => {
 });
 
 describe('the expansions bash does before a command runs, as bash does them', () => {
+  it('an attached short-option value reads as the separate one, for every value option of every command', () => {
+    // Go's flag package (k3s) has no attached values: `-cfoo` is a flag named cfoo.
+    const shorts = Object.entries(COMMAND_SYNTAX).filter(([, syntax]) => syntax.style !== 'go').flatMap(
+      ([name, syntax]) => (syntax.values ?? []).filter((o) => /^-[A-Za-z0-9]$/.test(o)).map((o) => [name, o] as const),
+    );
+    fc.assert(
+      fc.property(fc.constantFrom(...shorts), fc.string({ minLength: 1, maxLength: 12 }), ([name, opt], v) => {
+        const syntax = syntaxOf(name);
+        const attached = parseOptions([literal(`${opt}${v}`, 0)], syntax).valueOf(opt)?.value;
+        const separate = parseOptions([literal(opt, 0), literal(v, 0)], syntax).valueOf(opt)?.value;
+        // pflag reads `-n=x` as `-n x`; the others keep the `=`.
+        expect(attached, `${name} ${opt}${v}`).toBe(syntax.style === 'pflag' && v.startsWith('=') ? v.slice(1) : v);
+        expect(separate).toBe(v);
+      }),
+      { numRuns: RUNS * 4 },
+    );
+  });
+
   it('brace expansion: bash with braces on and the expanded text with braces off print the same words', () => {
-    const token = fc.constantFrom('a', 'rm', '-rf', ',', '{', '}', '{a,b}', "'x,y'", '"{p,q}"', '\\,', ' ', '$(echo {c,d})',
-      '${v:-x}', 'z{1,2}', '{,e}');
+    const token = fc.constantFrom(
+      'a', 'rm', '-rf', ',', '{', '}', '{a,b}', "'x,y'", '"{p,q}"', '\\,', ' ', '$(echo {c,d})', '${v:-x}', 'z{1,2}',
+      '{,e}',
+    );
     fc.assert(
       fc.property(fc.array(token, { minLength: 1, maxLength: 8 }).map((t) => t.join('')), (text) => {
         const run = (opts: string, t: string) =>
