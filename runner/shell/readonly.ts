@@ -607,9 +607,9 @@ const SQL_WRITE_VERBS = [
   'VACUUM', 'REINDEX', 'CLUSTER', 'COMMENT', 'CALL', 'DO', 'RENAME', 'REFRESH', 'IMPORT', 'LOAD', 'RESTORE',
   'COPY\\s+[\\w."]+(?:\\s*\\([^)]*\\))?\\s+FROM',
 ].join('|');
-const SQL_STATEMENT_WRITES = new RegExp(
-  `^(?:EXPLAIN\\s+(?:\\([^)]*\\)\\s*)?ANALY[SZ]E\\s+)?(?:WITH\\b[\\s\\S]*\\)\\s*)?(?:${SQL_WRITE_VERBS})(?![\\w.])`, 'i',
-);
+/** A statement's start: EXPLAIN ANALYZE and a WITH clause run the statement they precede. */
+const SQL_PREFIX = '(?:EXPLAIN\\s+(?:\\([^)]*\\)\\s*)?ANALY[SZ]E\\s+)?(?:WITH\\b[\\s\\S]*\\)\\s*)?';
+const SQL_STATEMENT_WRITES = new RegExp(`^${SQL_PREFIX}(?:${SQL_WRITE_VERBS})(?![\\w.])`, 'i');
 
 /**
  * Whether SQL (or a client's meta-commands) changes data or schema: a statement starting with a

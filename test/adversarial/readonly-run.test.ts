@@ -16,7 +16,8 @@ function fakeKubectl(dir: string, tool = 'kubectl'): { bin: string; calls: strin
   const bin = join(dir, 'bin');
   const calls = join(dir, `${tool}-calls`);
   mkdirSync(bin, { recursive: true });
-  writeFileSync(join(bin, tool), `#!/usr/bin/env bash\nprintf '%s\\n' "$*" >> ${JSON.stringify(calls)}\necho "${tool} ran: $*"\n`);
+  const script = `#!/usr/bin/env bash\nprintf '%s\\n' "$*" >> ${JSON.stringify(calls)}\necho "${tool} ran: $*"\n`;
+  writeFileSync(join(bin, tool), script);
   chmodSync(join(bin, tool), 0o755);
   writeFileSync(calls, '');
   return { bin, calls };

@@ -10,8 +10,9 @@ const WRITE_OPS = new Set(['>', '>>', '&>', '&>>', '>|', '<>', '>&']);
 
 /**
  * A `check` step is read-only in fact: no redirection into a file, no command that writes, no
- * kubectl/helm/k3s/crictl/ctr verb or writing option outside the read-only lists (shell/readonly.ts). Destructive commands are
- * destructive-check's to report. At run time the same lists are enforced by execute/readonly.ts.
+ * kubectl/helm/k3s/crictl/ctr verb or writing option outside the read-only lists
+ * (shell/readonly.ts). Destructive commands are destructive-check's to report. At run time the
+ * same lists are enforced by execute/readonly.ts.
  */
 export const checkWritesRule: StepRule = (step, { at }) => {
   if (!step.attrs.check) return [];
