@@ -260,8 +260,7 @@ const FAMILIES: Record<string, { writes: fc.Arbitrary<Cmd>; reads: fc.Arbitrary<
   awk: { writes: awkWrite, reads: awkRead },
   sed: { writes: sedWrite, reads: sedRead },
   SQL: {
-    // A tab is left out: the word reader splits `\<tab>` (reported to the shell/ owner).
-    writes: sqlClient(sqlText(SQL_WRITES, [' ', '/**/', '\n', ' -- note\n', '  '])),
+    writes: sqlClient(sqlText(SQL_WRITES, [' ', '/**/', '\n', ' -- note\n', '\t', '  '])),
     reads: sqlClient(sqlText(SQL_READS, [' ', '\n', '/**/'])),
   },
   signals: { writes: killWrite, reads: killRead },
