@@ -35,7 +35,7 @@ export function confirmationText(instance: StepInstance, mark: (s: string) => st
     ? `\n  ${pc.yellow('!')} the script holds ${shown.escaped} invisible character${shown.escaped > 1 ? 's' : ''}, shown escaped (${mark('\\x1b')})`
     : '';
   // The read-only prelude is not shown (it is the runner's, not the page's): say what it does instead.
-  const readOnly = instance.step.attrs.check ? `\n  ${pc.dim('runs read-only: kubectl, helm and k3s refuse writes')}` : '';
+  const readOnly = instance.step.attrs.check ? `\n  ${pc.dim('runs read-only: kubectl, helm, k3s, crictl and ctr refuse writes')}` : '';
   return (
     `\n${pc.yellow('?')} ${pc.bold(oneLine(instance.id))} needs confirmation. It runs on ${where}${env ? ` with ${env}` : ''}:\n` +
     `${shown.text.split('\n').map((l) => `  ${pc.yellow('│')} ${l}`).join('\n')}${note}${readOnly}\n`
