@@ -11,7 +11,7 @@ const stripBreaks = (s: string) => s.replace(/[\r\n]/g, '');
 
 export function secretForms(secret: string): string[] {
   const bytes = Buffer.from(secret);
-  const forms = new Set<string>([secret, ...jsonForms(secret), ...urlForms(secret)]);
+  const forms = new Set<string>([secret, ...jsonForms(secret), ...urlForms(secret), ...shellForms(secret)]);
   for (const alphabet of ['base64', 'base64url'] as const) {
     const whole = bytes.toString(alphabet);
     forms.add(whole);
@@ -61,4 +61,19 @@ function urlForms(secret: string): string[] {
   const form = new URLSearchParams([['', secret]]).toString().slice(1);
   const lower = (s: string) => s.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase());
   return [component, form, lower(component), lower(form)];
+}
+
+/**
+ * How bash itself re-quotes a value when it prints one: `set -x` and `${v@Q}` write
+ * 'a'\''b' for a single quote inside single quotes, and `printf %q` backslash-escapes
+ * every character the shell would read specially. A step under `set -x` prints its
+ * expanded commands, so these are as common as the value itself.
+ */
+function shellForms(secret: string): string[] {
+  const forms: string[] = [];
+  if (secret.includes("'")) forms.push(secret.replaceAll("'", "'\\''"));
+  // bash's sh_backslash_quote: these always, `~` and `#` only where a word starts.
+  const escaped = secret.replace(/[ \t'"\\|&;()<>!{}*[?\]^$`]|^[~#]/g, (c) => `\\${c}`);
+  if (escaped !== secret) forms.push(escaped);
+  return forms;
 }

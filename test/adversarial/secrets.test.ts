@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -285,5 +286,25 @@ describe('secrets through real steps (bash, chunks, records)', () => {
     expect(JSON.parse(showJson.stdout).params.find((p: { name: string }) => p.name === 'LABEL').value).toBe(visible);
     expect(ran.stdout).toContain(`${MASK} ${MASK} fast ${visible}`);
     expect(ran.stdout).toMatch(/LABEL\s+visible-value\s+default/);
+  });
+});
+
+describe('bash re-quoting a secret (set -x, printf %q, ${v@Q}) is masked', () => {
+  it('whatever quotes, dollars, spaces or backslashes the secret holds (property, real bash)', () => {
+    // Markers of letters bash never escapes: if either survives masking, part of the secret leaked.
+    const middle = fc.string({ unit: fc.constantFrom(...'ab09\'" $`\\!&;()<>*?[]{}~#|'), minLength: 1, maxLength: 12 });
+    fc.assert(
+      fc.property(middle, (m) => {
+        const secret = `Zx${m}Qy`;
+        const r = spawnSync('bash', ['--norc', '-c', 'set -x; : "$S"; { set +x; } 2>/dev/null; printf "%q\\n" "$S"; echo "${S@Q}"'], {
+          env: { PATH: process.env.PATH, S: secret },
+          encoding: 'utf8',
+        });
+        const masked = createMasker([secret]).mask(`${r.stdout}${r.stderr}`);
+        expect(masked).not.toMatch(/Zx|Qy/);
+        expect(masked.split(MASK).length - 1).toBe(3);
+      }),
+      { numRuns: 60 },
+    );
   });
 });
