@@ -37,6 +37,8 @@ const ERRNO: Record<string, string> = {
   ELOOP: 'too many symbolic links (a symlink loop, or a symlink where none is allowed)',
   ENOTDIR: 'a part of this path is not a folder',
   EISDIR: 'this is a folder, not a file',
+  // Not an errno: runner/read-file.ts refuses FIFOs, sockets and devices, which would block a read.
+  ENOTREG: 'not a regular file (a FIFO, socket or device would block the read; point at a file)',
   EROFS: 'the file system is read-only',
   EEXIST: 'it already exists',
   EIO: 'input/output error (a failing disk, or a terminal that went away)',

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readProblem, readRegularFile } from './read-file.ts';
 import { dirname, join, relative, resolve } from 'node:path';
 import { globSync } from 'tinyglobby';
 import { readPage } from './check/page-frontmatter.ts';
@@ -43,9 +44,9 @@ export function loadProcedure(root: string, file: string): Procedure {
   let bytes: Buffer;
   try {
     // Bytes, not text: the parser decodes them and warns where they are not UTF-8.
-    bytes = readFileSync(abs);
+    bytes = readRegularFile(abs);
   } catch (err) {
-    throw new UsageError(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? err})`);
+    throw new UsageError(`${file}: cannot read (${readProblem(err)})`);
   }
   return readPage(bytes, relative(root, abs).startsWith('..') ? abs : relative(root, abs));
 }

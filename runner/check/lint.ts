@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readProblem, readRegularFile } from '../read-file.ts';
 import { resolve } from 'node:path';
 import type { Diagnostic, PageKind, Procedure, Severity, Step } from '../format/model.ts';
 import { STEP_LANGUAGES } from '../format/parse.ts';
@@ -29,9 +29,9 @@ export function readAndLint(root: string, file: string, inventory: Inventory): P
   try {
     // Synchronous: parsing is the bottleneck, and async reads only add event-loop work to it.
     // Bytes, not text: the parser decodes them and warns where they are not UTF-8.
-    source = readFileSync(resolve(root, file));
+    source = readRegularFile(resolve(root, file));
   } catch (err) {
-    const message = `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+    const message = `cannot read: ${readProblem(err)}`;
     return {
       page: { file, id: file, kind: 'page', steps: 0, runbookLine: 1 },
       diagnostics: [{ file, line: 1, column: 1, severity: 'error', rule: 'read', message }],

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { readRegularFile } from '../read-file.ts';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { parse } from 'yaml';
@@ -83,7 +84,7 @@ export function readKubeconfig(env: NodeJS.ProcessEnv = process.env, contextOver
 function readKubeconfigFile(file: string): Record<string, unknown> {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readRegularFile(file).toString('utf8');
   } catch (err) {
     throw new UsageError(`kubeconfig ${file}: ${describeError(err)}. Fix KUBECONFIG or the file.`);
   }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readProblem, readRegularFile } from '../read-file.ts';
 import { resolve } from 'node:path';
 import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
 import { yamlLib } from '../format/yaml-lib.ts';
@@ -17,9 +17,9 @@ export function loadInventory(file = DEFAULT_INVENTORY, cwd = process.cwd()): Lo
   const path = resolve(cwd, file);
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readRegularFile(path).toString('utf8');
   } catch (err) {
-    throw new UsageError(`${file}: cannot read the inventory (${(err as NodeJS.ErrnoException).code ?? err}). Pass --inventory <file>.`);
+    throw new UsageError(`${file}: cannot read the inventory (${readProblem(err)}). Pass --inventory <file>.`);
   }
   return { file: path, inventory: parseInventory(text, file) };
 }

@@ -130,6 +130,21 @@ describe('a runner failure is one line and exit 2, never a stack or exit 1', () 
     expectOneLineFailure(await runCli(['run', file, ...lab.flags], { ...lab.env, KUBECONFIG: lab.dir }), /this is a folder, not a file/);
   });
 
+  it('a FIFO as the page, the inventory or the kubeconfig is refused in one line, never waited on', async () => {
+    const fifo = (name: string) => {
+      const path = join(lab.dir, name);
+      expect(spawnSync('mkfifo', [path]).status).toBe(0);
+      return path;
+    };
+    const page = fifo('fifo.mdx');
+    expectOneLineFailure(await runCli(['run', page, ...lab.flags], lab.env), /a FIFO, not a regular file/);
+    expect((await runCli(['check', page], lab.env)).stdout).toMatch(/cannot read: a FIFO, not a regular file/);
+    const inventory = fifo('inventory.yaml.fifo');
+    expectOneLineFailure(await runCli(['run', okPage(), '--records', lab.records, '--inventory', inventory], lab.env), /a FIFO/);
+    const kubeconfig = fifo('kubeconfig.fifo');
+    expectOneLineFailure(await runCli(['run', okPage(), ...lab.flags], { ...lab.env, KUBECONFIG: kubeconfig }), /not a regular file/);
+  });
+
   it('an unexpected error is one line with a pointer to RUNBOOK_DEBUG, and RUNBOOK_DEBUG=1 shows the stack (through the bin launcher)', () => {
     // A fault injected below the runner: every readdir fails with a plain Error, as a driver bug would.
     const inject = `data:text/javascript,${encodeURIComponent(
