@@ -156,6 +156,9 @@ export function writeRecord(file: string, record: RunRecord, options: WriteOptio
     removeStaleTemps(file);
   }
   try {
+    // Checked again at every write, not only when the run starts: a step may swap its
+    // runbook folder for a symlink to elsewhere while the run goes on.
+    assertInside(dirname(dirname(file)), file);
     replaceFileDurably(file, `${JSON.stringify(checked.data, null, 2)}\n`, options);
   } catch (err) {
     throw new RecordWriteError(dirname(file), err);

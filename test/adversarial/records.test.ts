@@ -326,6 +326,20 @@ describe('runbook run when its record cannot be written', () => {
     expect(readFileSync(join(lab.records, 'rec'), 'utf8')).toBe('a file where the runbook folder goes');
   });
 
+  it('when a step swaps its runbook folder for a symlink to elsewhere mid-run: exit 2, nothing written outside, no later step', async () => {
+    const outside = join(lab.dir, 'outside');
+    const later = join(lab.dir, 'later-ran');
+    const file = lab.runbook(
+      'swap',
+      step('step=swap', `mv ${lab.records}/swap ${lab.dir}/moved && mkdir -p ${outside} && ln -s ${outside} ${lab.records}/swap`) +
+        step('step=later', `touch ${later}`),
+    );
+    const r = await cli(['run', file, ...lab.flags], lab.env);
+    expectOneLine(r, join(lab.records, 'swap'), /leads outside the records folder/);
+    expect(readdirSync(outside)).toEqual([]);
+    expect(existsSync(later)).toBe(false);
+  });
+
   it('when a symlink loop is where the folder should be: exit 2, one line, nothing runs', async () => {
     const marker = join(lab.dir, 'ran');
     const file = threeSteps(lab, marker);
