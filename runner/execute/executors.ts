@@ -2,6 +2,7 @@ import type { Target } from '../plan/plan.ts';
 import type { Executor } from './types.ts';
 import { createLocalExecutor } from './local.ts';
 import { createWatchdog } from './watchdog.ts';
+import { escalate, runLeftovers, terminateStages } from './process-group.ts';
 import { createSshExecutor, sshClientMissing } from './ssh/executor.ts';
 
 /**
@@ -41,6 +42,7 @@ export function createExecutors(options: ExecutorsOptions = {}): Executors {
     get: (target) => (target.kind === 'local' ? local : ssh),
     close: async () => {
       await Promise.all([local.close(), ssh.close()]);
+      await escalate(runLeftovers(watchdog.runId), terminateStages(grace.killGraceMs ?? 2000));
       watchdog.close();
     },
   };

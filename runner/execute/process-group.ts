@@ -177,6 +177,21 @@ export class StepProcesses {
   }
 }
 
+/**
+ * Everything still carrying the run's id when the run ends: a step's descendant that dropped
+ * its step mark (`env -u RUNBOOK_STEP_MARK …`) but kept the run id outlived Ctrl-C before
+ * this sweep. The watchdog does the same if the runner dies.
+ */
+export function runLeftovers(runId: string): Stoppable {
+  const pids = () => findMarked(`${RUN_ID_VAR}=${runId}`).filter((pid) => pid !== process.pid);
+  return {
+    alive: () => pids().length > 0,
+    signal(sig) {
+      for (const pid of pids()) for (const s of sig === 'SIGKILL' ? [sig] : [sig, 'SIGCONT' as const]) signalPid(pid, s);
+    },
+  };
+}
+
 export interface Stoppable {
   alive(): boolean;
   signal(sig: NodeJS.Signals): void;

@@ -207,6 +207,20 @@ describe('runbook run: processes end with their run', () => {
     expect(recordsOf(lab.records)[0]!.status).toBe('interrupted');
   });
 
+  it('Ctrl-C: a descendant that dropped its step mark but kept the run id is ended with the run', async () => {
+    const tag = `321.${process.pid}`;
+    const file = lab.runbook(
+      'unmarked',
+      step('step=hold', `env -u RUNBOOK_STEP_MARK setsid sleep ${tag} </dev/null >/dev/null 2>&1 &\necho ready\nsleep 30`),
+    );
+    const cli = startCli(['run', file, ...lab.flags], { ...lab.env, RUNBOOK_GRACE_MS: String(GRACE) });
+    await cli.waitFor('ready');
+    cli.child.kill('SIGINT');
+    const r = await cli.done;
+    expect(r.code).toBe(130);
+    expect(await until(() => livingProcesses(`sleep ${tag}`).length === 0, 3000)).toBe(true);
+  });
+
   it('SIGHUP ends the run as interrupted with exit 129, SIGTERM with 143; the record is valid', async () => {
     for (const [signal, code] of [['SIGHUP', 129], ['SIGTERM', 143]] as const) {
       const file = lab.runbook(`sig-${code}`, step('step=wait', `echo ready\n${sleeper(`main-${code}`)}`) + step('step=after', 'echo after'));
