@@ -62,6 +62,11 @@ const shortPath = (p: string) => (p.length > 120 ? `${p.slice(0, 60)}…${p.slic
  * One line for any error: a UsageError's own message, an errno error as
  * "cannot <verb> <path>: <plain words>", anything else by its first line.
  */
+/** An errno code in plain words ("too many symbolic links (…)"), or the code itself when unknown. */
+export function errnoWords(code: string): string {
+  return ERRNO[code] ?? code;
+}
+
 export function describeError(err: unknown): string {
   if (err instanceof UsageError) return err.message;
   const e = err as (NodeJS.ErrnoException & { dest?: string }) | undefined;

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readProblem, readRegularFile } from './read-file.ts';
+import { readProblem, readRegularFile, somethingAt } from './read-file.ts';
 import { dirname, join, relative, resolve } from 'node:path';
 import { globSync } from 'tinyglobby';
 import { readPage } from './check/page-frontmatter.ts';
@@ -32,7 +32,7 @@ export function expandPaths(root: string, paths: string[]): string[] {
   const files: string[] = [];
   for (const p of paths) {
     const abs = resolve(p);
-    if (!existsSync(abs)) throw new UsageError(`${p}: no such file or folder`);
+    if (!somethingAt(abs)) throw new UsageError(`${p}: no such file or folder`);
     if (/\.mdx?$/.test(abs)) files.push(relative(root, abs) || abs);
     else files.push(...globSync(PAGE_GLOB, { cwd: abs }).map((f) => relative(root, join(abs, f))).sort());
   }
@@ -46,7 +46,7 @@ export function loadProcedure(root: string, file: string): Procedure {
     // Bytes, not text: the parser decodes them and warns where they are not UTF-8.
     bytes = readRegularFile(abs);
   } catch (err) {
-    throw new UsageError(`${file}: cannot read (${readProblem(err)})`);
+    throw new UsageError(`${file}: cannot read: ${readProblem(err)}`);
   }
   return readPage(bytes, relative(root, abs).startsWith('..') ? abs : relative(root, abs));
 }
@@ -61,7 +61,7 @@ export function loadAll(root: string): Procedure[] {
  */
 export function resolveProcedure(root: string, ref: string): Procedure {
   if (/\.mdx?$/.test(ref) || ref.includes('/')) {
-    if (!existsSync(resolve(ref))) throw new UsageError(`${ref}: no such file`);
+    if (!somethingAt(resolve(ref))) throw new UsageError(`${ref}: no such file`);
     return loadProcedure(root, relative(root, resolve(ref)) || ref);
   }
   const all = loadAll(root).filter((p) => p.steps.length > 0 || p.kind === 'runbook');

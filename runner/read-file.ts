@@ -1,4 +1,5 @@
-import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
+import { errnoWords } from './errors.ts';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync } from 'node:fs';
 
 /**
  * Reads a page, an inventory or a kubeconfig, which must be a regular file. A FIFO, a
@@ -25,5 +26,19 @@ export function readRegularFile(path: string): Buffer {
 export function readProblem(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
   if (e?.code === 'ENOTREG') return `${(e as { kind?: string }).kind}, not a regular file`;
-  return e?.code ?? String(err);
+  return e?.code ? errnoWords(e.code) : String(err);
+}
+
+/**
+ * Whether anything is at `path`, a dangling or looping symlink included: existsSync says
+ * no for those, which turned a symlink loop into "no such file" (or, for a kubeconfig, into
+ * a file silently skipped). Such a path then fails where it is read, with the real reason.
+ */
+export function somethingAt(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }

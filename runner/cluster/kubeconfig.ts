@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { readRegularFile } from '../read-file.ts';
+import { readRegularFile, somethingAt } from '../read-file.ts';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { parse } from 'yaml';
@@ -47,7 +47,7 @@ export function readKubeconfig(env: NodeJS.ProcessEnv = process.env, contextOver
   let current: string | undefined;
   const entries: Record<ListName, Map<string, KubeEntry>> = { contexts: new Map(), clusters: new Map(), users: new Map() };
   for (const file of files) {
-    if (!existsSync(file)) continue; // kubectl skips missing files too
+    if (!somethingAt(file)) continue; // kubectl skips missing files too (a symlink loop is not missing)
     const doc = readKubeconfigFile(file);
     if (doc['current-context'] !== undefined && doc['current-context'] !== null && typeof doc['current-context'] !== 'string') {
       throw new UsageError(`${file}: not a usable kubeconfig: current-context must be a context name`);

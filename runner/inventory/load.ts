@@ -19,7 +19,7 @@ export function loadInventory(file = DEFAULT_INVENTORY, cwd = process.cwd()): Lo
   try {
     text = readRegularFile(path).toString('utf8');
   } catch (err) {
-    throw new UsageError(`${file}: cannot read the inventory (${readProblem(err)}). Pass --inventory <file>.`);
+    throw new UsageError(`${file}: cannot read the inventory: ${readProblem(err)}. Pass --inventory <file>.`);
   }
   return { file: path, inventory: parseInventory(text, file) };
 }

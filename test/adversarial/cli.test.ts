@@ -145,6 +145,15 @@ describe('a runner failure is one line and exit 2, never a stack or exit 1', () 
     expectOneLineFailure(await runCli(['run', okPage(), ...lab.flags], { ...lab.env, KUBECONFIG: kubeconfig }), /not a regular file/);
   });
 
+  it('a symlink loop as the page or the kubeconfig is named as one, not read as missing', async () => {
+    const page = join(lab.dir, 'loop.mdx');
+    symlinkSync(page, page);
+    expectOneLineFailure(await runCli(['run', page, ...lab.flags], lab.env), /cannot read: too many symbolic links/);
+    const kubeconfig = join(lab.dir, 'loop.kubeconfig');
+    symlinkSync(kubeconfig, kubeconfig);
+    expectOneLineFailure(await runCli(['run', okPage(), ...lab.flags], { ...lab.env, KUBECONFIG: kubeconfig }), /too many symbolic links/);
+  });
+
   it('an unexpected error is one line with a pointer to RUNBOOK_DEBUG, and RUNBOOK_DEBUG=1 shows the stack (through the bin launcher)', () => {
     // A fault injected below the runner: every readdir fails with a plain Error, as a driver bug would.
     const inject = `data:text/javascript,${encodeURIComponent(
