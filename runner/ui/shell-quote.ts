@@ -19,10 +19,19 @@ export function shellQuote(word: string): string {
     else if (ch === '\n') out += '\\n';
     else if (ch === '\t') out += '\\t';
     else if (ch === '\r') out += '\\r';
-    else if (INVISIBLE.test(ch)) out += escapeChar(ch);
+    else if (INVISIBLE.test(ch)) out += utf8Escape(ch);
     else out += ch;
   }
   return `$'${out}'`;
+}
+
+/**
+ * bash's `\xHH` is one byte, and `\uHHHH` depends on the locale, so past ASCII the
+ * character is written as its UTF-8 bytes: `$'\xc2\x80'` reads back as U+0080 anywhere
+ * (`\x80` alone was a stray byte that a UTF-8 terminal shows as U+FFFD).
+ */
+function utf8Escape(ch: string): string {
+  return [...Buffer.from(ch, 'utf8')].map((b) => `\\x${b.toString(16).padStart(2, '0')}`).join('');
 }
 
 /** A command line from its words, each quoted as needed. */

@@ -246,6 +246,8 @@ describe('every command printed for copying is shell-quoted', () => {
       { numRuns: 25 },
     );
     expect(shellQuote('src/content/runs')).toBe('src/content/runs');
+    // C1 and other non-ASCII invisibles go as UTF-8 bytes, which read back the same in any locale.
+    expect(bashWords([shellCommand(['\u0080', '\u009b\u202e', '\ufeffx'])])).toEqual([['\u0080', '\u009b\u202e', '\ufeffx']]);
   });
 
   it('"Resume with:" after a failed run, for a --records folder with spaces, quotes, $ and a newline in its name', async () => {
