@@ -15,6 +15,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/**/*.test.ts', 'runner/**/*.test.ts'],
+          setupFiles: ['test/setup/fast-check.ts'],
           exclude: ['test/cluster/**', 'test/ssh/**', 'test/site/**', 'node_modules/**'],
           testTimeout: 30_000,
           // GitHub's workflow parser imports its JSON schema without an import attribute; let Vite load it.
