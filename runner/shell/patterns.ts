@@ -161,6 +161,12 @@ function findExecs(args: readonly Word[]): string[] {
   return out;
 }
 
+/** The SQL an invocation of a client hands to its server: option values, operands, stdin. */
+export function sqlTextsOf(spec: NonNullable<CommandPattern['sql']>, inv: Invocation, command: string): string[] {
+  const parsed = parseOptions(inv.argv.slice(1), syntaxOf(command));
+  return sqlTexts(spec, parsed, parsed.operands, inv);
+}
+
 function sqlTexts(spec: NonNullable<CommandPattern['sql']>, parsed: ParsedArgs, operands: Word[], inv: Invocation) {
   const texts: string[] = [];
   for (const o of parsed.options) {

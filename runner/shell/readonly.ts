@@ -13,7 +13,7 @@ import type { Invocation } from './analyse.ts';
 import { DESTRUCTIVE } from './destructive.ts';
 import { globToRegExp, isGlob } from './glob.ts';
 import { parseOptions, type OptionSyntax, type ParsedArgs } from './options.ts';
-import { matchesPattern, namesFile, type CommandPattern } from './patterns.ts';
+import { matchesPattern, namesFile, sqlTextsOf, type CommandPattern } from './patterns.ts';
 import { withoutComments } from './sql.ts';
 import { syntaxOf } from './syntax.ts';
 import { literal, type Word } from './words.ts';
@@ -266,7 +266,7 @@ export const MUTATING: readonly WritePattern[] = [
   ...DESTRUCTIVE.filter((p) => p.sql).map((p): WritePattern => ({
     what: 'SQL that writes (DML/DDL)',
     commands: p.commands,
-    writes: (inv, command) => sqlTexts(p.sql!, inv, command).some(sqlWrites),
+    writes: (inv, command) => sqlTextsOf(p.sql!, inv, command).some(sqlWrites),
     example: `${p.commands[0]} ${p.sql!.options ? `${p.sql!.options[0]} ` : 'app.db '}"UPDATE t SET a = 1"`,
   })),
   {
@@ -594,14 +594,6 @@ function signalsProcesses(inv: Invocation, command: string): boolean {
 }
 
 /** SQL a client runs, from the options and operands its destructive pattern names, or its stdin. */
-function sqlTexts(spec: NonNullable<CommandPattern['sql']>, inv: Invocation, command: string): string[] {
-  const parsed = parseOptions(inv.argv.slice(1), syntaxOf(command));
-  const texts = parsed.options.filter((o) => spec.options?.includes(o.name) && o.value).map((o) => value(o.value));
-  if (spec.operands) texts.push(...parsed.operands.map(value));
-  if (inv.stdin) texts.push(inv.stdin.text);
-  return texts;
-}
-
 const SQL_WRITE_VERBS = [
   'INSERT', 'UPDATE', 'DELETE', 'MERGE', 'UPSERT', 'REPLACE', 'CREATE', 'ALTER', 'DROP', 'TRUNCATE', 'GRANT', 'REVOKE',
   'VACUUM', 'REINDEX', 'CLUSTER', 'COMMENT', 'CALL', 'DO', 'RENAME', 'REFRESH', 'IMPORT', 'LOAD', 'RESTORE',
