@@ -16,6 +16,10 @@ const VERBS: Record<string, () => Promise<Register>> = {
   run: async () => (await import('./commands/run.ts')).registerRun,
   resume: async () => (await import('./commands/resume.ts')).registerResume,
   history: async () => (await import('./commands/history.ts')).registerHistory,
+  verify: async () => (await import('./commands/verify.ts')).registerVerify,
+  status: async () => (await import('./commands/status.ts')).registerStatus,
+  lock: async () => (await import('./commands/lock.ts')).registerLock,
+  inventory: async () => (await import('./commands/inventory.ts')).registerInventory,
 };
 
 /** The program with the verb named in argv registered, or every verb (for --help, suggestions after a typo). */

@@ -91,6 +91,8 @@ export interface RunbookMeta {
   id: string;
   risk: 'low' | 'medium' | 'high';
   cluster?: string;
+  /** `optional`: the runbook works while the API is down (see the schema). */
+  api: 'required' | 'optional';
   requires: string[];
   params: Record<string, ParamSpec>;
   /** Source lines of frontmatter fields, so checks can point at them. */

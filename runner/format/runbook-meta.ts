@@ -61,6 +61,7 @@ export function readRunbookMeta(frontmatter: Frontmatter, slug: string, report: 
     id: rb.id ?? slug,
     risk: rb.risk,
     ...(rb.cluster ? { cluster: rb.cluster } : {}),
+    api: rb.api,
     requires: rb.requires,
     params: rb.params as Record<string, ParamSpec>,
     lines: new RunbookLines(frontmatter.positions, Object.keys(rb.params), Boolean(rb.cluster)),

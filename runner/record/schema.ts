@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { snapshotSlotSchema } from './snapshot.ts';
 
 /**
  * The run record: one JSON file per run under src/content/runs/<runbook-id>/.
@@ -46,6 +47,19 @@ export const stepRecordSchema = z.object({
   targets: z.array(targetResultSchema).default([]),
   /** The step ran with kubectl/helm refusing mutating verbs (check steps). */
   readOnly: z.boolean().optional(),
+  /** An `apply` step's objects, as server-side apply answered for each (field manager `runbook`). */
+  applied: z
+    .array(
+      z.object({
+        apiVersion: z.string(),
+        kind: z.string(),
+        namespace: z.string().optional(),
+        name: z.string(),
+        result: z.enum(['created', 'configured', 'unchanged', 'failed']),
+        error: z.string().optional(),
+      }),
+    )
+    .optional(),
 });
 
 export const runRecordSchema = z.object({
@@ -67,7 +81,29 @@ export const runRecordSchema = z.object({
   operator: z.string(),
   host: z.string(),
   pid: z.number().int(),
-  cluster: z.object({ name: z.string().optional(), context: z.string().optional(), server: z.string().optional() }),
+  cluster: z.object({
+    name: z.string().optional(),
+    context: z.string().optional(),
+    server: z.string().optional(),
+    /** The kube-system namespace UID the API answered with: the cluster's identity (runner/cluster/identity.ts). */
+    uid: z.string().optional(),
+    /** pinned: it matched the inventory's cluster.uid; unpinned: the inventory has none yet; unreachable: the API did not answer (allowed for `api: optional` runbooks). */
+    identity: z.enum(['pinned', 'unpinned', 'unreachable']).optional(),
+    /** Why the identity could not be confirmed (identity `unreachable`). */
+    error: z.string().optional(),
+  }),
+  /** The cluster-wide Lease this run held (medium and high risk runs), and whom it took an expired one from. */
+  lease: z
+    .object({
+      namespace: z.string(),
+      name: z.string(),
+      takenOver: z.object({ holder: z.string(), renewedAt: z.string().optional() }).optional(),
+      /** Set when another holder took the lease mid-run: the run stopped before its next step. */
+      lost: z.string().optional(),
+    })
+    .optional(),
+  /** The cluster just before the first step and just after the last (runner/record/snapshot.ts). */
+  snapshots: z.object({ before: snapshotSlotSchema.optional(), after: snapshotSlotSchema.optional() }).optional(),
   status: z.enum(RUN_STATUSES),
   startedAt: z.string(),
   endedAt: z.string().optional(),

@@ -32,6 +32,8 @@ export interface LoopContext {
   env: Record<string, string>;
   /** Asks the operator about a `confirm` step; true with --yes. */
   confirm(instance: StepInstance): Promise<boolean>;
+  /** Asked before each step: a reason to stop the run here (the cluster lease was lost), or undefined to go on. */
+  beforeStep?(instance: StepInstance): string | undefined;
   signal: AbortSignal;
 }
 
@@ -39,6 +41,8 @@ export interface LoopOutcome {
   status: 'succeeded' | 'failed' | 'interrupted';
   /** The step the operator declined to run. */
   declined?: string;
+  /** Why the run stopped before a step on its own (beforeStep said so). */
+  stoppedBefore?: { step: string; reason: string };
 }
 
 export async function runSteps(ctx: LoopContext, indices: readonly number[]): Promise<LoopOutcome> {
@@ -47,6 +51,8 @@ export async function runSteps(ctx: LoopContext, indices: readonly number[]): Pr
     const instance = ctx.plan.instances[index - 1]!;
     const step = ctx.record.steps[index - 1]!;
     if (ctx.signal.aborted) return { status: 'interrupted' };
+    const stop = ctx.beforeStep?.(instance);
+    if (stop) return { status: 'interrupted', stoppedBefore: { step: instance.id, reason: stop } };
     if (instance.step.attrs.confirm && !(await ctx.confirm(instance))) return { status: 'interrupted', declined: instance.id };
     if (ctx.signal.aborted) return { status: 'interrupted' };
 

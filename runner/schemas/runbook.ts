@@ -88,6 +88,12 @@ export const runbookFrontmatterSchema = z
     id: z.string().regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'use lowercase letters, digits and dashes').optional(),
     risk: z.enum(['low', 'medium', 'high'], { error: 'risk must be low, medium or high' }),
     cluster: z.string().optional(),
+    /**
+     * `optional`: the runbook must work while the Kubernetes API is down (restoring the
+     * control plane, recovering a node), so an API that does not answer is recorded and
+     * the run goes on. Every other runbook of a cluster refuses to start without an answer.
+     */
+    api: z.enum(['required', 'optional'], { error: 'api must be required or optional' }).default('required'),
     requires: z.array(z.string()).default([]),
     params: z
       .record(z.string(), paramSchema)
