@@ -3,6 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Plan, StepInstance, Target } from '../plan/plan.ts';
 import type { RunRecord, StepRecord, StepStatus, TargetResult } from '../record/schema.ts';
 import { applyScript, type ExecResult } from '../execute/types.ts';
+import { createApplyExecutor, type ApplyExecutor } from '../execute/apply.ts';
+import type { AppliedObject } from '../cluster/apply.ts';
 import type { Executors } from '../execute/executors.ts';
 import { fanOut } from '../execute/fanout.ts';
 import { OutputTail } from '../execute/tail.ts';
@@ -35,6 +37,8 @@ export interface LoopContext {
   /** Asked before each step: a reason to stop the run here (the cluster lease was lost), or undefined to go on. */
   beforeStep?(instance: StepInstance): string | undefined;
   signal: AbortSignal;
+  /** Runs local apply steps through the API; one is made per run when not given. */
+  applier?: ApplyExecutor;
 }
 
 export interface LoopOutcome {
@@ -47,6 +51,7 @@ export interface LoopOutcome {
 
 export async function runSteps(ctx: LoopContext, indices: readonly number[]): Promise<LoopOutcome> {
   const total = ctx.plan.instances.length;
+  const applier = ctx.applier ?? createApplyExecutor();
   for (const index of indices) {
     const instance = ctx.plan.instances[index - 1]!;
     const step = ctx.record.steps[index - 1]!;
@@ -60,6 +65,7 @@ export async function runSteps(ctx: LoopContext, indices: readonly number[]): Pr
     Object.assign(step, { status: 'running', startedAt: startedAt.toISOString(), attempts: 0, output: '', truncated: false, targets: [] });
     delete step.endedAt;
     delete step.error;
+    delete step.applied;
     // A step that is still going after a moment is marked `running` on disk, so a
     // record left by a killed runner says which step it was in; quick steps skip
     // that write (resume starts at the first unfinished step either way).
@@ -73,7 +79,7 @@ export async function runSteps(ctx: LoopContext, indices: readonly number[]): Pr
     }, RUNNING_MARK_MS);
     ctx.progress.stepStarted(instance, total);
 
-    const results = await runOnTargets(ctx, instance);
+    const results = await runOnTargets(ctx, instance, applier);
     clearTimeout(markRunning);
     finishStep(step, results, startedAt);
     const saveFailure = markFailure ?? attempt(ctx.save);
@@ -111,6 +117,8 @@ function notRecorded(step: StepRecord, error: unknown): void {
 interface TargetOutcome {
   result: TargetResult;
   tail: OutputTail;
+  /** A local apply step's objects, from its last attempt. */
+  applied?: AppliedObject[];
 }
 
 /**
@@ -119,7 +127,7 @@ interface TargetOutcome {
  * and the nodes it never reached are recorded as skipped. Node output is always
  * prefixed with `[node]`, also for a single-node step, so it never reads as local.
  */
-async function runOnTargets(ctx: LoopContext, instance: StepInstance): Promise<TargetOutcome[]> {
+async function runOnTargets(ctx: LoopContext, instance: StepInstance, applier: ApplyExecutor): Promise<TargetOutcome[]> {
   const entries = await fanOut(
     instance.targets,
     {
@@ -128,7 +136,7 @@ async function runOnTargets(ctx: LoopContext, instance: StepInstance): Promise<T
       ok: (o: TargetOutcome) => o.result.status === 'succeeded',
       signal: ctx.signal,
     },
-    (target) => runOnTarget(ctx, instance, target, target.kind === 'node' ? target.node : undefined),
+    (target) => runOnTarget(ctx, instance, applier, target, target.kind === 'node' ? target.node : undefined),
   );
   return entries.map((e) => (e.ran ? e.result : notStarted(e.target, e.reason)));
 }
@@ -147,9 +155,20 @@ function unstarted(target: Target, status: StepStatus, error: string): TargetOut
   return { result, tail: new OutputTail() };
 }
 
-async function runOnTarget(ctx: LoopContext, instance: StepInstance, target: Target, label?: string): Promise<TargetOutcome> {
+async function runOnTarget(
+  ctx: LoopContext,
+  instance: StepInstance,
+  applier: ApplyExecutor,
+  target: Target,
+  label?: string,
+): Promise<TargetOutcome> {
   const a = instance.step.attrs;
-  const executor = ctx.executors.get(target);
+  // A local apply step goes to the API (server-side apply). On a node it stays `kubectl apply`
+  // there (stepScript): a step that names a node asks for that node's kubectl and credentials
+  // (a k3s server's own kubeconfig), which this machine's API client neither has nor can reach.
+  const viaApi = instance.step.kind === 'apply' && target.kind === 'local';
+  const executor = viaApi ? applier : ctx.executors.get(target);
+  let applied: AppliedObject[] | undefined;
   const tail = new OutputTail();
   const masked = ctx.masker.stream();
   const show = (text: string) => {
@@ -178,6 +197,7 @@ async function runOnTarget(ctx: LoopContext, instance: StepInstance, target: Tar
       signal: ctx.signal,
       onOutput: (chunk) => show(masked.push(chunk)),
     });
+    if (viaApi) applied = (last as Awaited<ReturnType<ApplyExecutor['exec']>>).applied;
     show(masked.flush());
     verdict = judge(last, a.timeoutMs, expect);
     if (verdict.status === 'succeeded' || verdict.status === 'interrupted' || attempts >= maxAttempts) break;
@@ -200,12 +220,14 @@ async function runOnTarget(ctx: LoopContext, instance: StepInstance, target: Tar
     truncated: false,
     ...(verdict.error ? { error: ctx.masker.mask(verdict.error) } : {}),
   };
-  return { result, tail };
+  const maskedApplied = applied?.map((o) => (o.error ? { ...o, error: ctx.masker.mask(o.error) } : o));
+  return { result, tail, ...(maskedApplied ? { applied: maskedApplied } : {}) };
 }
 
 /**
  * The text a target receives. A `check` step runs behind the read-only prelude (kubectl, helm and
  * k3s refuse writes), the same on this machine and on nodes; it is one line, so line numbers hold.
+ * Apply steps reach this on nodes only (kubectl there); local ones go to the API.
  */
 function stepScript(instance: StepInstance): string {
   const body = instance.step.kind === 'apply' ? applyScript(instance.step.code) : instance.step.code;
@@ -251,6 +273,8 @@ function finishStep(step: StepRecord, outcomes: TargetOutcome[], startedAt: Date
     targets: results,
   });
   if (worst.error) step.error = outcomes.length > 1 ? `${worst.target}: ${worst.error}` : worst.error;
+  const applied = outcomes.flatMap((o) => o.applied ?? []);
+  if (outcomes.some((o) => o.applied)) step.applied = applied;
 }
 
 function targetName(target: Target): string {

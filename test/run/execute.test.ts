@@ -155,17 +155,23 @@ describe('runbook run executes local steps in bash', () => {
     expect(out).toContain('not a tty');
   });
 
-  it('applies yaml apply steps with kubectl apply -f - from a quoted heredoc', async () => {
-    // A kubectl on PATH that shows what it was given; nothing reaches a cluster.
+  it('applies yaml apply steps through the API, not kubectl: an API nobody answers fails the step, saying so', async () => {
+    // A kubectl on PATH that leaves a mark if anything calls it; the lab's API address has no server.
     const bin = join(lab.dir, 'bin');
     const { mkdirSync, chmodSync } = await import('node:fs');
     mkdirSync(bin);
-    writeFileSync(join(bin, 'kubectl'), '#!/bin/sh\necho "kubectl $*"\ncat\n');
+    const called = join(lab.dir, 'kubectl-called');
+    writeFileSync(join(bin, 'kubectl'), `#!/bin/sh\ntouch ${called}\n`);
     chmodSync(join(bin, 'kubectl'), 0o755);
     const file = lab.runbook('manifest', '```yaml step=cm apply\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: demo\ndata:\n  home: $HOME\n```\n');
-    const r = await runCli(['run', file, ...lab.flags], { ...lab.env, PATH: `${bin}:${process.env.PATH}` });
-    expect(r.code).toBe(0);
-    expect(lab.readRecords()[0]!.record.steps[0]!.output).toBe('kubectl apply -f -\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: demo\ndata:\n  home: $HOME\n');
+    const r = await runCli(['run', file, ...lab.flags], { ...lab.env, PATH: `${bin}:${process.env.PATH}`, RUNBOOK_API_TIMEOUT_MS: '3000' });
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(existsSync(called)).toBe(false);
+    const step = lab.onlyRecord().steps[0]!;
+    expect(step.status).toBe('failed');
+    expect(step.error).toMatch(/the API server https:\/\/127\.0\.0\.1:6443 did not answer: connection refused/);
+    expect(step.output).toMatch(/^error: the API server .* did not answer/);
+    expect(step.applied).toEqual([]);
   });
 });
 
@@ -233,7 +239,11 @@ describe('runbook run refuses before executing anything', () => {
     expect(pinned['current-context']).toBe('lab-test');
     expect(pinned.contexts.map((c: { name: string }) => c.name)).toEqual(['lab-test']);
     expect(pinned.clusters[0].cluster.server).toBe('https://127.0.0.1:6443');
-    expect(lab.readRecords()[0]!.record.cluster).toEqual({ name: 'homelab', context: 'lab-test', server: 'https://127.0.0.1:6443' });
+    // Nothing listens there: the lab's pages say `api: optional`, so the run goes on and the record says why it has no identity.
+    expect(lab.readRecords()[0]!.record.cluster).toEqual({
+      name: 'homelab', context: 'lab-test', server: 'https://127.0.0.1:6443', identity: 'unreachable',
+      error: 'the API server https://127.0.0.1:6443 did not answer: connection refused',
+    });
   });
 
   it('when there is no kubeconfig at all', async () => {
