@@ -1,5 +1,8 @@
 import type * as k8s from '@kubernetes/client-node';
+import { delimiter } from 'node:path';
 import { UsageError } from '../errors.ts';
+import type { KubeView } from './kubeconfig.ts';
+import { pinnedKubeconfig } from './pin.ts';
 
 /**
  * The runner's one door to the Kubernetes API, through @kubernetes/client-node.
@@ -15,7 +18,7 @@ import { UsageError } from '../errors.ts';
 export interface Cluster {
   /** The API server URL the kubeconfig points at. */
   server: string;
-  /** The kubeconfig file this client was built from (the run's pinned copy). */
+  /** The kubeconfig this client was built from (a file, or the files KUBECONFIG lists). */
   kubeconfig: string;
   core: k8s.CoreV1Api;
   apps: k8s.AppsV1Api;
@@ -45,10 +48,24 @@ export function loadClientLibrary(): Promise<typeof k8s> {
 /** An API client for the kubeconfig file's current context (the run's pinned kubeconfig holds exactly one). */
 export async function connectCluster(kubeconfig: string, context?: string): Promise<Cluster> {
   const lib = await loadClientLibrary();
-  const kc = new lib.KubeConfig();
-  try {
+  return clientFor(lib, kubeconfig, (kc) => {
     kc.loadFromFile(kubeconfig);
     if (context) kc.setCurrentContext(context);
+  });
+}
+
+/** An API client for the context the guard accepted (read from however many files KUBECONFIG lists). */
+export async function connectView(view: KubeView): Promise<Cluster> {
+  const lib = await loadClientLibrary();
+  const origin = view.entries?.context.file ?? view.files.join(delimiter);
+  return clientFor(lib, origin, (kc) => kc.loadFromString(JSON.stringify(pinnedKubeconfig(view))));
+}
+
+function clientFor(lib: typeof k8s, origin: string, load: (kc: k8s.KubeConfig) => void): Cluster {
+  const kc = new lib.KubeConfig();
+  const kubeconfig = origin;
+  try {
+    load(kc);
   } catch (err) {
     throw new UsageError(`kubeconfig ${kubeconfig}: ${(err as Error).message.split('\n')[0]}`);
   }
@@ -74,6 +91,33 @@ export async function connectCluster(kubeconfig: string, context?: string): Prom
       middlewareMergeStrategy: 'append',
     }),
   };
+}
+
+/**
+ * A TCP connect to the server's port: why it is down ("connection refused", no route, no answer within
+ * `ms`), or undefined when something accepts connections there (then the real call decides).
+ */
+export async function probeServer(server: string, ms = 2_000): Promise<string | undefined> {
+  let url: URL;
+  try {
+    url = new URL(server);
+  } catch {
+    return undefined; // not a URL: let the client library say what it makes of it
+  }
+  const { connect } = await import('node:net');
+  const port = Number(url.port) || (url.protocol === 'http:' ? 80 : 443);
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (why: string | undefined) => {
+      socket.destroy();
+      clearTimeout(timer);
+      resolve(why);
+    };
+    const timer = setTimeout(() => done(`no answer within ${ms} ms`), ms);
+    socket.once('connect', () => done(undefined));
+    socket.once('error', (err) => done(networkCause(err)));
+  });
 }
 
 /** Nobody answered: connection refused, DNS, TLS, or the deadline passed. */

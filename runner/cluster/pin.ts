@@ -15,10 +15,18 @@ const CLUSTER_PATHS = ['certificate-authority'];
 const USER_PATHS = ['client-certificate', 'client-key', 'tokenFile'];
 
 export function writePinnedKubeconfig(view: KubeView, dir: string): string {
+  const file = join(dir, 'kubeconfig');
+  // JSON is YAML: kubectl, helm and client libraries read it as a kubeconfig. `wx`: never over an existing file.
+  writeFileSync(file, `${JSON.stringify(pinnedKubeconfig(view), null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+  return file;
+}
+
+/** The accepted context alone as a kubeconfig document (what is pinned, and what API clients are built from). */
+export function pinnedKubeconfig(view: KubeView): Record<string, unknown> {
   const entries = view.entries;
-  if (!entries) throw new Error('writePinnedKubeconfig: the guard accepted no context');
+  if (!entries) throw new Error('pinnedKubeconfig: the guard accepted no context');
   const { context, cluster, user } = entries;
-  const doc = {
+  return {
     apiVersion: 'v1',
     kind: 'Config',
     'current-context': context.name,
@@ -27,10 +35,6 @@ export function writePinnedKubeconfig(view: KubeView, dir: string): string {
     users: user ? [{ name: user.name, user: userWithAbsolutePaths(user) }] : [],
     preferences: {},
   };
-  const file = join(dir, 'kubeconfig');
-  // JSON is YAML: kubectl, helm and client libraries read it as a kubeconfig. `wx`: never over an existing file.
-  writeFileSync(file, `${JSON.stringify(doc, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
-  return file;
 }
 
 function absolutePaths(entry: KubeEntry, fields: readonly string[]): Record<string, unknown> {

@@ -16,6 +16,7 @@ import { oneLine } from '../ui/escape.ts';
 import { table } from '../ui/table.ts';
 import { confirmationGate } from './confirm.ts';
 import { makeTempDir, type Session } from './session.ts';
+import { linkCluster, recordIdentity, type ClusterLink } from './cluster-link.ts';
 
 /**
  * What a run and a resume share, in one order: plan → select → reachable →
@@ -27,6 +28,8 @@ export interface PrepareOptions {
   yes?: boolean;
   json?: boolean;
   context?: string;
+  /** Pages that name no cluster (ADRs, weekends) are about the inventory's cluster too: guard and identity apply (verify). */
+  assumeCluster?: boolean;
 }
 
 export interface RunSource {
@@ -37,8 +40,8 @@ export interface RunSource {
   paramEnv: NodeJS.ProcessEnv;
   /** The plan indices to run now. */
   select(plan: Plan): number[];
-  /** Refuses what only this kind of session must refuse, once the context is known (a resume: another cluster). */
-  check?(kube: KubeView | undefined): void;
+  /** Refuses what only this kind of session must refuse, once the cluster is known (a resume: another cluster). */
+  check?(kube: KubeView | undefined, link: ClusterLink | undefined): void;
   /** The record to write: new for a run, the earlier one reopened for a resume. */
   open(args: { plan: Plan; indices: number[]; inventory: Inventory; kube?: KubeView }): { record: RunRecord; file: string };
   resumeCommand: string;
@@ -75,8 +78,9 @@ export async function prepareSession(ctx: ProjectContext, source: RunSource, opt
   const indices = source.select(plan);
   const selected = indices.map((i) => plan.instances[i - 1]!);
   assertReachable(selected);
-  const kube = guardContext(procedure, inventory, inventoryFile, opts.context);
-  source.check?.(kube);
+  const kube = guardContext(procedure, inventory, inventoryFile, opts.context, opts.assumeCluster);
+  const link = kube ? await linkCluster(procedure, inventory, inventoryFile, kube) : undefined;
+  source.check?.(kube, link);
   confirmationGate(selected, { yes: opts.yes === true, interactive: process.stdin.isTTY === true });
   const masker = secretMasker(plan.params, process.env);
 
@@ -84,10 +88,14 @@ export async function prepareSession(ctx: ProjectContext, source: RunSource, opt
   try {
     const pinned = tempDir ? pinKubeconfig(plan, kube!, tempDir) : plan;
     const { record, file } = source.open({ plan: pinned, indices, inventory, ...(kube ? { kube } : {}) });
-    printParams(pinned, masker, opts.json ? process.stderr : process.stdout);
+    if (link) recordIdentity(record, link);
+    const out = opts.json ? process.stderr : process.stdout;
+    if (link?.note) out.write(`${pc.yellow('note')} ${masker.mask(link.note)}\n`);
+    printParams(pinned, masker, out);
     return {
       root: ctx.root, plan: pinned, record, file, indices, env: paramEnv(pinned), masker,
       yes: opts.yes === true, json: opts.json === true, resumeCommand: source.resumeCommand, ...(tempDir ? { tempDir } : {}),
+      ...(link ? { cluster: { link, name: inventory.cluster.name, lease: needsLease(procedure, selected) } } : {}),
     };
   } catch (err) {
     if (tempDir) rmSync(tempDir, { recursive: true, force: true });
@@ -131,14 +139,24 @@ function assertReachable(instances: readonly StepInstance[]): void {
   throw new UsageError(`these steps cannot reach their node:\n${list}\nNothing was run. (--only <step> runs a local step on its own.)`);
 }
 
-/** The context guard, for runbooks that name their cluster. */
+/**
+ * The cluster-wide lock is for runs that may change the cluster: every medium- or high-risk run,
+ * and any run with a step that is not a read-only check. A low-risk sweep of checks never waits for it.
+ */
+function needsLease(procedure: Procedure, selected: readonly StepInstance[]): boolean {
+  const risk = procedure.runbook?.risk ?? 'low';
+  return risk !== 'low' || selected.some((i) => !i.step.attrs.check);
+}
+
+/** The context guard, for runbooks that name their cluster (and, with assumeCluster, for every page). */
 function guardContext(
   procedure: Procedure,
   inventory: Inventory,
   inventoryFile: string,
   contextOverride?: string,
+  assumeCluster = false,
 ): KubeView | undefined {
-  const cluster = procedure.runbook?.cluster;
+  const cluster = procedure.runbook?.cluster ?? (assumeCluster ? inventory.cluster.name : undefined);
   if (!cluster) return undefined;
   if (cluster !== inventory.cluster.name) {
     throw new UsageError(

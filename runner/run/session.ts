@@ -13,6 +13,8 @@ import { EXIT, UsageError } from '../errors.ts';
 import { createProgress, guardTerminal, summaryTable, STATUS_STYLE } from './progress.ts';
 import { askToRun } from './confirm.ts';
 import { runSteps, type LoopOutcome } from './loop.ts';
+import type { ClusterLink } from './cluster-link.ts';
+import { watchCluster, type ClusterWatch } from './cluster-watch.ts';
 
 /** A path as the operator would type it from here. */
 const shown = (file: string) => (relative(process.cwd(), file).startsWith('..') ? file : relative(process.cwd(), file));
@@ -33,6 +35,8 @@ export interface Session {
   resumeCommand: string;
   /** Cleanup of per-run temp files (a pinned kubeconfig). */
   tempDir?: string;
+  /** The cluster the run is tied to (pages that name one): its API client, whether the run takes the cluster lock. */
+  cluster?: { link: ClusterLink; name: string; lease: boolean };
 }
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -57,6 +61,13 @@ export async function executeSession(s: Session): Promise<number> {
   const { record } = s;
   const lock = takeRunLock({ runbook: record.runbook.id, runId: record.runId, pid: process.pid, host: record.host, startedAt: new Date().toISOString() });
   const out = s.json ? process.stderr : process.stdout;
+  let cluster: ClusterWatch;
+  try {
+    cluster = await watchCluster(s, (line) => out.write(`${line}\n`));
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
   const progress = createProgress(out);
   // RUNBOOK_GRACE_MS sets the wait between SIGINT, SIGTERM and SIGKILL (default 3 s after Ctrl-C, 2 s after a timeout).
   const grace = Number(process.env.RUNBOOK_GRACE_MS) || undefined;
@@ -96,6 +107,7 @@ export async function executeSession(s: Session): Promise<number> {
     writeFailure ??= err;
   };
   try {
+    await cluster.before();
     save();
     const resuming = record.resumes.length ? ` · resuming at ${record.resumes.at(-1)!.from}` : '';
     out.write(`${pc.bold(record.runbook.title)} ${pc.dim(`· run ${record.runId}${resuming} · record ${shown(s.file)}`)}\n`);
@@ -110,6 +122,7 @@ export async function executeSession(s: Session): Promise<number> {
         progress,
         env: s.env,
         signal: controller.signal,
+        beforeStep: () => cluster.lost(),
         confirm: async (instance) => {
           if (s.yes) return true;
           progress.pause();
@@ -124,6 +137,8 @@ export async function executeSession(s: Session): Promise<number> {
     // Whatever happened (even an internal error), the record must not stay `running`.
     progress.close();
     record.status = outcome.status;
+    // Also after a failure or Ctrl-C: what the cluster looks like now is the evidence a review needs most.
+    await cluster.after();
     record.endedAt = new Date().toISOString();
     try {
       save();
@@ -135,6 +150,7 @@ export async function executeSession(s: Session): Promise<number> {
       for (const sig of SIGNALS) process.off(sig, onSignal);
       unguard();
       process.off('exit', releaseOnExit);
+      await cluster.release();
       lock.release();
       if (s.tempDir) rmSync(s.tempDir, { recursive: true, force: true });
     }
@@ -145,10 +161,12 @@ export async function executeSession(s: Session): Promise<number> {
   const took = formatDuration(record.durationMs ?? 0);
   out.write(`${STATUS_STYLE[outcome.status](`Run ${outcome.status}`)} in ${took}. Record: ${shown(s.file)}\n`);
   if (outcome.declined) out.write(`Stopped before ${outcome.declined}: not confirmed.\n`);
+  if (outcome.stoppedBefore) out.write(`Stopped before ${outcome.stoppedBefore.step}: ${outcome.stoppedBefore.reason}\n`);
   if (outcome.status !== 'succeeded') out.write(`Resume with: ${pc.bold(s.resumeCommand)}\n`);
   if (s.json) process.stdout.write(`${JSON.stringify(record, null, 2)}\n`);
   if (outcome.status === 'succeeded') return EXIT.ok;
   if (outcome.status === 'failed') return EXIT.stepFailed;
+  if (outcome.stoppedBefore) return EXIT.usage;
   return stoppedBy ? exitForSignal(stoppedBy) : EXIT.interrupted;
 }
 

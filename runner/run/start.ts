@@ -20,6 +20,7 @@ import { printJson } from '../ui/json.ts';
 import { newRecord, operatorName } from './record.ts';
 import { selectInstances } from './select.ts';
 import { executeSession, type Session } from './session.ts';
+import { assertSameUid } from './cluster-link.ts';
 import { assertPassesCheck, prepareSession, setValues, sourceMasker, withMaskedErrors } from './prepare.ts';
 import { assertRunnable } from '../plan/runnable.ts';
 
@@ -93,7 +94,10 @@ export async function resumeRun(runId: string, opts: RunOptions): Promise<number
         sets,
         paramEnv,
         select: (plan) => remainingSteps(record, plan, opts.force === true),
-        check: (kube) => sameClusterAsBefore(record, kube),
+        check: (kube, link) => {
+          sameClusterAsBefore(record, kube);
+          if (link) assertSameUid(record, link);
+        },
         open: ({ plan, indices, kube }) => {
           const from = plan.instances[indices[0]! - 1]!.id;
           record.resumes.push({ at: new Date().toISOString(), from, pid: process.pid, operator: operatorName() });

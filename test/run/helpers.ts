@@ -71,7 +71,7 @@ export function makeLab(): Lab {
     flags: ['--records', records, '--inventory', inventory],
     runbook(name, body, frontmatter = '') {
       const file = join(dir, `${name}.mdx`);
-      writeFileSync(file, `---\ntitle: ${name}\nrunbook:\n  id: ${name}\n  risk: low\n  cluster: homelab\n${frontmatter}---\n\n# ${name}\n\n${body}`);
+      writeFileSync(file, `---\ntitle: ${name}\nrunbook:\n  id: ${name}\n  risk: low\n  cluster: homelab\n  api: optional\n${frontmatter}---\n\n# ${name}\n\n${body}`);
       return file;
     },
     readRecords() {

@@ -106,7 +106,7 @@ describe('a runner killed with -9 during a node step', () => {
   const flags = () => ['--inventory', lab.inventoryFile, '--records', join(dir, 'runs')];
   const page = (id: string, body: string) => {
     const file = join(dir, `${id}.mdx`);
-    writeFileSync(file, `---\ntitle: ${id}\nrunbook:\n  id: ${id}\n  risk: low\n  cluster: homelab\n---\n\n# ${id}\n\n${body}`);
+    writeFileSync(file, `---\ntitle: ${id}\nrunbook:\n  id: ${id}\n  risk: low\n  cluster: homelab\n  api: optional\n---\n\n# ${id}\n\n${body}`);
     return file;
   };
   /** Starts a run holding a step on a node; returns the runner and its control directory. */

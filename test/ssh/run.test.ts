@@ -46,6 +46,7 @@ runbook:
   id: ${name}
   risk: low
   cluster: homelab
+  api: optional
   params:
     TRAIL: { required: true }
     DB_PASSWORD: { secret: true, required: true }

@@ -1,0 +1,86 @@
+import type { Procedure } from '../format/model.ts';
+import type { Inventory } from '../inventory/schema.ts';
+import type { KubeView } from '../cluster/kubeconfig.ts';
+import type { Cluster } from '../cluster/api.ts';
+import type { RunRecord } from '../record/schema.ts';
+import type { SnapshotSlot } from '../record/snapshot.ts';
+import { UsageError } from '../errors.ts';
+
+/**
+ * A run's tie to its cluster, settled before anything runs: which cluster answered
+ * (its kube-system UID), or that none did. Loaded only for runs of pages that name a
+ * cluster, with client-node behind it, so dry runs and offline verbs never pay for it.
+ */
+
+export interface ClusterLink {
+  /** The API client, when the API answered. */
+  client?: Cluster;
+  uid?: string;
+  identity: 'pinned' | 'unpinned' | 'unreachable';
+  /** Why the API could not be asked (identity `unreachable`). */
+  error?: string;
+  /** Said before the first step: how to pin an unpinned cluster, or that the API is down and the runbook allows it. */
+  note?: string;
+}
+
+export async function linkCluster(procedure: Procedure, inventory: Inventory, inventoryFile: string, kube: KubeView): Promise<ClusterLink> {
+  const { connectView, probeServer, ClusterUnreachable } = await import('../cluster/api.ts');
+  const { confirmIdentity, unpinnedNote } = await import('../cluster/identity.ts');
+  const tolerate = procedure.runbook?.api === 'optional';
+  const unreachable = (err: Error): ClusterLink => {
+    if (!tolerate) {
+      throw new UsageError(
+        `refusing to run ${procedure.id}: ${err.message}. Nothing was run. Check that the cluster is up and the kube context ` +
+          `is right. (A runbook meant to work while the API is down says \`api: optional\` in its runbook frontmatter.)`,
+      );
+    }
+    return {
+      identity: 'unreachable',
+      error: err.message,
+      note: `${err.message}; ${procedure.id} works without the API (api: optional), so the run goes on without identity check, cluster lock or snapshots`,
+    };
+  };
+  // A refused TCP connection answers "down" in a millisecond, before the client library is loaded.
+  const down = await probeServer(kube.server ?? '');
+  if (down) return unreachable(new ClusterUnreachable(kube.server ?? '?', down));
+  const client = await connectView(kube);
+  try {
+    const { uid, identity } = await confirmIdentity(client, inventory.cluster, inventoryFile);
+    return { client, uid, identity, ...(identity === 'unpinned' ? { note: unpinnedNote(uid, inventoryFile) } : {}) };
+  } catch (err) {
+    if (err instanceof ClusterUnreachable) return unreachable(err);
+    throw err;
+  }
+}
+
+/** The identity, as the record keeps it. */
+export function recordIdentity(record: RunRecord, link: ClusterLink): void {
+  delete record.cluster.error;
+  Object.assign(record.cluster, {
+    identity: link.identity,
+    ...(link.uid ? { uid: link.uid } : {}),
+    ...(link.error ? { error: link.error } : {}),
+  });
+}
+
+/** A resume continues on the cluster the run started on: the same UID, whatever the names say now. */
+export function assertSameUid(record: RunRecord, link: ClusterLink): void {
+  const before = record.cluster.uid;
+  if (!before || !link.uid || before === link.uid) return;
+  throw new UsageError(
+    `run ${record.runId} ran against the cluster with kube-system UID ${before}, but the one answering now is ${link.uid}: ` +
+      'resume it against the same cluster, or start a new run',
+  );
+}
+
+/** A snapshot now, or why there is none; never throws (a snapshot must not stop a run). */
+export async function snapshotSlot(client: Cluster | undefined, why: string | undefined, deadlineMs?: number): Promise<SnapshotSlot> {
+  const takenAt = new Date().toISOString();
+  if (!client) return { takenAt, error: why ?? 'no API client' };
+  try {
+    const { takeSnapshot } = await import('../cluster/snapshot.ts');
+    return await takeSnapshot(deadlineMs ? { ...client, within: (ms?: number) => client.within(Math.min(ms ?? deadlineMs, deadlineMs)) } : client);
+  } catch (err) {
+    return { takenAt, error: err instanceof Error ? err.message : String(err) };
+  }
+}
