@@ -10,6 +10,7 @@ import { formatDuration } from '../format/duration.ts';
 import { isSandboxServer } from '../record/sandbox.ts';
 import { STATUS_STYLE } from '../run/progress.ts';
 import { table } from '../ui/table.ts';
+import { diffSlots } from '../record/snapshot-diff.ts';
 
 export function registerHistory(program: Command) {
   addCommon(
@@ -44,6 +45,10 @@ export function registerHistory(program: Command) {
         resumes: r.resumes.length,
         // Against the sandbox (loopback API server), not the lab.
         sandbox: isSandboxServer(r.cluster.server),
+        // The cluster just before the first step and just after the last, as recorded
+        // (null: none taken; { takenAt, error }: the API did not answer), and what changed between them.
+        snapshots: { before: r.snapshots?.before ?? null, after: r.snapshots?.after ?? null },
+        snapshotDiff: diffSlots(r.snapshots?.before, r.snapshots?.after) ?? null,
         file,
       };
     });
