@@ -1,0 +1,401 @@
+import { rmSync } from 'node:fs';
+import { relative } from 'node:path';
+import pc from 'picocolors';
+import type { Procedure } from '../format/model.ts';
+import type { Plan } from '../plan/plan.ts';
+import { loadAll, resolveProcedure } from '../project.ts';
+import { projectContext, type ProjectContext, type ProjectOptions } from '../project-context.ts';
+import { DEFAULT_INVENTORY } from '../inventory/load.ts';
+import { newRunId, recordFile, writeRecord } from '../record/store.ts';
+import type { StepRecord } from '../record/schema.ts';
+import { gitState } from '../git.ts';
+import { EXIT, UsageError } from '../errors.ts';
+import { formatDuration } from '../format/duration.ts';
+import { oneLine } from '../ui/escape.ts';
+import { printJson } from '../ui/json.ts';
+import { shellCommand } from '../ui/shell-quote.ts';
+import { table } from '../ui/table.ts';
+import { newRecord } from './record.ts';
+import { executeSession, type Session } from './session.ts';
+import { prepareSession, sourceMasker, withMaskedErrors, type PrepareOptions } from './prepare.ts';
+
+/**
+ * `runbook verify`: every `check` step of the project's pages (ADR validations, weekend
+ * success criteria, runbook checks) in one read-only sweep, page by page. Each page is a
+ * run of that page, made by the same machinery as `runbook run` (prepareSession →
+ * executeSession): its check steps run, behind the read-only shims, and every other step
+ * is recorded as skipped, so the site shows the sweep as the page's latest run.
+ *
+ * Unlike a run, a page's sweep goes on after a failed check (each check is its own
+ * question about the lab), and the page's record is `failed` if any check failed.
+ */
+
+export interface VerifyOptions extends ProjectOptions {
+  json?: boolean;
+  context?: string;
+  /** The session's own output (step headers, step output, its summary) for every page. */
+  verbose?: boolean;
+}
+
+export type PageOutcome = 'passed' | 'failed' | 'not-run' | 'error' | 'interrupted';
+
+export interface FailedCheck {
+  step: string;
+  line: number | null;
+  status: string;
+  /** The node(s) whose SSH connection failed before the step started: the check could not run here. */
+  unreachable: boolean;
+  error: string | null;
+  /** The last line of the step's output, for a glance; the record has the rest. */
+  lastOutput: string | null;
+}
+
+export interface PageResult {
+  id: string;
+  title: string;
+  kind: string;
+  file: string;
+  outcome: PageOutcome;
+  checks: number;
+  passed: number;
+  failed: number;
+  runId: string | null;
+  record: string | null;
+  durationMs: number;
+  /** Why the page was not run (a refusal: a missing param, a page check error, a lock). */
+  reason?: string;
+  failures: FailedCheck[];
+}
+
+/** Pages named on the command line, or every page with at least one check step. */
+export function selectPages(root: string, refs: readonly string[]): { pages: Procedure[]; named: boolean } {
+  if (refs.length === 0) {
+    const pages = loadAll(root).filter((p) => p.steps.some((s) => s.attrs.check));
+    if (pages.length === 0) throw new UsageError(`no page under ${root}/src/content has a check step: nothing to verify`);
+    return { pages, named: false };
+  }
+  const seen = new Set<string>();
+  const pages: Procedure[] = [];
+  for (const ref of refs) {
+    const page = resolveProcedure(root, ref);
+    if (!page.steps.some((s) => s.attrs.check)) {
+      throw new UsageError(`${page.file} has no check step: nothing to verify there (\`runbook show ${page.id}\` lists its steps)`);
+    }
+    if (seen.has(page.file)) continue;
+    seen.add(page.file);
+    pages.push(page);
+  }
+  return { pages, named: true };
+}
+
+export async function verifyPages(refs: readonly string[], opts: VerifyOptions): Promise<number> {
+  const ctx = projectContext(opts);
+  const { pages, named } = selectPages(ctx.root, refs);
+  // The cluster once, before any page: a wrong context or a look-alike cluster refuses the whole sweep.
+  const { openInventoryCluster } = await import('../cluster/open.ts');
+  const open = await openInventoryCluster(ctx, { ...(opts.context ? { context: opts.context } : {}) });
+  const dir = await ctx.records('write');
+  const log = opts.json ? process.stderr : process.stdout;
+  const identity = open.identity === 'pinned' ? `uid ${open.uid}` : `uid ${open.uid}, not pinned (runbook inventory pin)`;
+  log.write(
+    `${pc.bold(`Verifying ${pages.length} page${pages.length === 1 ? '' : 's'}`)} against ${open.inventory.cluster.name} ` +
+      `${pc.dim(`· ${open.cluster.server} · ${identity}`)}\n\n`,
+  );
+
+  const results: PageResult[] = [];
+  let stoppedWith: number | undefined;
+  for (const page of pages) {
+    const { result, exitCode } = await verifyPage(ctx, page, dir, opts, log);
+    results.push(result);
+    log.write(pageLine(result));
+    if (result.outcome === 'interrupted') {
+      stoppedWith = exitCode;
+      break;
+    }
+  }
+
+  const exit = stoppedWith ?? sweepExit(results, named);
+  const totals = totalsOf(results, pages.length);
+  if (opts.json) {
+    printJson({
+      ok: exit === EXIT.ok,
+      cluster: { name: open.inventory.cluster.name, server: open.cluster.server, uid: open.uid, identity: open.identity },
+      totals,
+      pages: results,
+    });
+  } else {
+    log.write(`\n${summaryTable(results)}\n\n${totalsLine(totals, stoppedWith !== undefined)}\n`);
+  }
+  return exit;
+}
+
+/**
+ * 1 when any check failed; 2 when a page could not be run at all and was named on the command
+ * line (or the runner failed on one); 0 otherwise. A page found by the sweep that cannot run
+ * here (it needs a param, a confirmation) is listed as not run and does not fail the sweep.
+ */
+function sweepExit(results: readonly PageResult[], named: boolean): number {
+  if (results.some((r) => r.outcome === 'failed')) return EXIT.stepFailed;
+  if (results.some((r) => r.outcome === 'error' || (named && r.outcome === 'not-run'))) return EXIT.usage;
+  return EXIT.ok;
+}
+
+async function verifyPage(
+  ctx: ProjectContext,
+  page: Procedure,
+  dir: string,
+  opts: VerifyOptions,
+  log: NodeJS.WriteStream,
+): Promise<{ result: PageResult; exitCode: number }> {
+  const started = performance.now();
+  const base = { id: page.id, title: page.title, kind: page.kind, file: page.file };
+  const notRun = (reason: string, outcome: PageOutcome = 'not-run'): { result: PageResult; exitCode: number } => ({
+    result: {
+      ...base, outcome, checks: page.steps.filter((s) => s.attrs.check).length, passed: 0, failed: 0, runId: null, record: null,
+      durationMs: Math.round(performance.now() - started), reason, failures: [],
+    },
+    exitCode: EXIT.usage,
+  });
+  const showing = opts.verbose === true;
+  if (log.isTTY && !showing) log.write(pc.dim(`… ${page.id}`));
+  const clearLive = () => {
+    if (log.isTTY && !showing) log.write('\r\x1b[2K');
+  };
+
+  const runId = newRunId(page.id);
+  // Check steps see the params as a run would (--set is not offered: a sweep has no per-page values).
+  const sets: Record<string, string> = {};
+  let session: Session;
+  try {
+    session = await sessionOutput(outputMode(opts), () =>
+      withMaskedErrors(sourceMasker(page, sets, process.env), () =>
+        prepareSession(
+          ctx,
+          {
+            procedure: page,
+            sets,
+            paramEnv: process.env,
+            select: checkIndices,
+            open: ({ plan, indices, inventory, kube }) => ({
+              record: newRecord({
+                runId, plan, inventory, selected: new Set(indices), git: gitState(ctx.root), ...(kube ? { kube } : {}), now: new Date(),
+              }),
+              file: recordFile(dir, page.id, runId),
+            }),
+            resumeCommand: resumeCommand(runId, opts),
+          },
+          prepareOptions(opts),
+        ),
+      ),
+    );
+  } catch (err) {
+    clearLive();
+    if (!(err instanceof UsageError)) throw err;
+    return notRun(err.message);
+  }
+
+  // A sweep asks every check its question, also after one failed (see the module comment).
+  session.plan = keepGoing(session.plan, session.indices);
+  // The session's --json would print its record on stdout, inside verify's own JSON.
+  session.json = false;
+  let exitCode: number;
+  try {
+    exitCode = await sessionOutput(outputMode(opts), () => executeSession(session));
+  } catch (err) {
+    clearLive();
+    if (!(err instanceof UsageError)) throw err;
+    // Refused before its first step (another run of the page holds the lock) or its record could not be written.
+    return notRun(err.message, 'error');
+  } finally {
+    if (session.tempDir) rmSync(session.tempDir, { recursive: true, force: true });
+  }
+  clearLive();
+
+  const { record } = session;
+  const checks = session.indices.map((i) => record.steps[i - 1]!);
+  const failed = checks.filter((s) => s.status !== 'succeeded' && s.status !== 'skipped' && s.status !== 'pending');
+  const interrupted = record.status === 'interrupted' || checks.some((s) => s.status === 'interrupted');
+  if (record.status === 'succeeded' && failed.length) {
+    // The loop tolerated the failures (keepGoing); the record must still say the page's checks failed.
+    record.status = 'failed';
+    writeRecord(session.file, record);
+  }
+  return {
+    result: {
+      ...base,
+      outcome: interrupted ? 'interrupted' : failed.length ? 'failed' : 'passed',
+      checks: checks.length,
+      passed: checks.filter((s) => s.status === 'succeeded').length,
+      failed: failed.length,
+      runId,
+      record: shown(session.file),
+      durationMs: Math.round(performance.now() - started),
+      failures: failed.map(failedCheck),
+    },
+    exitCode,
+  };
+}
+
+function prepareOptions(opts: VerifyOptions): PrepareOptions {
+  // assumeCluster: pages without a `runbook.cluster` (ADRs, weekends) are about the inventory's
+  // cluster too, so the context guard, the pinned kubeconfig and the identity check apply to them.
+  return { yes: false, json: opts.json === true, assumeCluster: true, ...(opts.context ? { context: opts.context } : {}) };
+}
+
+/** The plan indices of a page's check steps; a check that needs confirmation has no place in an unattended sweep. */
+export function checkIndices(plan: Plan): number[] {
+  const checks = plan.instances.filter((i) => i.step.attrs.check);
+  if (checks.length === 0) {
+    throw new UsageError('no check step in its plan with these params (a tab or a param left them out)');
+  }
+  const asking = checks.filter((i) => i.step.attrs.confirm);
+  if (asking.length) {
+    const list = asking.map((i) => `${i.id} (line ${i.step.position.start.line})`).join(', ');
+    throw new UsageError(`check step${asking.length > 1 ? 's' : ''} ${list} need${asking.length > 1 ? '' : 's'} confirmation; run the page itself`);
+  }
+  return checks.map((i) => i.index);
+}
+
+/** The plan with each selected check tolerating failure, so the loop goes on to the next check. */
+function keepGoing(plan: Plan, indices: readonly number[]): Plan {
+  const selected = new Set(indices);
+  return {
+    ...plan,
+    instances: plan.instances.map((i) =>
+      selected.has(i.index) ? { ...i, step: { ...i.step, attrs: { ...i.step.attrs, continueOnError: true } } } : i,
+    ),
+  };
+}
+
+function failedCheck(step: StepRecord): FailedCheck {
+  const nodeTargets = step.targets.filter((t) => t.target !== 'local' && t.status !== 'succeeded');
+  // ssh never started the step: the node did not answer (or refused us), so the check said nothing about it.
+  const unreachable = nodeTargets.length > 0 && nodeTargets.every((t) => t.exitCode === null && t.attempts > 0 && !!t.error && t.status === 'failed');
+  const output = step.output || step.targets.map((t) => t.output).join('\n');
+  const last = output.trimEnd().split('\n').at(-1)?.trim();
+  return {
+    step: step.id,
+    line: step.line ?? null,
+    status: step.status,
+    unreachable,
+    // A fan-out's error reads `node: <the target's error>`, and ssh's explanation names the node again.
+    error: step.error?.replace(/^([^:\s]+): \1\b/, '$1') ?? null,
+    lastOutput: last ? oneLine(last).slice(0, 160) : null,
+  };
+}
+
+type SessionOutput = 'hidden' | 'stdout' | 'stderr';
+
+/** --verbose shows each session's output (on stderr with --json, whose stdout is verify's JSON alone); otherwise it is held back. */
+const outputMode = (opts: VerifyOptions): SessionOutput => (!opts.verbose ? 'hidden' : opts.json ? 'stderr' : 'stdout');
+
+/**
+ * Runs one page's session with its output where the mode says, so a sweep of thirty pages reads
+ * as thirty lines. The record keeps every step's output either way.
+ *
+ * TODO(lead): a Session field (e.g. `output?: NodeJS.WritableStream | 'quiet'`) would replace
+ * this; until then process.stdout/stderr writes are redirected while one page's session runs.
+ */
+async function sessionOutput<T>(mode: SessionOutput, fn: () => Promise<T>): Promise<T> {
+  if (mode === 'stdout') return fn();
+  const { stdout, stderr } = process;
+  const writeOut = stdout.write;
+  const writeErr = stderr.write;
+  const sink = (mode === 'stderr' ? writeErr.bind(stderr) : () => true) as typeof stdout.write;
+  stdout.write = sink;
+  if (mode === 'hidden') stderr.write = sink;
+  try {
+    return await fn();
+  } finally {
+    stdout.write = writeOut;
+    stderr.write = writeErr;
+  }
+}
+
+// ── What the sweep prints ─────────────────────────────────────────────────────
+
+const OUTCOME_STYLE: Record<PageOutcome, (s: string) => string> = {
+  passed: pc.green, failed: pc.red, 'not-run': pc.yellow, error: pc.red, interrupted: pc.yellow,
+};
+const OUTCOME_MARK: Record<PageOutcome, string> = { passed: '✓', failed: '✗', 'not-run': '-', error: '!', interrupted: '■' };
+
+/** One line per page as it finishes, and one more per failed check. */
+export function pageLine(r: PageResult): string {
+  const style = OUTCOME_STYLE[r.outcome];
+  const took = pc.dim(formatDuration(r.durationMs));
+  if (r.outcome === 'not-run' || r.outcome === 'error') {
+    const why = oneLine(r.reason ?? '').split('\n')[0]!;
+    return `${style(OUTCOME_MARK[r.outcome])} ${r.id}  ${style(r.outcome === 'error' ? 'error' : 'not run')}: ${why}\n`;
+  }
+  const counts = `${r.passed}/${r.checks} check${r.checks === 1 ? '' : 's'} passed`;
+  const head = `${style(OUTCOME_MARK[r.outcome])} ${r.id}  ${style(counts)}  ${took}  ${pc.dim(r.record ?? '')}\n`;
+  const lines = r.failures.map((f) => {
+    const where = f.line ? `:${f.line}` : '';
+    const what = f.unreachable ? `${f.error} ${pc.dim('(not reachable from here)')}` : (f.error ?? f.status);
+    const last = f.lastOutput && !f.unreachable ? pc.dim(` — ${f.lastOutput}`) : '';
+    return `    ${pc.red('✗')} ${f.step}${pc.dim(where)}: ${what}${last}\n`;
+  });
+  return head + lines.join('');
+}
+
+export function summaryTable(results: readonly PageResult[]): string {
+  const rows = results.map((r) => [
+    r.id,
+    r.kind,
+    r.outcome === 'not-run' || r.outcome === 'error' ? '-' : String(r.passed),
+    r.outcome === 'not-run' || r.outcome === 'error' ? '-' : r.failed ? pc.red(String(r.failed)) : '0',
+    OUTCOME_STYLE[r.outcome](r.outcome === 'not-run' ? 'not run' : r.outcome),
+    r.record ?? '-',
+  ]);
+  return table(['PAGE', 'KIND', 'PASSED', 'FAILED', 'RESULT', 'RECORD'], rows);
+}
+
+export interface Totals {
+  pages: number;
+  verified: number;
+  passedPages: number;
+  failedPages: number;
+  notRun: number;
+  checks: number;
+  passed: number;
+  failed: number;
+  unreachable: number;
+}
+
+function totalsOf(results: readonly PageResult[], pages: number): Totals {
+  const ran = results.filter((r) => r.outcome === 'passed' || r.outcome === 'failed' || r.outcome === 'interrupted');
+  return {
+    pages,
+    verified: ran.length,
+    passedPages: results.filter((r) => r.outcome === 'passed').length,
+    failedPages: results.filter((r) => r.outcome === 'failed').length,
+    notRun: results.filter((r) => r.outcome === 'not-run' || r.outcome === 'error').length,
+    checks: ran.reduce((n, r) => n + r.checks, 0),
+    passed: ran.reduce((n, r) => n + r.passed, 0),
+    failed: ran.reduce((n, r) => n + r.failed, 0),
+    unreachable: ran.reduce((n, r) => n + r.failures.filter((f) => f.unreachable).length, 0),
+  };
+}
+
+function totalsLine(t: Totals, stopped: boolean): string {
+  const checks = `${t.passed}/${t.checks} checks passed on ${t.verified} page${t.verified === 1 ? '' : 's'}`;
+  const failed = t.failed ? pc.red(`, ${t.failed} failed${t.unreachable ? ` (${t.unreachable} could not reach their node)` : ''}`) : '';
+  const notRun = t.notRun ? pc.yellow(`; ${t.notRun} page${t.notRun === 1 ? '' : 's'} not run`) : '';
+  const left = stopped ? pc.yellow(`; stopped, ${t.pages - t.verified - t.notRun} page(s) left`) : '';
+  const verdict = t.failed ? pc.red('Verify failed') : stopped ? pc.yellow('Verify interrupted') : pc.green('Verify passed');
+  return `${verdict}: ${checks}${failed}${notRun}${left}.`;
+}
+
+/** A path as the operator would type it from here. */
+const shown = (file: string) => (relative(process.cwd(), file).startsWith('..') ? file : relative(process.cwd(), file));
+
+/** `runbook resume` for one page's record (it re-runs the checks that did not pass). */
+function resumeCommand(runId: string, opts: VerifyOptions): string {
+  return shellCommand([
+    'runbook', 'resume', runId,
+    ...(opts.records ? ['--records', opts.records] : []),
+    ...(opts.inventory && opts.inventory !== DEFAULT_INVENTORY ? ['--inventory', opts.inventory] : []),
+    ...(opts.context ? ['--context', opts.context] : []),
+  ]);
+}
+
