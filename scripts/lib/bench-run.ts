@@ -18,7 +18,7 @@ writeFileSync(join(dir, 'kubeconfig'), `apiVersion: v1\nkind: Config\ncurrent-co
 const runbook = (n: number) => {
   const file = join(dir, `bench-${n}.mdx`);
   const body = Array.from({ length: n }, (_, i) => `\`\`\`bash step=s${i + 1}\ntrue\n\`\`\`\n`).join('\n');
-  writeFileSync(file, `---\ntitle: Bench ${n}\nrunbook:\n  id: bench-${n}\n  risk: low\n  cluster: homelab\n---\n\n${body}`);
+  writeFileSync(file, `---\ntitle: Bench ${n}\nrunbook:\n  id: bench-${n}\n  risk: low\n  cluster: homelab\n  api: optional\n---\n\n${body}`);
   return file;
 };
 const many = runbook(steps);
