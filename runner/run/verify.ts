@@ -324,10 +324,10 @@ export function pageLine(r: PageResult): string {
   const style = OUTCOME_STYLE[r.outcome];
   const took = pc.dim(formatDuration(r.durationMs));
   if (r.outcome === 'not-run' || r.outcome === 'error') {
-    const why = oneLine(r.reason ?? '').split('\n')[0]!;
+    const why = reasonLine(r);
     return `${style(OUTCOME_MARK[r.outcome])} ${r.id}  ${style(r.outcome === 'error' ? 'error' : 'not run')}: ${why}\n`;
   }
-  const counts = `${r.passed}/${r.checks} check${r.checks === 1 ? '' : 's'} passed`;
+  const counts = `${r.passed}/${r.checks} checks passed`;
   const head = `${style(OUTCOME_MARK[r.outcome])} ${r.id}  ${style(counts)}  ${took}  ${pc.dim(r.record ?? '')}\n`;
   const lines = r.failures.map((f) => {
     const where = f.line ? `:${f.line}` : '';
@@ -336,6 +336,18 @@ export function pageLine(r: PageResult): string {
     return `    ${pc.red('✗')} ${f.step}${pc.dim(where)}: ${what}${last}\n`;
   });
   return head + lines.join('');
+}
+
+/** A refusal in one line: its lines joined, without the page's file (the line names the page), cut when long. */
+function reasonLine(r: PageResult): string {
+  const text = (r.reason ?? '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join(' ')
+    .replace(`${r.file}: `, '');
+  const line = oneLine(text);
+  return line.length > 240 ? `${line.slice(0, 239)}…` : line;
 }
 
 export function summaryTable(results: readonly PageResult[]): string {
