@@ -146,3 +146,19 @@ function parseVersion(v: string): { core: number[]; pre: string; build: string }
   if (!m) return undefined;
   return { core: [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)], pre: m[4] ?? '', build: m[5] ?? '' };
 }
+
+/**
+ * Why a record's slot holds no snapshot, in plain words (the run page says it as is);
+ * undefined when it holds one.
+ */
+export function missingSnapshotReason(slot: SnapshotSlot | undefined, which: 'before' | 'after'): string | undefined {
+  if (isSnapshot(slot)) return undefined;
+  const when = which === 'before' ? 'before the first step' : 'after the last step';
+  if (slot === undefined) {
+    return which === 'before'
+      ? `No snapshot ${when}: none was recorded.`
+      : `No snapshot ${when}: none was recorded (the run is still going, or the runner was stopped before it could take one).`;
+  }
+  const error = slot.error.replace(/\.$/, '');
+  return `No snapshot ${when}: it could not be taken (${error}).`;
+}

@@ -5,6 +5,7 @@ import { allRuns, labRuns, lastSuccess, staleSteps, type Run } from './runs.ts';
 import { procedurePages, type ProcedurePage } from './pages.ts';
 import { inventory } from './inventory.ts';
 import { daysSince } from './format.ts';
+import { upgradeRange } from '../../runner/record/snapshot-diff.ts';
 
 /**
  * The landing page's figures, all computed from the content: the inventory,
@@ -58,6 +59,8 @@ async function computeStats() {
   const succeeded = finished.filter((r) => r.status === 'succeeded');
   const upgrade = runs.find((r) => r.data.runbook.id === 'k3s-upgrade' && r.status === 'succeeded');
   const upgradeVersion = upgrade?.data.params.find((p) => /VERSION/.test(p.name) && !p.secret)?.value;
+  // What the cluster itself said before and after, when the run took snapshots; the target param otherwise.
+  const upgradeMoved = upgrade ? upgradeRange(upgrade.data.snapshots?.before, upgrade.data.snapshots?.after) : undefined;
   const lastVerified = succeeded[0];
 
   return {
@@ -80,7 +83,7 @@ async function computeStats() {
       succeeded: succeeded.length,
       recent: runs.slice(0, 6),
     },
-    lastUpgrade: upgrade ? { run: upgrade, version: upgradeVersion, days: daysSince(upgrade.data.startedAt) } : undefined,
+    lastUpgrade: upgrade ? { run: upgrade, version: upgradeVersion, range: upgradeMoved, days: daysSince(upgrade.data.startedAt) } : undefined,
     lastVerified: lastVerified ? { run: lastVerified, days: daysSince(lastVerified.data.endedAt ?? lastVerified.data.startedAt) } : undefined,
     incidents: docs
       .filter((d) => d.data.incident)

@@ -1,7 +1,7 @@
 // diffSnapshots and upgradeRange on hand-built snapshots: what the run page and
 // the landing figure say a run changed.
 import { describe, expect, it } from 'vitest';
-import { compareVersions, diffSlots, diffSnapshots, oldestVersion, upgradeRange } from '../../runner/record/snapshot-diff.ts';
+import { compareVersions, diffSlots, diffSnapshots, missingSnapshotReason, oldestVersion, upgradeRange } from '../../runner/record/snapshot-diff.ts';
 import type { ClusterSnapshot } from '../../runner/record/snapshot.ts';
 
 const node = (name: string, kubeletVersion: string, extra: Partial<ClusterSnapshot['nodes'][number]> = {}) => ({
@@ -133,5 +133,17 @@ describe('upgradeRange', () => {
     const sorted = ['v1.34.10+k3s1', 'v1.34.9+k3s1', 'v1.35.0-rc1+k3s1', 'v1.34.9+k3s2', 'v1.35.0+k3s1', 'v1.4.0'].sort(compareVersions);
     expect(sorted).toEqual(['v1.4.0', 'v1.34.9+k3s1', 'v1.34.9+k3s2', 'v1.34.10+k3s1', 'v1.35.0-rc1+k3s1', 'v1.35.0+k3s1']);
     expect(oldestVersion(snap({ serverVersion: 'v1.35.0+k3s1', nodes: [node('a', 'v1.34.10+k3s1'), node('b', '')] }))).toBe('v1.34.10+k3s1');
+  });
+});
+
+describe('missingSnapshotReason', () => {
+  it('says plainly why a slot holds no snapshot', () => {
+    expect(missingSnapshotReason(snap(), 'before')).toBeUndefined();
+    expect(missingSnapshotReason(undefined, 'before')).toBe('No snapshot before the first step: none was recorded.');
+    expect(missingSnapshotReason(undefined, 'after')).toMatch(/^No snapshot after the last step: none was recorded \(the run is still going/);
+    expect(missingSnapshotReason({ takenAt: 'x', error: 'the API server https://192.168.2.20:6443 did not answer: connection refused' }, 'after'))
+      .toBe('No snapshot after the last step: it could not be taken (the API server https://192.168.2.20:6443 did not answer: connection refused).');
+    expect(missingSnapshotReason({ takenAt: 'x', error: 'the API said 403 Forbidden: nodes is forbidden' }, 'before'))
+      .toBe('No snapshot before the first step: it could not be taken (the API said 403 Forbidden: nodes is forbidden).');
   });
 });
