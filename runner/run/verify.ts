@@ -213,7 +213,8 @@ async function verifyPage(
 
   const { record } = session;
   const checks = session.indices.map((i) => record.steps[i - 1]!);
-  const failed = checks.filter((s) => s.status !== 'succeeded' && s.status !== 'skipped' && s.status !== 'pending');
+  // An interrupted check did not fail: it was stopped (and the sweep with it).
+  const failed = checks.filter((s) => s.status === 'failed' || s.status === 'timed-out');
   const interrupted = record.status === 'interrupted' || checks.some((s) => s.status === 'interrupted');
   if (record.status === 'succeeded' && failed.length) {
     // The loop tolerated the failures (keepGoing); the record must still say the page's checks failed.
@@ -393,8 +394,9 @@ function totalsLine(t: Totals, stopped: boolean): string {
   const checks = `${t.passed}/${t.checks} checks passed on ${t.verified} page${t.verified === 1 ? '' : 's'}`;
   const failed = t.failed ? pc.red(`, ${t.failed} failed${t.unreachable ? ` (${t.unreachable} could not reach their node)` : ''}`) : '';
   const notRun = t.notRun ? pc.yellow(`; ${t.notRun} page${t.notRun === 1 ? '' : 's'} not run`) : '';
-  const left = stopped ? pc.yellow(`; stopped, ${t.pages - t.verified - t.notRun} page(s) left`) : '';
-  const verdict = t.failed ? pc.red('Verify failed') : stopped ? pc.yellow('Verify interrupted') : pc.green('Verify passed');
+  const leftOver = t.pages - t.verified - t.notRun;
+  const left = stopped ? pc.yellow(`; stopped with ${leftOver} page${leftOver === 1 ? '' : 's'} left`) : '';
+  const verdict = stopped ? pc.yellow('Verify interrupted') : t.failed ? pc.red('Verify failed') : pc.green('Verify passed');
   return `${verdict}: ${checks}${failed}${notRun}${left}.`;
 }
 

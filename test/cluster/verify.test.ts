@@ -1,10 +1,11 @@
 // `runbook verify` against the shared sandbox, over a throwaway project: pages whose check
 // steps pass, fail, or try to write, a page that needs a param, a page without checks. Every
 // check talks to the sandbox only (kubectl with its kubeconfig); nothing here leaves loopback.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, inject } from 'vitest';
 import { runRecordSchema, type RunRecord } from '../../runner/record/schema.ts';
 import { operatorEnv, ROOT } from '../run/helpers.ts';
@@ -72,6 +73,18 @@ title: A guide
 ${fence('step=hello', 'echo hello')}`,
 };
 
+/** A throwaway project: a package.json, the pages, a private lock folder. */
+function makeProject(pages: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'runbook-verify-'));
+  writeFileSync(join(dir, 'package.json'), '{ "name": "verify-test", "private": true }\n');
+  for (const [file, text] of Object.entries(pages)) {
+    mkdirSync(dirname(join(dir, file)), { recursive: true });
+    writeFileSync(join(dir, file), text);
+  }
+  mkdirSync(join(dir, 'locks'), { mode: 0o700 });
+  return dir;
+}
+
 describe('runbook verify against the sandbox', () => {
   let project = '';
   let env: NodeJS.ProcessEnv = {};
@@ -89,13 +102,7 @@ describe('runbook verify against the sandbox', () => {
     const stateDir = inject('sandboxStateDir');
     const kubeconfig = process.env.SANDBOX_KUBECONFIG!;
     const kubectlBin = process.env.SANDBOX_KUBECTL!;
-    project = mkdtempSync(join(tmpdir(), 'runbook-verify-'));
-    writeFileSync(join(project, 'package.json'), '{ "name": "verify-test", "private": true }\n');
-    for (const [file, text] of Object.entries(PAGES)) {
-      mkdirSync(dirname(join(project, file)), { recursive: true });
-      writeFileSync(join(project, file), text);
-    }
-    mkdirSync(join(project, 'locks'), { mode: 0o700 });
+    project = makeProject(PAGES);
     env = {
       KUBECONFIG: kubeconfig,
       RUNBOOK_INVENTORY: join(stateDir, 'inventory.yaml'),
@@ -191,6 +198,52 @@ describe('runbook verify against the sandbox', () => {
     expect(guide.code).toBe(2);
     expect(guide.stderr).toBe('runbook: src/content/docs/guide.mdx has no check step: nothing to verify there (`runbook show guide` lists its steps)\n');
     expect(readRecords()).toHaveLength(0);
+  });
+
+  it('--verbose shows each page\'s run as `runbook run` prints it', () => {
+    const r = verify('mixed', '--verbose');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^▶ 2\/4 nodes/m);
+    expect(r.stdout).toMatch(/^\s+│ node\/k3s-master$/m);
+    expect(r.stdout).toMatch(/^✗ mixed {2}2\/3 checks passed/m);
+  });
+
+  it('Ctrl-C stops the running check and the sweep: exit 130, the page recorded interrupted, later pages not run', async () => {
+    const slow = makeProject({
+      'src/content/adrs/0001-slow.mdx': PAGES['src/content/adrs/0001-probe.mdx']!.replace(
+        '## Validation\n',
+        `## Validation\n\n${fence('step=slow check', 'echo waiting; sleep 30')}`,
+      ),
+      'src/content/adrs/0002-later.mdx': PAGES['src/content/adrs/0001-probe.mdx']!,
+    });
+    try {
+      const child = spawn(process.execPath, [CLI, 'verify'], { cwd: slow, env: operatorEnv({ ...env, RUNBOOK_LOCK_DIR: join(slow, 'locks') }) });
+      let stdout = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      const closed = new Promise<number | null>((res) => child.on('close', (code) => res(code)));
+      // The record is written before the first step: once the slow step runs, its record says so.
+      const runs = join(slow, 'src/content/runs/0001-slow');
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const file = existsSync(runs) ? readdirSync(runs)[0] : undefined;
+        const rec = file ? JSON.parse(readFileSync(join(runs, file), 'utf8')) as RunRecord : undefined;
+        if (rec?.steps.some((s) => s.id === 'slow' && s.status === 'running')) break;
+        if (Date.now() > deadline) throw new Error(`the slow check never started; stdout:\n${stdout}`);
+        await sleep(100);
+      }
+      child.kill('SIGINT');
+      expect(await closed).toBe(130);
+      expect(stdout).toMatch(/^■ 0001-slow {2}\d\/3 checks passed/m);
+      expect(stdout).toContain('Verify interrupted: 0/3 checks passed on 1 page; stopped with 1 page left.');
+      expect(stdout).not.toMatch(/^. 0002-later/m);
+      const [file] = readdirSync(runs);
+      const rec = runRecordSchema.parse(JSON.parse(readFileSync(join(runs, file!), 'utf8')));
+      expect(rec.status).toBe('interrupted');
+      expect(rec.steps.find((s) => s.id === 'slow')?.status).toBe('interrupted');
+      expect(existsSync(join(slow, 'src/content/runs/0002-later'))).toBe(false);
+    } finally {
+      rmSync(slow, { recursive: true, force: true });
+    }
   });
 
   it('the wrong kube context: refused before any page, exit 2, no record', () => {
