@@ -8,7 +8,7 @@ import type { StepInstance, Target } from '../plan/plan.ts';
 export interface ExecRequest {
   instance: StepInstance;
   target: Target;
-  /** Bash text to run under `set -euo pipefail`; yaml apply steps arrive already wrapped (see applyScript). */
+  /** Bash text to run under `set -euo pipefail`; apply steps on nodes arrive wrapped (applyScript); local ones go to the API (execute/apply.ts). */
   script: string;
   /** Params and per-instance variables (NODE, NODE_ADDRESS), exported for the script. Never put on a command line. */
   env: Record<string, string>;
@@ -41,7 +41,10 @@ export interface Executor {
 /** Output kept per step in records and results. */
 export const OUTPUT_TAIL_BYTES = 64 * 1024;
 
-/** Wraps a yaml manifest so it is applied with kubectl, reading it from a quoted heredoc (no expansion). */
+/**
+ * Wraps a yaml manifest so it is applied with kubectl, reading it from a quoted heredoc (no expansion):
+ * how an apply step runs on a node (that node's kubectl and credentials). Local apply steps use the API.
+ */
 export function applyScript(manifest: string): string {
   let tag = 'RUNBOOK_MANIFEST';
   while (manifest.includes(tag)) tag += '_';
