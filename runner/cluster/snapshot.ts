@@ -11,7 +11,7 @@ import { clusterSnapshotSchema, SNAPSHOT_LIMITS, type ClusterSnapshot } from '..
 
 /**
  * The cluster as a run record keeps it, just before the first step and just
- * after the last: six list calls in parallel, each with its own deadline,
+ * after the last: the version and six lists, asked at once, each with its own deadline,
  * turned into a compact snapshot by `snapshotFromObjects` (pure, so it is
  * tested with plain objects). Only what a reviewer of an upgrade or a drain
  * asks about is kept: versions, node readiness and cordons, what is stuck.
@@ -20,20 +20,26 @@ import { clusterSnapshotSchema, SNAPSHOT_LIMITS, type ClusterSnapshot } from '..
 /** Phases that are not a problem: everything else is listed as stuck. */
 const FINE_PHASES = 'status.phase!=Running,status.phase!=Succeeded';
 
-export async function takeSnapshot(cluster: Cluster): Promise<ClusterSnapshot> {
+/**
+ * Throws ClusterUnreachable or ClusterApiError (runner/cluster/api.ts) when any list fails;
+ * the caller records `{ takenAt, error: err.message }` in that slot. `timeoutMs` is the deadline
+ * of each call (default: the cluster's, RUNBOOK_API_TIMEOUT_MS or 10 s); the calls run at once.
+ */
+export async function takeSnapshot(cluster: Cluster, options: { timeoutMs?: number } = {}): Promise<ClusterSnapshot> {
   const takenAt = new Date().toISOString();
   const call = <T>(fn: () => Promise<T>) => callApi(cluster, fn);
+  const within = () => cluster.within(options.timeoutMs);
   const [version, nodes, pods, deployments, daemonSets, statefulSets, pdbs] = await Promise.all([
-    call(() => cluster.version.getCode({}, cluster.within())),
+    call(() => cluster.version.getCode({}, within())),
     // Nodes come back sorted by name; the cap keeps the first ones and the API says how many it left.
-    call(() => cluster.core.listNode({ limit: SNAPSHOT_LIMITS.nodes }, cluster.within())),
+    call(() => cluster.core.listNode({ limit: SNAPSHOT_LIMITS.nodes }, within())),
     // The server filters: a healthy cluster answers with an empty list, whatever its size.
-    call(() => cluster.core.listPodForAllNamespaces({ fieldSelector: FINE_PHASES }, cluster.within())),
+    call(() => cluster.core.listPodForAllNamespaces({ fieldSelector: FINE_PHASES }, within())),
     // Availability cannot be selected on the server: every workload is read, and the few that are short are kept.
-    call(() => cluster.apps.listDeploymentForAllNamespaces({}, cluster.within())),
-    call(() => cluster.apps.listDaemonSetForAllNamespaces({}, cluster.within())),
-    call(() => cluster.apps.listStatefulSetForAllNamespaces({}, cluster.within())),
-    call(() => cluster.policy.listPodDisruptionBudgetForAllNamespaces({}, cluster.within())),
+    call(() => cluster.apps.listDeploymentForAllNamespaces({}, within())),
+    call(() => cluster.apps.listDaemonSetForAllNamespaces({}, within())),
+    call(() => cluster.apps.listStatefulSetForAllNamespaces({}, within())),
+    call(() => cluster.policy.listPodDisruptionBudgetForAllNamespaces({}, within())),
   ]);
   return snapshotFromObjects({
     takenAt,
