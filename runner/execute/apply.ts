@@ -88,6 +88,7 @@ async function applyStep(req: ExecRequest, clientFor: (env: NodeJS.ProcessEnv) =
       const stop = stopped();
       if (stop) return stop;
       const message = describeError(err);
+      applied.push(unanswered(object, message));
       say(`error: ${message}`);
       return result({ error: message });
     }
@@ -102,4 +103,14 @@ async function applyStep(req: ExecRequest, clientFor: (env: NodeJS.ProcessEnv) =
   const first = `${objectRef(failed[0]!)}: ${failed[0]!.error}`;
   const error = failed.length === 1 ? first : `${failed.length} of ${applied.length} objects were refused; ${first}`;
   return result({ exitCode: 1, error });
+}
+
+/** The object no answer came for, recorded as failed with the reason (its namespace as the manifest gives it). */
+function unanswered(object: Record<string, unknown>, error: string): AppliedObject {
+  const meta = (object.metadata ?? {}) as Record<string, unknown>;
+  const namespace = typeof meta.namespace === 'string' && meta.namespace ? meta.namespace : undefined;
+  return {
+    apiVersion: String(object.apiVersion), kind: String(object.kind), ...(namespace ? { namespace } : {}),
+    name: typeof meta.name === 'string' ? meta.name : '', result: 'failed', error,
+  };
 }

@@ -171,7 +171,7 @@ describe('runbook run executes local steps in bash', () => {
     expect(step.status).toBe('failed');
     expect(step.error).toMatch(/the API server https:\/\/127\.0\.0\.1:6443 did not answer: connection refused/);
     expect(step.output).toMatch(/^error: the API server .* did not answer/);
-    expect(step.applied).toEqual([]);
+    expect(step.applied).toEqual([{ apiVersion: 'v1', kind: 'ConfigMap', name: 'demo', result: 'failed', error: step.error }]);
   });
 });
 
