@@ -30,6 +30,8 @@ export interface PrepareOptions {
   context?: string;
   /** Pages that name no cluster (ADRs, weekends) are about the inventory's cluster too: guard and identity apply (verify). */
   assumeCluster?: boolean;
+  /** Where messages before the first step go (the params, notes); default stdout (stderr with --json). */
+  out?: NodeJS.WriteStream;
 }
 
 export interface RunSource {
@@ -90,12 +92,15 @@ export async function prepareSession(ctx: ProjectContext, source: RunSource, opt
   try {
     const pinned = tempDir ? pinKubeconfig(plan, kube!, tempDir) : plan;
     const { record, file } = source.open({ plan: pinned, indices, inventory, ...(kube ? { kube } : {}) });
-    if (link) recordIdentity(record, link);
-    const out = opts.json ? process.stderr : process.stdout;
+    if (link) {
+      record.cluster.name ??= inventory.cluster.name; // a page that names no cluster ran against the inventory's (verify)
+      recordIdentity(record, link);
+    }
+    const out = opts.out ?? (opts.json ? process.stderr : process.stdout);
     if (link?.note) out.write(`${pc.yellow('note')} ${masker.mask(link.note)}\n`);
     printParams(pinned, masker, out);
     return {
-      root: ctx.root, plan: pinned, record, file, indices, env: paramEnv(pinned), masker,
+      root: ctx.root, plan: pinned, record, file, indices, env: paramEnv(pinned), masker, ...(opts.out ? { out: opts.out } : {}),
       yes: opts.yes === true, json: opts.json === true, resumeCommand: source.resumeCommand, ...(tempDir ? { tempDir } : {}),
       ...(link ? { cluster: { link, name: inventory.cluster.name, lease: needsLease(procedure, selected) } } : {}),
     };

@@ -35,6 +35,10 @@ export interface Session {
   resumeCommand: string;
   /** Cleanup of per-run temp files (a pinned kubeconfig). */
   tempDir?: string;
+  /** Where the session's progress and messages go; default stdout (stderr with --json). verify hands a quiet one. */
+  out?: NodeJS.WriteStream;
+  /** Go on to the next selected step after a failed one; the run still ends `failed` (verify asks every check). */
+  keepGoing?: boolean;
   /** The cluster the run is tied to (pages that name one): its API client, whether the run takes the cluster lock. */
   cluster?: { link: ClusterLink; name: string; lease: boolean };
 }
@@ -60,7 +64,7 @@ export function makeTempDir(): string {
 export async function executeSession(s: Session): Promise<number> {
   const { record } = s;
   const lock = takeRunLock({ runbook: record.runbook.id, runId: record.runId, pid: process.pid, host: record.host, startedAt: new Date().toISOString() });
-  const out = s.json ? process.stderr : process.stdout;
+  const out = s.out ?? (s.json ? process.stderr : process.stdout);
   let cluster: ClusterWatch;
   try {
     cluster = await watchCluster(s, (line) => out.write(`${line}\n`));

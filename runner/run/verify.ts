@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import { rmSync } from 'node:fs';
 import { relative } from 'node:path';
 import pc from 'picocolors';
@@ -167,25 +168,23 @@ async function verifyPage(
   const sets: Record<string, string> = {};
   let session: Session;
   try {
-    session = await sessionOutput(outputMode(opts), () =>
-      withMaskedErrors(sourceMasker(page, sets, process.env), () =>
-        prepareSession(
-          ctx,
-          {
-            procedure: page,
-            sets,
-            paramEnv: process.env,
-            select: checkIndices,
-            open: ({ plan, indices, inventory, kube }) => ({
-              record: newRecord({
-                runId, plan, inventory, selected: new Set(indices), git: gitState(ctx.root), ...(kube ? { kube } : {}), now: new Date(),
-              }),
-              file: recordFile(dir, page.id, runId),
+    session = await withMaskedErrors(sourceMasker(page, sets, process.env), () =>
+      prepareSession(
+        ctx,
+        {
+          procedure: page,
+          sets,
+          paramEnv: process.env,
+          select: checkIndices,
+          open: ({ plan, indices, inventory, kube }) => ({
+            record: newRecord({
+              runId, plan, inventory, selected: new Set(indices), git: gitState(ctx.root), ...(kube ? { kube } : {}), now: new Date(),
             }),
-            resumeCommand: resumeCommand(runId, opts),
-          },
-          prepareOptions(opts),
-        ),
+            file: recordFile(dir, page.id, runId),
+          }),
+          resumeCommand: resumeCommand(runId, opts),
+        },
+        prepareOptions(opts),
       ),
     );
   } catch (err) {
@@ -200,7 +199,7 @@ async function verifyPage(
   session.json = false;
   let exitCode: number;
   try {
-    exitCode = await sessionOutput(outputMode(opts), () => executeSession(session));
+    exitCode = await executeSession(session);
   } catch (err) {
     clearLive();
     if (!(err instanceof UsageError)) throw err;
@@ -240,7 +239,9 @@ async function verifyPage(
 function prepareOptions(opts: VerifyOptions): PrepareOptions {
   // assumeCluster: pages without a `runbook.cluster` (ADRs, weekends) are about the inventory's
   // cluster too, so the context guard, the pinned kubeconfig and the identity check apply to them.
-  return { yes: false, json: opts.json === true, assumeCluster: true, ...(opts.context ? { context: opts.context } : {}) };
+  return {
+    yes: false, json: opts.json === true, assumeCluster: true, out: sessionStream(opts), ...(opts.context ? { context: opts.context } : {}),
+  };
 }
 
 /** The plan indices of a page's check steps; a check that needs confirmation has no place in an unattended sweep. */
@@ -285,32 +286,15 @@ function failedCheck(step: StepRecord): FailedCheck {
   };
 }
 
-type SessionOutput = 'hidden' | 'stdout' | 'stderr';
-
-/** --verbose shows each session's output (on stderr with --json, whose stdout is verify's JSON alone); otherwise it is held back. */
-const outputMode = (opts: VerifyOptions): SessionOutput => (!opts.verbose ? 'hidden' : opts.json ? 'stderr' : 'stdout');
-
 /**
- * Runs one page's session with its output where the mode says, so a sweep of thirty pages reads
- * as thirty lines. The record keeps every step's output either way.
- *
- * TODO(lead): a Session field (e.g. `output?: NodeJS.WritableStream | 'quiet'`) would replace
- * this; until then process.stdout/stderr writes are redirected while one page's session runs.
+ * Where one page's session writes: --verbose shows it (on stderr with --json, whose stdout is
+ * verify's JSON alone); otherwise nowhere, so a sweep of thirty pages reads as thirty lines.
+ * The record keeps every step's output either way.
  */
-async function sessionOutput<T>(mode: SessionOutput, fn: () => Promise<T>): Promise<T> {
-  if (mode === 'stdout') return fn();
-  const { stdout, stderr } = process;
-  const writeOut = stdout.write;
-  const writeErr = stderr.write;
-  const sink = (mode === 'stderr' ? writeErr.bind(stderr) : () => true) as typeof stdout.write;
-  stdout.write = sink;
-  if (mode === 'hidden') stderr.write = sink;
-  try {
-    return await fn();
-  } finally {
-    stdout.write = writeOut;
-    stderr.write = writeErr;
-  }
+function sessionStream(opts: VerifyOptions): NodeJS.WriteStream {
+  if (opts.verbose) return opts.json ? process.stderr : process.stdout;
+  const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
+  return Object.assign(quiet, { isTTY: false }) as unknown as NodeJS.WriteStream;
 }
 
 // ── What the sweep prints ─────────────────────────────────────────────────────
