@@ -27,7 +27,12 @@ export function confirmationGate(instances: readonly StepInstance[], options: { 
 
 /** The question as printed: where it runs, with which variables, and the exact script with invisible characters escaped. */
 export function confirmationText(instance: StepInstance, mark: (s: string) => string = pc.inverse): string {
-  const script = instance.step.kind === 'apply' ? applyScript(instance.step.code) : instance.step.code;
+  // A local apply step is sent through the API, not to a shell: the question shows the manifest itself.
+  const local = instance.targets.every((t) => t.kind === 'local');
+  const script = instance.step.kind === 'apply' && !local ? applyScript(instance.step.code) : instance.step.code;
+  const applied = instance.step.kind === 'apply' && local
+    ? `\n  ${pc.dim('applied through the Kubernetes API: server-side apply, field manager runbook')}`
+    : '';
   const where = instance.targets.map(describeTarget).map(oneLine).join(', ');
   const env = Object.entries(instance.env).map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ');
   const shown = showInvisible(script.replace(/\n$/, ''), mark);
@@ -35,7 +40,7 @@ export function confirmationText(instance: StepInstance, mark: (s: string) => st
     ? `\n  ${pc.yellow('!')} the script holds ${shown.escaped} invisible character${shown.escaped > 1 ? 's' : ''}, shown escaped (${mark('\\x1b')})`
     : '';
   // The read-only prelude is not shown (it is the runner's, not the page's): say what it does instead.
-  const readOnly = instance.step.attrs.check ? `\n  ${pc.dim('runs read-only: kubectl, helm, k3s, crictl and ctr refuse writes')}` : '';
+  const readOnly = (instance.step.attrs.check ? `\n  ${pc.dim('runs read-only: kubectl, helm, k3s, crictl and ctr refuse writes')}` : '') + applied;
   return (
     `\n${pc.yellow('?')} ${pc.bold(oneLine(instance.id))} needs confirmation. It runs on ${where}${env ? ` with ${env}` : ''}:\n` +
     `${shown.text.split('\n').map((l) => `  ${pc.yellow('│')} ${l}`).join('\n')}${note}${readOnly}\n`

@@ -34,6 +34,8 @@ export interface LoopContext {
   env: Record<string, string>;
   /** Asks the operator about a `confirm` step; true with --yes. */
   confirm(instance: StepInstance): Promise<boolean>;
+  /** After a failed step, go on with the next one; the outcome is still `failed` (verify asks every check its question). */
+  keepGoing?: boolean;
   /** Asked before each step: a reason to stop the run here (the cluster lease was lost), or undefined to go on. */
   beforeStep?(instance: StepInstance): string | undefined;
   signal: AbortSignal;
@@ -52,6 +54,7 @@ export interface LoopOutcome {
 export async function runSteps(ctx: LoopContext, indices: readonly number[]): Promise<LoopOutcome> {
   const total = ctx.plan.instances.length;
   const applier = ctx.applier ?? createApplyExecutor();
+  let failed = false;
   for (const index of indices) {
     const instance = ctx.plan.instances[index - 1]!;
     const step = ctx.record.steps[index - 1]!;
@@ -93,9 +96,12 @@ export async function runSteps(ctx: LoopContext, indices: readonly number[]): Pr
 
     if (step.status === 'interrupted') return { status: 'interrupted' };
     // A tolerated failure (continue-on-error) stays visible in the step, and the run goes on.
-    if (step.status !== 'succeeded' && !instance.step.attrs.continueOnError) return { status: 'failed' };
+    if (step.status !== 'succeeded' && !instance.step.attrs.continueOnError) {
+      if (!ctx.keepGoing) return { status: 'failed' };
+      failed = true;
+    }
   }
-  return { status: 'succeeded' };
+  return { status: failed ? 'failed' : 'succeeded' };
 }
 
 function attempt(fn: () => void): { error: unknown } | undefined {

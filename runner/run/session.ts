@@ -127,6 +127,7 @@ export async function executeSession(s: Session): Promise<number> {
         env: s.env,
         signal: controller.signal,
         beforeStep: () => cluster.lost(),
+        keepGoing: s.keepGoing === true,
         confirm: async (instance) => {
           if (s.yes) return true;
           progress.pause();

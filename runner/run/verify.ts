@@ -7,7 +7,7 @@ import type { Plan } from '../plan/plan.ts';
 import { loadAll, resolveProcedure } from '../project.ts';
 import { projectContext, type ProjectContext, type ProjectOptions } from '../project-context.ts';
 import { DEFAULT_INVENTORY } from '../inventory/load.ts';
-import { newRunId, recordFile, writeRecord } from '../record/store.ts';
+import { newRunId, recordFile } from '../record/store.ts';
 import type { StepRecord } from '../record/schema.ts';
 import { gitState } from '../git.ts';
 import { EXIT, UsageError } from '../errors.ts';
@@ -194,7 +194,7 @@ async function verifyPage(
   }
 
   // A sweep asks every check its question, also after one failed (see the module comment).
-  session.plan = keepGoing(session.plan, session.indices);
+  session.keepGoing = true;
   // The session's --json would print its record on stdout, inside verify's own JSON.
   session.json = false;
   let exitCode: number;
@@ -215,11 +215,6 @@ async function verifyPage(
   // An interrupted check did not fail: it was stopped (and the sweep with it).
   const failed = checks.filter((s) => s.status === 'failed' || s.status === 'timed-out');
   const interrupted = record.status === 'interrupted' || checks.some((s) => s.status === 'interrupted');
-  if (record.status === 'succeeded' && failed.length) {
-    // The loop tolerated the failures (keepGoing); the record must still say the page's checks failed.
-    record.status = 'failed';
-    writeRecord(session.file, record);
-  }
   return {
     result: {
       ...base,
@@ -256,17 +251,6 @@ export function checkIndices(plan: Plan): number[] {
     throw new UsageError(`check step${asking.length > 1 ? 's' : ''} ${list} need${asking.length > 1 ? '' : 's'} confirmation; run the page itself`);
   }
   return checks.map((i) => i.index);
-}
-
-/** The plan with each selected check tolerating failure, so the loop goes on to the next check. */
-function keepGoing(plan: Plan, indices: readonly number[]): Plan {
-  const selected = new Set(indices);
-  return {
-    ...plan,
-    instances: plan.instances.map((i) =>
-      selected.has(i.index) ? { ...i, step: { ...i.step, attrs: { ...i.step.attrs, continueOnError: true } } } : i,
-    ),
-  };
 }
 
 function failedCheck(step: StepRecord): FailedCheck {

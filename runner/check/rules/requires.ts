@@ -20,7 +20,7 @@ export const requiresRule: PageRule = (procedure) => {
     const note = (tool: string, line: number) => {
       if (!rb.requires.includes(tool) && !missing.has(tool)) missing.set(tool, line);
     };
-    if (step.kind === 'apply') note('kubectl', step.position.start.line);
+    // An apply step needs no kubectl here: the runner applies it through the API (on a node, that node's kubectl does).
     if (step.attrs.on !== 'local') note('ssh', step.position.start.line);
     if (step.kind !== 'shell' || step.attrs.on !== 'local') continue;
     // Only a tool not yet listed or found can add a finding, and its name must appear in the raw code.
