@@ -25,10 +25,31 @@ export interface Cluster {
   policy: k8s.PolicyV1Api;
   coordination: k8s.CoordinationV1Api;
   version: k8s.VersionApi;
-  /** Generic objects (server-side apply of manifests). */
+  /** Generic objects. */
   objects: k8s.KubernetesObjectApi;
+  /** The kube context's namespace (`default` when it names none): where namespaced objects without one go. */
+  namespace: string;
+  /**
+   * A plain request over the client's connection, TLS and credentials, answered as JSON. For what the
+   * typed clients cannot say (a server-side apply must reach the API as written: their models drop
+   * unknown fields). A status >= 400 is a ClusterApiError; no answer a ClusterUnreachable.
+   */
+  request(method: 'GET' | 'PATCH', path: string, opts?: RawRequest): Promise<RawAnswer>;
   /** Per-call options: a deadline for this one request. */
   within(ms?: number): k8s.ConfigurationOptions;
+}
+
+export interface RawRequest {
+  query?: Record<string, string>;
+  body?: string;
+  contentType?: string;
+  /** Ctrl-C or a step deadline; the per-request API deadline applies too. */
+  signal?: AbortSignal;
+}
+
+export interface RawAnswer {
+  status: number;
+  body: unknown;
 }
 
 /** Default deadline of one API request. RUNBOOK_API_TIMEOUT_MS overrides it. */
@@ -72,6 +93,37 @@ function clientFor(lib: typeof k8s, origin: string, load: (kc: k8s.KubeConfig) =
   const server = kc.getCurrentCluster()?.server;
   if (!server) throw new UsageError(`kubeconfig ${kubeconfig}: the context "${kc.getCurrentContext()}" names no cluster server`);
   const defaultMs = apiTimeoutMs();
+  const config = lib.createConfiguration({ baseServer: new lib.ServerConfiguration(server, {}), authMethods: { default: kc } });
+  const request: Cluster['request'] = async (method, path, opts = {}) => {
+    const req = config.baseServer.makeRequestContext(path, method as k8s.HttpMethod);
+    req.setHeaderParam('Accept', 'application/json');
+    for (const [k, v] of Object.entries(opts.query ?? {})) req.setQueryParam(k, v);
+    if (opts.body !== undefined) {
+      req.setHeaderParam('Content-Type', opts.contentType ?? 'application/json');
+      req.setBody(opts.body);
+    }
+    const timeout = AbortSignal.timeout(defaultMs);
+    req.setSignal(opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout);
+    let status: number;
+    let text: string;
+    try {
+      await config.authMethods.default?.applySecurityAuthentication(req);
+      const response = await config.httpApi.send(req).toPromise();
+      status = response.httpStatusCode;
+      text = await response.body.text();
+    } catch (err) {
+      if (opts.signal?.aborted) throw opts.signal.reason;
+      throw apiFailure(server, err);
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    if (status >= 400) throw apiFailure(server, { code: status, body: body ?? text });
+    return { status, body };
+  };
   return {
     server,
     kubeconfig,
@@ -81,6 +133,8 @@ function clientFor(lib: typeof k8s, origin: string, load: (kc: k8s.KubeConfig) =
     coordination: kc.makeApiClient(lib.CoordinationV1Api),
     version: kc.makeApiClient(lib.VersionApi),
     objects: lib.KubernetesObjectApi.makeApiClient(kc),
+    namespace: kc.getContextObject(kc.getCurrentContext())?.namespace || 'default',
+    request,
     within: (ms = defaultMs) => ({
       middleware: [
         {

@@ -1,5 +1,4 @@
-import type { Configuration, RequestContext } from '@kubernetes/client-node';
-import { apiFailure, apiTimeoutMs, ClusterApiError, type Cluster } from './api.ts';
+import { ClusterApiError, type Cluster, type RawRequest } from './api.ts';
 import { yamlLib } from '../format/yaml-lib.ts';
 
 /**
@@ -10,7 +9,7 @@ import { yamlLib } from '../format/yaml-lib.ts';
  * that one re-serialises the object through its typed models (an unknown field is dropped
  * before the API can refuse it, so a typo would apply "successfully"), ignores per-call
  * options (no deadline, no Ctrl-C), and parses the answer into model classes we do not need.
- * The connection, TLS and credentials are still client-node's (the cluster's configuration).
+ * The connection, TLS and credentials are still client-node's (Cluster.request).
  */
 
 /** The field manager every apply step writes as (`kubectl get -o yaml --show-managed-fields` shows it). */
@@ -177,48 +176,10 @@ interface ResourceInfo {
 /** Discovery answers per cluster client and apiVersion: one request per group version and run. */
 const discovery = new WeakMap<Cluster, Map<string, Promise<Map<string, ResourceInfo>>>>();
 
-interface Answer {
-  status: number;
-  body: unknown;
-}
-
-interface SendOptions {
-  query?: Record<string, string>;
-  body?: string;
-  contentType?: string;
-}
-
-/** Plain requests over the cluster client's connection settings and credentials. */
+/** Discovery over the cluster's plain requests, cached per client and apiVersion. */
 function rawApi(cluster: Cluster, signal: AbortSignal | undefined) {
-  // The configuration client-node built from the kubeconfig (base URL, TLS, credentials); protected in its types.
-  const config = (cluster.objects as unknown as { configuration: Configuration }).configuration;
-  const deadlineMs = apiTimeoutMs();
-
-  const send = async (method: 'GET' | 'PATCH', path: string, opts: SendOptions): Promise<Answer> => {
-    const request: RequestContext = config.baseServer.makeRequestContext(path, method as never);
-    request.setHeaderParam('Accept', 'application/json');
-    for (const [k, v] of Object.entries(opts.query ?? {})) request.setQueryParam(k, v);
-    if (opts.body !== undefined) {
-      request.setHeaderParam('Content-Type', opts.contentType ?? 'application/json');
-      request.setBody(opts.body);
-    }
-    const timeout = AbortSignal.timeout(deadlineMs);
-    request.setSignal(signal ? AbortSignal.any([signal, timeout]) : timeout);
-    let status: number;
-    let text: string;
-    try {
-      await config.authMethods.default?.applySecurityAuthentication(request);
-      const response = await config.httpApi.send(request).toPromise();
-      status = response.httpStatusCode;
-      text = await response.body.text();
-    } catch (err) {
-      if (signal?.aborted) throw signal.reason;
-      throw apiFailure(cluster.server, err);
-    }
-    const body = parseJson(text);
-    if (status >= 400) throw apiFailure(cluster.server, { code: status, body: body ?? text });
-    return { status, body };
-  };
+  const send = (method: 'GET' | 'PATCH', path: string, opts: RawRequest) =>
+    cluster.request(method, path, { ...opts, ...(signal ? { signal } : {}) });
 
   const fetchResources = async (apiVersion: string): Promise<Map<string, ResourceInfo>> => {
     const byKind = new Map<string, ResourceInfo>();
@@ -247,16 +208,7 @@ function rawApi(cluster: Cluster, signal: AbortSignal | undefined) {
   return { send, resourceOf };
 }
 
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-/** The kube context's namespace, where namespaced objects without one go (client-node read it from the kubeconfig). */
+/** The kube context's namespace, where namespaced objects without one go. */
 export function contextNamespace(cluster: Cluster): string {
-  const ns = (cluster.objects as unknown as { defaultNamespace?: unknown }).defaultNamespace;
-  return typeof ns === 'string' && ns ? ns : 'default';
+  return cluster.namespace;
 }
