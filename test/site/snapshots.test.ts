@@ -119,6 +119,18 @@ describe('run page: cluster before → after', () => {
     await close();
   });
 
+  test('a real run the runner recorded against the sandbox shows its snapshots and the cluster identity it confirmed', async () => {
+    const run = withBoth.find((r) => isSandboxServer(r.record.cluster.server) && r.record.cluster.uid);
+    expect(run, 'a sandbox run of the runner with both snapshots is in src/content/runs').toBeDefined();
+    const { page, problems, close } = await open(`/runs/${run!.id}/`);
+    expect(await page.locator('section.snapshots').count()).toBe(1);
+    const facts = await page.locator('.run-summary').innerText();
+    expect(facts).toContain(run!.record.cluster.uid!.slice(0, 8));
+    expect(facts.toLowerCase()).toContain('cluster identity');
+    expect(problems).toEqual([]);
+    await close();
+  });
+
   test('a run without snapshots has no cluster section', async () => {
     const run = records.find((r) => !r.record.snapshots);
     expect(run).toBeDefined();
