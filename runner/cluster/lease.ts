@@ -1,6 +1,12 @@
 import type { V1Lease } from '@kubernetes/client-node';
 import { apiTimeoutMs, callApi, ClusterApiError, type Cluster } from './api.ts';
 import { describeError, UsageError } from '../errors.ts';
+import {
+  ANNOTATION, DEFAULT_LEASE_SECONDS, PREFIX, text, describeHolder, HOLDER_KEYS, holderIdentity, holderWho, LEASE_NAMESPACE, leaseName, viewLease,
+  type ClusterLease, type LeaseHolder, type LeaseHolderView,
+} from './lease-view.ts';
+
+export * from './lease-view.ts';
 
 /**
  * The cluster-wide lock: one coordination.k8s.io/v1 Lease per cluster, in
@@ -25,55 +31,8 @@ import { describeError, UsageError } from '../errors.ts';
  * since it finds the Lease no longer its own).
  */
 
-export const LEASE_NAMESPACE = 'kube-system';
-export const DEFAULT_LEASE_SECONDS = 60;
-const PREFIX = 'runbook.k3s-lab/';
-const ANNOTATION = {
-  operator: `${PREFIX}operator`,
-  host: `${PREFIX}host`,
-  runbook: `${PREFIX}runbook`,
-  runId: `${PREFIX}run-id`,
-  startedAt: `${PREFIX}started-at`,
-  /** Set when the lease is given up: when, and by whom (a forced break names the breaker). */
-  releasedAt: `${PREFIX}released-at`,
-  releasedBy: `${PREFIX}released-by`,
-} as const;
-const HOLDER_KEYS = ['operator', 'host', 'runbook', 'runId', 'startedAt'] as const;
-
 /** How long release() may take when the API does not answer. */
 const RELEASE_BUDGET_MS = 3_000;
-
-export interface LeaseHolder { operator: string; host: string; runbook: string; runId: string; startedAt: string }
-
-/** A holder as read from a Lease: the identity always, the rest when a runner wrote it. */
-export interface LeaseHolderView {
-  identity: string;
-  /** `operator@host`, or the identity for a Lease some other tool wrote. */
-  who: string;
-  operator?: string;
-  host?: string;
-  runbook?: string;
-  runId?: string;
-  startedAt?: string;
-}
-
-export interface ClusterLease {
-  namespace: string;
-  name: string;
-  /** Undefined when the lease is free (released, or never held). */
-  holder?: LeaseHolderView;
-  /** Held, and not renewed within its duration (by this machine's clock): the next run takes it over. */
-  expired: boolean;
-  acquiredAt?: string;
-  renewedAt?: string;
-  /** renewTime + duration, when held. */
-  expiresAt?: string;
-  durationSeconds: number;
-  transitions: number;
-  /** The last holder's release, when the lease is free: when and by whom. */
-  released?: { at?: string; by?: string; last?: LeaseHolderView };
-  resourceVersion: string;
-}
 
 export interface HeldLease {
   namespace: string;
@@ -93,78 +52,6 @@ export interface LeaseOptions {
   renewEveryMs?: number;
   /** Told once when renewal starts failing (the API went away) and once when it works again. */
   onNote?: (message: string) => void;
-}
-
-export function leaseName(clusterName: string): string {
-  return `runbook-${clusterName}`;
-}
-
-/** `alice@lab1`: the operator as given when it already names a host (runner/run/record.ts operatorName), else with the host. */
-export function holderWho(holder: Pick<LeaseHolder, 'operator' | 'host'>): string {
-  return holder.operator.includes('@') || !holder.host ? holder.operator : `${holder.operator}@${holder.host}`;
-}
-
-export function holderIdentity(holder: LeaseHolder): string {
-  return `${holderWho(holder)}/${holder.runId}`;
-}
-
-/** `alice@lab1 (runbook k3s-upgrade, run 2026…-3f9a)`: a holder as a person reads it. */
-export function describeHolder(h: LeaseHolderView): string {
-  const parts = [h.runbook && `runbook ${h.runbook}`, h.runId && `run ${h.runId}`].filter(Boolean);
-  return parts.length ? `${h.who} (${parts.join(', ')})` : h.who;
-}
-
-// ---------------------------------------------------------------- reading
-
-const text = (v: unknown): string | undefined => {
-  if (v instanceof Date) return Number.isNaN(v.getTime()) ? undefined : v.toISOString();
-  return typeof v === 'string' && v !== '' ? v : undefined;
-};
-
-function holderFrom(identity: string, annotations: Record<string, string>): LeaseHolderView {
-  const operator = annotations[ANNOTATION.operator];
-  const host = annotations[ANNOTATION.host];
-  const view: LeaseHolderView = { identity, who: operator ? holderWho({ operator, host: host ?? '' }) : identity };
-  for (const key of HOLDER_KEYS) {
-    const value = annotations[ANNOTATION[key]];
-    if (value) view[key] = value;
-  }
-  return view;
-}
-
-/** A Lease as the runner sees it; `now` is this machine's clock (see the clock-skew note above). */
-export function viewLease(lease: V1Lease, now = Date.now()): ClusterLease {
-  const spec = lease.spec ?? {};
-  const annotations = lease.metadata?.annotations ?? {};
-  const durationSeconds = spec.leaseDurationSeconds ?? DEFAULT_LEASE_SECONDS;
-  const identity = text(spec.holderIdentity);
-  const renewedAt = text(spec.renewTime);
-  const acquiredAt = text(spec.acquireTime);
-  const base = {
-    namespace: lease.metadata?.namespace ?? LEASE_NAMESPACE,
-    name: lease.metadata?.name ?? '',
-    durationSeconds,
-    transitions: spec.leaseTransitions ?? 0,
-    resourceVersion: lease.metadata?.resourceVersion ?? '',
-    ...(acquiredAt ? { acquiredAt } : {}),
-    ...(renewedAt ? { renewedAt } : {}),
-  };
-  if (!identity) {
-    const last = annotations[ANNOTATION.runId] ? holderFrom('', annotations) : undefined;
-    const at = annotations[ANNOTATION.releasedAt];
-    const by = annotations[ANNOTATION.releasedBy];
-    const released = last || at || by ? { ...(at ? { at } : {}), ...(by ? { by } : {}), ...(last ? { last } : {}) } : undefined;
-    return { ...base, expired: false, ...(released ? { released } : {}) };
-  }
-  // A Lease without renewTime has never been renewed: it counts from its acquisition, or as expired.
-  const since = Date.parse(renewedAt ?? acquiredAt ?? '');
-  const expiresMs = Number.isNaN(since) ? undefined : since + durationSeconds * 1000;
-  return {
-    ...base,
-    holder: holderFrom(identity, annotations),
-    expired: expiresMs === undefined || expiresMs < now,
-    ...(expiresMs !== undefined ? { expiresAt: new Date(expiresMs).toISOString() } : {}),
-  };
 }
 
 const isApi = (err: unknown, code: number) => err instanceof ClusterApiError && err.code === code;
