@@ -76,7 +76,7 @@ export async function prepareSession(ctx: ProjectContext, source: RunSource, opt
   assertRunnable(procedure);
   const { file: inventoryFile, inventory } = ctx.loadInventory();
   // client-node takes ~0.3 s to load: start now, so it loads while the page is linted (the shell parser compiles off-thread).
-  if (procedure.runbook?.cluster || opts.assumeCluster) prefetchClusterClient();
+  if (procedure.runbook?.cluster || opts.assumeCluster) prefetchClusterClient(opts.context);
   await assertPassesCheck(procedure, inventory);
   const plan = strictPlan(procedure, inventory, source.sets, source.paramEnv);
   const indices = source.select(plan);
@@ -110,8 +110,18 @@ export async function prepareSession(ctx: ProjectContext, source: RunSource, opt
   }
 }
 
-function prefetchClusterClient(): void {
-  import('../cluster/api.ts').then((m) => m.loadClientLibrary()).catch(() => {}); // a failure shows again where it is awaited
+/** Loads the client library early, but only when something listens at the server (an API that is down never needs it). */
+function prefetchClusterClient(contextOverride: string | undefined): void {
+  let server: string | undefined;
+  try {
+    server = readKubeconfig(process.env, contextOverride).server;
+  } catch {
+    return; // the guard says what is wrong with the kubeconfig, in its turn
+  }
+  if (!server) return;
+  import('../cluster/api.ts')
+    .then(async (m) => ((await m.probeServer(server)) ? undefined : m.loadClientLibrary()))
+    .catch(() => {}); // a failure shows again where it is awaited
 }
 
 /**

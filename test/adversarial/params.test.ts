@@ -122,7 +122,7 @@ describe('runbook check and run say why (real processes)', () => {
     const bad = lab.runbook('reserved', step('step=a', `touch ${marker}`), '  params:\n    LD_PRELOAD:\n      default: /tmp/evil.so\n');
     const check = await runCli(['check', '--inventory', lab.inventory, bad], lab.env);
     expect(check.code).toBe(2);
-    expect(check.stdout).toMatch(/reserved\.mdx:8:1 {2}error {2}frontmatter {2}runbook\.params\.LD_PRELOAD: param LD_PRELOAD is reserved: the dynamic loader/);
+    expect(check.stdout).toMatch(/reserved\.mdx:9:1 {2}error {2}frontmatter {2}runbook\.params\.LD_PRELOAD: param LD_PRELOAD is reserved: the dynamic loader/);
     expect((await runCli(['run', bad, ...lab.flags], lab.env)).code).toBe(2);
     const good = lab.runbook('plain', step('step=a', `touch ${marker}`));
     for (const args of [['--set', 'PATH=/tmp'], ['--set=BASH_ENV=/tmp/x'], ['--set', 'RUNBOOK_LOCK_DIR=/'], ['--set', 'SSH_AUTH_SOCK=/x']]) {

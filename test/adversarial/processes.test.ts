@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -123,8 +124,11 @@ describe('the local executor stops a step and everything it started, however it 
     const r = await exec(executor, script, 30_000, new AbortController().signal, () => {});
     expect(Date.now() - started).toBeLessThan(2000);
     expect(r).toMatchObject({ exitCode: 0, output: 'ready\n' });
-    // Out of the runner's reach by design (no mark, another group): the test ends it.
-    for (const pid of livingProcesses(`${mark}-unmarked`)) process.kill(pid, 'SIGKILL');
+    // Out of the runner's reach by design (no mark, another group): the test ends it, once it has
+    // taken its name (on a loaded machine the detached bash may not have exec'd yet).
+    let unmarked: number[] = [];
+    for (let i = 0; i < 100 && (unmarked = livingProcesses(`${mark}-unmarked`)).length === 0; i++) await sleep(50);
+    for (const pid of unmarked) process.kill(pid, 'SIGKILL');
     await executor.close();
   });
 });

@@ -262,7 +262,7 @@ describe('runbook run when its record cannot be written', () => {
       ),
       { numRuns: 24 },
     );
-  });
+  }, 120_000); // 25 whole runs of the CLI: on two loaded cores that is more than the default 30 s
 
   it.skipIf(!canMount)(`on a full filesystem (${canMount ? 'tmpfs' : NEEDS_MOUNT}): stops at the step whose record does not fit`, async () => {
     const mnt = mkdtempSync(join(tmpdir(), 'runbook-full-run-'));
