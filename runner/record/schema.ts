@@ -62,6 +62,20 @@ export const stepRecordSchema = z.object({
     .optional(),
 });
 
+/**
+ * A fault of the lab twin that was active during a rehearsal, as the twin lists it in
+ * ConfigMap kube-system/lab-twin (scripts/sandbox-lib/twin/faults.ts). Kind-specific
+ * options (delaySeconds, version, how) are kept as the twin wrote them.
+ */
+export const rehearsalFaultSchema = z
+  .object({
+    kind: z.string(),
+    node: z.string().optional(),
+    since: z.string(),
+    until: z.string().optional(),
+  })
+  .catchall(z.unknown());
+
 export const runRecordSchema = z.object({
   schemaVersion: z.literal(1),
   runId: z.string(),
@@ -92,6 +106,11 @@ export const runRecordSchema = z.object({
     /** Why the identity could not be confirmed (identity `unreachable`). */
     error: z.string().optional(),
   }),
+  /**
+   * Set when the cluster was the lab twin (`scripts/sandbox up`: it publishes kube-system/lab-twin): the run was a
+   * rehearsal, never evidence about the lab; `faults` are the twin's faults active while it ran.
+   */
+  rehearsal: z.object({ twin: z.literal(true), faults: z.array(rehearsalFaultSchema).default([]) }).optional(),
   /** The cluster-wide Lease this run held (medium and high risk runs), and whom it took an expired one from. */
   lease: z
     .object({
@@ -116,6 +135,7 @@ export const runRecordSchema = z.object({
 export type RunRecord = z.infer<typeof runRecordSchema>;
 export type StepRecord = z.infer<typeof stepRecordSchema>;
 export type TargetResult = z.infer<typeof targetResultSchema>;
+export type RehearsalFault = z.infer<typeof rehearsalFaultSchema>;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 export type StepStatus = (typeof STEP_STATUSES)[number];
 

@@ -2,7 +2,7 @@ import type { Procedure } from '../format/model.ts';
 import type { Inventory } from '../inventory/schema.ts';
 import type { KubeView } from '../cluster/kubeconfig.ts';
 import type { Cluster } from '../cluster/api.ts';
-import type { RunRecord } from '../record/schema.ts';
+import type { RehearsalFault, RunRecord } from '../record/schema.ts';
 import type { SnapshotSlot } from '../record/snapshot.ts';
 import { UsageError } from '../errors.ts';
 
@@ -82,5 +82,32 @@ export async function snapshotSlot(client: Cluster | undefined, why: string | un
     return await takeSnapshot(deadlineMs ? { ...client, within: (ms?: number) => client.within(Math.min(ms ?? deadlineMs, deadlineMs)) } : client);
   } catch (err) {
     return { takenAt, error: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+/**
+ * The lab twin, if this cluster is one: the ConfigMap kube-system/lab-twin with `twin: "true"`
+ * (scripts/sandbox-lib/twin/faults.ts publishes it), and the faults it lists now. One GET;
+ * no such ConfigMap (404), a plain sandbox (`twin: "false"`) and any failure are all `undefined`:
+ * this never throws and never stops a run. Faults that do not parse are left out.
+ */
+export async function readTwin(cluster: Cluster, deadlineMs = 5_000): Promise<{ faults: RehearsalFault[] } | undefined> {
+  try {
+    const cm = await cluster.core.readNamespacedConfigMap({ namespace: 'kube-system', name: 'lab-twin' }, cluster.within(deadlineMs));
+    if (cm.data?.twin !== 'true') return undefined;
+    const { rehearsalFaultSchema } = await import('../record/schema.ts');
+    let listed: unknown = [];
+    try {
+      listed = JSON.parse(cm.data.faults ?? '[]');
+    } catch {
+      listed = [];
+    }
+    const faults = (Array.isArray(listed) ? listed : []).flatMap((f) => {
+      const parsed = rehearsalFaultSchema.safeParse(f);
+      return parsed.success ? [parsed.data] : [];
+    });
+    return { faults };
+  } catch {
+    return undefined;
   }
 }

@@ -5,6 +5,7 @@ import picocolors from 'picocolors';
 import { relative } from 'node:path';
 import { defaultInventory, defaultStateDir, repoRoot } from './paths.ts';
 import { AlreadyRunningError, down, isRunning, readState, status, up, type SandboxState } from './sandbox.ts';
+import { addFaultCommands, faultStatusLines } from './twin/faults-cli.ts';
 
 // Colour only on a terminal: picocolors alone would colour piped output under CI=true.
 const pc = picocolors.createColors(
@@ -87,6 +88,7 @@ program.command('status')
       const port = c.listening === undefined ? '' : c.listening ? ', port open' : pc.red(', port closed');
       console.log(`  ${c.alive ? pc.green('up  ') : pc.red('down')} ${c.name.padEnd(24)} pid ${c.pid}${port}`);
     }
+    for (const line of faultStatusLines(state.stateDir, pc)) console.log(line); // the twin's active faults (twin/faults.ts)
     process.exit(isRunning(state) ? 0 : 1);
   });
 
@@ -103,6 +105,10 @@ program.command('env')
     console.log(`export RUNBOOK_INVENTORY=${shq(state.sandboxInventory)}`);
     console.log(`export PATH=${shq(state.binDir)}:"$PATH"`);
   });
+
+// ---- fault: scripts/sandbox fault <kind> [node] / fault clear / fault list (owned by twin/faults-cli.ts) ----
+addFaultCommands(program, stateDirOption, pc);
+// ---- end fault ----
 
 function printUsage(state: SandboxState, stateDir: string): void {
   const flag = stateDir === defaultStateDir() ? '' : ` --state-dir ${shq(stateDir)}`;
