@@ -69,15 +69,19 @@ export function reportFailure(err: unknown, env: NodeJS.ProcessEnv = process.env
   return EXIT.usage;
 }
 
+/**
+ * Once a verb has its answer, the process ends within this: a socket to an API server that stopped
+ * answering (SIGSTOPped, a dead link) can hold Node's event loop open long after its request was
+ * abandoned, and a verb must not linger for it. Normally the loop is empty and the process exits at once.
+ */
+const LINGER_MS = 1_000;
+
 if (import.meta.main) {
-  main().then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err) => {
-      process.exitCode = reportFailure(err);
-    },
-  );
+  const end = (code: number) => {
+    process.exitCode = code;
+    setTimeout(() => process.exit(), LINGER_MS).unref();
+  };
+  main().then(end, (err) => end(reportFailure(err)));
 }
 
 /**

@@ -1,6 +1,6 @@
 import type * as k8s from '@kubernetes/client-node';
 import { delimiter } from 'node:path';
-import { UsageError } from '../errors.ts';
+import { errnoWords, UsageError } from '../errors.ts';
 import type { KubeView } from './kubeconfig.ts';
 import { pinnedKubeconfig } from './pin.ts';
 
@@ -56,8 +56,13 @@ export interface RawAnswer {
 export const DEFAULT_API_TIMEOUT_MS = 10_000;
 
 export function apiTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
-  const n = Number(env.RUNBOOK_API_TIMEOUT_MS);
-  return Number.isFinite(n) && n > 0 ? n : DEFAULT_API_TIMEOUT_MS;
+  const raw = env.RUNBOOK_API_TIMEOUT_MS;
+  if (raw === undefined || raw === '') return DEFAULT_API_TIMEOUT_MS;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) {
+    throw new UsageError(`RUNBOOK_API_TIMEOUT_MS=${raw} is not a number of milliseconds (e.g. 10000); fix it or unset it`);
+  }
+  return n;
 }
 
 let library: Promise<typeof k8s> | undefined;
@@ -211,6 +216,8 @@ export async function callApi<T>(cluster: Pick<Cluster, 'server'>, call: () => P
 
 export function apiFailure(server: string, err: unknown): Error {
   if (err instanceof ClusterUnreachable || err instanceof ClusterApiError || err instanceof UsageError) return err;
+  const unreadable = unreadableFile(err);
+  if (unreadable) return unreadable;
   const e = err as { code?: unknown; body?: unknown; name?: string; message?: string; cause?: unknown };
   if (typeof e?.code === 'number' && e.code >= 100) {
     const status = parseStatus(e.body);
@@ -236,6 +243,19 @@ function parseStatus(body: unknown): { message?: string; reason?: string } {
     };
   }
   return {};
+}
+
+/** A file the kubeconfig names (a CA, a client key) that cannot be read is the kubeconfig's problem, not the server's. */
+function unreadableFile(err: unknown): UsageError | undefined {
+  let e: unknown = err;
+  for (let depth = 0; depth < 5 && e && typeof e === 'object'; depth++) {
+    const { code, path, cause } = e as { code?: unknown; path?: unknown; cause?: unknown };
+    if (typeof code === 'string' && typeof path === 'string' && ['ENOENT', 'EACCES', 'EISDIR', 'ENOTDIR'].includes(code)) {
+      return new UsageError(`the kubeconfig names ${path}, which cannot be read (${errnoWords(code)}); fix the kubeconfig's file paths`);
+    }
+    e = cause;
+  }
+  return undefined;
 }
 
 /** The innermost cause of a failed fetch, said as a person would: "connection refused", "timed out after 10 s". */

@@ -144,7 +144,7 @@ function nodeStatus(want: InventoryNode, have: LiveNode, k3sVersion: string): No
     drift.push(drift_(name, 'role', role, null, `${name} is not a ${role} in the cluster (${describeRoles(have.labels)}), the inventory says it is`));
   }
   for (const role of liveRoles.filter((r) => !roles.includes(r))) {
-    drift.push(drift_(name, 'role', null, role, `${name} is a ${role} in the cluster (${describeRoles(have.labels)}), the inventory does not say so`));
+    drift.push(drift_(name, 'role', null, role, `${name} is ${/^[aeiou]/.test(role) ? 'an' : 'a'} ${role} in the cluster (${describeRoles(have.labels)}), the inventory does not say so`));
   }
   for (const [key, value] of Object.entries(want.labels ?? {})) {
     const actual = Object.hasOwn(have.labels, key) ? have.labels[key]! : null;

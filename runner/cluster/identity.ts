@@ -24,7 +24,13 @@ export async function clusterUid(cluster: Cluster): Promise<string> {
     if (!ns.metadata?.uid) throw new UsageError(`the API server ${cluster.server} returned a kube-system namespace without a UID`);
     return ns.metadata.uid;
   } catch (err) {
-    if (err instanceof ClusterApiError && (err.code === 401 || err.code === 403)) {
+    if (err instanceof ClusterApiError && err.code === 401) {
+      throw new UsageError(
+        `the API server ${cluster.server} rejected the kube context's credentials (401: ${err.apiMessage}): ` +
+          'they are wrong or expired; renew them (for K3s: copy /etc/rancher/k3s/k3s.yaml from a server again)',
+      );
+    }
+    if (err instanceof ClusterApiError && err.code === 403) {
       throw new UsageError(
         `the API server ${cluster.server} refused to show namespace kube-system (${err.code}: ${err.apiMessage}): ` +
           'the kube context\'s credentials must be allowed to get namespaces to confirm which cluster this is',

@@ -14,13 +14,17 @@ export const ANNOTATION = {
   runbook: `${PREFIX}runbook`,
   runId: `${PREFIX}run-id`,
   startedAt: `${PREFIX}started-at`,
+  /** The runner's pid on its host: `runbook lock --release` never frees the lease of a run still alive there. */
+  pid: `${PREFIX}pid`,
+  /** The spec.holderIdentity these annotations describe: another tool taking the Lease leaves them stale, and then they are not believed. */
+  identity: `${PREFIX}identity`,
   /** Set when the lease is given up: when, and by whom (a forced break names the breaker). */
   releasedAt: `${PREFIX}released-at`,
   releasedBy: `${PREFIX}released-by`,
 } as const;
-export const HOLDER_KEYS = ['operator', 'host', 'runbook', 'runId', 'startedAt'] as const;
+export const HOLDER_KEYS = ['operator', 'host', 'runbook', 'runId', 'startedAt', 'pid'] as const;
 
-export interface LeaseHolder { operator: string; host: string; runbook: string; runId: string; startedAt: string }
+export interface LeaseHolder { operator: string; host: string; runbook: string; runId: string; startedAt: string; pid?: string }
 
 /** A holder as read from a Lease: the identity always, the rest when a runner wrote it. */
 export interface LeaseHolderView {
@@ -32,6 +36,7 @@ export interface LeaseHolderView {
   runbook?: string;
   runId?: string;
   startedAt?: string;
+  pid?: string;
 }
 
 export interface ClusterLease {
@@ -79,7 +84,12 @@ export const text = (v: unknown): string | undefined => {
   return typeof v === 'string' && v !== '' ? v : undefined;
 };
 
+/**
+ * Who holds it. spec.holderIdentity decides; the annotations only describe that holder when they were
+ * written with it (a Lease another tool took, or a holder it replaced, leaves stale ones behind).
+ */
 function holderFrom(identity: string, annotations: Record<string, string>): LeaseHolderView {
+  if (identity && !describes(identity, annotations)) return { identity, who: identity };
   const operator = annotations[ANNOTATION.operator];
   const host = annotations[ANNOTATION.host];
   const view: LeaseHolderView = { identity, who: operator ? holderWho({ operator, host: host ?? '' }) : identity };
@@ -88,6 +98,15 @@ function holderFrom(identity: string, annotations: Record<string, string>): Leas
     if (value) view[key] = value;
   }
   return view;
+}
+
+function describes(identity: string, annotations: Record<string, string>): boolean {
+  const written = annotations[ANNOTATION.identity];
+  if (written !== undefined) return written === identity;
+  // Leases written before the identity annotation: the identity is built from the annotations themselves.
+  const operator = annotations[ANNOTATION.operator];
+  const runId = annotations[ANNOTATION.runId];
+  return !!operator && !!runId && identity === `${holderWho({ operator, host: annotations[ANNOTATION.host] ?? '' })}/${runId}`;
 }
 
 /** A Lease as the runner sees it; `now` is this machine's clock (see the clock-skew note in ./lease.ts). */

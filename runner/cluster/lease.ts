@@ -1,6 +1,8 @@
 import type { V1Lease } from '@kubernetes/client-node';
 import { apiTimeoutMs, callApi, ClusterApiError, type Cluster } from './api.ts';
+import { hostname } from 'node:os';
 import { describeError, UsageError } from '../errors.ts';
+import { pidAlive } from '../execute/process-group.ts';
 import {
   ANNOTATION, DEFAULT_LEASE_SECONDS, PREFIX, text, describeHolder, HOLDER_KEYS, holderIdentity, holderWho, LEASE_NAMESPACE, leaseName, viewLease,
   type ClusterLease, type LeaseHolder, type LeaseHolderView,
@@ -33,14 +35,22 @@ export * from './lease-view.ts';
 
 /** How long release() may take when the API does not answer. */
 const RELEASE_BUDGET_MS = 3_000;
+/** How long the check before a step waits for the API. */
+const CONFIRM_MS = 2_000;
 
 export interface HeldLease {
   namespace: string;
   name: string;
   /** Set when an expired lease of another holder was taken over. */
   takenOver?: { holder: string; renewedAt?: string };
-  /** Why the lease is no longer ours (another holder has it now), else undefined. Synchronous and cheap: asked before every step. */
+  /** Why the lease is no longer ours, as the last renewal found out, else undefined. Synchronous, no API call. */
   lost(): string | undefined;
+  /**
+   * Asks the API now (one GET, a short deadline): why the lease is no longer ours, else undefined. Asked
+   * before every step, so a lease broken or taken between renewals stops the run at once. An API that does
+   * not answer is no loss (k3s-upgrade restarts it): the renewals keep trying.
+   */
+  confirm(): Promise<string | undefined>;
   /** Stops renewing and gives the lease up if it is still ours. Never throws; bounded time (a few seconds at most when the API is down). */
   release(): Promise<void>;
 }
@@ -94,8 +104,9 @@ const microTime = (ms = Date.now()) => new Date(ms).toISOString().replace(/Z$/, 
 function heldBody(name: string, holder: LeaseHolder, durationSeconds: number, read?: V1Lease): V1Lease {
   const now = microTime();
   const annotations = { ...withoutRunbookAnnotations(read?.metadata?.annotations) };
-  for (const key of HOLDER_KEYS) annotations[ANNOTATION[key]] = holder[key];
+  for (const key of HOLDER_KEYS) if (holder[key] !== undefined) annotations[ANNOTATION[key]] = holder[key]!;
   const identity = holderIdentity(holder);
+  annotations[ANNOTATION.identity] = identity;
   const sameHolder = text(read?.spec?.holderIdentity) === identity;
   const transitions = (read?.spec?.leaseTransitions ?? 0) + (read && !sameHolder ? 1 : 0);
   return {
@@ -156,11 +167,13 @@ function heldMessage(clusterName: string, state: ClusterLease, verb: 'is held' |
     state.renewedAt && `last renewed ${state.renewedAt}`,
     state.expiresAt && `expires ${state.expiresAt} unless renewed`,
   ].filter(Boolean);
-  return (
-    `the cluster ${clusterName} ${verb} by ${h.who} (${facts.join(', ')}): lease ${state.namespace}/${state.name}. ` +
-    'Wait for that run to finish. `runbook lock` shows the lease; `runbook lock --release --force` breaks it ' +
-    '(only when that run is really gone: a lease left by a killed run expires by itself and is then taken over).'
-  );
+  const head = `the cluster ${clusterName} ${verb} by ${h.who} (${facts.join(', ')}): lease ${state.namespace}/${state.name}. `;
+  if (h.host === hostname() && h.pid && !pidAlive(Number(h.pid))) {
+    return head + `That run (pid ${h.pid}) is no longer running on this machine: its lease expires by itself and is then taken ` +
+      'over, or `runbook lock --release` frees it now.';
+  }
+  return head + 'Wait for that run to finish. `runbook lock` shows the lease; `runbook lock --release --force` breaks it ' +
+    '(only when that run is really gone: a lease left by a killed run expires by itself and is then taken over).';
 }
 
 /**
@@ -238,7 +251,7 @@ function holdLease(cluster: Cluster, clusterName: string, written: V1Lease, iden
     } else {
       const by = state.released?.by ? ` by ${state.released.by}` : '';
       const at = state.released?.at ? ` at ${state.released.at}` : '';
-      lostReason = `the cluster lease ${LEASE_NAMESPACE}/${name} was released${by}${at} (runbook lock --release --force), so this run no longer holds the cluster ${clusterName}`;
+      lostReason = `the cluster lease ${LEASE_NAMESPACE}/${name} was released${by}${at} (runbook lock --release), so this run no longer holds the cluster ${clusterName}`;
     }
   };
 
@@ -280,6 +293,17 @@ function holdLease(cluster: Cluster, clusterName: string, written: V1Lease, iden
     name,
     ...(takenOver ? { takenOver } : {}),
     lost: () => lostReason,
+    confirm: async () => {
+      if (lostReason || stopped) return lostReason;
+      let read: V1Lease | undefined;
+      try {
+        read = await readLease(cluster, name, CONFIRM_MS);
+      } catch {
+        return lostReason; // no answer: not a loss
+      }
+      if (!read || text(read.spec?.holderIdentity) !== identity) loseTo(read);
+      return lostReason;
+    },
     // Once: a second call (a finally after a signal handler) waits for the first.
     release: () => (releasing ??= giveUp()),
   };
@@ -327,7 +351,7 @@ function renewed(lease: V1Lease): V1Lease {
  * Returns the lease as it was and the holder that was removed (undefined when it was free).
  */
 export async function breakClusterLease(cluster: Cluster, clusterName: string,
-  opts: { by: string; onlyHeldBy?: string }): Promise<{ before?: ClusterLease; broken?: LeaseHolderView }> {
+  opts: { by: string; onlyHeldBy?: string; aliveHere?: (holder: LeaseHolderView) => boolean }): Promise<{ before?: ClusterLease; broken?: LeaseHolderView }> {
   const name = leaseName(clusterName);
   const problem = (err: unknown) => leaseProblem(`cannot release the cluster lease ${LEASE_NAMESPACE}/${name}`, err);
   try {
@@ -341,6 +365,12 @@ export async function breakClusterLease(cluster: Cluster, clusterName: string,
         throw new UsageError(
           `the cluster lease ${LEASE_NAMESPACE}/${name} is held by ${describeHolder(before.holder)}, not by you (${opts.onlyHeldBy}); ` +
             `it ${state}. To break it anyway: runbook lock --release --force`,
+        );
+      }
+      if (opts.onlyHeldBy && opts.aliveHere?.(before.holder)) {
+        throw new UsageError(
+          `the cluster lease ${LEASE_NAMESPACE}/${name} is held by your run ${before.holder.runId ?? '?'} (pid ${before.holder.pid}), ` +
+            'which is still running here: stop it (Ctrl-C ends it and gives the lease up), or pass --force to break the lease under it',
         );
       }
       try {

@@ -62,7 +62,11 @@ async function lockCommand(opts: LockOptions): Promise<number> {
 
   const me = operatorName();
   const by = opts.force ? `${me} (forced)` : me;
-  const result = await lease.breakClusterLease(open.cluster, clusterName, { by, ...(opts.force ? {} : { onlyHeldBy: me }) });
+  const { hostname } = await import('node:os');
+  const { pidAlive } = await import('../execute/process-group.ts');
+  // A run of yours that is still alive on this machine is not a leftover: only --force breaks its lease.
+  const aliveHere = (h: LeaseHolderView) => h.host === hostname() && !!h.pid && pidAlive(Number(h.pid));
+  const result = await lease.breakClusterLease(open.cluster, clusterName, { by, ...(opts.force ? {} : { onlyHeldBy: me, aliveHere }) });
   if (opts.json) {
     printJson({ ...where, ...leaseJson(result.before), released: Boolean(result.broken), forced: Boolean(opts.force), by: me });
     return EXIT.ok;

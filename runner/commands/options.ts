@@ -19,8 +19,8 @@ export const inventoryOption = () =>
     // The sandbox exports one that points at its own API server and 127.0.0.x nodes.
     .env('RUNBOOK_INVENTORY');
 export const recordsOption = () => valueOption('--records <dir>', 'where run records are read and written (default: src/content/runs)');
-export const contextOption = () =>
-  valueOption('--context <name>', 'the kube context to use instead of the kubeconfig current-context; steps use it too');
+export const contextOption = (description = 'the kube context to use instead of the kubeconfig current-context') =>
+  valueOption('--context <name>', description);
 export const jsonOption = () => new Option('--json', 'print machine-readable JSON on stdout');
 export const setOption = () =>
   new Option('--set <NAME=value>', 'set a param (once per name); the environment variable NAME is used otherwise, then the default').argParser(

@@ -17,7 +17,7 @@ export function registerRun(program: Command) {
     .option('--dry-run', 'print the plan with params, targets and commands resolved; execute nothing')
     .addOption(valueOption('--from <step>', 'start at this step (step id, step@node or plan number); earlier steps are skipped'))
     .addOption(valueOption('--only <step>', 'run only this step (all its instances, or one step@node)'))
-    .addOption(contextOption())
+    .addOption(contextOption('the kube context to use instead of the kubeconfig current-context; steps use it too'))
     .addHelpText(
       'after',
       `

@@ -11,7 +11,7 @@ export function registerVerify(program: Command) {
     jsonOption(),
     inventoryOption(),
     recordsOption(),
-    contextOption(),
+    contextOption('the kube context to use instead of the kubeconfig current-context; checks use it too'),
   )
     .option('--verbose', "show each page's run as `runbook run` does (step headers, output, summary)")
     .addHelpText(

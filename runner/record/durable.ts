@@ -32,14 +32,14 @@ export interface FileIo {
 
 const nodeIo: FileIo = fs;
 
-export function replaceFileDurably(file: string, data: string, options: { io?: FileIo; fsync?: boolean } = {}): void {
+export function replaceFileDurably(file: string, data: string, options: { io?: FileIo; fsync?: boolean; mode?: number } = {}): void {
   const io = options.io ?? nodeIo;
   const sync = options.fsync !== false;
   const bytes = Buffer.from(data);
   const dir = dirname(file);
   io.mkdirSync(dir, { recursive: true });
   const temp = join(dir, `.${basename(file)}.${process.pid}.${randomBytes(3).toString('hex')}.tmp`);
-  let fd = io.openSync(temp, 'wx', 0o644);
+  let fd = io.openSync(temp, 'wx', options.mode ?? 0o644);
   let renamed = false;
   try {
     for (let at = 0; at < bytes.length; ) {

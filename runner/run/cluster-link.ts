@@ -79,7 +79,7 @@ export async function snapshotSlot(client: Cluster | undefined, why: string | un
   if (!client) return { takenAt, error: why ?? 'no API client' };
   try {
     const { takeSnapshot } = await import('../cluster/snapshot.ts');
-    return await takeSnapshot(deadlineMs ? { ...client, within: (ms?: number) => client.within(Math.min(ms ?? deadlineMs, deadlineMs)) } : client);
+    return await takeSnapshot(client, deadlineMs ? { timeoutMs: deadlineMs } : {});
   } catch (err) {
     return { takenAt, error: err instanceof Error ? err.message : String(err) };
   }

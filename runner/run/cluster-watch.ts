@@ -14,18 +14,20 @@ import { snapshotSlot } from './cluster-link.ts';
 
 export interface ClusterWatch {
   before(): Promise<void>;
-  /** Why the run must stop before its next step (the lock went to someone else), or undefined. */
-  lost(): string | undefined;
-  after(): Promise<void>;
+  /** Why the run must stop before its next step (the lock went to someone else), or undefined. Asks the API. */
+  lost(): Promise<string | undefined>;
+  /** `stopping`: the run was interrupted, so the snapshot waits less for an API that may be gone. */
+  after(stopping?: boolean): Promise<void>;
   release(): Promise<void>;
 }
 
-/** The after-snapshot of a stopping run waits this long for the API at most (a Ctrl-C should not hang on it). */
+/** The after-snapshot waits this long for the API at most; after Ctrl-C, less (a stopping run should not hang on it). */
 const AFTER_DEADLINE_MS = 5_000;
+const AFTER_STOPPING_MS = 2_000;
 
 export async function watchCluster(s: Session, say: (line: string) => void): Promise<ClusterWatch> {
   const { record } = s;
-  if (!s.cluster) return { before: async () => {}, lost: () => undefined, after: async () => {}, release: async () => {} };
+  if (!s.cluster) return { before: async () => {}, lost: async () => undefined, after: async () => {}, release: async () => {} };
   const { link, name } = s.cluster;
   const client = link.client;
   let lease: HeldLease | undefined;
@@ -34,10 +36,15 @@ export async function watchCluster(s: Session, say: (line: string) => void): Pro
     lease = await takeClusterLease(
       client,
       name,
-      { operator: record.operator, host: record.host, runbook: record.runbook.id, runId: record.runId, startedAt: record.startedAt },
+      { operator: record.operator, host: record.host, runbook: record.runbook.id, runId: record.runId, startedAt: record.startedAt, pid: String(process.pid) },
       { onNote: (message: string) => say(`${pc.yellow('note')} ${s.masker.mask(message)}`) },
     );
-    record.lease = { namespace: lease.namespace, name: lease.name, ...(lease.takenOver ? { takenOver: lease.takenOver } : {}) };
+    record.lease = {
+      namespace: lease.namespace,
+      name: lease.name,
+      ...(lease.takenOver ? { takenOver: lease.takenOver } : {}),
+      ...(record.lease?.lost ? { lost: record.lease.lost } : {}), // a resume keeps the account of an earlier session's loss
+    };
     const over = lease.takenOver ? ` (took over an expired lock of ${lease.takenOver.holder})` : '';
     say(pc.dim(`cluster lock ${lease.namespace}/${lease.name} held for this run${over}`));
   }
@@ -48,14 +55,14 @@ export async function watchCluster(s: Session, say: (line: string) => void): Pro
       if (record.snapshots?.before) return;
       record.snapshots = { ...record.snapshots, before: await snapshotSlot(client, why) };
     },
-    lost: () => {
-      const reason = lease?.lost();
+    lost: async () => {
+      const reason = await lease?.confirm();
       if (reason && record.lease) record.lease.lost = reason;
       return reason && `the cluster lock was lost: ${reason}. Nothing more was run; check the cluster, then resume.`;
     },
-    after: async () => {
+    after: async (stopping = false) => {
       if (!record.snapshots?.before) return; // the run never got to its first step
-      record.snapshots.after = await snapshotSlot(client, why, AFTER_DEADLINE_MS);
+      record.snapshots.after = await snapshotSlot(client, why, stopping ? AFTER_STOPPING_MS : AFTER_DEADLINE_MS);
     },
     release: async () => {
       await lease?.release();

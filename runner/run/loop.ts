@@ -37,7 +37,7 @@ export interface LoopContext {
   /** After a failed step, go on with the next one; the outcome is still `failed` (verify asks every check its question). */
   keepGoing?: boolean;
   /** Asked before each step: a reason to stop the run here (the cluster lease was lost), or undefined to go on. */
-  beforeStep?(instance: StepInstance): string | undefined;
+  beforeStep?(instance: StepInstance): Promise<string | undefined> | string | undefined;
   signal: AbortSignal;
   /** Runs local apply steps through the API; one is made per run when not given. */
   applier?: ApplyExecutor;
@@ -59,7 +59,7 @@ export async function runSteps(ctx: LoopContext, indices: readonly number[]): Pr
     const instance = ctx.plan.instances[index - 1]!;
     const step = ctx.record.steps[index - 1]!;
     if (ctx.signal.aborted) return { status: 'interrupted' };
-    const stop = ctx.beforeStep?.(instance);
+    const stop = await ctx.beforeStep?.(instance);
     if (stop) return { status: 'interrupted', stoppedBefore: { step: instance.id, reason: stop } };
     if (instance.step.attrs.confirm && !(await ctx.confirm(instance))) return { status: 'interrupted', declined: instance.id };
     if (ctx.signal.aborted) return { status: 'interrupted' };

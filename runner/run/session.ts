@@ -143,7 +143,7 @@ export async function executeSession(s: Session): Promise<number> {
     progress.close();
     record.status = outcome.status;
     // Also after a failure or Ctrl-C: what the cluster looks like now is the evidence a review needs most.
-    await cluster.after();
+    await cluster.after(stoppedBy !== undefined);
     record.endedAt = new Date().toISOString();
     try {
       save();

@@ -125,7 +125,7 @@ export async function verifyPages(refs: readonly string[], opts: VerifyOptions):
       pages: results,
     });
   } else {
-    log.write(`\n${summaryTable(results)}\n\n${totalsLine(totals, stoppedWith !== undefined)}\n`);
+    log.write(`\n${summaryTable(results)}\n\n${totalsLine(totals, stoppedWith !== undefined, exit === EXIT.usage)}\n`);
   }
   return exit;
 }
@@ -358,13 +358,20 @@ function totalsOf(results: readonly PageResult[], pages: number): Totals {
   };
 }
 
-function totalsLine(t: Totals, stopped: boolean): string {
+/** `incomplete`: the sweep exits 2 (a named page could not run, or a page was refused): it did not pass, whatever the checks said. */
+function totalsLine(t: Totals, stopped: boolean, incomplete = false): string {
   const checks = `${t.passed}/${t.checks} checks passed on ${t.verified} page${t.verified === 1 ? '' : 's'}`;
   const failed = t.failed ? pc.red(`, ${t.failed} failed${t.unreachable ? ` (${t.unreachable} could not reach their node)` : ''}`) : '';
   const notRun = t.notRun ? pc.yellow(`; ${t.notRun} page${t.notRun === 1 ? '' : 's'} not run`) : '';
   const leftOver = t.pages - t.verified - t.notRun;
   const left = stopped ? pc.yellow(`; stopped with ${leftOver} page${leftOver === 1 ? '' : 's'} left`) : '';
-  const verdict = stopped ? pc.yellow('Verify interrupted') : t.failed ? pc.red('Verify failed') : pc.green('Verify passed');
+  const verdict = stopped
+    ? pc.yellow('Verify interrupted')
+    : t.failed
+      ? pc.red('Verify failed')
+      : incomplete
+        ? pc.yellow('Verify incomplete')
+        : pc.green('Verify passed');
   return `${verdict}: ${checks}${failed}${notRun}${left}.`;
 }
 

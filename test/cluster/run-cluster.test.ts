@@ -110,6 +110,68 @@ describe('a run records the cluster before and after its steps', () => {
     expect(lease.spec?.holderIdentity ?? '').toBe('');
   });
 
+  /** Starts a run in the background; resolves its exit code and output. */
+  function startRun(file: string) {
+    const child = spawn(process.execPath, ['runner/cli.ts', 'run', file, '--inventory', inventory, '--records', records, '--yes', '--set', `NODE_NAME=${node}`], {
+      env: { ...process.env, NO_COLOR: '1', ...env() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    return { output: () => out, exited };
+  }
+  const lock = (...args: string[]) => runbook(['lock', '--inventory', inventory, ...args], { env: env() });
+
+  it('a lock broken between renewals stops the run before its next step (asked of the API before every step)', async () => {
+    const marker = join(dir, 'third-ran');
+    const file = page('broken', 'medium', [
+      '```bash step=one\necho started; sleep 2\n```\n',
+      '```bash step=two\ntrue\n```\n',
+      `\`\`\`bash step=three\ntouch ${marker}\n\`\`\`\n`,
+    ].join('\n'));
+    const run = startRun(file);
+    await eventually('the first step to start', async () => run.output().includes('started'), 30_000, 50);
+    const broke = lock('--release', '--force');
+    expect(broke.code, broke.stderr).toBe(0);
+    const code = await run.exited;
+    expect(code, run.output()).toBe(2);
+    expect(run.output()).toContain('the cluster lock was lost');
+    const rec = onlyRecord('broken');
+    expect(rec.steps.map((s) => s.status)).toEqual(['succeeded', 'pending', 'pending']);
+    expect(rec.lease?.lost).toContain('released');
+    expect(() => readFileSync(marker)).toThrow();
+  });
+
+  it('`runbook lock --release` (without --force) refuses to free the lease of your run that is still going', async () => {
+    const file = page('alive', 'medium', '```bash step=one\necho started; sleep 3\n```\n');
+    const run = startRun(file);
+    await eventually('the step to start', async () => run.output().includes('started'), 30_000, 50);
+    const refused = lock('--release');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('still running here');
+    expect(await run.exited, run.output()).toBe(0);
+  });
+
+  it('a Lease another tool took is shown by its holderIdentity, not by the last runner\'s stale annotations', async () => {
+    // A free lease with the last holder's annotations (from the runs above), then another tool takes it.
+    const name = `runbook-${clusterName}`;
+    const now = new Date().toISOString().replace(/Z$/, '000Z');
+    kubectl(['-n', 'kube-system', 'patch', 'lease', name, '--type=merge', '-p',
+      JSON.stringify({ spec: { holderIdentity: 'other-tool', renewTime: now, acquireTime: now, leaseDurationSeconds: 60 } })]);
+    try {
+      const shown = lock('--json');
+      expect(shown.code, shown.stderr).toBe(0);
+      expect(JSON.parse(shown.stdout).holder).toMatchObject({ identity: 'other-tool', who: 'other-tool' });
+      expect(JSON.parse(shown.stdout).holder.runId).toBeUndefined();
+      // Not yours (it is other-tool's): a plain --release refuses.
+      expect(lock('--release').code).toBe(2);
+    } finally {
+      expect(lock('--release', '--force').code).toBe(0);
+    }
+  });
+
   it('a low-risk run of checks only takes no lock', () => {
     const file = page('checks-only', 'low', '```bash step=nodes check\nkubectl get nodes -o name\n```\n');
     const r = runbook(['run', file, '--inventory', inventory, '--records', records, '--set', `NODE_NAME=${node}`], { env: env() });
