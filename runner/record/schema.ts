@@ -60,6 +60,8 @@ export const stepRecordSchema = z.object({
       }),
     )
     .optional(),
+  /** How many more objects the apply step had than `applied` keeps (200, failures first). */
+  appliedOmitted: z.number().int().min(1).optional(),
 });
 
 /**

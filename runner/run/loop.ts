@@ -21,6 +21,8 @@ import type { Progress } from './progress.ts';
  */
 
 const RUNNING_MARK_MS = 250;
+/** Objects of an apply step kept in its record; a larger manifest keeps the count of the rest. */
+export const APPLIED_KEPT = 200;
 
 export interface LoopContext {
   root: string;
@@ -69,6 +71,7 @@ export async function runSteps(ctx: LoopContext, indices: readonly number[]): Pr
     delete step.endedAt;
     delete step.error;
     delete step.applied;
+    delete step.appliedOmitted;
     // A step that is still going after a moment is marked `running` on disk, so a
     // record left by a killed runner says which step it was in; quick steps skip
     // that write (resume starts at the first unfinished step either way).
@@ -280,7 +283,13 @@ function finishStep(step: StepRecord, outcomes: TargetOutcome[], startedAt: Date
   });
   if (worst.error) step.error = outcomes.length > 1 ? `${worst.target}: ${worst.error}` : worst.error;
   const applied = outcomes.flatMap((o) => o.applied ?? []);
-  if (outcomes.some((o) => o.applied)) step.applied = applied;
+  if (outcomes.some((o) => o.applied)) {
+    // Capped like the output tail: the failures first (they are what a reader needs), then the rest in order.
+    const kept = applied.length <= APPLIED_KEPT ? applied
+      : [...applied.filter((o) => o.result === 'failed'), ...applied.filter((o) => o.result !== 'failed')].slice(0, APPLIED_KEPT);
+    step.applied = kept;
+    if (applied.length > kept.length) step.appliedOmitted = applied.length - kept.length;
+  }
 }
 
 function targetName(target: Target): string {
