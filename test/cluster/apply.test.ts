@@ -156,6 +156,20 @@ describe('apply steps go through the API (server-side apply, field manager runbo
     expect(t.code).toBe(1);
     expect(records_('apply-typo')[0]!.steps[0]!.applied![2]!.error).toMatch(/\.spec\.replicaz: field not declared in schema/);
   });
+
+  it('a manifest of more objects than a record keeps: 200 in applied, failures first, and the count of the rest', () => {
+    const prefix = uniqueName('many');
+    const objects = Array.from({ length: 205 }, (_, i) =>
+      `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${prefix}-${i}\n  namespace: ${ns}\ndata:\n  n: ${i === 204 ? '[not, a, string]' : `"${i}"`}`);
+    const file = page('apply-many', objects.join('\n---\n'));
+    const r = run(file);
+    expect(r.code, r.stderr + r.stdout).toBe(1);
+    const step = records_('apply-many')[0]!.steps[0]!;
+    expect(step.applied).toHaveLength(200);
+    expect(step.appliedOmitted).toBe(5);
+    expect(step.applied![0]).toMatchObject({ name: `${prefix}-204`, result: 'failed' });
+    expect(step.applied!.slice(1).every((o) => o.result === 'created')).toBe(true);
+  });
 });
 
 describe('runbook check --cluster: a server-side dry run of every apply step', () => {
