@@ -1,11 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Four projects so each suite starts only the real services it needs:
+ * Five projects so each suite starts only the real services it needs:
  * - unit:    parser, planner, check rules, runner against real bash processes
  * - cluster: a real kube-apiserver with simulated nodes (test/cluster/global-setup.ts)
  * - ssh:     real sshd daemons on 127.0.0.1 high ports (test/ssh/global-setup.ts)
  * - site:    the built site in headless Chromium (test/site/global-setup.ts)
+ * - twin:    the sandbox with the lab twin: every node a machine with sshd (root; test/twin/global-setup.ts)
  * Run one with `npx vitest run --project unit`.
  */
 export default defineConfig({
@@ -16,7 +17,7 @@ export default defineConfig({
           name: 'unit',
           include: ['test/**/*.test.ts', 'runner/**/*.test.ts'],
           setupFiles: ['test/setup/fast-check.ts'],
-          exclude: ['test/cluster/**', 'test/ssh/**', 'test/site/**', 'node_modules/**'],
+          exclude: ['test/cluster/**', 'test/ssh/**', 'test/site/**', 'test/twin/**', 'node_modules/**'],
           testTimeout: 30_000,
           // GitHub's workflow parser imports its JSON schema without an import attribute; let Vite load it.
           server: { deps: { inline: ['@actions/workflow-parser'] } },
@@ -38,6 +39,15 @@ export default defineConfig({
           globalSetup: ['test/ssh/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          name: 'twin',
+          include: ['test/twin/**/*.test.ts'],
+          globalSetup: ['test/twin/global-setup.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 1_800_000,
         },
       },
       {

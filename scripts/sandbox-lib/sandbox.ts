@@ -15,6 +15,7 @@ import { createNodes, sandboxAddress, waitDefaultServiceAccount, waitNodesReady 
 import { freePort, freePortPair, isListening, ownsListener } from './ports.ts';
 import { isOurs, startProcess, stopProcesses, tail, type ProcessRecord, type Started } from './processes.ts';
 import { defaultInventory, kwokStages } from './paths.ts';
+import { loadSimulator, twinDown, twinRequirements, twinUp, type Simulator } from './twin/index.ts';
 
 export interface Ports {
   etcdClient: number;
@@ -42,6 +43,8 @@ export interface SandboxState {
   processes: ProcessRecord[]; // in start order
   nodes: string[];
   startedAt: string;
+  /** <state>/twin/twin.json when the lab twin runs (scripts/sandbox-lib/twin/). */
+  twin?: string;
 }
 
 export interface UpOptions {
@@ -52,6 +55,12 @@ export interface UpOptions {
   timeoutMs?: number;
   /** Abort (e.g. on SIGINT): `up` stops what it started, removes the state dir and rejects. */
   signal?: AbortSignal;
+  /**
+   * Also start the lab twin (every node a machine with sshd and the simulator; needs root).
+   * Off unless asked: the `cluster` tests need only the API. `scripts/sandbox up` turns it on.
+   * Tests may hand their own simulator.
+   */
+  twin?: boolean | { simulator?: Simulator };
 }
 
 /** A component that did not become healthy: which one, and where to look. */
@@ -94,6 +103,13 @@ export async function up(opts: UpOptions): Promise<SandboxState> {
   const inventoryFile = resolve(opts.inventory ?? defaultInventory);
   const timeoutMs = opts.timeoutMs ?? 120_000;
   const inv = loadInventory(inventoryFile);
+  let simulator: Simulator | undefined;
+  if (opts.twin) {
+    // Before anything starts: a twin that cannot run here is said at once.
+    const why = twinRequirements();
+    if (why) throw new Error(why);
+    simulator = (typeof opts.twin === 'object' ? opts.twin.simulator : undefined) ?? await loadSimulator();
+  }
 
   const previous = readState(stateDir);
   if (previous && isRunning(previous)) {
@@ -121,6 +137,13 @@ export async function up(opts: UpOptions): Promise<SandboxState> {
     state.binDir = bins.dir;
     state.kubectl = bins.kubectl;
     await startAll(state, bins, inv, log, timeoutMs, opts.signal);
+    if (simulator) {
+      const twin = await twinUp(state, inv, {
+        log, timeoutMs, signal: opts.signal, simulator,
+        onProcess: (rec) => { state.processes.push(rec); writeState(state); },
+      });
+      state.twin = join(twin.dir, 'twin.json');
+    }
     state.phase = 'running';
     writeState(state);
     return state;
@@ -284,6 +307,8 @@ export async function down(stateDir: string): Promise<boolean> {
   const state = readState(dir);
   const recs = state ? [...state.processes].reverse() : [];
   const wasRunning = recs.some(isOurs);
+  // The twin's machines first: the API they forward to stays up until they are gone.
+  await twinDown(dir);
   await stopProcesses(recs);
   if (existsSync(dir)) {
     if (!state && readdirSync(dir).length > 0) {
