@@ -87,7 +87,7 @@ export async function ping(node: Node, args: string[], out: (s: string) => void)
   const who = answers(node).get(dst);
   const nasDown = node.fault('nas-unreachable') && who?.toLowerCase().match(/nas|synology/);
   if (!who) {
-    process.stderr.write(`ping: connect: Network is unreachable (${sim}: ${dst} is not a machine of the twin)\n`);
+    process.stderr.write(`ping: connect: Network is unreachable (lab twin simulation: ${dst} is not a machine of the twin)\n`);
     return 2;
   }
   out(`PING ${dst} (${dst}) 56(84) bytes of data. ${sim}\n`);

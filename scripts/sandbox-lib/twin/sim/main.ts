@@ -30,6 +30,9 @@ async function main(argv: string[]): Promise<number> {
   return handler(node, args, out, name);
 }
 
+// `… | head` closes the pipe early: that ends the output, not the program with a stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0); throw err; });
+
 main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (err: unknown) => {

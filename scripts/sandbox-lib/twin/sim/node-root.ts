@@ -12,7 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { binaryFor, envFileText, killallScript, launcherPath, uninstallScript, unitText } from './install.ts';
-import type { ClusterFacts, SimState } from './node.ts';
+import { type ClusterFacts, type SimState, present } from './node.ts';
 
 export interface TwinNode {
   name: string;
@@ -158,7 +158,7 @@ export function prepareNodeRoot(nodeDir: string, node: TwinNode, inventory: Twin
   const self = { dir };
   write(root('/usr/local/bin/k3s'), binaryFor(self, version), 0o755);
   for (const cmd of ['kubectl', 'crictl', 'ctr']) {
-    if (!existsSync(root(`/usr/local/bin/${cmd}`))) symlinkSync('k3s', root(`/usr/local/bin/${cmd}`));
+    if (!present(root(`/usr/local/bin/${cmd}`))) symlinkSync('k3s', root(`/usr/local/bin/${cmd}`));
   }
   write(root('/usr/local/bin/k3s-killall.sh'), killallScript(self), 0o755);
   write(root(`/usr/local/bin/${unit}-uninstall.sh`), uninstallScript(self, unit), 0o755);
@@ -166,7 +166,7 @@ export function prepareNodeRoot(nodeDir: string, node: TwinNode, inventory: Twin
   write(root(`/etc/systemd/system/${unit}.service`), unitText(isServer ? 'server' : 'agent', []), 0o644);
   const wants = root('/etc/systemd/system/multi-user.target.wants');
   mkdirSync(wants, { recursive: true });
-  if (!existsSync(join(wants, `${unit}.service`))) symlinkSync(`/etc/systemd/system/${unit}.service`, join(wants, `${unit}.service`));
+  if (!present(join(wants, `${unit}.service`))) symlinkSync(`/etc/systemd/system/${unit}.service`, join(wants, `${unit}.service`));
 
   // What K3s itself writes once it runs.
   const kubeconfigSrc = opts.kubeconfig ?? join(stateDir, 'kubeconfig');
@@ -174,7 +174,7 @@ export function prepareNodeRoot(nodeDir: string, node: TwinNode, inventory: Twin
   if (isServer) {
     write(root('/etc/rancher/k3s/k3s.yaml'), kubeconfigFor(kubeconfigSrc, apiServer, true), 0o600);
     write(root('/var/lib/rancher/k3s/server/token'), `K10${facts.caHash}::server:${facts.token}\n`, 0o600);
-    if (!existsSync(root('/var/lib/rancher/k3s/server/node-token'))) symlinkSync('/var/lib/rancher/k3s/server/token', root('/var/lib/rancher/k3s/server/node-token'));
+    if (!present(root('/var/lib/rancher/k3s/server/node-token'))) symlinkSync('/var/lib/rancher/k3s/server/token', root('/var/lib/rancher/k3s/server/node-token'));
     if (inventory.datastore === 'embedded-etcd' || inventory.datastore === undefined) {
       mkdirSync(root('/var/lib/rancher/k3s/server/db/etcd/member'), { recursive: true, mode: 0o700 });
       write(root('/var/lib/rancher/k3s/server/db/etcd/name'), `${node.name}-${facts.caHash.slice(0, 8)}\n`);

@@ -6,7 +6,7 @@
 // never through the real paths: inside the node's mount namespace both are the same
 // files (root/ is bind-mounted over /etc/rancher, /var/lib/rancher, …), and outside
 // it (the unit tests) the real paths are the host's and must stay untouched.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 export type ServiceName = 'k3s' | 'k3s-agent';
@@ -180,6 +180,11 @@ export interface ClusterFacts {
 }
 
 /** The node dir: TWIN_NODE_DIR, set by the per-node launcher (or a test). */
+/** True when the path exists as an entry (a symlink counts even when its target resolves only inside the node). */
+export function present(path: string): boolean {
+  try { lstatSync(path); return true; } catch { return false; }
+}
+
 export function nodeFromEnv(env: NodeJS.ProcessEnv = process.env): Node {
   const dir = env.TWIN_NODE_DIR;
   if (!dir) throw new SimError('lab twin simulator: TWIN_NODE_DIR is not set (run it through the node launcher <nodeDir>/bin/twin-sim)', 2);

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { markRunning, markStopped, readyStatus, waitReady } from './kube.ts';
-import { type Node, type ServiceName, SimError, refuse, tokenPassword } from './node.ts';
+import { type Node, type ServiceName, SimError, present, refuse, tokenPassword } from './node.ts';
 import { parse } from 'yaml';
 
 const k3sUnits: ServiceName[] = ['k3s', 'k3s-agent'];
@@ -179,11 +179,11 @@ export async function systemctl(node: Node, args: string[], out: (s: string) => 
         if (!existsSync(unitFile(node, u))) { process.stderr.write(`Failed to ${verb} unit: Unit file ${u}.service does not exist.\n`); return 1; }
         const wants = node.root('/etc/systemd/system/multi-user.target.wants');
         const link = join(wants, `${u}.service`);
-        if (verb === 'enable' && !existsSync(link)) {
+        if (verb === 'enable' && !present(link)) {
           mkdirSync(wants, { recursive: true });
           symlinkSync(`/etc/systemd/system/${u}.service`, link);
           process.stderr.write(`Created symlink /etc/systemd/system/multi-user.target.wants/${u}.service → /etc/systemd/system/${u}.service.\n`);
-        } else if (verb === 'disable' && existsSync(link)) {
+        } else if (verb === 'disable' && present(link)) {
           rmSync(link);
           process.stderr.write(`Removed "/etc/systemd/system/multi-user.target.wants/${u}.service".\n`);
         }
@@ -208,7 +208,7 @@ export async function systemctl(node: Node, args: string[], out: (s: string) => 
     }
     case 'is-enabled': {
       const u = unitName(rest[1], 'systemctl is-enabled');
-      const en = existsSync(unitFile(node, u)) && existsSync(node.root(`/etc/systemd/system/multi-user.target.wants/${u}.service`));
+      const en = existsSync(unitFile(node, u)) && present(node.root(`/etc/systemd/system/multi-user.target.wants/${u}.service`));
       out(`${existsSync(unitFile(node, u)) ? (en ? 'enabled' : 'disabled') : 'not-found'}\n`);
       return en ? 0 : 1;
     }
@@ -217,7 +217,7 @@ export async function systemctl(node: Node, args: string[], out: (s: string) => 
       if (!existsSync(unitFile(node, u))) { process.stderr.write(`Unit ${u}.service could not be found.\n`); return 4; }
       const rec = node.service(u);
       const st = rec?.state ?? 'inactive';
-      const en = existsSync(node.root(`/etc/systemd/system/multi-user.target.wants/${u}.service`)) ? 'enabled' : 'disabled';
+      const en = present(node.root(`/etc/systemd/system/multi-user.target.wants/${u}.service`)) ? 'enabled' : 'disabled';
       out(`● ${u}.service - Lightweight Kubernetes (lab twin simulation)\n`);
       out(`     Loaded: loaded (/etc/systemd/system/${u}.service; ${en}; vendor preset: enabled)\n`);
       out(`     Active: ${activeLabel(st)} since ${new Date(rec?.changedAt ?? 0).toUTCString()}\n`);
@@ -240,7 +240,7 @@ export async function systemctl(node: Node, args: string[], out: (s: string) => 
         LoadState: text === undefined ? 'not-found' : 'loaded',
         ActiveState: rec?.state ?? 'inactive',
         SubState: ({ active: 'running', inactive: 'dead', failed: 'failed', activating: 'auto-restart' } as Record<string, string>)[rec?.state ?? 'inactive'] ?? '',
-        UnitFileState: existsSync(node.root(`/etc/systemd/system/multi-user.target.wants/${u}.service`)) ? 'enabled' : 'disabled',
+        UnitFileState: present(node.root(`/etc/systemd/system/multi-user.target.wants/${u}.service`)) ? 'enabled' : 'disabled',
         ExecStart: argv.length ? `{ path=${argv[0]} ; argv[]=${argv.join(' ')} ; ignore_errors=no ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }` : '',
         EnvironmentFiles: `/etc/systemd/system/${u}.service.env (ignore_errors=yes)`,
         FragmentPath: `/etc/systemd/system/${u}.service`,
@@ -290,7 +290,7 @@ export async function rebootNow(node: Node, delayMs: number, unit: string): Prom
   node.state.loadedUnits = undefined; // a fresh systemd reads the unit files from disk
   node.save();
   for (const u of k3sUnits) {
-    if (existsSync(node.root(`/etc/systemd/system/multi-user.target.wants/${u}.service`))) await startUnit(node, u);
+    if (present(node.root(`/etc/systemd/system/multi-user.target.wants/${u}.service`))) await startUnit(node, u);
   }
   rmSync(join(node.dir, 'run', `${unit}.pid`), { force: true });
 }
