@@ -20,11 +20,18 @@ export interface Run {
   status: RunStatus;
   /** Run against the sandbox (a loopback API server), not the lab: shown, never counted as verification. */
   sandbox: boolean;
+  /** A rehearsal on the lab twin (the record's `rehearsal`): shown as "rehearsed", never counted as verification. */
+  rehearsal: boolean;
 }
 
-/** Runs against the lab itself: the evidence that figures, badges and "verified" read. */
+/** Runs against the lab itself: the evidence that figures, badges and "verified" read. Rehearsals never are. */
 export function labRuns(runs: Run[]): Run[] {
-  return runs.filter((r) => !r.sandbox);
+  return runs.filter((r) => !r.sandbox && !r.rehearsal);
+}
+
+/** The newest successful rehearsal on the lab twin: what "rehearsed N days ago" reads. */
+export function lastRehearsal(runs: Run[]): Run | undefined {
+  return runs.find((r) => r.rehearsal && r.status === 'succeeded');
 }
 
 const HERE = {
@@ -53,6 +60,7 @@ export function allRuns(): Promise<Run[]> {
         data: entry.data,
         status: effectiveStatus(entry.data, HERE),
         sandbox: isSandboxServer(entry.data.cluster.server),
+        rehearsal: entry.data.rehearsal !== undefined,
       }))
       .sort((a, b) => b.data.startedAt.localeCompare(a.data.startedAt)),
   );
@@ -69,7 +77,7 @@ export async function runsOf(procedureId: string): Promise<Run[]> {
 }
 
 export function lastSuccess(runs: Run[]): Run | undefined {
-  return runs.find((r) => r.status === 'succeeded' && !r.sandbox);
+  return runs.find((r) => r.status === 'succeeded' && !r.sandbox && !r.rehearsal);
 }
 
 /** A step result that says something (not still pending, not skipped by a tab choice). */

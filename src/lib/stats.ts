@@ -1,7 +1,7 @@
 import { getCollection } from 'astro:content';
 import { ADR_STATUSES, WEEKEND_STATUSES } from '../../runner/schemas/pages.ts';
 import { allAdrs } from './adrs.ts';
-import { allRuns, labRuns, lastSuccess, staleSteps, type Run } from './runs.ts';
+import { allRuns, labRuns, lastRehearsal, lastSuccess, staleSteps, type Run } from './runs.ts';
 import { procedurePages, type ProcedurePage } from './pages.ts';
 import { inventory } from './inventory.ts';
 import { daysSince } from './format.ts';
@@ -16,6 +16,9 @@ export interface RunbookFreshness {
   risk: string;
   last?: Run | undefined;
   verifiedDays?: number | undefined;
+  /** Days since the last successful rehearsal on the lab twin (never lab evidence: shown beside verified). */
+  rehearsedDays?: number | undefined;
+  rehearsed?: Run | undefined;
   stale: number;
 }
 
@@ -30,8 +33,10 @@ export function labStats() {
 async function computeStats() {
   const inv = inventory();
   const adrs = await allAdrs();
-  // Figures are evidence about the lab: runs against the sandbox do not count.
-  const runs = labRuns(await allRuns());
+  // Figures are evidence about the lab: runs against the sandbox and rehearsals on the twin do not count.
+  const every = await allRuns();
+  const runs = labRuns(every);
+  const rehearsals = every.filter((r) => r.rehearsal);
   const pages = await procedurePages();
   const docs = await getCollection('docs');
 
@@ -40,11 +45,14 @@ async function computeStats() {
     .map((page) => {
       const own = runs.filter((r) => r.data.runbook.id === page.procedure.id);
       const success = lastSuccess(own);
+      const rehearsed = lastRehearsal(rehearsals.filter((r) => r.data.runbook.id === page.procedure.id));
       return {
         page,
         risk: page.procedure.runbook?.risk ?? 'low',
         last: own[0],
         verifiedDays: success ? daysSince(success.data.endedAt ?? success.data.startedAt) : undefined,
+        rehearsedDays: rehearsed ? daysSince(rehearsed.data.endedAt ?? rehearsed.data.startedAt) : undefined,
+        rehearsed,
         stale: staleSteps(page.procedure, own).size,
       };
     })
@@ -62,6 +70,7 @@ async function computeStats() {
   // What the cluster itself said before and after, when the run took snapshots; the target param otherwise.
   const upgradeMoved = upgrade ? upgradeRange(upgrade.data.snapshots?.before, upgrade.data.snapshots?.after) : undefined;
   const lastVerified = succeeded[0];
+  const rehearsed = lastRehearsal(rehearsals);
 
   return {
     cluster: inv.cluster,
@@ -85,6 +94,7 @@ async function computeStats() {
     },
     lastUpgrade: upgrade ? { run: upgrade, version: upgradeVersion, range: upgradeMoved, days: daysSince(upgrade.data.startedAt) } : undefined,
     lastVerified: lastVerified ? { run: lastVerified, days: daysSince(lastVerified.data.endedAt ?? lastVerified.data.startedAt) } : undefined,
+    lastRehearsed: rehearsed ? { run: rehearsed, days: daysSince(rehearsed.data.endedAt ?? rehearsed.data.startedAt) } : undefined,
     incidents: docs
       .filter((d) => d.data.incident)
       .map((d) => ({ url: `/${d.id}/`, title: d.data.title, incident: d.data.incident! }))
