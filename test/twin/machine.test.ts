@@ -65,7 +65,8 @@ describe('the twin machines', () => {
 
   it('a node reaches nothing but its own loopback: TEST-NET is unreachable, only lo exists', () => {
     for (const n of twin.nodes) {
-      const r = sshNode(twin.sshConfig, n.name, 'ip -o link show | cut -d: -f2; timeout 5 bash -c "exec 3<>/dev/tcp/192.0.2.1/80"');
+      // /proc/net/dev lists the interfaces of the reader's network namespace (`ip` is the simulator's on a node).
+      const r = sshNode(twin.sshConfig, n.name, 'tail -n +3 /proc/net/dev | cut -d: -f1; timeout 5 bash -c "exec 3<>/dev/tcp/192.0.2.1/80"');
       expect(r.code).not.toBe(0);
       expect(r.stdout.trim()).toBe('lo');
       expect(r.stderr).toMatch(/Network is unreachable/);

@@ -28,6 +28,7 @@ export interface MachineTools {
   sshd: string;
   ip: string;
   sleep: string;
+  mount: string;
   node: string;
 }
 
@@ -86,6 +87,9 @@ export function prepareMachine(spec: MachineSpec): MountPlan {
   const paths = machinePaths(spec.dir);
   for (const p of [spec.dir, spec.apiSocket, spec.simEntry, ...Object.values(spec.tools)]) safePath(p);
   const plan = planMounts(spec.commands, paths.root, paths.layers);
+  // sshd re-executes itself by its path, and bash runs init.sh: neither may be the simulator's.
+  const shadowed = spec.commands.flatMap((c) => c.paths).filter((p) => [spec.tools.sshd, spec.tools.bash].includes(p));
+  if (shadowed.length) throw new Error(`the command table covers ${shadowed.join(', ')}, which the twin's machines need from the host`);
 
   writeFileSync(paths.launcher, launcherText(spec), { mode: 0o755 });
   for (const m of plan.mounts) {
@@ -128,9 +132,9 @@ ${run}
 }
 
 function mountLine(m: Mount, node: string): string {
-  if (m.kind === 'bind') return `mount --bind ${q(safePath(m.source))} ${q(safePath(m.target))}`;
+  if (m.kind === 'bind') return `"$MOUNT" --bind ${q(safePath(m.source))} ${q(safePath(m.target))}`;
   // Two lower layers and no upper one: a read-only overlay, the node's layer on top.
-  return `mount -t overlay twin-${node} -o ${q(`ro,lowerdir=${safePath(m.layer)}:${safePath(m.target)}`)} ${q(m.target)}`;
+  return `"$MOUNT" -t overlay twin-${node} -o ${q(`ro,lowerdir=${safePath(m.layer)}:${safePath(m.target)}`)} ${q(m.target)}`;
 }
 
 export function initScript(spec: MachineSpec, mounts: Mount[]): string {
@@ -143,15 +147,20 @@ export function initScript(spec: MachineSpec, mounts: Mount[]): string {
 set -euo pipefail
 hostname ${q(spec.name)}
 ${q(t.ip)} link set lo up
+# The host's mount, socat and sleep, held open: once the overlays are up, their paths may be the simulator's.
+# (Each runs from its own descriptor, so that one stays open in it; the others are closed.)
+exec 7<${q(t.mount)} 8<${q(t.socat)} 9<${q(t.sleep)}
+MOUNT=/proc/self/fd/7 SOCAT=/proc/self/fd/8 SLEEP=/proc/self/fd/9
 # Read-only overlays where a mount point or a command is missing on the host, then the node's own files.
 ${mounts.map((m) => mountLine(m, spec.name)).join('\n')}
 # Forwarders: the host reaches the node's sshd through ssh.sock; the node reaches the API at 127.0.0.1:6443.
-${q(t.socat)} UNIX-LISTEN:${paths.sshSocket},fork,mode=600,unlink-early TCP:127.0.0.1:22 &
-${q(t.socat)} TCP-LISTEN:6443,bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:${spec.apiSocket} &
-${q(t.sshd)} -D -f ${q(sshd.config)} -E ${q(sshd.log)} &
+"$SOCAT" UNIX-LISTEN:${paths.sshSocket},fork,mode=600,unlink-early TCP:127.0.0.1:22 7<&- 9<&- &
+"$SOCAT" TCP-LISTEN:6443,bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:${spec.apiSocket} 7<&- 9<&- &
+${q(t.sshd)} -D -f ${q(sshd.config)} -E ${q(sshd.log)} 7<&- 8<&- 9<&- &
 echo "node ${spec.name} up: sshd, ssh.sock and 127.0.0.1:6443 started"
 # Stay pid 1 (bash reaps whatever ends below it) until unshare is stopped.
-${q(t.sleep)} infinity &
+"$SLEEP" infinity 7<&- 8<&- &
+exec 7<&- 8<&- 9<&-
 wait
 `;
 }
