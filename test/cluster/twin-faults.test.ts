@@ -4,7 +4,7 @@
 // kube-system/lab-twin, which would turn the shared sandbox's runs into rehearsals.
 import { CoreV1Api, KubeConfig, PolicyV1Api } from '@kubernetes/client-node';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -277,5 +277,22 @@ describe('scripts/sandbox fault on a running sandbox', () => {
     expect(isOurs(timer)).toBe(false);
     // What the timer would have done, by hand (the API is already back, so this only republishes).
     ok(fault('clear', 'api-down'));
+  });
+
+  it('down clears every fault: no timer, no paused API server, nothing left', async () => {
+    ok(fault('disk-pressure', node(), '--seconds', '600'));
+    ok(fault('api-down'));
+    const timer = JSON.parse(readFileSync(join(twinDir(stateDir), 'fault-undo.json'), 'utf8'))[`disk-pressure@${node()}`].timer;
+    const api = apiserver();
+    expect(isOurs(timer)).toBe(true);
+    const t0 = Date.now();
+    await down(stateDir);
+    const dir = stateDir;
+    stateDir = ''; // done: afterAll has nothing left to stop
+    await eventually('the timer to end', async () => !isOurs(timer), 5_000, 100);
+    expect(isOurs(api)).toBe(false);
+    expect(existsSync(dir)).toBe(false);
+    // down SIGCONTs a paused apiserver first (releaseFaults) or SIGKILLs it after its 10 s grace.
+    expect(Date.now() - t0).toBeLessThan(20_000);
   });
 });

@@ -1,9 +1,8 @@
 // `scripts/sandbox fault …`: the verbs over faults.ts, registered on the
 // sandbox CLI by one call from cli.ts (addFaultCommands).
 import { Command, Option } from 'commander';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  clearFaults, describeFault, FAULT_TABLE, FaultRefused, injectFault, readFaults, type Fault, type InjectOptions,
+  clearFaults, describeFault, FAULT_TABLE, FaultRefused, injectFault, readFaults, waitWhileSandbox, type Fault, type InjectOptions,
 } from './faults.ts';
 
 type Colors = { red: (s: string) => string; green: (s: string) => string; dim: (s: string) => string; yellow: (s: string) => string };
@@ -76,7 +75,7 @@ Examples:
     .addOption(new Option('--only-since <iso>').hideHelp())
     .action(async (kind: string, node: string | undefined, opts: { stateDir: string; after?: string; onlySince?: string }) => {
       try {
-        if (opts.after) await sleep(Number(opts.after) * 1000);
+        if (opts.after && !(await waitWhileSandbox(opts.stateDir, Number(opts.after)))) return; // `down` came first
         const cleared = await clearFaults(opts.stateDir, {
           kind, ...(node ? { node } : {}), ...(opts.onlySince ? { onlySince: opts.onlySince, fromTimer: true } : {}),
         });

@@ -135,9 +135,10 @@ export function readFaults(stateDir: string): Fault[] {
   return Array.isArray(list) ? (list as Fault[]) : [];
 }
 
-function readSandbox(stateDir: string): SandboxState {
+/** The sandbox's state; `starting` is enough for publishTwin, which `up` calls before it says running. */
+function readSandbox(stateDir: string, starting = false): SandboxState {
   const state = readJson<SandboxState | undefined>(join(resolve(stateDir), 'state.json'), undefined);
-  const running = state?.phase === 'running' && state.processes.length > 0;
+  const running = (state?.phase === 'running' || (starting && state?.phase === 'starting')) && state.processes.length > 0;
   if (!state || !running) {
     throw new FaultRefused(`no running sandbox in ${resolve(stateDir)}; start one with: scripts/sandbox up`, 3);
   }
@@ -162,12 +163,12 @@ const httpCode = (err: unknown) => (err as { code?: number }).code;
 
 /**
  * Writes the list to faults.json and to the ConfigMap kube-system/lab-twin.
- * twin-machine's `up` calls this once with [] so the twin announces itself
- * before any run; every fault change calls it again.
+ * `up` calls this once with [] once the twin is up (twin.json written), so the
+ * twin announces itself before any run; every fault change calls it again.
  */
 export async function publishTwin(stateDir: string, faults: Fault[] = readFaults(stateDir)): Promise<void> {
+  const state = readSandbox(stateDir, true);
   writeJson(faultsFile(stateDir), faults);
-  const state = readSandbox(stateDir);
   const { CoreV1Api } = await import('@kubernetes/client-node');
   const core = (await kubeConfig(state)).makeApiClient(CoreV1Api);
   const body = {
@@ -504,4 +505,18 @@ export function describeFault(now = Date.now()): (f: Fault) => string {
     return `${f.kind}${f.node ? ` ${f.node}` : ''}${opts.length ? ` (${opts.join(', ')})` : ''} since ${f.since}` +
       (left !== undefined ? `, clears by itself in ${left} s` : ', until `scripts/sandbox fault clear`');
   };
+}
+
+/**
+ * The `--seconds` timer's wait: in steps of a second, so a sandbox that went
+ * away meanwhile (`down`) ends the timer at once. Resolves false then.
+ */
+export async function waitWhileSandbox(stateDir: string, seconds: number): Promise<boolean> {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    if (!existsSync(join(resolve(stateDir), 'state.json'))) return false;
+    const left = deadline - Date.now();
+    if (left <= 0) return true;
+    await sleep(Math.min(1000, left));
+  }
 }
