@@ -271,6 +271,13 @@ describe('curl, NAS, network and the rest', () => {
     expect(twin.sh(M, 'curl -sf https://github.com/k3s-io/k3s/releases/download/v9/k3s').status).toBe(22);
   });
 
+  it('without the node\'s namespace a mount is never made: the export is copied in and written back on umount', () => {
+    const r = twin.sh(M, 'd=$(mktemp -d); mount -t nfs 192.168.2.2:/volume1/k3s-backups "$d"; grep -cF "$d" /proc/self/mounts; echo hi > "$d/f"; umount "$d"; rmdir "$d"; umount "$d"');
+    expect(r.stdout).toBe('0\n');
+    expect(r.stderr).toMatch(/umount: \S+: not mounted\.\n$/);
+    expect(readFileSync(join(twin.twinDir, 'nas', 'volume1', 'k3s-backups', 'f'), 'utf8')).toBe('hi\n');
+  });
+
   it('fault nas-unreachable: mount.nfs times out, showmount fails; unknown exports are denied', () => {
     expect(twin.sh(M, 'showmount -e 192.168.2.2').stdout).toContain('/volume1/k3s-backups');
     expect(twin.sh(M, 'd=$(mktemp -d); mount -t nfs 192.168.2.2:/volume1/other "$d"').stderr).toContain('access denied by server');

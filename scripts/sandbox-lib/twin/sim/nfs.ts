@@ -4,8 +4,8 @@
 // it); outside any namespace (the unit tests) the target is filled from the export and
 // written back on umount, so no mount is made at all. Fault: nas-unreachable.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { cpSync, existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { type Node, SimError, refuse } from './node.ts';
 
 function nasDir(node: Node): string {
@@ -24,18 +24,40 @@ export function exportsOf(node: Node): string[] {
   return out.sort();
 }
 
-/** True when this process runs in its own mount namespace (a twin node), not the host's. */
-function inNodeNamespace(): boolean {
+/**
+ * True inside the twin node's mount namespace: there /var/lib/rancher is a bind mount of this
+ * node's root/var/lib/rancher. Anywhere else (the unit tests, the host) no mount is ever made.
+ */
+function inNodeNamespace(node: Node): boolean {
   try {
-    return readlinkSync('/proc/self/ns/mnt') !== readlinkSync('/proc/1/ns/mnt');
+    const want = join(basename(node.dir), 'root', 'var', 'lib', 'rancher');
+    return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((line) => {
+      const f = line.split(' ');
+      return f[4] === '/var/lib/rancher' && (f[3] ?? '').endsWith(want);
+    });
   } catch {
     return false;
   }
 }
 
-function sysMount(args: string[], what: string): void {
-  // The real mount(8) is covered by the simulator inside the node, so the bind mount is made
-  // with the syscall itself (through python3's ctypes), or a real-mount the twin provides.
+/** The host's mount(8)/umount(8), when the twin machine binds them into the node dir before covering the real paths. */
+function hostTool(node: Node, name: 'host-mount' | 'host-umount'): string | undefined {
+  const p = join(node.dir, 'bin', name);
+  return existsSync(p) ? p : undefined;
+}
+
+function sysMount(args: string[], what: string, node?: Node): void {
+  const tool = node && hostTool(node, args[0] === 'bind' ? 'host-mount' : 'host-umount');
+  if (tool) {
+    const argv = args[0] === 'bind'
+      ? ['--bind', ...(args[3] === 'ro' ? ['-o', 'ro'] : []), args[1] ?? '', args[2] ?? '']
+      : [args[1] ?? ''];
+    const r = spawnSync(tool, argv, { encoding: 'utf8' });
+    if (r.error || r.status !== 0) throw new SimError(`lab twin simulator: could not ${what}: ${r.error?.message ?? r.stderr.trim()}`, 32);
+    return;
+  }
+  // Otherwise (the real mount(8) is covered by the simulator inside the node) the bind mount
+  // is made with the syscall itself, through python3's ctypes.
   const script = `import ctypes,sys,os
 libc=ctypes.CDLL(None,use_errno=True)
 op=sys.argv[1]
@@ -77,8 +99,8 @@ export async function mountNfs(node: Node, src: string, target: string, options:
   const abs = resolve(target);
   if (!existsSync(abs) || !statSync(abs).isDirectory()) { process.stderr.write(`${program}: mount point ${target} does not exist\n`); return 32; }
   const readOnly = options.some((o) => o.split(',').includes('ro'));
-  const bind = inNodeNamespace();
-  if (bind) sysMount(['bind', dir, abs, readOnly ? 'ro' : 'rw'], `bind ${dir} onto ${abs}`);
+  const bind = inNodeNamespace(node);
+  if (bind) sysMount(['bind', dir, abs, readOnly ? 'ro' : 'rw'], `bind ${dir} onto ${abs}`, node);
   else cpSync(dir, abs, { recursive: true });
   node.state.mounts[abs] = { source: src, dir, readOnly, bind };
   node.save();
@@ -115,7 +137,7 @@ export function umount(node: Node, args: string[]): number {
     const key = node.state.mounts[abs] ? abs : Object.keys(node.state.mounts).find((k) => node.state.mounts[k]?.source === t);
     const m = key ? node.state.mounts[key] : undefined;
     if (!m || !key) { process.stderr.write(`umount: ${t}: not mounted.\n`); code = 32; continue; }
-    if (m.bind) sysMount(['umount', key], `unmount ${key}`);
+    if (m.bind) sysMount(['umount', key], `unmount ${key}`, node);
     else {
       // Copy mode (no namespace): what was written under the mount point lands on the NAS twin.
       if (!m.readOnly) cpSync(key, m.dir, { recursive: true });
