@@ -147,20 +147,20 @@ export function initScript(spec: MachineSpec, mounts: Mount[]): string {
 set -euo pipefail
 hostname ${q(spec.name)}
 ${q(t.ip)} link set lo up
-# The host's mount, socat and sleep, held open: once the overlays are up, their paths may be the simulator's.
-# (Each runs from its own descriptor, so that one stays open in it; the others are closed.)
-exec 7<${q(t.mount)} 8<${q(t.socat)} 9<${q(t.sleep)}
-MOUNT=/proc/self/fd/7 SOCAT=/proc/self/fd/8 SLEEP=/proc/self/fd/9
+# Forwarders first, by their host paths (the overlays below may cover them; a process sees mounts made after it
+# started all the same): the host reaches the node's sshd through ssh.sock; the node reaches the API at 127.0.0.1:6443.
+${q(t.socat)} UNIX-LISTEN:${paths.sshSocket},fork,mode=600,unlink-early TCP:127.0.0.1:22 &
+${q(t.socat)} TCP-LISTEN:6443,bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:${spec.apiSocket} &
+# Keeps pid 1 waiting (bash reaps whatever ends below it) until unshare is stopped.
+${q(t.sleep)} infinity &
+# The host's mount, held open: once /usr/bin is overlaid, its path is the simulator's mount.
+exec 7<${q(t.mount)}
+MOUNT=/proc/self/fd/7
 # Read-only overlays where a mount point or a command is missing on the host, then the node's own files.
 ${mounts.map((m) => mountLine(m, spec.name)).join('\n')}
-# Forwarders: the host reaches the node's sshd through ssh.sock; the node reaches the API at 127.0.0.1:6443.
-"$SOCAT" UNIX-LISTEN:${paths.sshSocket},fork,mode=600,unlink-early TCP:127.0.0.1:22 7<&- 9<&- &
-"$SOCAT" TCP-LISTEN:6443,bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:${spec.apiSocket} 7<&- 9<&- &
-${q(t.sshd)} -D -f ${q(sshd.config)} -E ${q(sshd.log)} 7<&- 8<&- 9<&- &
+exec 7<&-
+${q(t.sshd)} -D -f ${q(sshd.config)} -E ${q(sshd.log)} &
 echo "node ${spec.name} up: sshd, ssh.sock and 127.0.0.1:6443 started"
-# Stay pid 1 (bash reaps whatever ends below it) until unshare is stopped.
-"$SLEEP" infinity 7<&- 8<&- &
-exec 7<&- 8<&- 9<&-
 wait
 `;
 }
