@@ -10,7 +10,7 @@ const TOOLS = [
 /**
  * A tool counts where the step's shell runs it: through wrappers, `bash -c` and `$(…)` (parsed,
  * see shell/analyse.ts), but not on the far side of ssh or `kubectl exec`, where it runs on a node
- * or in a pod.
+ * or in a pod (`kubectl exec … -- psql` needs no psql here).
  */
 export const requiresRule: PageRule = (procedure) => {
   const rb = procedure.runbook;
@@ -25,8 +25,16 @@ export const requiresRule: PageRule = (procedure) => {
     if (step.kind !== 'shell' || step.attrs.on !== 'local') continue;
     // Only a tool not yet listed or found can add a finding, and its name must appear in the raw code.
     if (!TOOLS.some((tool) => !rb.requires.includes(tool) && !missing.has(tool) && step.code.includes(tool))) continue;
-    for (const inv of analyseShell(step.code).invocations) {
+    const analysis = analyseShell(step.code);
+    // A step the parser cannot fully read also gets a coarse line split (shell/fallback.ts), which takes
+    // the lines of a multi-line quoted script (`kubectl exec pg -- sh -c '…psql…'`, run in the pod) for
+    // commands of their own: a tool the tree found in the pod at that line is not also counted here.
+    const inPod = analysis.damaged
+      ? new Set(analysis.invocations.filter((i) => i.remote).map((i) => `${i.name}@${i.line}`))
+      : undefined;
+    for (const inv of analysis.invocations) {
       if (inv.remote || inv.name === undefined || !TOOLS.includes(inv.name)) continue;
+      if (inPod?.has(`${inv.name}@${inv.line}`)) continue;
       note(inv.name, step.position.start.line + 1 + inv.line);
     }
   }
