@@ -85,6 +85,10 @@ describe('the twin machines', () => {
     if (twin.simulator === 'project') {
       const r = sshNode(twin.sshConfig, 'k3s-master', 'k3s --version');
       expect(r.stdout).toContain('(lab twin simulation)');
+      // The simulator's NFS binds use the host's mount(8), bound into the node dir inside the node only.
+      const m = sshNode(twin.sshConfig, 'k3s-master', `${join(nodeDir('k3s-master'), 'bin/host-mount')} --version`);
+      expect(m.stdout).toMatch(/mount from util-linux/);
+      expect(readFileSync(join(nodeDir('k3s-master'), 'bin/host-mount'), 'utf8')).toBe('');
     } else {
       const r = sshNode(twin.sshConfig, 'k3s-master', 'systemctl status k3s; /sbin/mount.nfs a b; arping -c1 x; curl -sfL https://get.k3s.io; echo "curl=$?"');
       expect(r.stdout).toContain('stand-in systemctl on k3s-master: status k3s');

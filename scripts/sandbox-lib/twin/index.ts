@@ -122,7 +122,7 @@ function which(cmd: string): string | undefined {
 
 function tools(): MachineTools {
   const need = (c: string) => which(c) ?? (() => { throw new Error(`the lab twin needs ${c}: run scripts/install-system-deps`); })();
-  return { unshare: need('unshare'), bash: need('bash'), socat: need('socat'), sshd: SSHD, ip: need('ip'), sleep: need('sleep'), mount: need('mount'), node: process.execPath };
+  return { unshare: need('unshare'), bash: need('bash'), socat: need('socat'), sshd: SSHD, ip: need('ip'), sleep: need('sleep'), mount: need('mount'), umount: need('umount'), node: process.execPath };
 }
 
 export async function loadSimulator(): Promise<Simulator> {

@@ -29,6 +29,7 @@ export interface MachineTools {
   ip: string;
   sleep: string;
   mount: string;
+  umount: string;
   node: string;
 }
 
@@ -107,6 +108,9 @@ export function prepareMachine(spec: MachineSpec): MountPlan {
       }
     }
   }
+  // Mount points for the host's mount(8)/umount(8) inside the node (the simulator's NFS binds use them, sim/nfs.ts).
+  mkdirSync(join(spec.dir, 'bin'), { recursive: true });
+  for (const f of hostTools(spec.dir)) if (!existsSync(f)) writeFileSync(f, '', { mode: 0o755 });
   const sshd = nodeSshdFiles(spec.dir);
   mkdirSync(sshd.dir, { recursive: true, mode: 0o700 });
   writeFileSync(sshd.config, sshdConfigText(spec.name, sshd));
@@ -114,6 +118,9 @@ export function prepareMachine(spec: MachineSpec): MountPlan {
   chmodSync(paths.init, 0o755);
   return plan;
 }
+
+/** <node>/bin/host-mount and host-umount: the host's mount(8) and umount(8), bound there inside the node only. */
+export const hostTools = (dir: string) => [join(dir, 'bin', 'host-mount'), join(dir, 'bin', 'host-umount')] as const;
 
 /** The simulator's own per-node launcher, when the node root has one (sim/install.ts launcherPath). */
 export const simLauncher = (dir: string) => join(dir, 'bin', 'twin-sim');
@@ -156,6 +163,9 @@ ${q(t.sleep)} infinity &
 # The host's mount, held open: once /usr/bin is overlaid, its path is the simulator's mount.
 exec 7<${q(t.mount)}
 MOUNT=/proc/self/fd/7
+# The host's mount(8)/umount(8) for the simulator, at <node>/bin/host-{mount,umount} (inside this node only).
+"$MOUNT" --bind ${q(t.mount)} ${q(hostTools(spec.dir)[0])}
+"$MOUNT" --bind ${q(t.umount)} ${q(hostTools(spec.dir)[1])}
 # Read-only overlays where a mount point or a command is missing on the host, then the node's own files.
 ${mounts.map((m) => mountLine(m, spec.name)).join('\n')}
 exec 7<&-
