@@ -89,4 +89,14 @@ describe('the simulator drives the Node', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(3000);
     writeFileSync(join(stateDir, 'twin', 'faults.json'), '[]');
   });
+
+  it('the pressure annotation the faults set turns DiskPressure / MemoryPressure on and off', async () => {
+    const cond = (t: string) => nodeJson().status.conditions?.find((c) => c.type === t)?.status;
+    kubectlOk(['annotate', 'node', name, 'twin.k3s-lab/pressure=disk', '--overwrite']);
+    await eventually('DiskPressure True', async () => cond('DiskPressure') === 'True', 20_000, 100);
+    expect(cond('MemoryPressure')).toBe('False');
+    expect(cond('Ready')).toBe('True');
+    kubectlOk(['annotate', 'node', name, 'twin.k3s-lab/pressure-']);
+    await eventually('DiskPressure False', async () => cond('DiskPressure') === 'False', 20_000, 100);
+  });
 });

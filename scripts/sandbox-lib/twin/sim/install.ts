@@ -222,7 +222,7 @@ export async function k3sInstall(node: Node, args: string[], env: NodeJS.Process
     const hashUrl = `${releaseBase}${version}/sha256sum-amd64.txt`;
     info(`Downloading hash ${hashUrl}`);
     const fault = node.fault('install-fails');
-    if (fault) fatal(`Download failed (lab twin fault install-fails${fault.node ? ` on ${fault.node}` : ''})`);
+    if (fault && (fault.version === undefined || fault.version === version)) fatal(`Download failed (lab twin fault install-fails${fault.node ? ` on ${fault.node}` : ''})`);
     if (!versionRe.test(version)) fatal('Download failed');
     const expected = checksumFile(node, version).split(/\s+/)[0];
     if (existsSync(bin) && fileHash(bin) === expected) {
