@@ -36,7 +36,7 @@ import { hops } from './destructive.ts';
  * bounded by `--request-timeout`.
  */
 export const interactiveRule: StepRule = (step, { at }) => {
-  if (step.kind !== 'shell' || !NAMES.some((n) => step.code.includes(n))) return [];
+  if (step.kind !== 'shell' || !MAY_MATCH.test(step.code)) return [];
   const out: Diagnostic[] = [];
   const seen = new Set<string>();
   for (const inv of analyseShell(step.code).invocations) {
@@ -102,11 +102,17 @@ const pager = (name: string) =>
 const EDITORS = new Set(['vi', 'vim', 'nvim', 'view', 'nano', 'pico', 'emacs', 'sudoedit', 'vipw', 'vigr']);
 const FULL_SCREEN = new Set(['htop', 'btop', 'k9s', 'nmtui', 'iftop']);
 const PAGERS = new Set(['less', 'more', 'most']);
-/** Every name judge() looks at, for the prefilter on the raw text. */
-const NAMES = [
-  'kubectl', 'journalctl', 'tail', 'dmesg', 'watch', 'top', 'ping', 'ssh', 'docker', 'nerdctl', 'podman', 'crictl',
-  'systemctl', 'crontab', 'sudo', 'visudo', ...EDITORS, ...FULL_SCREEN, ...PAGERS,
-];
+/**
+ * A cheap look at the raw text before the parse is asked: a finding needs one of the commands that are
+ * findings by name, a verb (edit, attach, compose), or an option cluster with one of the letters judge() looks
+ * for (-w -f -F -t -T -N -e; --watch, --follow, --tty). It only lets steps through to the parse.
+ */
+const BY_NAME = [...EDITORS, ...FULL_SCREEN, ...PAGERS, 'watch', 'top', 'ping', 'crontab', 'visudo'];
+const MAY_MATCH = new RegExp(
+  `\\b(${[...BY_NAME, 'edit', 'attach', 'compose'].join('|')})\\b`
+    + `|(?:^|[\\s'"])-[A-Za-z]*[wfFtTNe][A-Za-z]*(?=[\\s'"=]|$)|--(watch|follow|tty)`,
+  'm',
+);
 
 const JOURNALCTL: OptionSyntax = {
   values: words(`-u --unit --user-unit -n --lines -p --priority -S --since -U --until -t --identifier
