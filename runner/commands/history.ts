@@ -45,6 +45,8 @@ export function registerHistory(program: Command) {
         resumes: r.resumes.length,
         // Against the sandbox (loopback API server), not the lab.
         sandbox: isSandboxServer(r.cluster.server),
+        // On the lab twin: a rehearsal, never evidence about the lab.
+        rehearsal: r.rehearsal !== undefined,
         // The cluster just before the first step and just after the last, as recorded
         // (null: none taken; { takenAt, error }: the API did not answer), and what changed between them.
         snapshots: { before: r.snapshots?.before ?? null, after: r.snapshots?.after ?? null },
@@ -60,7 +62,7 @@ export function registerHistory(program: Command) {
     }
     const body = rows.map((r) => [
       r.runId,
-      STATUS_STYLE[r.status](r.status) + (r.stoppedAt ? pc.dim(` at ${r.stoppedAt}`) : '') + (r.sandbox ? pc.cyan(' (sandbox)') : ''),
+      STATUS_STYLE[r.status](r.status) + (r.stoppedAt ? pc.dim(` at ${r.stoppedAt}`) : '') + (r.rehearsal ? pc.cyan(' (rehearsal)') : r.sandbox ? pc.cyan(' (sandbox)') : ''),
       r.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
       r.durationMs === null ? '-' : formatDuration(r.durationMs),
       `${r.steps.succeeded}/${r.steps.total}`,

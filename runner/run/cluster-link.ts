@@ -21,6 +21,8 @@ export interface ClusterLink {
   error?: string;
   /** Said before the first step: how to pin an unpinned cluster, or that the API is down and the runbook allows it. */
   note?: string;
+  /** The cluster is the lab twin (it publishes kube-system/lab-twin): the run is a rehearsal, with these faults active. */
+  twin?: { faults: RehearsalFault[] };
 }
 
 export async function linkCluster(procedure: Procedure, inventory: Inventory, inventoryFile: string, kube: KubeView): Promise<ClusterLink> {
@@ -45,22 +47,37 @@ export async function linkCluster(procedure: Procedure, inventory: Inventory, in
   if (down) return unreachable(new ClusterUnreachable(kube.server ?? '?', down));
   const client = await connectView(kube);
   try {
-    const { uid, identity } = await confirmIdentity(client, inventory.cluster, inventoryFile);
-    return { client, uid, identity, ...(identity === 'unpinned' ? { note: unpinnedNote(uid, inventoryFile) } : {}) };
+    const [{ uid, identity }, twin] = await Promise.all([confirmIdentity(client, inventory.cluster, inventoryFile), readTwin(client)]);
+    return {
+      client, uid, identity, ...(twin ? { twin } : {}),
+      ...(identity === 'unpinned' && !twin ? { note: unpinnedNote(uid, inventoryFile) } : {}),
+    };
   } catch (err) {
     if (err instanceof ClusterUnreachable) return unreachable(err);
     throw err;
   }
 }
 
-/** The identity, as the record keeps it. */
+/** The identity (and, on the twin, that this is a rehearsal), as the record keeps it. */
 export function recordIdentity(record: RunRecord, link: ClusterLink): void {
+  if (link.twin) recordRehearsal(record, link.twin.faults);
   delete record.cluster.error;
   Object.assign(record.cluster, {
     identity: link.identity,
     ...(link.uid ? { uid: link.uid } : {}),
     ...(link.error ? { error: link.error } : {}),
   });
+}
+
+/**
+ * The faults of a rehearsal, merged by kind, node and start: a fault injected mid-run (an install that
+ * fails halfway through an upgrade) is in the record as well as those active at the start.
+ */
+export function recordRehearsal(record: RunRecord, faults: readonly RehearsalFault[]): void {
+  const known = record.rehearsal?.faults ?? [];
+  const key = (f: RehearsalFault) => `${f.kind}\u0000${f.node ?? ''}\u0000${f.since}`;
+  const seen = new Set(known.map(key));
+  record.rehearsal = { twin: true, faults: [...known, ...faults.filter((f) => !seen.has(key(f)))] };
 }
 
 /** A resume continues on the cluster the run started on: the same UID, whatever the names say now. */

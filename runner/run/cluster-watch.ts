@@ -1,7 +1,7 @@
 import pc from 'picocolors';
 import type { HeldLease } from '../cluster/lease.ts';
 import type { Session } from './session.ts';
-import { snapshotSlot } from './cluster-link.ts';
+import { readTwin, recordRehearsal, snapshotSlot } from './cluster-link.ts';
 
 /**
  * What a run does with its cluster around the steps: the cluster-wide lock (taken
@@ -62,7 +62,10 @@ export async function watchCluster(s: Session, say: (line: string) => void): Pro
     },
     after: async (stopping = false) => {
       if (!record.snapshots?.before) return; // the run never got to its first step
-      record.snapshots.after = await snapshotSlot(client, why, stopping ? AFTER_STOPPING_MS : AFTER_DEADLINE_MS);
+      const deadline = stopping ? AFTER_STOPPING_MS : AFTER_DEADLINE_MS;
+      const [after, twin] = await Promise.all([snapshotSlot(client, why, deadline), client && link.twin ? readTwin(client, deadline) : undefined]);
+      record.snapshots.after = after;
+      if (twin) recordRehearsal(record, twin.faults); // faults injected while it ran
     },
     release: async () => {
       await lease?.release();

@@ -5,7 +5,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ensureBuilt, type Binaries } from './build.ts';
 import { probe, type ProbeResult, type TlsClient } from './health.ts';
@@ -16,6 +16,7 @@ import { freePort, freePortPair, isListening, ownsListener } from './ports.ts';
 import { isOurs, startProcess, stopProcesses, tail, type ProcessRecord, type Started } from './processes.ts';
 import { defaultInventory, kwokStages } from './paths.ts';
 import { loadSimulator, twinDown, twinRequirements, twinUp, type Simulator } from './twin/index.ts';
+import { publishTwin, releaseFaults } from './twin/faults.ts';
 
 export interface Ports {
   etcdClient: number;
@@ -143,6 +144,11 @@ export async function up(opts: UpOptions): Promise<SandboxState> {
         onProcess: (rec) => { state.processes.push(rec); writeState(state); },
       });
       state.twin = join(twin.dir, 'twin.json');
+      writeState(state);
+      // The twin announces itself (kube-system/lab-twin) before any run: a run against it is a rehearsal.
+      await publishTwin(stateDir, []);
+      // Its nodes are reached as the user who started it (the twin's sshd knows no other): the inventory says so.
+      writeSandboxInventory(state.inventory, state.sandboxInventory, state.server, sandboxAddress, userInfo().username);
     }
     state.phase = 'running';
     writeState(state);
@@ -307,7 +313,9 @@ export async function down(stateDir: string): Promise<boolean> {
   const state = readState(dir);
   const recs = state ? [...state.processes].reverse() : [];
   const wasRunning = recs.some(isOurs);
-  // The twin's machines first: the API they forward to stays up until they are gone.
+  // Faults first (a paused apiserver would only stop on SIGKILL), then the twin's machines: the API they
+  // forward to stays up until they are gone.
+  releaseFaults(dir);
   await twinDown(dir);
   await stopProcesses(recs);
   if (existsSync(dir)) {
