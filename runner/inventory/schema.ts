@@ -45,7 +45,13 @@ export const clusterSchema = z
   .strict();
 
 export const deviceSchema = z
-  .object({ name: z.string(), address: z.string(), role: z.string() })
+  .object({
+    name: z.string(),
+    address: z.string(),
+    role: z.string(),
+    /** A NAS's NFS exports (the sandbox's lab twin serves the same paths). */
+    exports: z.array(z.string().regex(/^\//, 'an absolute export path such as /volume1/k3s-backups')).optional(),
+  })
   .strict();
 
 export const inventorySchema = z

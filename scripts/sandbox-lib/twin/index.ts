@@ -139,11 +139,13 @@ export async function loadSimulator(): Promise<Simulator> {
 }
 
 /** The inventory's NAS: the device whose role says NFS or NAS (the sandbox inventory's 127.0.2.x stand-in). */
-function findNas(inventoryFile: string): { name: string; address: string } | undefined {
-  const doc = parse(readFileSync(inventoryFile, 'utf8')) as { devices?: Array<{ name?: string; role?: string }> };
+function findNas(inventoryFile: string): { name: string; address: string; exports: string[] } | undefined {
+  const doc = parse(readFileSync(inventoryFile, 'utf8')) as { devices?: Array<{ name?: string; role?: string; exports?: unknown }> };
   const devices = Array.isArray(doc?.devices) ? doc.devices : [];
-  const i = devices.findIndex((d) => /\b(nfs|nas)\b/i.test(String(d?.role ?? '')));
-  return i < 0 ? undefined : { name: String(devices[i]!.name), address: `127.0.2.${i + 1}` };
+  const i = devices.findIndex((d) => Array.isArray(d?.exports) || /\b(nfs|nas)\b/i.test(String(d?.role ?? '')));
+  if (i < 0) return undefined;
+  const exports = (Array.isArray(devices[i]!.exports) ? devices[i]!.exports : []).map(String).filter((e) => e.startsWith('/'));
+  return { name: String(devices[i]!.name), address: `127.0.2.${i + 1}`, exports };
 }
 
 /**
@@ -169,10 +171,12 @@ export async function twinUp(host: TwinHost, inv: SandboxInventory, opts: TwinUp
 
   const nas = findNas(host.inventory);
   if (nas) mkdirSync(join(dir, 'nas'), { recursive: true });
+  // The NAS twin exports what the inventory says the NAS exports (an empty share each).
+  for (const path of nas?.exports ?? []) mkdirSync(join(dir, 'nas', path.replace(/^\/+/, '')), { recursive: true });
   const twin: TwinState = {
     dir, user: userInfo().username, simulator: sim.entry, sshConfig: ssh.config, knownHosts: ssh.knownHosts,
     identity: ssh.identity, apiSocket: join(dir, 'api.sock'), nodeKubeconfig: join(dir, 'kubeconfig'),
-    ...(nas ? { nas: { ...nas, dir: join(dir, 'nas') } } : {}),
+    ...(nas ? { nas: { name: nas.name, address: nas.address, dir: join(dir, 'nas') } } : {}),
     nodes: [], processes: [], startedAt: new Date().toISOString(),
   };
   for (const n of inv.nodes) {
