@@ -20,6 +20,7 @@ import { sandboxAddress } from '../nodes.ts';
 import { isOurs, startProcess, stopProcesses, type ProcessRecord } from '../processes.ts';
 import type { CommandPaths } from './machine-mounts.ts';
 import { commOf, machinePaths, MachineFailed, nodePids, prepareMachine, readBanner, startMachine, type MachineRecord, type MachineTools } from './machine.ts';
+import { operatorDown, operatorEnv, operatorStatus, startOperator, type OperatorStatus } from './operator.ts';
 import { keygen, nodeSshdFiles, SSHD, sshFiles, writeSshClientFiles, type SshHost } from './ssh.ts';
 
 /** The simulator the machines run (helper "twin-sim"'s sim/): its command table, node files and entry. */
@@ -219,6 +220,7 @@ export async function twinUp(host: TwinHost, inv: SandboxInventory, opts: TwinUp
   twin.processes.push(fwdRec);
   opts.onProcess?.(fwdRec);
   writeTwin(stateDir, twin);
+  await startOperator({ stateDir, twinDir: dir, apiSocket: twin.apiSocket, apiPort: host.ports.apiserver, tools: t, timeoutMs, ...(opts.signal ? { signal: opts.signal } : {}) }, (p) => { twin.processes.push(p); opts.onProcess?.(p); });
 
   const results = await Promise.allSettled(prepared.map(async ({ n, spec, sshHost }) => {
     const rec = await startMachine(spec, stateDir, timeoutMs, opts.signal).catch((err: unknown) => {
@@ -266,6 +268,7 @@ export async function twinDown(stateDir: string): Promise<boolean> {
     if (Date.now() > deadline) throw new Error(`twin nodes did not end: ${inits.filter(isOurs).map((i) => i.name).join(', ')}`);
     await sleep(20);
   }
+  await operatorDown(stateDir);
   return was;
 }
 
@@ -282,6 +285,7 @@ export interface TwinStatus {
   twin: TwinState;
   apiForwarder: boolean;
   nodes: TwinNodeStatus[];
+  operator?: OperatorStatus | undefined;
 }
 
 export async function twinStatus(stateDir: string): Promise<TwinStatus | undefined> {
@@ -294,7 +298,7 @@ export async function twinStatus(stateDir: string): Promise<TwinStatus | undefin
     const ssh = alive && existsSync(n.sshSocket) && (await readBanner(n.sshSocket, 1000)).startsWith('SSH-2.0-');
     return { name: n.name, address: n.address, alive, ssh };
   }));
-  return { twin, apiForwarder: !!fwd && isOurs(fwd), nodes };
+  return { twin, apiForwarder: !!fwd && isOurs(fwd), nodes, operator: operatorStatus(stateDir) };
 }
 
 /**
@@ -335,5 +339,5 @@ export async function setNodeSshd(stateDir: string, node: string, running: boole
 /** What `scripts/sandbox env` exports for the twin. */
 export function twinEnv(stateDir: string): Record<string, string> {
   const twin = readTwin(stateDir);
-  return twin ? { RUNBOOK_SSH_CONFIG: twin.sshConfig } : {};
+  return twin ? { RUNBOOK_SSH_CONFIG: twin.sshConfig, ...operatorEnv(stateDir) } : {};
 }
