@@ -82,6 +82,11 @@ export async function prepareSession(ctx: ProjectContext, source: RunSource, opt
   const indices = source.select(plan);
   const selected = indices.map((i) => plan.instances[i - 1]!);
   assertReachable(selected);
+  // Local steps that must run in the twin's operator namespace: a stale or foreign one refuses the run now.
+  if (selected.some((i) => i.targets.some((t) => t.kind === 'local'))) {
+    const { stepNamespace } = await import('../execute/local.ts');
+    stepNamespace();
+  }
   const kube = guardContext(procedure, inventory, inventoryFile, opts.context, opts.assumeCluster);
   const link = kube ? await linkCluster(procedure, inventory, inventoryFile, kube) : undefined;
   source.check?.(kube, link);
