@@ -17,6 +17,7 @@ import { isOurs, startProcess, stopProcesses, tail, type ProcessRecord, type Sta
 import { defaultInventory, kwokStages } from './paths.ts';
 import { loadSimulator, twinDown, twinRequirements, twinUp, type Simulator } from './twin/index.ts';
 import { publishTwin, releaseFaults } from './twin/faults.ts';
+import { applyLabWorkloads } from './twin/workloads.ts';
 
 export interface Ports {
   etcdClient: number;
@@ -147,6 +148,8 @@ export async function up(opts: UpOptions): Promise<SandboxState> {
       writeState(state);
       // The twin announces itself (kube-system/lab-twin) before any run: a run against it is a rehearsal.
       await publishTwin(stateDir, []);
+      // The lab's workloads (src/content/lab/workloads.yaml) as simulated pods, available before `up` returns.
+      await applyLabWorkloads({ kubeconfig: state.kubeconfig, nodes: inv.nodes }, { log, timeoutMs, signal: opts.signal });
       // Its nodes are reached as the user who started it (the twin's sshd knows no other): the inventory says so.
       writeSandboxInventory(state.inventory, state.sandboxInventory, state.server, sandboxAddress, userInfo().username);
     }
