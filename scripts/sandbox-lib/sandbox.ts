@@ -253,7 +253,9 @@ async function startAll(state: SandboxState, bins: Binaries, inv: SandboxInvento
   // serves nothing (no --server-address), so it needs no port.
   const kwok = await start('kwok', bins.kwok, () => [`--kubeconfig=${state.kubeconfig}`, `--config=${kwokStages}`,
     '--manage-all-nodes=false', '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
-    `--cidr=${inv.podCidr}`, '--node-ip=127.0.0.1'],
+    // kwok renews each node's Lease, as a kubelet does every 10 s: without it the node lifecycle
+    // controller marks every node NotReady after its grace period (and every pod not Ready with it).
+    `--cidr=${inv.podCidr}`, '--node-ip=127.0.0.1', '--node-lease-duration-seconds=40'],
   async () => ({ ok: true, detail: 'started' }),
   async () => {});
   log('kwok started (simulated kubelets)');
