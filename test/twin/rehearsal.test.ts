@@ -55,6 +55,17 @@ describe('k3s-upgrade rehearsed on the lab twin', () => {
     rmSync(root, { recursive: true, force: true });
   });
 
+  it('a reboot scheduled from a step outlives the step (systemd runs it) and the node comes back with a new boot id', async () => {
+    const bootId = () => kubectl('get', 'node', 'k3s-worker-02', '-o', 'jsonpath={.status.nodeInfo.bootID}').trim();
+    const before = bootId();
+    const r = runbook(['run', 'node-maintenance', '--only', 'reboot-agent@k3s-worker-02', '--yes', '--records', records], { env: env() });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const deadline = Date.now() + 60_000;
+    while (bootId() === before && Date.now() < deadline) await sleep(500);
+    expect(bootId()).not.toBe(before);
+    expect(bootId()).not.toBe('');
+  });
+
   it('the skew guard: a target two minors ahead fails in preflight, and no node is drained', () => {
     const r = upgrade('v1.36.0+k3s1');
     expect(r.code, r.stdout + r.stderr).toBe(1);

@@ -35,7 +35,8 @@ export function markStopped(node: Node): void {
  * the kwok stage makes the node Ready once `ready-at` has passed.
  */
 export function markRunning(node: Node, version: string, delayMs: number): void {
-  const info = { status: { nodeInfo: { kubeletVersion: version, kubeProxyVersion: version } } };
+  // A kubelet reports the machine's boot id too: after a reboot it is new (node-maintenance waits for that).
+  const info = { status: { nodeInfo: { kubeletVersion: version, kubeProxyVersion: version, bootID: node.state.bootId } } };
   must(node, 'report the kubelet version', ['patch', 'node', node.name, '--subresource=status', '--type=merge', '-p', JSON.stringify(info)]);
   const at = new Date(Date.now() + Math.max(0, delayMs)).toISOString();
   must(node, 'mark k3s running', ['annotate', 'node', node.name, `${k3sAnnotation}=running`, `${readyAtAnnotation}=${at}`, '--overwrite']);

@@ -267,7 +267,9 @@ export function scheduleReboot(node: Node, delayMs: number, unit: string): void 
   mkdirSync(runDir, { recursive: true });
   const main = new URL('./main.ts', import.meta.url).pathname;
   const child = spawn(process.execPath, ['--no-warnings', main, '__reboot', node.dir, String(delayMs), unit], {
-    detached: true, stdio: 'ignore', env: { ...process.env, TWIN_NODE_DIR: node.dir },
+    // systemd runs the timer, not the caller: nothing of the caller's environment (the runner's step and run
+    // marks included, which would have the runner end it with the step) reaches it.
+    detached: true, stdio: 'ignore', env: { ...systemdEnvironment(), TWIN_NODE_DIR: node.dir },
   });
   if (child.pid) writeFileSync(join(runDir, `${unit}.pid`), `${child.pid}\n`);
   child.unref();
@@ -332,4 +334,10 @@ export function killall(node: Node, out: (s: string) => void): number {
   }
   out('+ (lab twin simulation: no containers, mounts or CNI interfaces to remove)\n');
   return 0;
+}
+
+/** What a unit systemd starts sees: the simulator's own settings and a plain PATH, not the caller's session. */
+function systemdEnvironment(): NodeJS.ProcessEnv {
+  const keep = Object.entries(process.env).filter(([k]) => k.startsWith('TWIN_'));
+  return { ...Object.fromEntries(keep), PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' };
 }
