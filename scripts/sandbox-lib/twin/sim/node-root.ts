@@ -198,6 +198,10 @@ export function prepareNodeRoot(nodeDir: string, node: TwinNode, inventory: Twin
   const peers: Record<string, string> = {};
   inventory.nodes.forEach((n, i) => { if (n.name !== node.name) peers[standInFor(i)] = n.name; });
   (inventory.devices ?? []).forEach((d, i) => { peers[`127.0.2.${i + 1}`] = d.name; });
+  // The runbooks name machines by the lab's own addresses too (a NAS export, a ping of the server):
+  // on the twin those answer as the machine they stand for. Only the simulated ping and ip see them;
+  // nothing is ever sent to them.
+  for (const [address, name] of labAddresses(stateDir)) if (name !== node.name) peers[address] ??= name;
   const now = new Date().toISOString();
   const hw = node.hardware ?? {};
   const state: SimState = {
@@ -223,4 +227,19 @@ export function prepareNodeRoot(nodeDir: string, node: TwinNode, inventory: Twin
     { t: now, unit, message: `Starting k3s ${version} (lab twin simulation)` },
     { t: now, unit, message: 'Started Lightweight Kubernetes.' },
   ].map((r) => `${JSON.stringify(r)}\n`).join(''));
+}
+
+/** The lab's addresses of every node and device, from the inventory the sandbox was started from (state.json). */
+function labAddresses(stateDir: string): Array<[string, string]> {
+  try {
+    const { inventory } = JSON.parse(readFileSync(join(stateDir, 'state.json'), 'utf8')) as { inventory?: string };
+    if (!inventory) return [];
+    const doc = parse(readFileSync(inventory, 'utf8')) as { nodes?: unknown[]; devices?: unknown[] };
+    return [...(doc.nodes ?? []), ...(doc.devices ?? [])].flatMap((m) => {
+      const { name, address } = (m ?? {}) as { name?: unknown; address?: unknown };
+      return typeof name === 'string' && typeof address === 'string' && /^\d+\.\d+\.\d+\.\d+$/.test(address) ? [[address, name] as [string, string]] : [];
+    });
+  } catch {
+    return [];
+  }
 }
