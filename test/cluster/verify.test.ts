@@ -225,7 +225,8 @@ describe('runbook verify against the sandbox', () => {
       const runs = join(slow, 'src/content/runs/0001-slow');
       const deadline = Date.now() + 30_000;
       for (;;) {
-        const file = existsSync(runs) ? readdirSync(runs)[0] : undefined;
+        // Only the record itself: a write in progress leaves a `.…tmp` beside it for a moment.
+        const file = existsSync(runs) ? readdirSync(runs).find((f) => f.endsWith('.json') && !f.startsWith('.')) : undefined;
         const rec = file ? JSON.parse(readFileSync(join(runs, file), 'utf8')) as RunRecord : undefined;
         if (rec?.steps.some((s) => s.id === 'slow' && s.status === 'running')) break;
         if (Date.now() > deadline) throw new Error(`the slow check never started; stdout:\n${stdout}`);
@@ -236,7 +237,7 @@ describe('runbook verify against the sandbox', () => {
       expect(stdout).toMatch(/^■ 0001-slow {2}\d\/3 checks passed/m);
       expect(stdout).toContain('Verify interrupted: 0/3 checks passed on 1 page; stopped with 1 page left.');
       expect(stdout).not.toMatch(/^. 0002-later/m);
-      const [file] = readdirSync(runs);
+      const [file] = readdirSync(runs).filter((f) => f.endsWith('.json') && !f.startsWith('.'));
       const rec = runRecordSchema.parse(JSON.parse(readFileSync(join(runs, file!), 'utf8')));
       expect(rec.status).toBe('interrupted');
       expect(rec.steps.find((s) => s.id === 'slow')?.status).toBe('interrupted');
