@@ -60,6 +60,20 @@ describe('a run records the cluster before and after its steps', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  /** Starts a run in the background; resolves its exit code and output. */
+  function startRun(file: string) {
+    const child = spawn(process.execPath, ['runner/cli.ts', 'run', file, '--inventory', inventory, '--records', records, '--yes', '--set', `NODE_NAME=${node}`], {
+      env: { ...process.env, NO_COLOR: '1', ...env() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    return { output: () => out, exited, interrupt: () => child.kill('SIGINT') };
+  }
+  const lock = (...args: string[]) => runbook(['lock', '--inventory', inventory, ...args], { env: env() });
+
   it('drain: before has the node schedulable, after has it cordoned (a cordon left behind), the lock released', async () => {
     const file = page(
       'drain-one',
@@ -87,21 +101,13 @@ describe('a run records the cluster before and after its steps', () => {
   });
 
   it('Ctrl-C: the interrupted run still has its after snapshot, and the lock is given up', async () => {
-    const file = page('held', 'high', '```bash step=wait\necho waiting; sleep 30\n```\n');
-    const child = spawn(process.execPath, ['runner/cli.ts', 'run', file, '--inventory', inventory, '--records', records, '--yes', '--set', `NODE_NAME=${node}`], {
-      env: { ...process.env, NO_COLOR: '1', ...env() },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    await eventually('the step to start', async () => out.includes('waiting'), 30_000, 50);
+    const run = startRun(page('held', 'high', '```bash step=wait\necho waiting; sleep 30\n```\n'));
+    await eventually('the step to start', async () => run.output().includes('waiting'), 30_000, 50);
     // Held while the step runs.
     const held = await coordination.readNamespacedLease({ name: `runbook-${clusterName}`, namespace: 'kube-system' });
     expect(held.spec?.holderIdentity).toContain('/');
-    child.kill('SIGINT');
-    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-    expect(code, out).toBe(130);
+    run.interrupt();
+    expect(await run.exited, run.output()).toBe(130);
     const rec = onlyRecord('held');
     expect(rec.status).toBe('interrupted');
     expect(isSnapshot(rec.snapshots?.before)).toBe(true);
@@ -110,19 +116,6 @@ describe('a run records the cluster before and after its steps', () => {
     expect(lease.spec?.holderIdentity ?? '').toBe('');
   });
 
-  /** Starts a run in the background; resolves its exit code and output. */
-  function startRun(file: string) {
-    const child = spawn(process.execPath, ['runner/cli.ts', 'run', file, '--inventory', inventory, '--records', records, '--yes', '--set', `NODE_NAME=${node}`], {
-      env: { ...process.env, NO_COLOR: '1', ...env() },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-    return { output: () => out, exited };
-  }
-  const lock = (...args: string[]) => runbook(['lock', '--inventory', inventory, ...args], { env: env() });
 
   it('a lock broken between renewals stops the run before its next step (asked of the API before every step)', async () => {
     const marker = join(dir, 'third-ran');
