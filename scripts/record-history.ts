@@ -1,0 +1,268 @@
+/**
+ * The example lab's shipped run history, written by `runbook run` on the lab twin:
+ * brings up a twin in a temp state dir, runs SCENARIOS in order on it (records to a
+ * temp folder), checks that each ended as its row says, then replaces the rehearsal
+ * records in src/content/runs page by page. Records that are not rehearsals (runs
+ * against a plain sandbox, or the lab's own runs) are kept as they are.
+ *
+ *   scripts/record-history [--keep-going] [--only name,name] [--dry]   (npm run fixtures:runs)
+ *
+ * Local steps run in the twin's operator namespace (RUNBOOK_STEP_NAMESPACE, only
+ * loopback): the script refuses to run any scenario without it. Needs root, as the
+ * twin does. A scenario that does not end as its row expects fails the script (exit
+ * 1) and nothing in src/content/runs changes.
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { runRecordSchema, type RunRecord } from '../runner/record/schema.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const RUNS = join(ROOT, 'src/content/runs');
+
+/** How a run (or its resume) must end: its status, and for a failure the first failed instance (and target of a fan-out). */
+interface Outcome {
+  status: 'succeeded' | 'failed';
+  at?: string;
+  target?: string;
+}
+
+interface Scenario {
+  /** Shown in the progress lines. */
+  name: string;
+  /** `runbook run` arguments after `run`: the page id, then `--set`s. `@latest-snapshot` and `@token` are read from the twin. */
+  run: string[];
+  /** `scripts/sandbox fault …` argument lists injected before the run. */
+  faults?: string[][];
+  expect: Outcome;
+  /** After a failure: clear the faults and `runbook resume` the same run, which must end as this says. */
+  resume?: Outcome;
+  /** A scenario that does not go through on the twin today, and why: listed, not run. */
+  skip?: string;
+}
+
+/** The lab's history, in order: each row depends on the twin state the rows before left behind. */
+export const SCENARIOS: Scenario[] = [
+  { name: 'health check', run: ['cluster-health'], expect: { status: 'succeeded' } },
+  { name: 'k3s upgrade to v1.35.0', run: ['k3s-upgrade', '--set', 'TARGET_VERSION=v1.35.0+k3s1'], expect: { status: 'succeeded' } },
+  {
+    name: 'k3s upgrade to v1.35.1, an agent install fails, resumed',
+    faults: [['install-fails', 'k3s-worker-01']],
+    run: ['k3s-upgrade', '--set', 'TARGET_VERSION=v1.35.1+k3s1'],
+    expect: { status: 'failed', at: 'install-agent@k3s-worker-01' },
+    resume: { status: 'succeeded' },
+  },
+  { name: 'health check after the upgrades', run: ['cluster-health', '--set', 'K3S_VERSION=v1.35.1+k3s1'], expect: { status: 'succeeded' } },
+  { name: 'etcd backup', run: ['cluster-backup'], expect: { status: 'succeeded' } },
+  { name: 'restore drill from that backup', run: ['cluster-restore', '--set', 'SNAPSHOT=@latest-snapshot'], expect: { status: 'succeeded' } },
+  { name: 'token rotation', run: ['k3s-token-rotation', '--set', 'NEW_TOKEN=TwinRotatedToken0123456789abcdefXYZ'], expect: { status: 'succeeded' } },
+  { name: 'node maintenance', run: ['node-maintenance'], expect: { status: 'succeeded' } },
+  {
+    name: 'fan-out failure: an agent unreachable in the upgrade preflight',
+    faults: [['unreachable', 'k3s-worker-02']],
+    run: ['k3s-upgrade', '--set', 'TARGET_VERSION=v1.35.2+k3s1'],
+    expect: { status: 'failed', at: 'agent-preflight', target: 'k3s-worker-02' },
+  },
+  {
+    name: 'node failure recovery: k3s stopped on k3s-worker-02',
+    faults: [['k3s-stopped', 'k3s-worker-02']],
+    run: ['node-failure-recovery', '--set', 'FAILED_NODE=k3s-worker-02'],
+    expect: { status: 'succeeded' },
+  },
+];
+
+const { values: opts } = parseArgs({
+  options: { 'keep-going': { type: 'boolean', default: false }, only: { type: 'string' }, dry: { type: 'boolean', default: false } },
+});
+const only = opts.only?.split(',');
+
+const work = mkdtempSync(join(tmpdir(), 'record-history-'));
+const state = join(work, 'sandbox');
+const records = join(work, 'runs');
+
+function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 900_000) {
+  const r = spawnSync(cmd, args, { cwd: ROOT, env, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
+  return { code: r.status ?? 2, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+}
+const sandbox = (...args: string[]) => sh('bash', ['scripts/sandbox', ...args, '--state-dir', state]);
+
+/** The environment `eval "$(scripts/sandbox env)"` gives a shell, read back through `env -0`. */
+function twinEnvironment(): NodeJS.ProcessEnv {
+  const r = spawnSync('bash', ['-c', 'eval "$(bash scripts/sandbox env --state-dir "$1")" && env -0', '-', state], { cwd: ROOT, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`scripts/sandbox env failed: ${r.stderr}`);
+  return Object.fromEntries(r.stdout.split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+}
+
+/** Values a row can only name, because the twin makes them during the history. */
+function resolveArg(arg: string): string {
+  if (arg.endsWith('=@latest-snapshot')) {
+    const dir = join(state, 'twin/nas/volume1/k3s-backups/etcd');
+    const names = existsSync(dir) ? readdirSync(dir).filter((f) => !f.includes('.')).sort() : [];
+    // Snapshot names end in their unix time, so the last in order is the newest.
+    return arg.replace('@latest-snapshot', names.sort((a, b) => Number(a.split('-').at(-1)) - Number(b.split('-').at(-1))).at(-1) ?? 'none');
+  }
+  if (arg.endsWith('=@token')) return arg.replace('@token', readFileSync(join(state, 'twin/nodes/k3s-master/root/var/lib/rancher/k3s/server/token'), 'utf8').trim());
+  return arg;
+}
+
+function newestRecord(id: string, before: Set<string>): RunRecord | undefined {
+  const dir = join(records, id);
+  const fresh = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json') && !before.has(f)).sort() : [];
+  const file = fresh.at(-1);
+  return file ? runRecordSchema.parse(JSON.parse(readFileSync(join(dir, file), 'utf8'))) : undefined;
+}
+
+function recordFiles(id: string): Set<string> {
+  const dir = join(records, id);
+  return new Set(existsSync(dir) ? readdirSync(dir) : []);
+}
+
+function readRecord(id: string, runId: string): RunRecord {
+  return runRecordSchema.parse(JSON.parse(readFileSync(join(records, id, `${runId}.json`), 'utf8')));
+}
+
+/** What the record says happened, in the terms of Outcome: '' when it is what the row expects. */
+function mismatch(record: RunRecord | undefined, want: Outcome): string {
+  if (!record) return 'no record was written (the run was refused)';
+  const failed = record.steps.find((s) => s.status === 'failed' || s.status === 'timed-out');
+  const failedTarget = failed?.targets.find((t) => t.status === 'failed' || t.status === 'timed-out')?.target;
+  const got = `${record.status}${failed ? ` at ${failed.id}${failedTarget ? ` on ${failedTarget}` : ''}` : ''}`;
+  const wanted = `${want.status}${want.at ? ` at ${want.at}${want.target ? ` on ${want.target}` : ''}` : ''}`;
+  if (record.status !== want.status) return `ended ${got}, expected ${wanted}${stopLine(record)}`;
+  if (want.at && failed?.id !== want.at) return `ended ${got}, expected ${wanted}${stopLine(record)}`;
+  if (want.target && failedTarget !== want.target) return `ended ${got}, expected ${wanted}${stopLine(record)}`;
+  return '';
+}
+
+function stopLine(record: RunRecord): string {
+  const s = record.steps.find((x) => !['succeeded', 'skipped'].includes(x.status));
+  if (!s) return '';
+  const text = s.output || s.targets.map((t) => t.output ?? '').join('\n') || s.error || '';
+  return ` (${s.id}: ${text.trim().split('\n').at(-1)?.slice(0, 140) ?? s.status})`;
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
+
+/** Runs one row (and its resume); throws with what went differently from the row. */
+function play(s: Scenario, env: NodeJS.ProcessEnv): void {
+  const [id, ...rest] = s.run;
+  for (const f of s.faults ?? []) {
+    const r = sandbox('fault', ...f);
+    if (r.code !== 0) throw new Error(`fault ${f.join(' ')} was refused: ${r.out.trim()}`);
+  }
+  const before = recordFiles(id!);
+  const run = sh('node', ['runner/cli.ts', 'run', id!, '--yes', '--records', records, ...rest.map(resolveArg)], env);
+  let record = newestRecord(id!, before);
+  let problem = mismatch(record, s.expect);
+  if (!problem && s.faults?.length) sandbox('fault', 'clear', 'all');
+  if (!problem && s.resume) {
+    const again = sh('node', ['runner/cli.ts', 'resume', record!.runId, '--yes', '--records', records], env);
+    record = readRecord(id!, record!.runId);
+    problem = mismatch(record, s.resume);
+    if (problem) problem = `resumed: ${problem}; ${again.out.trim().split('\n').at(-1)}`;
+  }
+  if (problem) {
+    if (!record) problem += `: ${run.out.trim().split('\n').at(-1)}`;
+    throw new Error(problem);
+  }
+}
+
+/**
+ * Replaces the rehearsal records of each page the history wrote (and of pages whose
+ * rehearsals it no longer writes), keeping every other record: the page's new folder
+ * is assembled beside the old one and renamed over it, so the site never sees half of it.
+ */
+function swapInto(runsDir: string): number {
+  const written = existsSync(records) ? readdirSync(records).filter((id) => existsSync(join(records, id)) && readdirSync(join(records, id)).some((f) => f.endsWith('.json'))) : [];
+  // A full history owns every rehearsal record; a partial one (--only) just the pages it wrote.
+  const pages = new Set([...written, ...(only ? [] : readdirSync(runsDir).filter((id) => hasRehearsal(join(runsDir, id))))]);
+  let n = 0;
+  for (const id of [...pages].sort()) {
+    const dir = join(runsDir, id);
+    const next = join(runsDir, `.${id}.next`);
+    const old = join(runsDir, `.${id}.old`);
+    rmSync(next, { recursive: true, force: true });
+    mkdirSync(next);
+    for (const f of existsSync(dir) ? readdirSync(dir) : []) if (f.endsWith('.json') && !isRehearsal(join(dir, f))) cpSync(join(dir, f), join(next, f));
+    for (const f of existsSync(join(records, id)) ? readdirSync(join(records, id)) : []) {
+      if (!f.endsWith('.json')) continue;
+      cpSync(join(records, id, f), join(next, f));
+      n++;
+    }
+    if (readdirSync(next).length === 0) {
+      rmSync(next, { recursive: true });
+      rmSync(dir, { recursive: true, force: true });
+      continue;
+    }
+    if (existsSync(dir)) renameSync(dir, old);
+    renameSync(next, dir);
+    rmSync(old, { recursive: true, force: true });
+  }
+  return n;
+}
+
+function isRehearsal(file: string): boolean {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')).rehearsal !== undefined;
+  } catch {
+    return false;
+  }
+}
+const hasRehearsal = (dir: string) => existsSync(dir) && !dir.split('/').at(-1)!.startsWith('.') && readdirSync(dir).some((f) => f.endsWith('.json') && isRehearsal(join(dir, f)));
+
+async function main(): Promise<number> {
+  const started = performance.now();
+  process.on('exit', () => {
+    sandbox('down');
+    rmSync(work, { recursive: true, force: true });
+  });
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
+
+  const rows = SCENARIOS.filter((s) => !only || only.includes(s.run[0]!) || only.includes(s.name));
+  if (opts.dry) {
+    for (const s of rows) console.log(`${s.skip ? 'skip' : 'run '}  ${s.name}: runbook run ${s.run.join(' ')}${s.skip ? `  (${s.skip})` : ''}`);
+    return 0;
+  }
+  const t0 = performance.now();
+  const upped = sandbox('up');
+  if (upped.code !== 0) {
+    console.error(`record-history: the twin did not come up:\n${upped.out}`);
+    return 2;
+  }
+  const env: NodeJS.ProcessEnv = { ...twinEnvironment(), NO_COLOR: '1', RUNBOOK_LOCK_DIR: join(work, 'locks') };
+  if (!env.RUNBOOK_STEP_NAMESPACE) {
+    console.error('record-history: the twin has no operator namespace; refusing (local steps could reach the network)');
+    return 2;
+  }
+  console.log(`twin up in ${seconds(performance.now() - t0)} (${state})`);
+
+  let failures = 0;
+  for (const [i, s] of rows.entries()) {
+    const label = `[${i + 1}/${rows.length}] ${s.name}`;
+    if (s.skip) {
+      console.log(`${label}: skipped (${s.skip})`);
+      continue;
+    }
+    const t = performance.now();
+    try {
+      play(s, env);
+      console.log(`${label}: ${s.expect.status}${s.expect.at ? ` at ${s.expect.at}` : ''}${s.resume ? `, resumed: ${s.resume.status}` : ''} as expected (${seconds(performance.now() - t)})`);
+    } catch (e) {
+      failures++;
+      sandbox('fault', 'clear', 'all');
+      console.error(`${label}: NOT AS EXPECTED after ${seconds(performance.now() - t)}: ${(e as Error).message}`);
+      if (!opts['keep-going']) break;
+    }
+  }
+  if (failures > 0) {
+    console.error(`record-history: ${failures} scenario(s) did not end as their rows expect; src/content/runs is unchanged`);
+    return 1;
+  }
+  const n = swapInto(RUNS);
+  console.log(`${n} rehearsal records written under src/content/runs in ${seconds(performance.now() - started)}`);
+  return 0;
+}
+
+if (import.meta.main) process.exitCode = await main();
