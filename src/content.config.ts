@@ -8,6 +8,13 @@ import { adrSchema, incidentSchema, weekendSchema } from '../runner/schemas/page
 import { runRecordSchema } from '../runner/record/schema.ts';
 
 /**
+ * Where the run records are read from: the shipped history by default; the site tests
+ * build against their fixed history in test/site/fixtures/runs (SITE_RUNS_DIR, relative
+ * to the project root or absolute).
+ */
+const RUNS_DIR = process.env.SITE_RUNS_DIR || './src/content/runs';
+
+/**
  * One schema per kind of page, shared with the runner: `runbook check` and
  * `astro build` reject the same frontmatter. (astro/zod and the runner's zod
  * are the same zod 4 package, so the runner's schemas plug in directly.)
@@ -29,7 +36,7 @@ export const collections = {
   }),
   runs: defineCollection({
     // Keep the path as the id (`<runbook-id>/<runId>`): it is the run page's URL.
-    loader: glob({ pattern: '**/*.json', base: './src/content/runs', generateId: ({ entry }) => entry.replace(/\.json$/, '') }),
+    loader: glob({ pattern: '**/*.json', base: RUNS_DIR, generateId: ({ entry }) => entry.replace(/\.json$/, '') }),
     schema: runRecordSchema,
   }),
 };

@@ -19,7 +19,8 @@ import { runRecordSchema, type RunRecord } from '../../runner/record/schema.ts';
 
 const url = inject('siteUrl');
 const dist = inject('siteDist');
-const pages = keyPages(dist, join(ROOT, 'src/content/runs'));
+const RUNS = inject('siteRuns');
+const pages = keyPages(dist, RUNS);
 const SHOTS = join(ROOT, 'screenshots');
 const inventory = loadInventory(join(ROOT, 'src/content/lab/inventory.yaml')).inventory;
 
@@ -30,7 +31,7 @@ function pathOf(name: string): string {
 }
 
 function runsOf(id: string): RunRecord[] {
-  const dir = join(ROOT, 'src/content/runs', id);
+  const dir = join(RUNS, id);
   return readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
     .map((f) => runRecordSchema.parse(JSON.parse(readFileSync(join(dir, f), 'utf8'))))
@@ -88,7 +89,7 @@ describe('landing page', () => {
     const adrCount = readdirSync(join(ROOT, 'src/content/adrs')).filter((f) => /\.mdx?$/.test(f) && !f.startsWith('_')).length;
     expect(await figure('decisions')).toBe(String(adrCount));
     // Runs against the sandbox (a loopback API server) are not evidence about the lab.
-    const runCount = readdirSync(join(ROOT, 'src/content/runs'))
+    const runCount = readdirSync(RUNS)
       .filter((d) => !d.includes('.'))
       .flatMap((id) => runsOf(id))
       .filter((r) => !isSandboxServer(r.cluster.server)).length;
@@ -152,7 +153,7 @@ describe('a run against the sandbox', () => {
     const runs = runsOf('cluster-health');
     const sandbox = runs.filter((r) => isSandboxServer(r.cluster.server));
     const lab = runs.filter((r) => !isSandboxServer(r.cluster.server));
-    expect(sandbox.length, 'src/content/runs/cluster-health holds a run against the sandbox').toBeGreaterThan(0);
+    expect(sandbox.length, 'the history holds a run of cluster-health against the sandbox').toBeGreaterThan(0);
     const { page, problems, close } = await open('/runbooks/cluster-health/');
     const rows = page.locator('.run-history tbody tr');
     for (const r of sandbox) expect(await rows.filter({ has: page.locator(`a[href="/runs/cluster-health/${r.runId}/"]`) }).innerText()).toContain('sandbox');
@@ -226,7 +227,7 @@ describe('run page', () => {
   test('the timeline shows every step instance of the record', async () => {
     const path = pathOf('run');
     const [, , id, runId] = path.split('/');
-    const record = runRecordSchema.parse(JSON.parse(readFileSync(join(ROOT, 'src/content/runs', id!, `${runId}.json`), 'utf8')));
+    const record = runRecordSchema.parse(JSON.parse(readFileSync(join(RUNS, id!, `${runId}.json`), 'utf8')));
     const { page, problems, close } = await open(path);
     const items = page.locator('.timeline .tl-item');
     expect(await items.count()).toBe(record.steps.length);
@@ -264,9 +265,9 @@ describe('architecture pages', () => {
 
 describe('run page of a node fan-out', () => {
   test('each node has its own result; nodes after the failing one are skipped, not started', async () => {
-    const ref = fanOutRun(join(ROOT, 'src/content/runs'));
+    const ref = fanOutRun(RUNS);
     expect(ref, 'the example records should include a fan-out stopped at a failing node').toBeDefined();
-    const record = runRecordSchema.parse(JSON.parse(readFileSync(join(ROOT, 'src/content/runs', `${ref}.json`), 'utf8')));
+    const record = runRecordSchema.parse(JSON.parse(readFileSync(join(RUNS, `${ref}.json`), 'utf8')));
     const { page, problems, close } = await open(`/runs/${ref}/`);
     for (const step of record.steps.filter((s) => s.targets.length > 1)) {
       const nodes = page.locator(`[id="i-${step.id}"] .tl-node`);

@@ -1,17 +1,18 @@
 /**
- * The example run records are evidence the site publishes, so they must match
- * the pages as written today: regenerating them from the current pages gives
- * the committed files, except for the source line of each step (prose edits
- * move steps without changing what they do). A page edit that changes a step
- * without regenerating would otherwise show a staleness badge nobody intended
- * (the intended ones are the scenarios' `editedSince`).
+ * The site tests' fixed run history (test/site/fixtures/runs) must match the pages
+ * as written today, or the tests would assert against steps the pages no longer
+ * have: regenerating it from the current pages gives the committed files, except
+ * for the source line of each step (prose edits move steps without changing what
+ * they do). A page edit that changes a step without regenerating would otherwise
+ * show a staleness badge nobody intended (the intended ones are the scenarios'
+ * `editedSince`).
  */
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
 import { ROOT } from './harness.ts';
-import { EXAMPLE_RUNS, writeExampleRuns } from './fixtures/example-runs.ts';
+import { EXAMPLE_RUNS, FIXTURE_RUNS, writeExampleRuns } from './fixtures/example-runs.ts';
 import { FIXTURE_HOST } from './fixtures/make-run.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'site-fixtures-'));
@@ -40,16 +41,16 @@ function fixtures(runsDir: string): Map<string, string> {
 test('the committed fixture records are what the generator writes from the current pages', () => {
   for (const dir of ['src/content/docs', 'src/content/adrs', 'src/content/lab']) cpSync(join(ROOT, dir), join(tmp, dir), { recursive: true });
   writeExampleRuns(tmp, EXAMPLE_RUNS, () => {});
-  const expected = fixtures(join(tmp, 'src/content/runs'));
-  const committed = fixtures(join(ROOT, 'src/content/runs'));
+  const expected = fixtures(join(tmp, FIXTURE_RUNS));
+  const committed = fixtures(join(ROOT, FIXTURE_RUNS));
   expect(expected.size).toBeGreaterThan(0);
-  const hint = 'src/content/runs is out of date with the pages: run `node test/site/fixtures/example-runs.ts` and commit the records';
+  const hint = `${FIXTURE_RUNS} is out of date with the pages: run \`node test/site/fixtures/example-runs.ts\` and commit the records`;
   expect([...committed.keys()].sort(), hint).toEqual([...expected.keys()].sort());
   for (const [file, text] of expected) expect(committed.get(file), `${file}: ${hint}`).toBe(text);
 });
 
 test("regenerating is idempotent: a dropped scenario's file goes, records the runner wrote stay", () => {
-  const runs = join(tmp, 'src/content/runs');
+  const runs = join(tmp, FIXTURE_RUNS);
   const before = fixtures(runs);
   writeExampleRuns(tmp, EXAMPLE_RUNS, () => {});
   expect(fixtures(runs)).toEqual(before);

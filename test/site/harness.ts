@@ -4,9 +4,9 @@
  * Debian's Chromium through playwright-core. Never downloads a browser.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, createReadStream, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, createReadStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { extname, join, resolve } from 'node:path';
+import { extname, join, relative, resolve } from 'node:path';
 import { globSync } from 'tinyglobby';
 import { chromium, type Browser } from 'playwright-core';
 
@@ -20,15 +20,32 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
  */
 export const TEST_DIST = join(ROOT, '.cache/site-dist');
 
+/**
+ * The run histories a build can read (SITE_RUNS_DIR, see src/content.config.ts): the site
+ * tests' fixed one, whose records do not move when the twin's history is re-recorded, and
+ * the shipped one, written by `runbook run` on the lab twin (scripts/record-history).
+ */
+export const FIXTURE_RUNS = join(ROOT, 'test/site/fixtures/runs');
+export const SHIPPED_RUNS = join(ROOT, 'src/content/runs');
+/** Where the build of the shipped history goes (the site tests' own build is TEST_DIST). */
+export const SHIPPED_DIST = join(ROOT, '.cache/site-dist-shipped');
+
+/** Written into a build: which run history it read, so a build of the other one is never taken as fresh. */
+const RUNS_MARKER = '.site-runs-dir';
+
 /** The inputs of a build: if any is newer than <outDir>/index.html, the build is stale. */
 const INPUTS = ['src/**/*', 'runner/**/*.ts', 'public/**/*', 'astro.config.mjs', 'package-lock.json'];
 
-export function buildIsFresh(root = ROOT, outDir = join(root, 'dist')): boolean {
+export function buildIsFresh(root = ROOT, outDir = join(root, 'dist'), runsDir?: string): boolean {
   const marker = join(outDir, 'index.html');
   if (!existsSync(marker)) return false;
+  if (runsDir && readIf(join(outDir, RUNS_MARKER)) !== runsDir) return false;
   const built = statSync(marker).mtimeMs;
-  return globSync(INPUTS, { cwd: root, ignore: ['**/node_modules/**', 'runner/**/*.test.ts'] }).every((f) => statSync(join(root, f)).mtimeMs <= built);
+  const inputs = [...INPUTS, ...(runsDir ? [`${relative(root, runsDir)}/**/*.json`] : [])];
+  return globSync(inputs, { cwd: root, ignore: ['**/node_modules/**', 'runner/**/*.test.ts'] }).every((f) => statSync(join(root, f)).mtimeMs <= built);
 }
+
+const readIf = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8') : undefined);
 
 /** Runs `astro build` in `root` (into `outDir`, default <root>/dist) with the project's Node on PATH; throws with the build's output on failure. */
 export function buildSite(root = ROOT, env: NodeJS.ProcessEnv = {}, outDir?: string): { ms: number; output: string } {
@@ -45,9 +62,16 @@ export function buildSite(root = ROOT, env: NodeJS.ProcessEnv = {}, outDir?: str
   return { ms: performance.now() - started, output };
 }
 
-/** Builds the project's site into TEST_DIST unless that build is newer than every input (SITE_REBUILD=1 forces it). */
-export function ensureBuild(outDir = TEST_DIST): string {
-  if (process.env.SITE_REBUILD === '1' || !buildIsFresh(ROOT, outDir)) buildSite(ROOT, {}, outDir);
+/**
+ * Builds the project's site with the run history of `runsDir` (default: the tests' fixed one)
+ * into `outDir` (default TEST_DIST), unless that build read the same history and is newer than
+ * every input (SITE_REBUILD=1 forces it).
+ */
+export function ensureBuild(outDir = TEST_DIST, runsDir = FIXTURE_RUNS): string {
+  if (process.env.SITE_REBUILD === '1' || !buildIsFresh(ROOT, outDir, runsDir)) {
+    buildSite(ROOT, { SITE_RUNS_DIR: runsDir }, outDir);
+    writeFileSync(join(outDir, RUNS_MARKER), runsDir);
+  }
   return outDir;
 }
 

@@ -1,10 +1,12 @@
 /**
  * Screenshots of the key pages (see pages.ts) in light and dark, desktop and
  * mobile, into the gitignored screenshots/ folder. Run with `scripts/screenshots`.
+ * The site shows the shipped run history (src/content/runs), as a user sees it;
+ * SITE_RUNS=fixtures shows the site tests' fixed history instead.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, ensureBuild, launchChromium, serveDir } from './harness.ts';
+import { FIXTURE_RUNS, ROOT, SHIPPED_DIST, SHIPPED_RUNS, TEST_DIST, ensureBuild, launchChromium, serveDir } from './harness.ts';
 import { keyPages } from './pages.ts';
 
 const OUT = join(ROOT, 'screenshots');
@@ -14,13 +16,15 @@ const VIEWPORTS = [
 ];
 
 // SITE_DIST serves an already built site (e.g. the benchmark's) instead of building this one.
-const dist = process.env.SITE_DIST ?? ensureBuild();
+const fixtures = process.env.SITE_RUNS === 'fixtures';
+const runsDir = fixtures ? FIXTURE_RUNS : SHIPPED_RUNS;
+const dist = process.env.SITE_DIST ?? (fixtures ? ensureBuild(TEST_DIST, FIXTURE_RUNS) : ensureBuild(SHIPPED_DIST, SHIPPED_RUNS));
 mkdirSync(OUT, { recursive: true });
 const server = await serveDir(dist);
 const browser = await launchChromium();
 const only = process.argv.slice(2);
 try {
-  for (const [name, { path, error }] of Object.entries(keyPages(dist, join(ROOT, 'src/content/runs')))) {
+  for (const [name, { path, error }] of Object.entries(keyPages(dist, runsDir))) {
     if (only.length && !only.includes(name)) continue;
     if (error !== undefined) {
       console.warn(`skip ${name}: ${error}`);

@@ -17,7 +17,7 @@ import { diffSnapshots, upgradeRange } from '../../runner/record/snapshot-diff.t
 import { isSandboxServer } from '../../runner/record/sandbox.ts';
 
 const url = inject('siteUrl');
-const RUNS = join(ROOT, 'src/content/runs');
+const RUNS = inject('siteRuns');
 const SHOTS = join(ROOT, 'screenshots');
 
 interface Entry { id: string; record: RunRecord }
@@ -121,7 +121,7 @@ describe('run page: cluster before → after', () => {
 
   test('a real run the runner recorded against the sandbox shows its snapshots and the cluster identity it confirmed', async () => {
     const run = withBoth.find((r) => isSandboxServer(r.record.cluster.server) && r.record.cluster.uid);
-    expect(run, 'a sandbox run of the runner with both snapshots is in src/content/runs').toBeDefined();
+    expect(run, 'a sandbox run of the runner with both snapshots is in the history').toBeDefined();
     const { page, problems, close } = await open(`/runs/${run!.id}/`);
     expect(await page.locator('section.snapshots').count()).toBe(1);
     const facts = await page.locator('.run-summary').innerText();

@@ -11,7 +11,7 @@ import { loadAll } from '../../runner/project.ts';
 import { runRecordSchema } from '../../runner/record/schema.ts';
 
 const dist = inject('siteDist');
-const runsDir = join(ROOT, 'src/content/runs');
+const runsDir = inject('siteRuns');
 const procedures = new Map(loadAll(ROOT).map((p) => [p.id, p]));
 const withRecords = readdirSync(runsDir).filter((id) => procedures.has(id));
 
