@@ -24,7 +24,10 @@ if (major >= 24) {
   module.enableCompileCache?.();
   let cli;
   try {
-    cli = await import('../cli.ts');
+    // The bundle built from the current sources (runner/bin/bundle.js), else the sources themselves.
+    const bundled = process.env.RUNBOOK_FROM_SOURCE === '1' ? undefined : await (await import('./bundle.js')).bundledEntry({ root: join(here, '..', '..'), entry: 'runner/cli.ts' });
+    if (bundled && process.env.RUNBOOK_DEBUG === '1') process.setSourceMapsEnabled(true);
+    cli = await import(bundled ?? '../cli.ts');
   } catch (err) {
     fail(`cannot load the CLI (${String(err?.message ?? err).split('\n')[0]}); run \`npm install\` in the project`, err);
   }
