@@ -3,8 +3,7 @@ import pc from 'picocolors';
 import { relative } from 'node:path';
 import { addCommon, inventoryOption, valueOption, jsonOption, recordsOption, type CommonOptions } from './options.ts';
 import { printJson } from '../ui/json.ts';
-import { projectContext } from '../project-context.ts';
-import { discoverPages, expandPaths } from '../project.ts';
+import type { projectContext } from '../project-context.ts';
 import type { CheckResult } from '../check/check.ts';
 import type { DryRunSummary } from '../check/cluster-dry-run.ts';
 import { mark, printTimings } from '../check/timing.ts';
@@ -44,6 +43,8 @@ then the exit is 1 (unless the pages have errors of their own: 2). An unreachabl
     .action(async (paths: string[], opts: CheckOptions) => {
       mark('start-up (modules)');
       if (opts.context && !opts.cluster) throw new UsageError('--context is used with --cluster only (plain check talks to no cluster); add --cluster or drop --context');
+      // Loaded on use: `runbook --help` loads no parser or schema.
+      const [{ projectContext }, { discoverPages, expandPaths }] = await Promise.all([import('../project-context.ts'), import('../project.ts')]);
       const ctx = projectContext(opts);
       const { inventory } = ctx.loadInventory();
       mark('inventory');

@@ -2,15 +2,10 @@ import type { Command } from 'commander';
 import pc from 'picocolors';
 import { addCommon, jsonOption, recordsOption, type CommonOptions } from './options.ts';
 import { printJson } from '../ui/json.ts';
-import { projectContext } from '../project-context.ts';
-import { listRecords, statusHere } from '../record/store.ts';
 import { secretMasker } from '../secrets/mask.ts';
 import { shellCommand } from '../ui/shell-quote.ts';
 import { formatDuration } from '../format/duration.ts';
-import { isSandboxServer } from '../record/sandbox.ts';
-import { STATUS_STYLE } from '../run/progress.ts';
 import { table } from '../ui/table.ts';
-import { diffSlots } from '../record/snapshot-diff.ts';
 
 export function registerHistory(program: Command) {
   addCommon(
@@ -21,6 +16,14 @@ export function registerHistory(program: Command) {
     jsonOption(),
     recordsOption(),
   ).action(async (runbook: string | undefined, opts: CommonOptions) => {
+    // Loaded on use: `runbook --help` loads no record schema.
+    const [{ projectContext }, { listRecords, statusHere }, { isSandboxServer }, { STATUS_STYLE }, { diffSlots }] = await Promise.all([
+      import('../project-context.ts'),
+      import('../record/store.ts'),
+      import('../record/sandbox.ts'),
+      import('../run/progress.ts'),
+      import('../record/snapshot-diff.ts'),
+    ]);
     const dir = await projectContext(opts).records('read');
     const { records, problems } = listRecords(dir, runbook);
     // Records hold no secret, but a record written by hand or by an older runner might: masked as `run` masks.

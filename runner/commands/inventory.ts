@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
 import { addCommon, contextOption, inventoryOption, jsonOption } from './options.ts';
-import { projectContext, type ProjectOptions } from '../project-context.ts';
+import type { ProjectOptions } from '../project-context.ts';
 import { printJson } from '../ui/json.ts';
 
 interface PinOptions extends ProjectOptions {
@@ -30,7 +30,7 @@ pin asks the cluster behind the accepted kube context (the same guard as a run) 
 the file's comments and layout. Exit: 0 pinned (or already pinned), 2 refused.`,
     )
     .action(async (opts: PinOptions) => {
-      const { pinInventory } = await import('../inventory/pin.ts');
+      const [{ pinInventory }, { projectContext }] = await Promise.all([import('../inventory/pin.ts'), import('../project-context.ts')]);
       const result = await pinInventory(projectContext(opts), opts);
       if (opts.json) return printJson(result);
       const what = result.changed ? (result.previous ? `re-pinned (was ${result.previous})` : 'pinned') : 'already pinned';

@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import pc from 'picocolors';
 import { addCommon, jsonOption, type CommonOptions } from './options.ts';
 import { printJson } from '../ui/json.ts';
-import { findProjectRoot, loadAll } from '../project.ts';
 import { shellCommand } from '../ui/shell-quote.ts';
 import { table } from '../ui/table.ts';
 
@@ -14,7 +13,9 @@ export function registerList(program: Command) {
     jsonOption(),
   )
     .option('--all', 'also list ADRs, weekend plans and other pages that carry steps')
-    .action((opts: CommonOptions & { all?: boolean }) => {
+    .action(async (opts: CommonOptions & { all?: boolean }) => {
+      // Loaded on use (as in every verb): `runbook --help` loads no parser, schema or API client.
+      const { findProjectRoot, loadAll } = await import('../project.ts');
       const root = findProjectRoot();
       const pages = loadAll(root).filter((p) => p.kind === 'runbook' || (opts.all && p.steps.length > 0));
       const rows = pages.map((p) => ({

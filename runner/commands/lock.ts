@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
 import { addCommon, contextOption, inventoryOption, jsonOption } from './options.ts';
-import { projectContext, type ProjectOptions } from '../project-context.ts';
+import type { ProjectOptions } from '../project-context.ts';
 import type { ClusterLease, LeaseHolderView } from '../cluster/lease.ts';
 import { EXIT, UsageError } from '../errors.ts';
 import { printJson } from '../ui/json.ts';
@@ -44,7 +44,8 @@ Exit: 0 shown or released, 2 refused (someone else holds it, wrong or unreachabl
 async function lockCommand(opts: LockOptions): Promise<number> {
   if (opts.force && !opts.release) throw new UsageError('--force only goes with --release: runbook lock --release --force');
   // Loaded on use: the API client stays out of --help and the other verbs.
-  const [{ openInventoryCluster }, lease, { operatorName }] = await Promise.all([
+  const [{ projectContext }, { openInventoryCluster }, lease, { operatorName }] = await Promise.all([
+    import('../project-context.ts'),
     import('../cluster/open.ts'),
     import('../cluster/lease.ts'),
     import('../run/record.ts'),

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { DEFAULT_INVENTORY } from '../inventory/load.ts';
+import { DEFAULT_INVENTORY } from '../inventory/default.ts';
 import type { ProjectOptions } from '../project-context.ts';
 
 /**

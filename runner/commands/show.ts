@@ -2,15 +2,9 @@ import type { Command } from 'commander';
 import pc from 'picocolors';
 import { addCommon, inventoryOption, jsonOption, recordsOption, setOption, type CommonOptions } from './options.ts';
 import { printJson } from '../ui/json.ts';
-import { projectContext } from '../project-context.ts';
-import { listRecords, statusHere } from '../record/store.ts';
-import { resolveProcedure } from '../project.ts';
-import { planProcedure, type Plan } from '../plan/plan.ts';
-import { assertNoPageErrors } from '../plan/runnable.ts';
-import { parseSetArgs } from '../plan/params.ts';
+import type { Plan } from '../plan/plan.ts';
 import { secretMasker } from '../secrets/mask.ts';
 import { UsageError } from '../errors.ts';
-import { describePlan, planToJson } from '../ui/plan.ts';
 
 export function registerShow(program: Command) {
   addCommon(
@@ -23,6 +17,17 @@ export function registerShow(program: Command) {
     inventoryOption(),
     recordsOption(),
   ).action(async (ref: string, opts: CommonOptions) => {
+    // Loaded on use: `runbook --help` loads no parser, schema or planner.
+    const [{ projectContext }, { resolveProcedure }, { planProcedure }, { assertNoPageErrors }, { parseSetArgs }, { describePlan, planToJson }, store] =
+      await Promise.all([
+        import('../project-context.ts'),
+        import('../project.ts'),
+        import('../plan/plan.ts'),
+        import('../plan/runnable.ts'),
+        import('../plan/params.ts'),
+        import('../ui/plan.ts'),
+        import('../record/store.ts'),
+      ]);
     const ctx = projectContext(opts);
     const procedure = resolveProcedure(ctx.root, ref);
     assertNoPageErrors(procedure);
@@ -33,7 +38,7 @@ export function registerShow(program: Command) {
     const { mask } = secretMasker(plan?.params ?? [], process.env);
     if (sets.problems.length) throw new UsageError(mask(sets.problems.map((p) => p.message).join('\n')));
     const print = (text: string) => process.stdout.write(mask(text));
-    const last = lastRun(await ctx.records('read'), procedure.id);
+    const last = lastRun(store, await ctx.records('read'), procedure.id);
     if (opts.json) {
       const json = { ...planToJson(plan as Plan, inventory), lastRun: last ?? null, problems: problems.map((p) => p.message) };
       return printJson(json, mask);
@@ -50,7 +55,7 @@ export function registerShow(program: Command) {
 }
 
 /** The newest run of a runbook, as a reader on this machine should see it. */
-function lastRun(dir: string, id: string) {
+function lastRun({ listRecords, statusHere }: typeof import('../record/store.ts'), dir: string, id: string) {
   const { records } = listRecords(dir, id);
   const newest = records[0]?.record;
   if (!newest) return undefined;

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
 import { addCommon, contextOption, inventoryOption, jsonOption } from './options.ts';
-import { projectContext, type ProjectOptions } from '../project-context.ts';
+import type { ProjectOptions } from '../project-context.ts';
 import type { DriftReport, NodeStatus } from '../cluster/drift.ts';
 import { EXIT, UsageError } from '../errors.ts';
 import { printJson } from '../ui/json.ts';
@@ -39,7 +39,8 @@ unreachable cluster, bad inventory).`,
 
 async function clusterStatus(opts: StatusOptions): Promise<number> {
   // Loaded on use: the API client stays out of --help and the other verbs.
-  const [{ openInventoryCluster }, { callApi }, { compareInventory, liveNodeOf }] = await Promise.all([
+  const [{ projectContext }, { openInventoryCluster }, { callApi }, { compareInventory, liveNodeOf }] = await Promise.all([
+    import('../project-context.ts'),
     import('../cluster/open.ts'),
     import('../cluster/api.ts'),
     import('../cluster/drift.ts'),

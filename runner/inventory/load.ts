@@ -5,7 +5,8 @@ import { yamlLib } from '../format/yaml-lib.ts';
 import { inventorySchema, type Inventory } from './schema.ts';
 import { UsageError, formatZodIssues } from '../errors.ts';
 
-export const DEFAULT_INVENTORY = 'src/content/lab/inventory.yaml';
+import { DEFAULT_INVENTORY } from './default.ts';
+export { DEFAULT_INVENTORY };
 
 export interface LoadedInventory {
   file: string;
