@@ -27,7 +27,7 @@ writeFileSync(maskfile, '# Tasks\n\n## t\n\n~~~bash\ntrue\n~~~\n');
 const maskLoop = join(dir, 'mask-loop.sh');
 writeFileSync(maskLoop, `for i in $(seq ${steps}); do ${JSON.stringify(mask ?? 'mask')} --maskfile ${JSON.stringify(maskfile)} t; done\n`);
 
-const env = { ...process.env, KUBECONFIG: join(dir, 'kubeconfig'), RUNBOOK_LOCK_DIR: join(dir, 'locks'), NO_COLOR: '1' };
+const env: NodeJS.ProcessEnv = { ...process.env, KUBECONFIG: join(dir, 'kubeconfig'), RUNBOOK_LOCK_DIR: join(dir, 'locks'), NO_COLOR: '1' };
 delete env.RUNBOOK_INVENTORY;
 const bin = 'runner/bin/runbook.js';
 /** The runbook verbs measured, run in the checkout `cwd` (BENCH_COMPARE names another, e.g. an older commit's export). */
