@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, s
 import { basename, join } from 'node:path';
 import { parse } from 'yaml';
 import { type Node, SimError, refuse, tokenPassword } from './node.ts';
+import { createdAtOf, forgetSnapshots, recordSnapshot } from './snapshot-objects.ts';
 
 const sim = '(lab twin simulation)';
 const dataDir = '/var/lib/rancher/k3s';
@@ -92,6 +93,11 @@ function etcdSnapshot(node: Node, args: string[], out: (s: string) => void): num
       };
       writeFileSync(join(path, file), `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600 });
       logInfo(`Saving etcd snapshot to ${real}/${file} ${sim}`);
+      // K3s 1.27+ records the snapshot in the API as an ETCDSnapshotFile (snapshot-objects.ts).
+      recordSnapshot(node, {
+        file, node: node.name, path: `${real}/${file}`, size: statSync(join(path, file)).size,
+        createdAt: new Date(now * 1000), compressed: compress, tokenHash: body.token,
+      });
       logInfo(`Snapshot ${file} saved.`);
       return 0;
     }
@@ -107,10 +113,12 @@ function etcdSnapshot(node: Node, args: string[], out: (s: string) => void): num
       const keep = Number(flag(rest, 'snapshot-retention', 'etcd-snapshot-retention') ?? config(node)['etcd-snapshot-retention'] ?? 5);
       if (!Number.isInteger(keep) || keep < 1) fatal(`invalid --snapshot-retention ${keep}`);
       const mine = list().filter(({ f }) => f.startsWith(`${name}-`));
-      for (const { f } of mine.slice(0, Math.max(0, mine.length - keep))) {
+      const pruned = mine.slice(0, Math.max(0, mine.length - keep));
+      for (const { f } of pruned) {
         rmSync(join(path, f));
         logInfo(`Removing local snapshot ${real}/${f}`);
       }
+      forgetSnapshots(node, pruned.map(({ f, st }) => ({ file: f, path: `${real}/${f}`, createdAt: createdAtOf(f, st.mtimeMs) })));
       return 0;
     }
     case 'delete': case 'rm': {
@@ -119,7 +127,9 @@ function etcdSnapshot(node: Node, args: string[], out: (s: string) => void): num
       for (const n of names) {
         const f = basename(n);
         if (!existsSync(join(path, f))) { logInfo(`Snapshot ${f} not found ${sim}`); continue; }
+        const { mtimeMs } = statSync(join(path, f));
         rmSync(join(path, f));
+        forgetSnapshots(node, [{ file: f, path: `${real}/${f}`, createdAt: createdAtOf(f, mtimeMs) }]);
         logInfo(`Removing the given locally stored etcd snapshot(s)\nINFO[0000] Snapshot ${f} deleted.`);
       }
       return 0;
