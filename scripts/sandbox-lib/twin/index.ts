@@ -19,8 +19,10 @@ import { writeKubeconfig } from '../kubeconfig.ts';
 import { sandboxAddress } from '../nodes.ts';
 import { isOurs, startProcess, stopProcesses, type ProcessRecord } from '../processes.ts';
 import type { CommandPaths } from './machine-mounts.ts';
+import type { ProvisionerConfig } from './provisioner.ts';
 import { commOf, machinePaths, MachineFailed, nodePids, prepareMachine, readBanner, startMachine, type MachineRecord, type MachineTools } from './machine.ts';
 import { operatorDown, operatorEnv, operatorStatus, startOperator, type OperatorStatus } from './operator.ts';
+import { installK3sCrds } from './k3s-crds.ts';
 import { keygen, nodeSshdFiles, SSHD, sshFiles, writeSshClientFiles, type SshHost } from './ssh.ts';
 
 /** The simulator the machines run (helper "twin-sim"'s sim/): its command table, node files and entry. */
@@ -74,6 +76,8 @@ export interface TwinHost {
   clusterName: string;
   context: string;
   ports: { apiserver: number };
+  /** The sandbox admin kubeconfig on the host (default <stateDir>/kubeconfig). */
+  kubeconfig?: string;
 }
 
 export interface TwinUpOptions {
@@ -140,13 +144,14 @@ export async function loadSimulator(): Promise<Simulator> {
 }
 
 /** The inventory's NAS: the device whose role says NFS or NAS (the sandbox inventory's 127.0.2.x stand-in). */
-function findNas(inventoryFile: string): { name: string; address: string; exports: string[] } | undefined {
+function findNas(inventoryFile: string): { name: string; address: string; labAddress?: string; exports: string[] } | undefined {
   const doc = parse(readFileSync(inventoryFile, 'utf8')) as { devices?: Array<{ name?: string; role?: string; exports?: unknown }> };
   const devices = Array.isArray(doc?.devices) ? doc.devices : [];
   const i = devices.findIndex((d) => Array.isArray(d?.exports) || /\b(nfs|nas)\b/i.test(String(d?.role ?? '')));
   if (i < 0) return undefined;
   const exports = (Array.isArray(devices[i]!.exports) ? devices[i]!.exports : []).map(String).filter((e) => e.startsWith('/'));
-  return { name: String(devices[i]!.name), address: `127.0.2.${i + 1}`, exports };
+  const labAddress = (devices[i] as { address?: unknown }).address;
+  return { name: String(devices[i]!.name), address: `127.0.2.${i + 1}`, ...(labAddress ? { labAddress: String(labAddress) } : {}), exports };
 }
 
 /**
@@ -220,7 +225,17 @@ export async function twinUp(host: TwinHost, inv: SandboxInventory, opts: TwinUp
   twin.processes.push(fwdRec);
   opts.onProcess?.(fwdRec);
   writeTwin(stateDir, twin);
-  await startOperator({ stateDir, twinDir: dir, apiSocket: twin.apiSocket, apiPort: host.ports.apiserver, tools: t, timeoutMs, ...(opts.signal ? { signal: opts.signal } : {}) }, (p) => { twin.processes.push(p); opts.onProcess?.(p); });
+  const adopt = (p: ProcessRecord) => { twin.processes.push(p); opts.onProcess?.(p); };
+  // K3s's own CRDs (ETCDSnapshotFile) while the machines start; awaited before up returns.
+  const hostKubeconfig = host.kubeconfig ?? join(stateDir, 'kubeconfig');
+  const crds = installK3sCrds(host.kubectl, hostKubeconfig);
+  crds.catch(() => {}); // awaited below; an early rejection must not end the process first
+  await startOperator({
+    stateDir, twinDir: dir, apiSocket: twin.apiSocket, apiPort: host.ports.apiserver, tools: t, timeoutMs,
+    nodes: prepared.map((p) => ({ address: p.sshHost.address, sshSocket: p.sshHost.socket })),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  }, adopt);
+  adopt(startProvisioner(stateDir, dir, hostKubeconfig, nas));
 
   const results = await Promise.allSettled(prepared.map(async ({ n, spec, sshHost }) => {
     const rec = await startMachine(spec, stateDir, timeoutMs, opts.signal).catch((err: unknown) => {
@@ -243,10 +258,26 @@ export async function twinUp(host: TwinHost, inv: SandboxInventory, opts: TwinUp
   writeTwin(stateDir, twin);
   const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed.length) throw failed[0]!.reason;
+  await crds;
   if (!isOurs(fwdRec)) throw new Error(`the twin's API forwarder (socat) exited; log: ${fwdRec.log}`);
   log(`twin: ${twin.nodes.length} nodes answer ssh (${twin.nodes.map((n) => n.name).join(', ')})`);
   return twin;
 }
+
+/** The simulated storage provisioner (provisioner.ts) as a process of its own: its config beside its log. */
+function startProvisioner(stateDir: string, dir: string, kubeconfig: string, nas: ReturnType<typeof findNas>): ProcessRecord {
+  const config = join(dir, 'provisioner.json');
+  const cfg: ProvisionerConfig = {
+    kubeconfig, nodesDir: join(dir, 'nodes'),
+    ...(nas ? { nasDir: join(dir, 'nas'), nasServers: [nas.name, nas.address, ...(nas.labAddress ? [nas.labAddress] : [])] } : { nasServers: [] }),
+  };
+  writeFileSync(config, JSON.stringify(cfg, null, 2) + '\n');
+  const entry = new URL('./provisioner.ts', import.meta.url).pathname;
+  const p = startProcess(PROVISIONER, process.execPath, [entry, config], join(dir, 'provisioner.log'), stateDir);
+  return { name: p.name, pid: p.pid, log: p.log, marker: p.marker };
+}
+
+export const PROVISIONER = 'twin/storage-provisioner';
 
 /**
  * Stops the twin's machines and forwarder and waits until every process of
@@ -284,6 +315,8 @@ export interface TwinNodeStatus {
 export interface TwinStatus {
   twin: TwinState;
   apiForwarder: boolean;
+  /** The simulated storage provisioner (provisioner.ts) runs. */
+  provisioner: boolean;
   nodes: TwinNodeStatus[];
   operator?: OperatorStatus | undefined;
 }
@@ -298,7 +331,8 @@ export async function twinStatus(stateDir: string): Promise<TwinStatus | undefin
     const ssh = alive && existsSync(n.sshSocket) && (await readBanner(n.sshSocket, 1000)).startsWith('SSH-2.0-');
     return { name: n.name, address: n.address, alive, ssh };
   }));
-  return { twin, apiForwarder: !!fwd && isOurs(fwd), nodes, operator: operatorStatus(stateDir) };
+  const prov = twin.processes.find((p) => p.name === PROVISIONER);
+  return { twin, apiForwarder: !!fwd && isOurs(fwd), provisioner: !!prov && isOurs(prov), nodes, operator: operatorStatus(stateDir) };
 }
 
 /**
