@@ -359,7 +359,8 @@ async function act(state: SandboxState, stateDir: string, f: Fault, on: boolean,
     case 'pdb-block':
       return on ? pdbBlock(state, f.node!) : pdbUnblock(state, f.node!, others);
     case 'unreachable':
-      return setNodeSshd(stateDir, f.node!, !on);
+      await setNodeSshd(stateDir, f.node!, !on);
+      return setOperatorRoute(stateDir, f.node!, !on);
     // Acted out by the simulator from faults.json.
     case 'install-fails':
     case 'never-returns':
@@ -385,6 +386,13 @@ async function setNodeSshd(stateDir: string, node: string, running: boolean): Pr
     throw new FaultRefused('unreachable needs the twin\'s sshd control (setNodeSshd in scripts/sandbox-lib/twin/index.ts), which this checkout does not have');
   }
   await machine.setNodeSshd(resolve(stateDir), node, running);
+}
+
+/** The operator's machine loses (or regains) its route to the node too (operator.ts, setOperatorReach). */
+async function setOperatorRoute(stateDir: string, node: string, reachable: boolean): Promise<void> {
+  const [{ readTwin }, { setOperatorReach }] = await Promise.all([import('./index.ts'), import('./operator.ts')]);
+  const address = readTwin(resolve(stateDir))?.nodes.find((n) => n.name === node)?.address;
+  if (address) setOperatorReach(resolve(stateDir), address, reachable);
 }
 
 const pdbName = (node: string) => `pdb-block-${node}`;

@@ -23,6 +23,7 @@
 //
 // Files: <state>/twin/operator/{init.sh,hosts,resolv.conf,nsswitch.conf,ca.crt,
 // server.crt,server.key,ca-bundle/*,web.json,ready,namespace.json,operator.log}.
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -52,6 +53,11 @@ export interface OperatorSpec {
   signal?: AbortSignal;
   /** Defaults to src/content/lab/services.yaml. */
   servicesFile?: string;
+  /**
+   * The twin's machines: each one's stand-in address answers on port 22 here (forwarded to its
+   * ssh.sock) and to the simulated ping (operatorPing), as the lab's machines answer the operator.
+   */
+  nodes?: Array<{ address: string; sshSocket: string }>;
 }
 
 /** <state>/twin/operator/namespace.json: what the runner reads to enter the namespace. */
@@ -81,6 +87,8 @@ export function operatorPaths(twinDir: string) {
     web: join(dir, 'web.json'),
     ready: join(dir, 'ready'),
     namespace: join(dir, 'namespace.json'),
+    /** Shims laid over /usr/local/bin inside (an overlay, read-only): the simulated ping. */
+    shims: join(dir, 'bin'),
   };
 }
 
@@ -151,6 +159,8 @@ export function prepareOperator(spec: OperatorSpec): OperatorFiles {
     servicesFile: spec.servicesFile ?? servicesFile, cert: p.cert, key: p.key, https: 443, http: 80, apiPort: spec.apiPort, ready: p.ready,
   };
   writeFileSync(p.web, JSON.stringify(web, null, 2) + '\n');
+  mkdirSync(p.shims, { recursive: true });
+  writeFileSync(join(p.shims, 'ping'), operatorPing((spec.nodes ?? []).map((n) => n.address)), { mode: 0o755 });
   writeFileSync(p.init, initScript(spec, binds), { mode: 0o755 });
   return { hostnames, binds };
 }
@@ -169,12 +179,69 @@ ${q(t.ip)} link set lo up
 ${binds.map((b) => `${q(t.mount)} --bind ${q(b.source)} ${q(b.target)}`).join('\n')}
 # The run's kubeconfig names https://127.0.0.1:${spec.apiPort}: the same port leads to the sandbox API here.
 ${q(t.socat)} TCP-LISTEN:${spec.apiPort},bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:${q(spec.apiSocket)} &
+# Each twin machine's address answers on port 22 (its sshd, through its ssh.sock), as a lab machine answers the operator.
+${(spec.nodes ?? []).map((n) => `${q(t.socat)} TCP-LISTEN:22,bind=${n.address},fork,reuseaddr UNIX-CONNECT:${q(n.sshSocket)} &`).join('\n')}
+# The simulated ping over /usr/local/bin (first in PATH); the host's /usr/local/bin shows through below it.
+${q(t.mount)} -t overlay lab-twin-operator -o ro,lowerdir=${q(p.shims)}:/usr/local/bin /usr/local/bin
 # The lab's web services on 127.0.0.1:443 and :80 (src/content/lab/services.yaml).
 ${q(t.node)} ${q(webEntry)} ${q(p.web)} &
 # Keeps pid 1 (and so the namespace) until unshare is stopped, even if a server above ends.
 ${q(t.sleep)} infinity &
 wait
 `;
+}
+
+/**
+ * `ping` in the operator namespace, simulated (the namespace has only lo, and the host may
+ * have no ping): a twin machine's address replies while its port 22 accepts here (the
+ * `unreachable` fault blackholes it, setOperatorReach); 127.0.0.1 replies; anything else is
+ * unreachable. Options are read as ping reads them; -c sets the count.
+ */
+export function operatorPing(addresses: string[]): string {
+  return `#!/bin/bash
+# ping in the lab twin's operator namespace (simulated, scripts/sandbox-lib/twin/operator.ts): no ICMP is sent.
+count=3 host=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -c) count="$2"; shift 2 ;;
+    -c*) count="\${1#-c}"; shift ;;
+    -[WwiIstQlpSM]) shift 2 ;;
+    -*) shift ;;
+    *) host="$1"; shift ;;
+  esac
+done
+[ -n "$host" ] || { echo "ping: usage error: Destination address required" >&2; exit 2; }
+if [[ "$host" =~ ^[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+$ ]]; then addr="$host"; else addr="$(getent ahostsv4 "$host" 2>/dev/null | awk '{ print $1; exit }')"; fi
+[ -n "$addr" ] || { echo "ping: $host: Name or service not known (lab twin operator namespace)" >&2; exit 2; }
+case " 127.0.0.1 ${addresses.join(' ')} " in
+  *" $addr "*) ;;
+  *) echo "ping: connect: Network is unreachable (lab twin operator namespace: only the twin's machines answer)" >&2; exit 2 ;;
+esac
+echo "PING $host ($addr) 56(84) bytes of data. (lab twin, simulated)"
+if [ "$addr" = 127.0.0.1 ] || timeout 2 bash -c "</dev/tcp/$addr/22" 2>/dev/null; then
+  for i in $(seq 1 "$count"); do echo "64 bytes from $addr: icmp_seq=$i ttl=64 time=0.1 ms"; done
+  echo; echo "--- $host ping statistics ---"; echo "$count packets transmitted, $count received, 0% packet loss"
+  exit 0
+fi
+for i in $(seq 1 "$count"); do echo "From $addr icmp_seq=$i Destination Host Unreachable"; done
+echo; echo "--- $host ping statistics ---"; echo "$count packets transmitted, 0 received, +$count errors, 100% packet loss"
+exit 1
+`;
+}
+
+/**
+ * The \`unreachable\` fault seen from the operator's machine: the node's address is
+ * blackholed inside the namespace (a /32 in its local table), so ping and port 22 fail
+ * there as they do for a machine off the network. Nothing changes outside the namespace.
+ */
+export function setOperatorReach(stateDir: string, address: string, reachable: boolean): void {
+  const ns = readNamespace(stateDir);
+  if (!ns?.pid || !holder(stateDir)) return; // no operator namespace: nothing to change
+  const args = [`--net=/proc/${ns.pid}/ns/net`, '--', 'ip', 'route', reachable ? 'del' : 'replace', 'blackhole', `${address}/32`, 'table', 'local'];
+  const r = spawnSync('nsenter', args, { encoding: 'utf8' });
+  if (r.status !== 0 && !(reachable && /No such process|not found/i.test(r.stderr))) {
+    throw new Error(`could not ${reachable ? 'restore' : 'cut'} the operator's route to ${address}: ${r.stderr.trim() || r.error?.message}`);
+  }
 }
 
 export interface OperatorRecord extends ProcessRecord {
