@@ -100,6 +100,7 @@ export function objectPath(o: { apiVersion: string; kind: string; metadata: { na
     PersistentVolume: ['/api/v1', 'persistentvolumes', false],
     PersistentVolumeClaim: ['/api/v1', 'persistentvolumeclaims', true],
     Service: ['/api/v1', 'services', true],
+    Secret: ['/api/v1', 'secrets', true],
     StorageClass: ['/apis/storage.k8s.io/v1', 'storageclasses', false],
     CSIDriver: ['/apis/storage.k8s.io/v1', 'csidrivers', false],
     PodDisruptionBudget: ['/apis/policy/v1', 'poddisruptionbudgets', true],
@@ -159,14 +160,29 @@ function podPlacement(on: LabWorkload['on']): Record<string, unknown> {
 
 function podTemplate(w: LabWorkload): Record<string, unknown> {
   const resources = w.resources ? { resources: w.resources } : {};
+  // The first container carries what the chart gives it: its environment and its mounts
+  // (claims, volume claim templates and password files), as `kubectl get pod -o yaml` shows them.
+  const secretVolume = (secret: string) => `${secret}-files`;
+  const mounts = [
+    ...Object.entries(w.mounts ?? {}).map(([name, mountPath]) => ({ name, mountPath })),
+    ...(w.secretMounts ?? []).map((m) => ({ name: secretVolume(m.secret), mountPath: m.mountPath, readOnly: true })),
+  ];
+  const first = {
+    ...(w.env?.length ? { env: w.env } : {}),
+    ...(mounts.length ? { volumeMounts: mounts } : {}),
+  };
+  const volumes = [
+    ...(w.claims ?? []).map((c) => ({ name: c, persistentVolumeClaim: { claimName: c } })),
+    ...(w.secretMounts ?? []).map((m) => ({ name: secretVolume(m.secret), secret: { secretName: m.secret } })),
+  ];
   return {
     metadata: { labels: labelled(w.labels) },
     spec: {
       ...podPlacement(w.on),
       automountServiceAccountToken: false,
       enableServiceLinks: false,
-      containers: w.containers.map((name) => ({ name, image: POD_IMAGE, ...resources })),
-      ...(w.claims?.length ? { volumes: w.claims.map((c) => ({ name: c, persistentVolumeClaim: { claimName: c } })) } : {}),
+      containers: w.containers.map((name, i) => ({ name, image: POD_IMAGE, ...resources, ...(i === 0 ? first : {}) })),
+      ...(volumes.length ? { volumes } : {}),
     },
   };
 }
@@ -305,6 +321,9 @@ function addNamespace(m: TwinManifests, ns: LabNamespace, doc: LabWorkloads, nod
     const [pv, pvc] = volumePair(c, doc);
     m.objects.push(pvc);
     m.volumes.push({ claim: { namespace: c.namespace, name: c.name }, pv });
+  }
+  for (const sec of ns.secrets ?? []) {
+    m.objects.push({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: sec.name, namespace: ns.name, labels: labelled() }, data: Object.fromEntries(Object.entries(sec.data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])) });
   }
   const byName = new Map(ns.workloads.map((w) => [w.name, w]));
   for (const s of ns.services ?? []) {

@@ -36,6 +36,14 @@ export const workloadSchema = z
     claims: z.array(dnsLabel).optional(),
     /** StatefulSets: volumeClaimTemplates (PVC <name>-<statefulset>-<ordinal>). */
     volumeClaims: z.array(volumeClaimSchema).optional(),
+    /** Where the first container mounts each claim or volume claim template (by its name), as the chart does. */
+    mounts: z.record(dnsLabel, z.string().regex(/^\//, 'an absolute path')).optional(),
+    /** The first container's environment, as the chart renders it (literal values only). */
+    env: z.array(z.object({ name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), value: z.string() }).strict()).optional(),
+    /** A Secret of the namespace mounted as files in the first container (the chart's password files). */
+    secretMounts: z.array(z.object({ secret: dnsLabel, mountPath: z.string().regex(/^\//) }).strict()).optional(),
+    /** What the pod simulator (scripts/sandbox-lib/twin/pods/) answers as inside this workload's pods. */
+    simulate: z.enum(['postgresql']).optional(),
     /** What changes later in the lab's plan (and is not simulated yet). */
     later: z.string().optional(),
     from,
@@ -80,6 +88,8 @@ export const namespaceSchema = z
     claims: z.array(volumeClaimSchema).optional(),
     services: z.array(serviceSchema).optional(),
     pdbs: z.array(pdbSchema).optional(),
+    /** Secrets the namespace holds, with the twin's own made-up values (never a lab secret). */
+    secrets: z.array(z.object({ name: dnsLabel, data: z.record(z.string(), z.string()), from }).strict()).optional(),
   })
   .strict();
 
@@ -132,6 +142,12 @@ export const workloadsSchema = z
         names.set(key, w.name);
         for (const c of w.claims ?? []) {
           if (!ns.claims?.some((x) => x.name === c)) ctx.addIssue({ code: 'custom', path: ['namespaces', i, 'workloads', j, 'claims'], message: `${ns.name}/${w.name} mounts claim ${c}, which ${ns.name}'s claims do not list` });
+        }
+        for (const m of w.secretMounts ?? []) {
+          if (!ns.secrets?.some((x) => x.name === m.secret)) ctx.addIssue({ code: 'custom', path: ['namespaces', i, 'workloads', j, 'secretMounts'], message: `${ns.name}/${w.name} mounts secret ${m.secret}, which ${ns.name}'s secrets do not list` });
+        }
+        for (const c of Object.keys(w.mounts ?? {})) {
+          if (!w.claims?.includes(c) && !w.volumeClaims?.some((v) => v.name === c)) ctx.addIssue({ code: 'custom', path: ['namespaces', i, 'workloads', j, 'mounts'], message: `${ns.name}/${w.name} mounts ${c}, which is none of its claims or volumeClaims` });
         }
         for (const v of w.volumeClaims ?? []) {
           if (!classes.has(v.storageClass)) ctx.addIssue({ code: 'custom', path: ['namespaces', i, 'workloads', j, 'volumeClaims'], message: `storage class ${v.storageClass} is not in storageClasses` });
