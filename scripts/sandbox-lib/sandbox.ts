@@ -4,7 +4,7 @@
 // state dir. `up` starts it, `down` stops every process and removes the dir.
 import { KubeConfig } from '@kubernetes/client-node';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ensureBuilt, type Binaries } from './build.ts';
@@ -138,7 +138,7 @@ export async function up(opts: UpOptions): Promise<SandboxState> {
     const bins = await ensureBuilt(log, join(stateDir, 'logs'), opts.signal);
     state.binDir = bins.dir;
     state.kubectl = bins.kubectl;
-    await startAll(state, bins, inv, log, timeoutMs, opts.signal);
+    await startAll(state, bins, inv, log, timeoutMs, opts.signal, !!simulator);
     if (simulator) {
       const twin = await twinUp(state, inv, {
         log, timeoutMs, signal: opts.signal, simulator,
@@ -172,7 +172,7 @@ export async function up(opts: UpOptions): Promise<SandboxState> {
 }
 
 async function startAll(state: SandboxState, bins: Binaries, inv: SandboxInventory,
-  log: (line: string) => void, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  log: (line: string) => void, timeoutMs: number, signal?: AbortSignal, podsServed = false): Promise<void> {
   const dir = state.stateDir;
   const pki = join(dir, 'pki');
   const logs = join(dir, 'logs');
@@ -252,15 +252,22 @@ async function startAll(state: SandboxState, bins: Binaries, inv: SandboxInvento
   async () => { state.ports.scheduler = await freePort(); }, () => state.ports.scheduler);
   log('kube-scheduler started');
 
-  // kwok: the simulated kubelets of the Node objects created below. It
-  // serves nothing (no --server-address), so it needs no port.
-  const kwok = await start('kwok', bins.kwok, () => [`--kubeconfig=${state.kubeconfig}`, `--config=${kwokStages}`,
+  // kwok: the simulated kubelets of the Node objects created below. Without the twin it
+  // serves nothing (no --server-address), so it needs no port. With the twin it also serves
+  // the kubelet API (exec, logs) from a namespace with only lo (twin/pods/kubelet.ts).
+  const kwokArgs = [`--kubeconfig=${state.kubeconfig}`, `--config=${kwokStages}`,
     '--manage-all-nodes=false', '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
     // kwok renews each node's Lease, as a kubelet does every 10 s: without it the node lifecycle
     // controller marks every node NotReady after its grace period (and every pod not Ready with it).
-    `--cidr=${inv.podCidr}`, '--node-ip=127.0.0.1', '--node-lease-duration-seconds=40'],
-  async () => ({ ok: true, detail: 'started' }),
-  async () => {});
+    `--cidr=${inv.podCidr}`, '--node-ip=127.0.0.1', '--node-lease-duration-seconds=40'];
+  const pods = podsServed ? await startPodsKubelet(state, inv, kwokArgs) : undefined;
+  const kwok = await start('kwok', pods?.bin ?? bins.kwok, () => pods?.args ?? kwokArgs,
+    pods?.healthy ?? (async () => ({ ok: true, detail: 'started' })),
+    async () => {});
+  if (pods) {
+    await pods.forwardNodes();
+    log(`kwok serves exec and logs for the twin's pods (each node's ${sandboxAddress(0)}…:${pods.port}, from a namespace with only lo)`);
+  }
   log('kwok started (simulated kubelets)');
 
   const kc = new KubeConfig();
@@ -275,6 +282,54 @@ async function startAll(state: SandboxState, bins: Binaries, inv: SandboxInvento
   await waitNodesReady(kc, inv, timeoutMs, (n, m) => log(`nodes Ready ${n}/${m}`), aborted);
   await waitDefaultServiceAccount(kc, timeoutMs, aborted);
   writeSandboxInventory(state.inventory, state.sandboxInventory, state.server, sandboxAddress);
+}
+
+/**
+ * kwok in its own namespace serving the kubelet API, and what the apiserver needs to reach it:
+ * the API socket kwok's namespace forwards to, and one loopback forwarder per node address.
+ */
+async function startPodsKubelet(state: SandboxState, inv: SandboxInventory, kwokArgs: string[]) {
+  const pods = await import('./twin/pods/kubelet.ts');
+  const which = (c: string) => spawnSync('sh', ['-c', `command -v ${c}`], { encoding: 'utf8' }).stdout.trim() || c;
+  const tools = { unshare: which('unshare'), bash: which('bash'), socat: which('socat'), ip: which('ip'), mount: which('mount'), node: process.execPath };
+  const paths = pods.preparePods(state.stateDir, tools);
+  const addresses = inv.nodes.map((_, i) => sandboxAddress(i));
+  const port = await pods.kubeletPort(addresses);
+  const record = (p: Started) => { state.processes.push({ name: p.name, pid: p.pid, log: p.log, marker: p.marker }); writeState(state); return p; };
+  const logs = join(state.stateDir, 'logs');
+  record(startProcess('kwok/api-forwarder', tools.socat, [`UNIX-LISTEN:${paths.apiSocket},fork,mode=600,unlink-early`, `TCP:127.0.0.1:${state.ports.apiserver}`],
+    join(logs, 'kwok-api-forwarder.log'), state.stateDir));
+  pods.writeInit(paths, tools, state.ports.apiserver, port, join(state.binDir, 'kwok'), [...kwokArgs, `--server-address=127.0.0.1:${port}`, `--node-port=${port}`, `--config=${paths.kwokConfig}`]);
+  const { bin, args } = pods.kwokInNamespace(paths, tools);
+  return {
+    bin, args, port, healthy: () => pods.kubeletHealthy(paths),
+    forwardNodes: async () => {
+      const started = inv.nodes.map((n, i) => record(startProcess(`kwok/kubelet ${n.name}`, tools.socat,
+        [`TCP-LISTEN:${port},bind=${addresses[i]},fork,reuseaddr`, `UNIX-CONNECT:${paths.kubeletSocket}`], join(logs, `kwok-kubelet-${n.name}.log`), state.stateDir)));
+      // Each listens before the nodes register (the apiserver dials them from then on).
+      const deadline = Date.now() + 10_000;
+      for (const [i, p] of started.entries()) {
+        while (!ownsListenerOn(p.pid, addresses[i]!, port)) {
+          if (p.exitedWith()) throw new ComponentError(p.name, `exited: ${p.exitedWith()}`, p.log);
+          if (Date.now() > deadline) throw new ComponentError(p.name, `does not listen on ${addresses[i]}:${port}`, p.log);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }
+    },
+  };
+}
+
+/** The process holds a listening socket on address:port (/proc/net/tcp, little-endian hex address). */
+function ownsListenerOn(pid: number, address: string, port: number): boolean {
+  const hex = address.split('.').map(Number).reverse().map((b) => b.toString(16).toUpperCase().padStart(2, '0')).join('');
+  const want = `${hex}:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  let table = '';
+  try { table = readFileSync('/proc/net/tcp', 'utf8'); } catch { return false; }
+  const inodes = table.split('\n').filter((l) => l.includes(` ${want} `) && / 0A /.test(l)).map((l) => l.trim().split(/\s+/)[9]);
+  if (!inodes.length) return false;
+  try {
+    return readdirSync(`/proc/${pid}/fd`).some((fd) => { try { return inodes.includes(readlinkSync(`/proc/${pid}/fd/${fd}`).replace(/^socket:\[(\d+)\]$/, '$1')); } catch { return false; } });
+  } catch { return false; }
 }
 
 async function startComponent(state: SandboxState, name: string, bin: string, args: () => string[],
