@@ -7,19 +7,32 @@ import { Command, CommanderError } from 'commander';
 import { UsageError, EXIT, describeError } from './errors.ts';
 import { secretMasker } from './secrets/mask.ts';
 
-type Register = (program: Command) => void;
-/** Verbs in help order, each module loaded only when needed: a run of `check` does not load the executor, and so on. */
-const VERBS: Record<string, () => Promise<Register>> = {
-  list: async () => (await import('./commands/list.ts')).registerList,
-  show: async () => (await import('./commands/show.ts')).registerShow,
-  check: async () => (await import('./commands/check.ts')).registerCheck,
-  run: async () => (await import('./commands/run.ts')).registerRun,
-  resume: async () => (await import('./commands/resume.ts')).registerResume,
-  history: async () => (await import('./commands/history.ts')).registerHistory,
-  verify: async () => (await import('./commands/verify.ts')).registerVerify,
-  status: async () => (await import('./commands/status.ts')).registerStatus,
-  lock: async () => (await import('./commands/lock.ts')).registerLock,
-  inventory: async () => (await import('./commands/inventory.ts')).registerInventory,
+import { registerList } from './commands/list.ts';
+import { registerShow } from './commands/show.ts';
+import { registerCheck } from './commands/check.ts';
+import { registerRun } from './commands/run.ts';
+import { registerResume } from './commands/resume.ts';
+import { registerHistory } from './commands/history.ts';
+import { registerVerify } from './commands/verify.ts';
+import { registerStatus } from './commands/status.ts';
+import { registerLock } from './commands/lock.ts';
+import { registerInventory } from './commands/inventory.ts';
+
+/**
+ * Verbs in help order. A verb's module only declares it (arguments, options, help text) and loads what its
+ * action needs on use, so declaring all of them is cheap: `runbook --help` loads no parser, schema or API client.
+ */
+const VERBS: Record<string, (program: Command) => void> = {
+  list: registerList,
+  show: registerShow,
+  check: registerCheck,
+  run: registerRun,
+  resume: registerResume,
+  history: registerHistory,
+  verify: registerVerify,
+  status: registerStatus,
+  lock: registerLock,
+  inventory: registerInventory,
 };
 
 /** The program with the verb named in argv registered, or every verb (for --help, suggestions after a typo). */
@@ -37,7 +50,7 @@ RUNBOOK_DEBUG=1 adds it), 129 terminal closed, 130 Ctrl-C, 143 SIGTERM.
 Docs: src/content/docs/reference/cli.mdx and reference/runbook-format.mdx (or the site's Reference section).`);
   const named = argv.slice(2).find((a) => !a.startsWith('-'));
   const verbs = named !== undefined && Object.hasOwn(VERBS, named) ? [named] : Object.keys(VERBS);
-  for (const register of await Promise.all(verbs.map((v) => VERBS[v]!()))) register(program);
+  for (const v of verbs) VERBS[v]!(program);
   return program;
 }
 

@@ -4,17 +4,19 @@
 // must be instantiated first) and resolves each file and package one by one; that was most of `--help`'s
 // 200+ ms. A bundle is plain JavaScript in a few files, which the compile cache then makes cheap.
 //
-// Never stale: the bundle's directory is named by a hash of the exact bytes esbuild read from the project's
-// own files (a plugin reads them, so what is hashed is what was built), of node_modules/.package-lock.json
-// (npm rewrites it on every install), of esbuild's version and of this file (the build options). Each start
-// hashes the same files again (~2 ms) and uses the bundle only when the hash matches; a new file can change
-// the bundle only through an import in a file already listed, whose bytes then differ. Anything wrong (no
-// esbuild, a build error, an unwritable cache) falls back to running from source, silently unless
-// RUNBOOK_DEBUG=1.
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+// Never stale: a bundle's directory holds, beside the code, the exact bytes it was built from (inputs.bin:
+// the project's own files as esbuild read them, a plugin reading them so that what is kept is what was
+// built; node_modules/.package-lock.json, which npm rewrites on every install; and this file, the build
+// options). A start uses the bundle only when the current files are byte for byte those (~2 ms to read and
+// compare; no hashing, so node:crypto stays unloaded); a new file can change the bundle only through an
+// import in a file already listed, whose bytes then differ. Otherwise it builds a new one (~0.3 s), named
+// by a hash of those bytes. Anything wrong (no esbuild, a build error, an unwritable cache) falls back to
+// running from source, silently unless RUNBOOK_DEBUG=1.
+// Builtins as their CommonJS objects (see builtinsWithoutFacades): this file runs on every start.
+const { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } = process.getBuiltinModule('node:fs');
+const { dirname, join, relative, resolve, sep } = process.getBuiltinModule('node:path');
+const { fileURLToPath, pathToFileURL } = process.getBuiltinModule('node:url');
+const { isBuiltin } = process.getBuiltinModule('node:module');
 
 const SELF = fileURLToPath(import.meta.url);
 /** Packages left out of the bundle: they find their own files (wasm, JSON) next to their modules, or are big and only loaded lazily. */
@@ -28,11 +30,19 @@ function fixedInputs(root) {
   return [SELF, lock];
 }
 
-/** The key of a bundle: its inputs' names and bytes. A missing input hashes as missing (then the key differs from the one built while it existed). */
-function hashFiles(root, files, read = safeRead) {
-  const hash = createHash('sha256');
-  for (const file of files) hash.update(relative(root, file)).update('\0').update(read(file) ?? '\u0000missing').update('\0');
-  return hash.digest('hex').slice(0, 20);
+/**
+ * Whether the files are byte for byte those a bundle was built from: `inputs` lists each file (relative to
+ * root) with its size then (-1: it did not exist), `built` is their bytes one after the other (inputs.bin).
+ */
+function sameInputs(root, inputs, built) {
+  let offset = 0;
+  for (const [file, size] of inputs) {
+    const bytes = safeRead(`${root}/${file}`);
+    if ((bytes?.length ?? -1) !== size) return false;
+    if (bytes && !bytes.equals(built.subarray(offset, offset + size))) return false;
+    offset += Math.max(size, 0);
+  }
+  return offset === built.length;
 }
 
 /**
@@ -45,9 +55,10 @@ export async function bundledEntry({ root, entry, cacheDir = join(root, 'node_mo
   try {
     const known = readManifest(cacheDir, entry);
     if (known) {
-      const key = hashFiles(root, known.inputs.map((f) => join(root, f)));
-      const out = join(cacheDir, key, 'cli.js');
-      if (key === known.key && existsSync(out)) return pathToFileURL(out).href;
+      const dir = join(cacheDir, known.key);
+      const built = safeRead(join(dir, 'inputs.bin'));
+      const out = join(dir, 'cli.mjs');
+      if (built && existsSync(out) && sameInputs(root, known.inputs, built)) return pathToFileURL(out).href;
     }
     return pathToFileURL(await build({ root, entry, cacheDir })).href;
   } catch (err) {
@@ -64,6 +75,32 @@ function readManifest(cacheDir, entry) {
     return undefined;
   }
 }
+
+/**
+ * `import … from 'node:fs'` in an ES module makes Node build the module's ES facade, which reads every
+ * export, lazy ones included: fs.promises alone loads readline, streams and the watchers. Over commander's
+ * and the runner's imports that was ~40 ms of `--help`. In the bundle each builtin is the CommonJS object
+ * process.getBuiltinModule returns, whose exports esbuild reads when they are used.
+ */
+const builtinsWithoutFacades = {
+  name: 'builtins-without-facades',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?[a-z_/]+$/ }, (args) => {
+      if (!isBuiltin(args.path)) return undefined;
+      const path = args.path.replace(/^(node:)?/, 'node:');
+      // commander needs child_process (~5 ms: net, streams, dgram) only to start executable subcommands,
+      // which this CLI has none of: it gets the module on first use. It imports only the default, so a
+      // named import added in a later commander fails the build (then the sources run), never the CLI.
+      const lazy = path === 'node:child_process' && /[\\/]node_modules[\\/]commander[\\/]/.test(args.importer);
+      return { path, namespace: lazy ? 'lazy-builtin' : 'builtin' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({ contents: `module.exports = process.getBuiltinModule(${JSON.stringify(args.path)});`, loader: 'js' }));
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({
+      contents: `export default new Proxy({}, { get: (_, key) => process.getBuiltinModule(${JSON.stringify(args.path)})[key] });`,
+      loader: 'js',
+    }));
+  },
+};
 
 async function build({ root, entry, cacheDir }) {
   const esbuild = await import('esbuild');
@@ -91,28 +128,37 @@ async function build({ root, entry, cacheDir }) {
     platform: 'node',
     target: 'node24',
     outdir: staging,
+    // .mjs: Node then knows the format without looking for a package.json or scanning the source.
+    outExtension: { '.js': '.mjs' },
     external: EXTERNAL,
-    // Bundled CommonJS packages call require(); give the ES module one.
-    banner: { js: "import { createRequire as __runbookRequire } from 'node:module'; const require = __runbookRequire(import.meta.url);" },
-    plugins: [recordOwnFiles],
+    // Bundled CommonJS packages call require(): each chunk gets one, made on first call (making it costs
+    // path work, and most chunks never call it). The chunks share one directory, so one require serves all.
+    banner: {
+      js: "const require = Object.assign((id) => (globalThis[Symbol.for('runbook.require')] ??= process.getBuiltinModule('node:module').createRequire(import.meta.url))(id), { resolve: (id, o) => process.getBuiltinModule('node:module').createRequire(import.meta.url).resolve(id, o) });",
+    },
+    plugins: [recordOwnFiles, builtinsWithoutFacades],
     logLevel: 'silent',
     sourcemap: 'linked',
     write: true,
   });
-  const inputs = [...[...loaded.keys()].sort(), ...fixedInputs(root)];
-  // The key from the bytes that were built, not from a second read: an edit during the build makes the
-  // next start's hash differ and rebuild, never a bundle filed under the edited bytes' key.
-  const key = hashFiles(root, inputs, (file) => loaded.get(file) ?? safeRead(file));
+  const files = [...[...loaded.keys()].sort(), ...fixedInputs(root)];
+  // The bytes that were built, not a second read: an edit during the build makes the next start differ and rebuild.
+  const contents = files.map((file) => loaded.get(file) ?? safeRead(file));
+  const inputs = files.map((file, i) => [relative(root, file), contents[i]?.length ?? -1]);
+  const bytes = Buffer.concat(contents.filter(Boolean));
+  const { createHash } = await import('node:crypto');
+  const key = createHash('sha256').update(JSON.stringify(inputs)).update(bytes).digest('hex').slice(0, 20);
+  writeFileSync(join(staging, 'inputs.bin'), bytes);
   const dir = join(cacheDir, key);
   try {
     renameSync(staging, dir);
   } catch {
     rmSync(staging, { recursive: true, force: true }); // another process built the same key first
   }
-  writeFileSync(join(cacheDir, `.current-${process.pid}`), JSON.stringify({ entry, key, inputs: inputs.map((f) => relative(root, f)) }));
+  writeFileSync(join(cacheDir, `.current-${process.pid}`), JSON.stringify({ entry, key, inputs }));
   renameSync(join(cacheDir, `.current-${process.pid}`), join(cacheDir, 'current.json'));
   prune(cacheDir, key);
-  return join(dir, 'cli.js');
+  return join(dir, 'cli.mjs');
 }
 
 function safeRead(file) {

