@@ -24,7 +24,10 @@ if (major >= 24) {
   let cli;
   try {
     // The bundle built from the current sources (runner/bin/bundle.js), else the sources themselves.
-    const bundled = process.env.RUNBOOK_FROM_SOURCE === '1' ? undefined : await (await import('./bundle.js')).bundledEntry({ root: join(here, '..', '..'), entry: 'runner/cli.ts' });
+    // RUNBOOK_BUNDLE_DIR: where bundles are kept instead of node_modules/.cache/runbook-cli (tests use their own).
+    const bundled = process.env.RUNBOOK_FROM_SOURCE === '1'
+      ? undefined
+      : await (await import('./bundle.js')).bundledEntry({ root: join(here, '..', '..'), entry: 'runner/cli.ts', cacheDir: process.env.RUNBOOK_BUNDLE_DIR || undefined });
     if (bundled && process.env.RUNBOOK_DEBUG === '1') process.setSourceMapsEnabled(true);
     cli = await import(bundled ?? '../cli.ts');
   } catch (err) {
