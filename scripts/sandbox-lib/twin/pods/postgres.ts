@@ -40,7 +40,8 @@ export function seedServer(pod: PodInfo, config: PodsConfig): PgServer {
   const superPassword = custom ? envValue(pod, config, 'POSTGRES_POSTGRES_PASSWORD') ?? '' : userPassword;
   const database = envValue(pod, config, 'POSTGRES_DATABASE');
   const roles: PgRole[] = [{ name: 'postgres', superuser: true, createdb: true, password: superPassword }];
-  if (custom) roles.push({ name: custom, superuser: false, createdb: false, password: userPassword });
+  // The image creates the custom user WITH LOGIN CREATEDB and makes it the owner of POSTGRES_DATABASE.
+  if (custom) roles.push({ name: custom, superuser: false, createdb: true, password: userPassword });
   const databases: PgDatabase[] = [
     { name: 'postgres', owner: 'postgres', tables: [] },
     { name: 'template0', owner: 'postgres', template: true, tables: [] },
