@@ -259,6 +259,12 @@ export async function twinUp(host: TwinHost, inv: SandboxInventory, opts: TwinUp
   const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed.length) throw failed[0]!.reason;
   await crds;
+  // A server that has been running has its last scheduled etcd snapshot (sim/k3s.ts scheduledSnapshot).
+  for (const n of twin.nodes.filter((x) => x.roles.includes('server'))) {
+    const r = spawnSync('nsenter', [`--target=${n.initPid}`, '--net', '--mount', '--', join(n.dir, 'bin', 'twin-sim'), '__scheduled-snapshots'], { encoding: 'utf8', timeout: 30_000 });
+    if (r.status !== 0) throw new Error(`the twin could not write ${n.name}'s last scheduled etcd snapshot: ${(r.stderr || r.error?.message || '').trim()}`);
+    if (r.stdout.trim()) log(`twin: ${n.name} has its last scheduled snapshot ${r.stdout.trim()}`);
+  }
   if (!isOurs(fwdRec)) throw new Error(`the twin's API forwarder (socat) exited; log: ${fwdRec.log}`);
   log(`twin: ${twin.nodes.length} nodes answer ssh (${twin.nodes.map((n) => n.name).join(', ')})`);
   return twin;

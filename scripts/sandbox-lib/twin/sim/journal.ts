@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { type Node, refuse } from './node.ts';
 
-export function journalLines(node: Node, units: string[], since: number | undefined): string[] {
+export function journalLines(node: Node, units: string[], since: number | undefined, messagesOnly = false): string[] {
   const rows: { t: string; unit: string; message: string }[] = [];
   for (const u of units) {
     const file = node.journalFile(u);
@@ -22,7 +22,7 @@ export function journalLines(node: Node, units: string[], since: number | undefi
   const pid = 4000 + (node.name.length * 17) % 900;
   return rows
     .filter((r) => since === undefined || Date.parse(r.t) >= since)
-    .map((r) => `${fmt(new Date(r.t))} ${node.name} ${r.message.startsWith(r.unit) || /Lightweight/.test(r.message) ? 'systemd[1]' : `k3s[${pid}]`}: ${r.message}`);
+    .map((r) => messagesOnly ? r.message : `${fmt(new Date(r.t))} ${node.name} ${r.message.startsWith(r.unit) || /Lightweight/.test(r.message) ? 'systemd[1]' : `k3s[${pid}]`}: ${r.message}`);
 }
 
 function fmt(d: Date): string {
@@ -30,12 +30,13 @@ function fmt(d: Date): string {
   return `${mon} ${String(d.getUTCDate()).padStart(2, '0')} ${d.toISOString().slice(11, 19)}`;
 }
 
-/** --since: "-30min", "-2h", "2026-12-01 10:00:00", "today", "yesterday". */
+/** --since: "-30min", "-2h", "13 hours ago", "2026-12-01 10:00:00", "today", "yesterday" (systemd.time(7)). */
 export function parseSince(v: string, now = Date.now()): number {
-  const rel = /^-(\d+)\s*(s|sec|m|min|h|hour|hours|d|day|days)?$/.exec(v.trim());
+  const rel = /^-(\d+)\s*(s|sec|m|min|h|hour|hours|d|day|days)?$/.exec(v.trim())
+    ?? /^()(\d+)\s*(s|sec|secs|seconds?|m|min|mins|minutes?|h|hours?|d|days?)\s+ago$/.exec(v.trim())?.slice(1);
   if (rel) {
     const n = Number(rel[1]);
-    const unit = rel[2] ?? 's';
+    const unit = rel[2] || 's';
     const ms = unit.startsWith('d') ? 86_400_000 : unit.startsWith('h') ? 3_600_000 : unit.startsWith('m') ? 60_000 : 1000;
     return now - n * ms;
   }
@@ -50,6 +51,7 @@ export function journalctl(node: Node, args: string[], out: (s: string) => void)
   const units: string[] = [];
   let since: number | undefined;
   let lines: number | undefined;
+  let cat = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i] ?? '';
     const take = () => args[++i] ?? '';
@@ -58,13 +60,16 @@ export function journalctl(node: Node, args: string[], out: (s: string) => void)
     else if (/^-[a-zA-Z]*u$/.test(a)) units.push(take()); // -xeu k3s
     else if (a === '--since' || a === '-S') since = parseSince(take());
     else if (a.startsWith('--since=')) since = parseSince(a.slice(8));
+    else if (a === '-o' || a === '--output') cat = take() === 'cat';
+    else if (a.startsWith('--output=') || /^-o\w/.test(a)) cat = a.replace(/^--output=|^-o/, '') === 'cat';
     else if (a === '-n' || a === '--lines') lines = Number(take());
     else if (a.startsWith('--lines=')) lines = Number(a.slice(8));
     else if (a === '-f' || a === '--follow') refuse('journalctl -f', 'following the journal would never end a step; use --since');
   }
   const names = units.map((u) => u.replace(/\.service$/, ''));
   if (names.length === 0) refuse('journalctl', 'only the K3s units\' journals exist on the twin: pass -u k3s or -u k3s-agent');
-  let rows = journalLines(node, names, since);
+  // -o cat: the messages only, as journalctl prints them.
+  let rows = journalLines(node, names, since, cat);
   if (lines !== undefined) rows = rows.slice(-lines);
   if (rows.length === 0) out('-- No entries --\n');
   for (const r of rows) out(`${r}\n`);

@@ -9,7 +9,7 @@
 //   secrets-encrypt status       docs.k3s.io/cli/secrets-encrypt
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parse } from 'yaml';
 import { type Node, SimError, refuse, tokenPassword } from './node.ts';
@@ -137,6 +137,78 @@ function etcdSnapshot(node: Node, args: string[], out: (s: string) => void): num
     default:
       refuse(`k3s etcd-snapshot ${sub ?? ''}`.trim(), 'the twin simulates save, ls, prune and delete');
   }
+}
+
+/**
+ * The newest time at or before `now` that a K3s etcd-snapshot-schedule-cron fires (UTC, the
+ * twin's system time): minute and hour fields as numbers, lists, ranges, a star and steps
+ * (star-slash-N); the day fields are taken as a star (the lab's schedule is K3s's default,
+ * every 12 hours on the hour).
+ */
+export function lastCronFire(cron: string, now: Date): Date | undefined {
+  const [min, hour] = cron.trim().split(/\s+/);
+  const values = (field: string | undefined, max: number): number[] => {
+    const out = new Set<number>();
+    for (const part of String(field ?? '*').split(',')) {
+      const m = /^(\*|\d+(?:-\d+)?)(?:\/(\d+))?$/.exec(part);
+      if (!m) return [];
+      const [lo, hi] = m[1] === '*' ? [0, max] : m[1]!.includes('-') ? m[1]!.split('-').map(Number) as [number, number] : [Number(m[1]), m[2] ? max : Number(m[1])];
+      for (let v = lo; v <= hi; v += Number(m[2] ?? 1)) out.add(v);
+    }
+    return [...out].sort((a, b) => a - b);
+  };
+  const mins = values(min, 59);
+  const hours = values(hour, 23);
+  if (!mins.length || !hours.length) return undefined;
+  for (let day = 0; day < 2; day++) {
+    const base = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - day));
+    for (const h of [...hours].reverse()) {
+      for (const m of [...mins].reverse()) {
+        const t = new Date(base.getTime() + (h * 60 + m) * 60_000);
+        if (t.getTime() <= now.getTime()) return t;
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * What K3s's snapshot schedule did last (docs.k3s.io/cli/etcd-snapshot: scheduled snapshots are
+ * named <etcd-snapshot-name>-<node>-<unix time>, `etcd-snapshot-retention` of them kept): the
+ * twin's server has run since that time, so the snapshot of the newest scheduled run is on disk,
+ * logged in the k3s journal at its time and recorded as an ETCDSnapshotFile. Called by the twin at
+ * up (twin-sim __scheduled-snapshots); nothing when snapshots are disabled or already there.
+ */
+export function scheduledSnapshot(node: Node, now = new Date()): string | undefined {
+  if (!node.isServer || !existsSync(node.root(`${dataDir}/server/db/etcd`))) return undefined;
+  const cfg = config(node);
+  if (cfg['etcd-disable-snapshots'] === true) return undefined;
+  const at = lastCronFire(String(cfg['etcd-snapshot-schedule-cron'] ?? '0 */12 * * *'), now);
+  if (!at) return undefined;
+  const { real, path } = snapshotDir(node, []);
+  mkdirSync(path, { recursive: true, mode: 0o700 });
+  const base = String(cfg['etcd-snapshot-name'] ?? 'etcd-snapshot');
+  const compress = cfg['etcd-snapshot-compress'] === true;
+  const unix = Math.floor(at.getTime() / 1000);
+  const file = `${base}-${node.name}-${unix}${compress ? '.zip' : ''}`;
+  if (existsSync(join(path, file))) return undefined;
+  const body: SnapshotBody = {
+    simulation: 'lab twin etcd snapshot: not an etcd database, a record of what the twin knew (a scheduled snapshot)',
+    node: node.name, name: base, createdAt: at.toISOString(), k3sVersion: node.service('k3s')?.runningVersion ?? requireVersion(node),
+    token: tokenHash(node.cluster().token),
+  };
+  writeFileSync(join(path, file), `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600 });
+  utimesSync(join(path, file), at, at);
+  node.log('k3s', `level=info msg="Saving etcd snapshot to ${real}/${file}"`, at);
+  node.log('k3s', `level=info msg="Snapshot ${file} saved. ${sim}"`, at);
+  recordSnapshot(node, { file, node: node.name, path: `${real}/${file}`, size: statSync(join(path, file)).size, createdAt: at, compressed: compress, tokenHash: body.token });
+  // Retention applies to the scheduled snapshots of this base name.
+  const keep = Number(cfg['etcd-snapshot-retention'] ?? 5);
+  const mine = readdirSync(path).filter((f) => f.startsWith(`${base}-${node.name}-`)).sort();
+  const gone = mine.slice(0, Math.max(0, mine.length - keep));
+  for (const f of gone) rmSync(join(path, f));
+  forgetSnapshots(node, gone.map((f) => ({ file: f, path: `${real}/${f}`, createdAt: createdAtOf(f, 0) })));
+  return file;
 }
 
 function tokenRotate(node: Node, args: string[], out: (s: string) => void): number {

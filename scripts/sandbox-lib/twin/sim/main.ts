@@ -20,6 +20,13 @@ async function main(argv: string[]): Promise<number> {
     await rebootNow(nodeFromEnv(), Number(delay), unit ?? 'reboot');
     return 0;
   }
+  if (name === '__scheduled-snapshots') {
+    // The twin at up: the snapshot of the server's last scheduled run (k3s.ts scheduledSnapshot).
+    const { scheduledSnapshot } = await import('./k3s.ts');
+    const file = scheduledSnapshot(nodeFromEnv());
+    if (file) process.stdout.write(`${file}\n`);
+    return 0;
+  }
   const handler = await handlerFor(name);
   if (!handler) {
     process.stderr.write(`${name}: not a command of the lab twin's simulator (see its command table: twin-sim --table)\n`);
