@@ -87,6 +87,8 @@ const builtinsWithoutFacades = {
   setup(b) {
     b.onResolve({ filter: /^(node:)?[a-z_/]+$/ }, (args) => {
       if (!isBuiltin(args.path)) return undefined;
+      // `await import('node:net')` stays Node's own: a CommonJS stand-in in its own chunk would export only a default.
+      if (args.kind === 'dynamic-import') return { path: args.path, external: true };
       const path = args.path.replace(/^(node:)?/, 'node:');
       // commander needs child_process (~5 ms: net, streams, dgram) only to start executable subcommands,
       // which this CLI has none of: it gets the module on first use. It imports only the default, so a
