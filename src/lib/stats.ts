@@ -14,6 +14,7 @@ import { upgradeRange } from '../../runner/record/snapshot-diff.ts';
 export interface RunbookFreshness {
   page: ProcedurePage;
   risk: string;
+  /** The newest run of the page of any kind (lab, rehearsal, sandbox): shown with its pill. */
   last?: Run | undefined;
   verifiedDays?: number | undefined;
   /** Days since the last successful rehearsal on the lab twin (never lab evidence: shown beside verified). */
@@ -44,19 +45,21 @@ async function computeStats() {
     .filter((p) => p.section === 'runbook')
     .map((page) => {
       const own = runs.filter((r) => r.data.runbook.id === page.procedure.id);
+      const latest = every.find((r) => r.data.runbook.id === page.procedure.id);
       const success = lastSuccess(own);
       const rehearsed = lastRehearsal(rehearsals.filter((r) => r.data.runbook.id === page.procedure.id));
       return {
         page,
         risk: page.procedure.runbook?.risk ?? 'low',
-        last: own[0],
+        last: latest,
         verifiedDays: success ? daysSince(success.data.endedAt ?? success.data.startedAt) : undefined,
         rehearsedDays: rehearsed ? daysSince(rehearsed.data.endedAt ?? rehearsed.data.startedAt) : undefined,
         rehearsed,
         stale: staleSteps(page.procedure, own).size,
       };
     })
-    .sort((a, b) => (a.verifiedDays ?? Infinity) - (b.verifiedDays ?? Infinity) || a.page.title.localeCompare(b.page.title));
+    // Most recently verified first; among the never verified, the most recently rehearsed.
+    .sort((a, b) => (a.verifiedDays ?? Infinity) - (b.verifiedDays ?? Infinity) || (a.rehearsedDays ?? Infinity) - (b.rehearsedDays ?? Infinity) || a.page.title.localeCompare(b.page.title));
 
   const weekends = docs
     .filter((d) => d.data.weekend)
@@ -66,11 +69,11 @@ async function computeStats() {
   const finished = runs.filter((r) => r.status !== 'running');
   const succeeded = finished.filter((r) => r.status === 'succeeded');
   const upgrade = runs.find((r) => r.data.runbook.id === 'k3s-upgrade' && r.status === 'succeeded');
-  const upgradeVersion = upgrade?.data.params.find((p) => /VERSION/.test(p.name) && !p.secret)?.value;
-  // What the cluster itself said before and after, when the run took snapshots; the target param otherwise.
-  const upgradeMoved = upgrade ? upgradeRange(upgrade.data.snapshots?.before, upgrade.data.snapshots?.after) : undefined;
+  // The newest upgrade that went through on the twin: shown as a rehearsal where the lab has none, never as one.
+  const upgradeRehearsed = lastRehearsal(rehearsals.filter((r) => r.data.runbook.id === 'k3s-upgrade'));
   const lastVerified = succeeded[0];
   const rehearsed = lastRehearsal(rehearsals);
+  const rehearsalsFinished = rehearsals.filter((r) => r.status !== 'running');
 
   return {
     cluster: inv.cluster,
@@ -90,9 +93,18 @@ async function computeStats() {
       total: runs.length,
       finished: finished.length,
       succeeded: succeeded.length,
-      recent: runs.slice(0, 6),
+      // Every run, rehearsals and sandbox runs with their pills: a history of rehearsals is still the procedures being run.
+      recent: every.slice(0, 6),
+      /** The newest run against the lab itself: what the hero's cluster card says. */
+      lastLab: runs[0],
+      all: every.length,
+      rehearsals: rehearsals.length,
+      rehearsalsSucceeded: rehearsalsFinished.filter((r) => r.status === 'succeeded').length,
+      rehearsalsFinished: rehearsalsFinished.length,
+      sandbox: every.filter((r) => r.sandbox && !r.rehearsal).length,
     },
-    lastUpgrade: upgrade ? { run: upgrade, version: upgradeVersion, range: upgradeMoved, days: daysSince(upgrade.data.startedAt) } : undefined,
+    lastUpgrade: upgrade ? upgradeOf(upgrade) : undefined,
+    lastUpgradeRehearsed: upgradeRehearsed ? upgradeOf(upgradeRehearsed) : undefined,
     lastVerified: lastVerified ? { run: lastVerified, days: daysSince(lastVerified.data.endedAt ?? lastVerified.data.startedAt) } : undefined,
     lastRehearsed: rehearsed ? { run: rehearsed, days: daysSince(rehearsed.data.endedAt ?? rehearsed.data.startedAt) } : undefined,
     incidents: docs
@@ -100,6 +112,16 @@ async function computeStats() {
       .map((d) => ({ url: `/${d.id}/`, title: d.data.title, incident: d.data.incident! }))
       .sort((a, b) => b.incident.date.localeCompare(a.incident.date)),
     pages,
+  };
+}
+
+/** An upgrade run: from → to as its snapshots saw the cluster, else the target version param. */
+function upgradeOf(run: Run) {
+  return {
+    run,
+    version: run.data.params.find((p) => /VERSION/.test(p.name) && !p.secret)?.value,
+    range: upgradeRange(run.data.snapshots?.before, run.data.snapshots?.after),
+    days: daysSince(run.data.startedAt),
   };
 }
 
