@@ -1,7 +1,7 @@
 import { accessSync, constants, lstatSync, mkdirSync, statSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { DEFAULT_INVENTORY, loadInventory } from './inventory/load.ts';
-import { findProjectRoot } from './project.ts';
+import { findProjectRoot } from './project-files.ts';
 import { describeError, UsageError } from './errors.ts';
 
 /** The options every verb understands the same way. */

@@ -44,7 +44,7 @@ then the exit is 1 (unless the pages have errors of their own: 2). An unreachabl
       mark('start-up (modules)');
       if (opts.context && !opts.cluster) throw new UsageError('--context is used with --cluster only (plain check talks to no cluster); add --cluster or drop --context');
       // Loaded on use: `runbook --help` loads no parser or schema.
-      const [{ projectContext }, { discoverPages, expandPaths }] = await Promise.all([import('../project-context.ts'), import('../project.ts')]);
+      const [{ projectContext }, { discoverPages, expandPaths }] = await Promise.all([import('../project-context.ts'), import('../project-files.ts')]);
       const ctx = projectContext(opts);
       const { inventory } = ctx.loadInventory();
       mark('inventory');

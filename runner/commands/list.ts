@@ -15,9 +15,9 @@ export function registerList(program: Command) {
     .option('--all', 'also list ADRs, weekend plans and other pages that carry steps')
     .action(async (opts: CommonOptions & { all?: boolean }) => {
       // Loaded on use (as in every verb): `runbook --help` loads no parser, schema or API client.
-      const { findProjectRoot, loadAll } = await import('../project.ts');
+      const [{ findProjectRoot }, { loadAllCached }] = await Promise.all([import('../project-files.ts'), import('../page-cache.ts')]);
       const root = findProjectRoot();
-      const pages = loadAll(root).filter((p) => p.kind === 'runbook' || (opts.all && p.steps.length > 0));
+      const pages = (await loadAllCached(root)).filter((p) => p.kind === 'runbook' || (opts.all && p.steps.length > 0));
       const rows = pages.map((p) => ({
         id: p.id,
         title: p.title,

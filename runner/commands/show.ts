@@ -18,10 +18,10 @@ export function registerShow(program: Command) {
     recordsOption(),
   ).action(async (ref: string, opts: CommonOptions) => {
     // Loaded on use: `runbook --help` loads no parser, schema or planner.
-    const [{ projectContext }, { resolveProcedure }, { planProcedure }, { assertNoPageErrors }, { parseSetArgs }, { describePlan, planToJson }, store] =
+    const [{ projectContext }, { resolveProcedureCached }, { planProcedure }, { assertNoPageErrors }, { parseSetArgs }, { describePlan, planToJson }, store] =
       await Promise.all([
         import('../project-context.ts'),
-        import('../project.ts'),
+        import('../page-cache.ts'),
         import('../plan/plan.ts'),
         import('../plan/runnable.ts'),
         import('../plan/params.ts'),
@@ -29,7 +29,7 @@ export function registerShow(program: Command) {
         import('../record/store.ts'),
       ]);
     const ctx = projectContext(opts);
-    const procedure = resolveProcedure(ctx.root, ref);
+    const procedure = await resolveProcedureCached(ctx.root, ref);
     assertNoPageErrors(procedure);
     const { inventory } = ctx.loadInventory();
     const sets = parseSetArgs(opts.set ?? []);
