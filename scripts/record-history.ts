@@ -104,19 +104,11 @@ export const SCENARIOS: Scenario[] = [
   },
 ];
 
-const { values: opts } = parseArgs({
-  options: {
-    'keep-going': { type: 'boolean', default: false },
-    only: { type: 'string' },
-    dry: { type: 'boolean', default: false },
-    'no-write': { type: 'boolean', default: false },
-  },
-});
-const only = opts.only?.split(',');
 
-const work = mkdtempSync(join(tmpdir(), 'record-history-'));
-const state = join(work, 'sandbox');
-const records = join(work, 'runs');
+// Set by main: the twin's state dir and the records folder the scenarios write to, in one temp dir.
+let work = '';
+let state = '';
+let records = '';
 
 function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 900_000) {
   const r = spawnSync(cmd, args, { cwd: ROOT, env, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
@@ -211,10 +203,10 @@ function play(s: Scenario, env: NodeJS.ProcessEnv): void {
  * rehearsals it no longer writes), keeping every other record: the page's new folder
  * is assembled beside the old one and renamed over it, so the site never sees half of it.
  */
-function swapInto(runsDir: string): number {
-  const written = existsSync(records) ? readdirSync(records).filter((id) => existsSync(join(records, id)) && readdirSync(join(records, id)).some((f) => f.endsWith('.json'))) : [];
+export function swapInto(records: string, runsDir: string, partial: boolean): number {
+  const written = pageDirs(records).filter((id) => readdirSync(join(records, id)).some((f) => f.endsWith('.json')));
   // A full history owns every rehearsal record; a partial one (--only) just the pages it wrote.
-  const pages = new Set([...written, ...(only ? [] : readdirSync(runsDir).filter((id) => hasRehearsal(join(runsDir, id))))]);
+  const pages = new Set([...written, ...(partial ? [] : pageDirs(runsDir).filter((id) => hasRehearsal(join(runsDir, id))))]);
   let n = 0;
   for (const id of [...pages].sort()) {
     const dir = join(runsDir, id);
@@ -247,10 +239,26 @@ function isRehearsal(file: string): boolean {
     return false;
   }
 }
-const hasRehearsal = (dir: string) => existsSync(dir) && !dir.split('/').at(-1)!.startsWith('.') && readdirSync(dir).some((f) => f.endsWith('.json') && isRehearsal(join(dir, f)));
+const hasRehearsal = (dir: string) => readdirSync(dir).some((f) => f.endsWith('.json') && isRehearsal(join(dir, f)));
+
+/** The page folders of a records folder (not README.md, not a swap's own .<id>.next/.old). */
+const pageDirs = (dir: string) =>
+  existsSync(dir) ? readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory() && !d.name.startsWith('.')).map((d) => d.name) : [];
 
 async function main(): Promise<number> {
   const started = performance.now();
+  const { values: opts } = parseArgs({
+    options: {
+      'keep-going': { type: 'boolean', default: false },
+      only: { type: 'string' },
+      dry: { type: 'boolean', default: false },
+      'no-write': { type: 'boolean', default: false },
+    },
+  });
+  const only = opts.only?.split(',');
+  work = mkdtempSync(join(tmpdir(), 'record-history-'));
+  state = join(work, 'sandbox');
+  records = join(work, 'runs');
   process.on('exit', () => {
     sandbox('down');
     rmSync(work, { recursive: true, force: true });
@@ -301,7 +309,7 @@ async function main(): Promise<number> {
     console.log(`every scenario ended as expected in ${seconds(performance.now() - started)}; --no-write: src/content/runs left as it was`);
     return 0;
   }
-  const n = swapInto(RUNS);
+  const n = swapInto(records, RUNS, only !== undefined);
   console.log(`${n} rehearsal records written under src/content/runs in ${seconds(performance.now() - started)}`);
   return 0;
 }
