@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { rehearsalTwin } from './helpers.ts';
 
@@ -110,6 +111,14 @@ describe('kubectl exec into the twin\'s PostgreSQL pod', () => {
     const host = exec(['/usr/bin/bash', '-c', 'exec 3<>/dev/tcp/192.0.2.1/80 && echo connected']);
     expect(host.out).not.toContain('connected');
     expect(host.err).toMatch(/Network is unreachable/);
+  }, 60_000);
+
+  it('an exec\'d command runs as the chart\'s uid 1001 on a read-only host filesystem', () => {
+    expect(exec(['id', '-u']).out.trim()).toBe('1001');
+    const w = sh('echo x > /tmp/lab-twin-pods-test-write');
+    expect(w.code).not.toBe(0);
+    expect(w.err).toMatch(/Read-only file system/);
+    expect(existsSync('/tmp/lab-twin-pods-test-write')).toBe(false);
   }, 60_000);
 
   it('kubectl logs says it is the twin\'s simulated log', () => {

@@ -3,11 +3,14 @@
 // that whatever an exec runs can reach no network but loopback:
 //
 //   kwok runs in `unshare --pid --net --mount --fork --kill-child`: a network with only
-//   `lo`, its own mount namespace (/ read-only there, except <state>/twin/pods; a tmpfs
-//   on /opt with the pods' password files at the chart's paths). kwok's local exec runs
-//   each command as a child of kwok (kwok v0.7.0, pkg/kwok/server/debugging_exec.go),
-//   so every exec'd process inherits that namespace and kwok's environment, whose PATH
-//   holds only <state>/twin/pods/bin: the pod simulator's commands and a few coreutils.
+//   `lo` and its own mount namespace: / read-only, a tmpfs on /opt holding the pods'
+//   password files at the chart's paths and, under /opt/lab-twin, this dir (pods/), the
+//   simulator's sources (sim/) and node, each bound there. kwok's local exec runs each
+//   command as a child of kwok (kwok v0.7.0, pkg/kwok/server/debugging_exec.go), so every
+//   exec'd process inherits that namespace and kwok's environment, whose PATH holds only
+//   /opt/lab-twin/pods/bin: the pod simulator's commands and a few coreutils. It runs as
+//   uid/gid 1001, as the Bitnami containers do (an /etc/passwd line bound inside only),
+//   so it can write nothing but the simulated servers' state (pods/data).
 //
 //   Inside, 127.0.0.1:<apiserver port> forwards to the API through <pods>/api.sock (a
 //   host-side socat), so kwok's kubeconfig works unchanged; kwok listens on
@@ -18,7 +21,7 @@
 //
 // Layout of <state>/twin/pods: init.sh, pods.yaml (kwok's ClusterExec/ClusterLogs),
 // pods.json (what the simulator knows of each pod), bin/, logs/, secrets/, data/.
-import { chmodSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -44,8 +47,12 @@ export function podsPaths(stateDir: string) {
   };
 }
 
-/** The simulator's entry: `node main.ts <command> <args…>`. */
-export const POD_SIM_ENTRY = new URL('./main.ts', import.meta.url).pathname;
+/** The simulator's sources (this dir), bound read-only at /opt/lab-twin/sim inside. */
+export const POD_SIM_DIR = new URL('.', import.meta.url).pathname.replace(/\/$/, '');
+/** Where kwok's namespace sees things (kubelet.ts's init.sh binds them there). */
+export const INSIDE = { root: '/opt/lab-twin', pods: '/opt/lab-twin/pods', sim: '/opt/lab-twin/sim', node: '/opt/lab-twin/node' } as const;
+/** The pods' user: Bitnami's containers run as 1001:1001 (the chart's containerSecurityContext). */
+export const POD_UID = 1001;
 
 /** The pods of one namespace's workloads, as the simulator sees them (from src/content/lab/workloads.yaml). */
 export function podsConfig(doc: LabWorkloads, stateDir: string): PodsConfig {
@@ -71,7 +78,7 @@ export function podsConfig(doc: LabWorkloads, stateDir: string): PodsConfig {
   }
   const nfs = doc.storageClasses.find((s) => s.provisioner === 'nfs.csi.k8s.io');
   return {
-    dataDir: p.data, logsDir: p.logs,
+    dataDir: `${INSIDE.pods}/data`, logsDir: p.logs,
     nfs: nfs ? { server: nfs.parameters?.server ?? '', share: nfs.parameters?.share ?? '' } : undefined,
     secrets: Object.fromEntries(doc.namespaces.flatMap((ns) => (ns.secrets ?? []).map((s) => [`${ns.name}/${s.name}`, s.data]))),
     pods,
@@ -98,7 +105,7 @@ export function kwokPodsConfig(cfg: PodsConfig, paths: ReturnType<typeof podsPat
             { name: 'TWIN_POD_CONTAINER', value: c }, { name: 'HOSTNAME', value: pod.pod },
             ...(pod.containers[0] === c ? pod.env : []),
           ];
-          return { containers: [c], local: { workDir: '/', envs: env } };
+          return { containers: [c], local: { workDir: '/', envs: env, securityContext: { runAsUser: POD_UID, runAsGroup: POD_UID } } };
         }),
       },
     });
@@ -112,7 +119,7 @@ export function kwokPodsConfig(cfg: PodsConfig, paths: ReturnType<typeof podsPat
   }
   // Any other pod (a fault's, a test's): exec'd commands still run in the namespace, as "unknown".
   docs.push({ apiVersion: 'kwok.x-k8s.io/v1alpha1', kind: 'ClusterExec', metadata: { name: 'lab-twin-any' },
-    spec: { execs: [{ local: { workDir: '/', envs: [{ name: 'TWIN_POD_NAMESPACE', value: '' }] } }] } });
+    spec: { execs: [{ local: { workDir: '/', envs: [{ name: 'TWIN_POD_NAMESPACE', value: '' }], securityContext: { runAsUser: POD_UID, runAsGroup: POD_UID } } }] } });
   docs.push({ apiVersion: 'kwok.x-k8s.io/v1alpha1', kind: 'ClusterLogs', metadata: { name: 'lab-twin-any' },
     spec: { logs: [{ logsFile: join(paths.logs, 'any.log'), follow: false }] } });
   // JSON documents: kwok reads YAML 1.1, where an unquoted no or on would be a boolean.
@@ -150,7 +157,13 @@ command_not_found_handle() {
 export function preparePods(stateDir: string, tools: PodsTools, workloadsFile?: string): ReturnType<typeof podsPaths> {
   const p = podsPaths(stateDir);
   rmSync(p.dir, { recursive: true, force: true });
-  for (const d of [p.dir, p.bin, p.logs, p.secrets, p.data]) mkdirSync(d, { recursive: true, mode: 0o700 });
+  // Readable by the pods' user where it must read (bin, config), writable only in data/.
+  for (const d of [p.dir, p.bin, p.logs]) mkdirSync(d, { recursive: true, mode: 0o755 });
+  mkdirSync(p.secrets, { mode: 0o700 });
+  mkdirSync(p.data, { mode: 0o700 });
+  chownSync(p.data, POD_UID, POD_UID);
+  writeFileSync(join(p.dir, 'passwd'), `${readFileSync('/etc/passwd', 'utf8').replace(/\n?$/, '\n')}lab-twin-pod:x:${POD_UID}:${POD_UID}:lab twin pod user:/:/usr/sbin/nologin\n`);
+  writeFileSync(join(p.dir, 'group'), `${readFileSync('/etc/group', 'utf8').replace(/\n?$/, '\n')}lab-twin-pod:x:${POD_UID}:\n`);
   const doc = loadWorkloads(workloadsFile);
   const cfg = podsConfig(doc, stateDir);
   writeFileSync(p.podsJson, JSON.stringify(cfg, null, 2) + '\n');
@@ -163,7 +176,7 @@ export function preparePods(stateDir: string, tools: PodsTools, workloadsFile?: 
   for (const c of [...POD_COMMAND_TABLE, ...POD_REFUSED.map((name) => ({ name }))]) {
     if (c.name === 'sh' || c.name === 'bash') continue;
     const f = join(p.bin, c.name);
-    writeFileSync(f, `#!${tools.bash}\nexec ${tools.node} --no-warnings ${POD_SIM_ENTRY} ${c.name} "$@"\n`);
+    writeFileSync(f, `#!${tools.bash}\nexec ${INSIDE.node} --no-warnings ${INSIDE.sim}/main.ts ${c.name} "$@"\n`);
     chmodSync(f, 0o755);
   }
   // sh and bash: the host's bash, not in POSIX mode (argv[0] is not "sh"), so BASH_ENV's handler applies.
@@ -196,16 +209,24 @@ export function preparePods(stateDir: string, tools: PodsTools, workloadsFile?: 
 /** init.sh: pid 1 of kwok's namespace; ends in `exec kwok`. */
 export function writeInit(p: ReturnType<typeof podsPaths>, tools: PodsTools, apiPort: number, kubeletPort: number, kwok: string, kwokArgs: string[]): void {
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-  const env = [`PATH=${p.bin}`, 'HOME=/', 'LANG=C.UTF-8', `BASH_ENV=${p.prelude}`, `TWIN_PODS_CONFIG=${p.podsJson}`, 'PGDATA_SIMULATED=1'];
+  const inside = (f: string) => f.replace(p.dir, INSIDE.pods);
+  const env = [`PATH=${inside(p.bin)}`, 'HOME=/', 'LANG=C.UTF-8', `BASH_ENV=${inside(p.prelude)}`, `TWIN_PODS_CONFIG=${inside(p.podsJson)}`];
   writeFileSync(p.init, `# kwok's namespace on the lab twin (scripts/sandbox-lib/twin/pods/kubelet.ts): only lo,
 # / read-only except the pods' state, the chart's password files on a private /opt.
 set -eu
 ${q(tools.ip)} link set lo up
-${q(tools.mount)} --make-rprivate /
-${q(tools.mount)} --bind ${q(p.dir)} ${q(p.dir)}
-${q(tools.mount)} -o remount,bind,ro /
-${q(tools.mount)} -t tmpfs -o mode=755,size=1m lab-twin-pods /opt
-if [ -d ${q(join(p.secrets, 'opt'))} ]; then cp -a ${q(join(p.secrets, 'opt'))}/. /opt/; fi
+m=${q(tools.mount)}
+$m --make-rprivate /
+$m -t tmpfs -o mode=755,size=1m lab-twin-pods /opt
+if [ -d ${q(join(p.secrets, 'opt'))} ]; then cp -a ${q(join(p.secrets, 'opt'))}/. /opt/ && chmod -R a+rX /opt; fi
+mkdir -p ${INSIDE.pods} ${INSIDE.sim} && : > ${INSIDE.node}
+$m --bind ${q(p.dir)} ${q(p.dir)}
+$m --bind ${q(p.dir)} ${INSIDE.pods}
+$m --bind ${q(POD_SIM_DIR)} ${INSIDE.sim} && $m -o remount,bind,ro ${INSIDE.sim}
+$m --bind ${q(tools.node)} ${INSIDE.node}
+$m --bind ${q(join(p.dir, 'passwd'))} /etc/passwd
+$m --bind ${q(join(p.dir, 'group'))} /etc/group
+$m -o remount,bind,ro /
 ${q(tools.socat)} TCP-LISTEN:${apiPort},bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:${q(p.apiSocket)} &
 ${q(tools.socat)} UNIX-LISTEN:${q(p.kubeletSocket)},fork,mode=600,unlink-early TCP:127.0.0.1:${kubeletPort} &
 exec env -i ${env.map(q).join(' ')} ${q(kwok)} ${kwokArgs.map(q).join(' ')}
