@@ -221,7 +221,8 @@ async function startAll(state: SandboxState, bins: Binaries, inv: SandboxInvento
     // API rejects (loopback) every 10s; nothing in the sandbox dials it.
     '--endpoint-reconciler-type=none',
     // exec, logs and port-forward dial the node's kubelet: by its 127.0.1.x address, never by its
-    // name, which would be a DNS query off loopback (kwok serves no kubelet: the dial is refused locally).
+    // name, which would be a DNS query off loopback. With the twin, kwok answers there (twin/pods/);
+    // without it nothing listens and the dial is refused locally.
     '--kubelet-preferred-address-types=InternalIP'],
   () => probe(`https://127.0.0.1:${state.ports.apiserver}/readyz`, tls),
   async () => { state.ports.apiserver = await freePort(); }, () => state.ports.apiserver);
