@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, s
 import { basename, join } from 'node:path';
 import { parse } from 'yaml';
 import { type Node, SimError, refuse, tokenPassword } from './node.ts';
+import { kubectl } from './kube.ts';
 import { createdAtOf, forgetSnapshots, recordSnapshot } from './snapshot-objects.ts';
 
 const sim = '(lab twin simulation)';
@@ -63,7 +64,34 @@ function snapshotDir(node: Node, args: string[]): { real: string; path: string }
   return { real, path: node.root(real) };
 }
 
-interface SnapshotBody { simulation: string; node: string; name: string; createdAt: string; k3sVersion: string; token: string }
+interface SnapshotBody {
+  simulation: string; node: string; name: string; createdAt: string; k3sVersion: string; token: string;
+  /**
+   * The Nodes that were cordoned when the snapshot was taken: the one piece of API state a
+   * restore of this twin puts back (the sandbox's etcd is its own). A rollback drains every
+   * node before the reset; restoring a real snapshot brings back their schedulable state.
+   */
+  cordoned?: string[];
+}
+
+const withCordons = (node: Node) => { const c = cordonedNodes(node); return c ? { cordoned: c } : {}; };
+
+/** The names of the cordoned Nodes, as the API shows them now (undefined when it does not answer). */
+function cordonedNodes(node: Node): string[] | undefined {
+  const r = kubectl(node, ['get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name} {.spec.unschedulable}{"\\n"}{end}']);
+  if (r.status !== 0) return undefined;
+  return r.stdout.split('\n').map((l) => l.trim().split(' ')).filter(([n, u]) => n && u === 'true').map(([n]) => n!);
+}
+
+/** After a restore: every Node's cordon as the snapshot recorded it (Nodes that joined later stay as they are). */
+function restoreCordons(node: Node, body: SnapshotBody): void {
+  if (!body.cordoned) return;
+  const now = cordonedNodes(node) ?? [];
+  for (const n of now.filter((x) => !body.cordoned!.includes(x))) {
+    kubectl(node, ['patch', 'node', n, '--type=merge', '-p', '{"spec":{"unschedulable":null}}']);
+    logInfo(`Restored node ${n} as the snapshot recorded it: schedulable ${sim}`);
+  }
+}
 
 function tokenHash(token: string): string {
   return createHash('sha256').update(tokenPassword(token)).digest('hex');
@@ -90,6 +118,7 @@ function etcdSnapshot(node: Node, args: string[], out: (s: string) => void): num
         simulation: 'lab twin etcd snapshot: not an etcd database, a record of what the twin knew',
         node: node.name, name, createdAt: new Date().toISOString(), k3sVersion: node.service('k3s')?.runningVersion ?? requireVersion(node),
         token: tokenHash(node.cluster().token),
+        ...withCordons(node),
       };
       writeFileSync(join(path, file), `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600 });
       logInfo(`Saving etcd snapshot to ${real}/${file} ${sim}`);
@@ -196,6 +225,7 @@ export function scheduledSnapshot(node: Node, now = new Date()): string | undefi
     simulation: 'lab twin etcd snapshot: not an etcd database, a record of what the twin knew (a scheduled snapshot)',
     node: node.name, name: base, createdAt: at.toISOString(), k3sVersion: node.service('k3s')?.runningVersion ?? requireVersion(node),
     token: tokenHash(node.cluster().token),
+    ...withCordons(node),
   };
   writeFileSync(join(path, file), `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600 });
   utimesSync(join(path, file), at, at);
@@ -256,6 +286,7 @@ function clusterReset(node: Node, args: string[]): number {
     }
     logInfo(`Pre-restore etcd database moved to ${dataDir}/server/db/etcd-old-${Math.floor(Date.now() / 1000)}`);
     logInfo(`Restoring etcd snapshot ${restore} (${body.name} from ${body.node}, ${body.createdAt}) ${sim}`);
+    restoreCordons(node, body);
   } else {
     token = facts.token;
   }
