@@ -1,9 +1,14 @@
 // Shared pieces of the twin suites: ssh to a node the way the runner does (the twin's
 // ssh config), a throwaway runbook project, and what the host looks like.
 import { spawnSync } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { runRecordSchema, type RunRecord } from '../../runner/record/schema.ts';
+import { down, up, type SandboxState } from '../../scripts/sandbox-lib/sandbox.ts';
+import { twinEnv } from '../../scripts/sandbox-lib/twin/index.ts';
+import { runbook } from '../helpers/cli.ts';
 
 /** `ssh -F <twin ssh_config> <node> -- <command>`: what the runner does, by hand. */
 export function sshNode(sshConfig: string, node: string, command: string) {
@@ -91,4 +96,45 @@ export function processesIn(namespaces: Set<string>): number[] {
     if (namespacesOf(Number(pid)).some((n) => namespaces.has(n))) found.push(Number(pid));
   }
   return found;
+}
+
+/**
+ * A twin of the suite's own for the runbook rehearsals (recovery.test.ts, provisioner.test.ts,
+ * rehearse-plan.test.ts): started in beforeAll, stopped in afterAll, with the runner's
+ * environment pointed at it (local steps in its operator namespace) and its records read back.
+ */
+export function rehearsalTwin(prefix: string) {
+  const root = mkdtempSync(join(tmpdir(), prefix));
+  const stateDir = join(root, 'sandbox');
+  const records = join(root, 'runs');
+  let state: SandboxState | undefined;
+  const current = () => {
+    if (!state) throw new Error('the suite\'s twin is not up (beforeAll failed)');
+    return state;
+  };
+  beforeAll(async () => { state = await up({ stateDir, twin: true }); }, 300_000);
+  afterAll(async () => {
+    if (state) await down(stateDir);
+    rmSync(root, { recursive: true, force: true });
+  }, 120_000);
+  const env = (): NodeJS.ProcessEnv => ({
+    KUBECONFIG: current().kubeconfig, RUNBOOK_INVENTORY: current().sandboxInventory, RUNBOOK_LOCK_DIR: join(root, 'locks'),
+    PATH: `${current().binDir}:${process.env.PATH}`, ...twinEnv(stateDir),
+  });
+  const recordsOf = (id: string): RunRecord[] =>
+    (existsSync(join(records, id)) ? readdirSync(join(records, id)).sort() : []).map((f) =>
+      runRecordSchema.parse(JSON.parse(readFileSync(join(records, id, f), 'utf8'))));
+  return {
+    root, stateDir, records, env,
+    state: current,
+    kubectl(...args: string[]): string {
+      const r = spawnSync(current().kubectl, args, { encoding: 'utf8', env: { ...process.env, KUBECONFIG: current().kubeconfig } });
+      if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
+      return r.stdout;
+    },
+    /** `runbook run <id> --yes` with the given params (NAME=VALUE), recorded in the suite's folder. */
+    run: (id: string, params: string[] = [], extra: string[] = []) =>
+      runbook(['run', id, '--yes', '--records', records, ...params.flatMap((p) => ['--set', p]), ...extra], { env: env() }),
+    last: (id: string): RunRecord | undefined => recordsOf(id).at(-1),
+  };
 }

@@ -1,0 +1,67 @@
+// The recovery runbooks rehearsed on a twin of their own: node-failure-recovery against a
+// node whose K3s stopped, and cluster-backup followed by cluster-restore's rollback path
+// (INSTALL_VERSION set: every node reinstalled at that release, the server reset to the
+// snapshot). The real pages of src/content/docs/runbooks, local steps in the twin's operator namespace.
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { clearFaults, injectFault } from '../../scripts/sandbox-lib/twin/faults.ts';
+import { rehearsalTwin } from './helpers.ts';
+
+const twin = rehearsalTwin('k3s-recovery-');
+const succeededAll = (id: string) => {
+  const rec = twin.last(id)!;
+  expect(rec.steps.filter((s) => s.status !== 'succeeded' && s.status !== 'skipped').map((s) => `${s.id}: ${s.status}`)).toEqual([]);
+  expect(rec.rehearsal?.twin).toBe(true);
+  return rec;
+};
+
+describe('recovery runbooks rehearsed on the lab twin', () => {
+  it('node-failure-recovery: a worker whose K3s stopped comes back Ready and uncordoned', async () => {
+    await injectFault(twin.stateDir, 'k3s-stopped', { node: 'k3s-worker-02' });
+    try {
+      const r = twin.run('node-failure-recovery', ['FAILED_NODE=k3s-worker-02']);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+    } finally {
+      await clearFaults(twin.stateDir);
+    }
+    const rec = succeededAll('node-failure-recovery');
+    expect(rec.rehearsal?.faults.map((f) => f.kind)).toContain('k3s-stopped');
+    const node = JSON.parse(twin.kubectl('get', 'node', 'k3s-worker-02', '-o', 'json'));
+    expect(node.status.conditions.find((c: { type: string }) => c.type === 'Ready')?.status).toBe('True');
+    expect(node.spec.unschedulable ?? false).toBe(false);
+  }, 300_000);
+
+  it('cluster-backup then cluster-restore (rollback): both succeed, the snapshot is on the NAS twin with .token and .sha256, and recorded as an ETCDSnapshotFile', () => {
+    const backup = twin.run('cluster-backup');
+    expect(backup.code, backup.stdout + backup.stderr).toBe(0);
+    succeededAll('cluster-backup');
+
+    const etcdDir = join(twin.stateDir, 'twin', 'nas', 'volume1', 'k3s-backups', 'etcd');
+    const snap = readdirSync(etcdDir).filter((f) => /^manual-k3s-master-\d+$/.test(f)).sort().at(-1)!;
+    expect(snap).toBeTruthy();
+    for (const ext of ['.token', '.sha256']) expect(existsSync(join(etcdDir, snap + ext))).toBe(true);
+
+    const objects = JSON.parse(twin.kubectl('get', 'etcdsnapshotfiles.k3s.cattle.io', '-o', 'json')).items as Array<{
+      metadata: { name: string; labels: Record<string, string> };
+      spec: { snapshotName: string; nodeName: string; location: string };
+      status: { readyToUse: boolean; size: string | number };
+    }>;
+    const mine = objects.find((o) => o.spec.snapshotName === snap);
+    expect(mine, JSON.stringify(objects)).toBeDefined();
+    expect(mine!.metadata.name).toMatch(new RegExp(`^local-${snap}-[0-9a-f]{6}$`));
+    expect(mine!.metadata.labels['etcd.k3s.cattle.io/snapshot-storage-node']).toBe('k3s-master');
+    expect(mine!.spec).toMatchObject({ nodeName: 'k3s-master', location: `file:///var/lib/rancher/k3s/server/db/snapshots/${snap}` });
+    expect(mine!.status.readyToUse).toBe(true);
+    expect(Number(mine!.status.size)).toBeGreaterThan(0);
+
+    const version = JSON.parse(twin.kubectl('get', 'node', 'k3s-master', '-o', 'json')).status.nodeInfo.kubeletVersion as string;
+    const restore = twin.run('cluster-restore', [`SNAPSHOT=${snap}`, `INSTALL_VERSION=${version}`]);
+    expect(restore.code, restore.stdout + restore.stderr).toBe(0);
+    const rec = succeededAll('cluster-restore');
+    // The rollback path ran: the release was installed on the nodes, not skipped.
+    expect(rec.steps.filter((s) => s.id.startsWith('install-server-release') || s.id.startsWith('prepare-agent')).some((s) => s.status === 'succeeded')).toBe(true);
+    // The snapshot's record is still there after the restore (the sandbox's own etcd is not reset).
+    expect(twin.kubectl('get', 'etcdsnapshotfiles.k3s.cattle.io', '-o', 'name')).toContain(`local-${snap}-`);
+  }, 400_000);
+});
