@@ -32,8 +32,10 @@ describe('the host around a twin', () => {
     const ours = livingProcesses(stateDir).length + processesIn(namespaces).length;
     expect(ours).toBeGreaterThan(twin.nodes.length * 4);
     const listenUp = [...listeners()].filter((l) => !listenBefore.has(l));
-    // In the host's network namespace only api.sock listens; each ssh.sock belongs to its node's namespace.
-    expect(listenUp.filter((l) => l.startsWith('unix ') && l.includes(stateDir))).toEqual([`unix ${twin.apiSocket}`]);
+    // In the host's network namespace only the two API sockets listen (the nodes' and kwok's, which serves the
+    // pods' exec from a namespace of its own); each ssh.sock belongs to its node's namespace.
+    expect(listenUp.filter((l) => l.startsWith('unix ') && l.includes(stateDir)).sort())
+      .toEqual([`unix ${stateDir}/twin/pods/api.sock`, `unix ${twin.apiSocket}`].sort());
     for (const n of twin.nodes) expect(existsSync(n.sshSocket)).toBe(true);
 
     // The rehearsal: node steps writing where K3s writes, and trying where it must not.
