@@ -5,7 +5,8 @@ import { allRuns, labRuns, lastRehearsal, lastSuccess, staleSteps, type Run } fr
 import { procedurePages, type ProcedurePage } from './pages.ts';
 import { inventory } from './inventory.ts';
 import { daysSince } from './format.ts';
-import { upgradeRange } from '../../runner/record/snapshot-diff.ts';
+import { compareVersions, upgradeRange } from '../../runner/record/snapshot-diff.ts';
+import { isSnapshot, type SnapshotSlot } from '../../runner/record/snapshot.ts';
 
 /**
  * The landing page's figures, all computed from the content: the inventory,
@@ -117,12 +118,25 @@ async function computeStats() {
 
 /** An upgrade run: from → to as its snapshots saw the cluster, else the target version param. */
 function upgradeOf(run: Run) {
+  const { before, after } = run.data.snapshots ?? {};
   return {
     run,
     version: run.data.params.find((p) => /VERSION/.test(p.name) && !p.secret)?.value,
-    range: upgradeRange(run.data.snapshots?.before, run.data.snapshots?.after),
+    range: run.rehearsal ? kubeletRange(before, after) : upgradeRange(before, after),
     days: daysSince(run.data.startedAt),
   };
+}
+
+/**
+ * From → to by the nodes' kubelets only: on the twin the API server is the sandbox's own
+ * kube-apiserver, whose version no upgrade changes, so counting it would read "v1.34.3 → v1.34.3".
+ */
+function kubeletRange(before: SnapshotSlot | undefined, after: SnapshotSlot | undefined): { from: string; to: string } | undefined {
+  if (!isSnapshot(before) || !isSnapshot(after)) return undefined;
+  const oldest = (versions: string[]) => versions.filter((v) => v !== '').sort(compareVersions)[0];
+  const from = oldest(before.nodes.map((n) => n.kubeletVersion));
+  const to = oldest(after.nodes.map((n) => n.kubeletVersion));
+  return from && to ? { from, to } : undefined;
 }
 
 export type LabStats = Awaited<ReturnType<typeof computeStats>>;
