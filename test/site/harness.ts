@@ -8,7 +8,7 @@ import { cpSync, createReadStream, existsSync, mkdirSync, readFileSync, rmSync, 
 import { createServer } from 'node:http';
 import { extname, join, relative, resolve } from 'node:path';
 import { globSync } from 'tinyglobby';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -131,6 +131,23 @@ export async function launchChromium(): Promise<Browser> {
   }
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
 }
+
+/**
+ * Opens `base + path` in a new page of `browser` and collects its console errors and uncaught
+ * exceptions (a console error matching `ignore` is not one); the page must answer 200.
+ */
+export async function openPage(browser: Browser, base: string, path: string, ignore?: RegExp): Promise<{ page: Page; problems: string[] }> {
+  const page = await browser.newPage();
+  const problems: string[] = [];
+  page.on('console', (m) => { if (m.type() === 'error' && !ignore?.test(m.text())) problems.push(`${path}: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`${path}: ${e.message}`));
+  const res = await page.goto(`${base}${path}`);
+  if (res?.status() !== 200) throw new Error(`${path}: HTTP ${res?.status()}`);
+  return { page, problems };
+}
+
+/** The text of the first element matching `selector`, whitespace folded. */
+export const textOf = async (page: Page, selector: string) => (await page.locator(selector).first().innerText()).replace(/\s+/g, ' ').trim();
 
 /**
  * A throwaway copy of the project's site (config, site code, runner, public) under

@@ -8,8 +8,8 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { buildSite, launchChromium, makeSandbox, serveDir, writeFiles } from './harness.ts';
+import type { Browser } from 'playwright-core';
+import { buildSite, launchChromium, makeSandbox, openPage, serveDir, textOf, writeFiles } from './harness.ts';
 import { makeRun } from './fixtures/make-run.ts';
 import { loadProcedure } from '../../runner/project.ts';
 import { loadInventory } from '../../runner/inventory/load.ts';
@@ -73,18 +73,9 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function open(path: string): Promise<{ page: Page; problems: string[] }> {
-  const page = await browser.newPage();
-  const problems: string[] = [];
-  // Pagefind's search UI has no index in a page-picked sandbox build: not what this file tests.
-  page.on('console', (m) => { if (m.type() === 'error' && !/Pagefind/.test(m.text())) problems.push(m.text()); });
-  page.on('pageerror', (e) => problems.push(e.message));
-  const res = await page.goto(`${url}${path}`);
-  expect(res?.status(), path).toBe(200);
-  return { page, problems };
-}
-
-const text = async (page: Page, selector: string) => (await page.locator(selector).first().innerText()).replace(/\s+/g, ' ').trim();
+// Pagefind's search UI has no index in a page-picked sandbox build: not what this file tests.
+const open = (path: string) => openPage(browser, url, path, /Pagefind/);
+const text = textOf;
 
 describe('rehearsals on the site', () => {
   test('a runbook page shows verified from the lab run and, beside it, rehearsed from the rehearsal', async () => {
