@@ -322,3 +322,26 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     process.exit(1);
   });
 }
+
+/**
+ * Where a volume's files live on the host: the NAS twin's <share>/<subdir> for an NFS volume of
+ * the NAS (csi-driver-nfs's or the lab's static ones), the node root's path for a hostPath
+ * (local-path) volume; undefined otherwise. For the simulated pods that mount a claim
+ * (twin/pods), so the writes of one pod are the reads of the next, as on the NAS.
+ */
+export function volumeHostDir(twinDir: string, pv: { spec?: Volume['spec'] }, nasServers: string[]): string | undefined {
+  const a = pv.spec?.csi?.driver === NFS_DRIVER ? pv.spec.csi.volumeAttributes : undefined;
+  if (a?.server && nasServers.includes(a.server)) {
+    const nas = resolve(twinDir, 'nas');
+    const dir = resolve(nas, `.${resolve('/', a.share ?? '/', a.subdir ?? '')}`);
+    return dir.startsWith(nas) ? dir : undefined;
+  }
+  const path = pv.spec?.hostPath?.path;
+  const node = pv.spec?.nodeAffinity?.required?.nodeSelectorTerms?.[0]?.matchExpressions?.[0]?.values?.[0];
+  if (path && node) {
+    const root = resolve(twinDir, 'nodes', node, 'root');
+    const dir = resolve(root, `.${resolve('/', path)}`);
+    return dir.startsWith(root) ? dir : undefined;
+  }
+  return undefined;
+}
