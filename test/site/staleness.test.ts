@@ -1,6 +1,6 @@
 /**
  * The staleness badge marks exactly the steps whose text changed since the
- * last successful run: computed here from the pages (runner's parser) and the
+ * last successful lab run: computed here from the pages (runner's parser) and the
  * records (runner's schema), compared with what every built procedure page shows.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { describe, expect, inject, test } from 'vitest';
 import { ROOT } from './harness.ts';
 import { loadAll } from '../../runner/project.ts';
 import { runRecordSchema } from '../../runner/record/schema.ts';
+import { isSandboxServer } from '../../runner/record/sandbox.ts';
 
 const dist = inject('siteDist');
 const runsDir = inject('siteRuns');
@@ -45,7 +46,8 @@ function expected(id: string): string[] {
     .filter((f) => f.endsWith('.json'))
     .map((f) => runRecordSchema.parse(JSON.parse(readFileSync(join(runsDir, id, f), 'utf8'))))
     .sort((a, b) => b.startedAt.localeCompare(a.startedAt));
-  const success = records.find((r) => r.status === 'succeeded');
+  // As the site reads it: the last successful run against the lab (sandbox runs and rehearsals never verify).
+  const success = records.find((r) => r.status === 'succeeded' && !r.rehearsal && !isSandboxServer(r.cluster.server));
   if (!success) return [];
   return procedures.get(id)!.steps.filter((s) => success.stepHashes[s.id] !== s.hash).map((s) => s.id);
 }
