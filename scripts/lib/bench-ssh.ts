@@ -15,8 +15,58 @@ import type { ExecResult } from '../../runner/execute/types.ts';
 import type { StepInstance } from '../../runner/plan/plan.ts';
 import { authCount, startSshLab, stopSshLab, type SshLab } from '../../test/ssh/lab.ts';
 
-const steps = Number(process.argv[2] ?? 20);
-const rounds = Number(process.argv[3] ?? 3);
+function fmt(ms: number): string {
+  return `${ms.toFixed(1)} ms`;
+}
+const fanoutMode = process.argv[2] === '--fanout';
+const steps = fanoutMode ? 0 : Number(process.argv[2] ?? 20);
+const rounds = fanoutMode ? 0 : Number(process.argv[3] ?? 3);
+if (fanoutMode) {
+  await fanoutBench((process.argv[3] ?? '10,20,50').split(',').map(Number), Number(process.argv[4] ?? 10));
+  process.exit(0);
+}
+
+/**
+ * One step on N loopback sshd nodes with `parallel` at a time (connection reuse, as a run does): the first
+ * step pays each node's handshake, the next ones reuse the masters. Wall time should grow with
+ * ceil(N / parallel) rounds: the "per round" column stays flat when it does.
+ */
+async function fanoutBench(sizes: number[], parallel: number): Promise<void> {
+  const most = Math.max(...sizes);
+  const specs = Array.from({ length: most }, (_, i) => ({ name: `node-${String(i + 1).padStart(2, '0')}`, roles: ['agent'], become: false }));
+  process.stderr.write(`bench-ssh --fanout: starting ${most} sshd daemons on 127.0.0.1…\n`);
+  const lab = await startSshLab(specs);
+  const rows: string[] = [];
+  try {
+    for (const n of sizes) {
+      const executor = createSshExecutor({ configFile: lab.configFile, reuse: true });
+      const targets = lab.nodes.slice(0, n).map((node) => ({ kind: 'node' as const, node: node.name, host: '127.0.0.1', user: lab.user, port: node.port, become: false }));
+      const step = async (i: number) => {
+        const t = performance.now();
+        await fanOut(targets, { parallel, stopOnFailure: true, ok: (r: ExecResult) => r.exitCode === 0 }, async (target) => {
+          const r = await executor.exec({
+            instance: { id: `s${i}` } as StepInstance, target, script: 'true', env: {},
+            timeoutMs: 120_000, signal: new AbortController().signal, onOutput: () => {},
+          });
+          if (r.exitCode !== 0 || r.error) throw new Error(`${target.node}: ${r.error ?? `exit ${r.exitCode}`}\n${r.output}`);
+          return r;
+        });
+        return performance.now() - t;
+      };
+      const first = await step(1);
+      const warm = [await step(2), await step(3), await step(4)].sort((a, b) => a - b)[1]!;
+      await executor.close();
+      const perRound = warm / Math.ceil(n / parallel);
+      rows.push(`${String(n).padStart(5)}  ${String(Math.ceil(n / parallel)).padStart(6)}  ${fmt(first).padStart(11)}  ${fmt(warm).padStart(11)}  ${fmt(perRound).padStart(11)}`);
+    }
+  } finally {
+    await stopSshLab(lab);
+  }
+  process.stdout.write(
+    [`one step of \`true\` on N nodes, parallel=${parallel}, connection reuse; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+      'nodes  rounds  first step   warm step    warm per round', ...rows].join('\n') + '\n',
+  );
+}
 
 interface Sample {
   perStep: number[];
@@ -50,7 +100,6 @@ async function runOnce(lab: SshLab, reuse: boolean): Promise<Sample> {
 const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
 const pct = (xs: number[], p: number) => sorted(xs)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
 
 /**
  * Debian's bash sources ~/.bashrc for commands run by sshd, so every step pays for
