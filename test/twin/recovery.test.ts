@@ -2,10 +2,12 @@
 // node whose K3s stopped, and cluster-backup followed by cluster-restore's rollback path
 // (INSTALL_VERSION set: every node reinstalled at that release, the server reset to the
 // snapshot). The real pages of src/content/docs/runbooks, local steps in the twin's operator namespace.
-import { existsSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { clearFaults, injectFault } from '../../scripts/sandbox-lib/twin/faults.ts';
+import { namespaceFile } from '../../scripts/sandbox-lib/twin/operator.ts';
 import { rehearsalTwin } from './helpers.ts';
 
 const twin = rehearsalTwin('k3s-recovery-');
@@ -16,7 +18,28 @@ const succeededAll = (id: string) => {
   return rec;
 };
 
+/** A command in the operator's namespace (network and mounts), as the runner runs a local step. */
+const onOperator = (command: string) => {
+  const pid = JSON.parse(readFileSync(namespaceFile(twin.stateDir), 'utf8')).pid as number;
+  return spawnSync('nsenter', [`--net=/proc/${pid}/ns/net`, `--mount=/proc/${pid}/ns/mnt`, '--', 'bash', '-c', command], { encoding: 'utf8', timeout: 20_000 });
+};
+
 describe('recovery runbooks rehearsed on the lab twin', () => {
+  it('from the operator\'s machine a node answers ping and port 22, and neither while it is unreachable', async () => {
+    const reach = 'ping -c 1 -W 1 127.0.1.3 && timeout 3 bash -c "</dev/tcp/127.0.1.3/22"';
+    expect(onOperator(reach).status).toBe(0);
+    expect(onOperator('ping -c 1 192.0.2.1').status).not.toBe(0);
+    await injectFault(twin.stateDir, 'unreachable', { node: 'k3s-worker-02' });
+    try {
+      expect(onOperator('ping -c 1 -W 1 127.0.1.3').stdout).toContain('Destination Host Unreachable');
+      expect(onOperator('timeout 3 bash -c "</dev/tcp/127.0.1.3/22"').status).not.toBe(0);
+      expect(onOperator('timeout 3 bash -c "</dev/tcp/127.0.1.2/22"').status).toBe(0);
+    } finally {
+      await clearFaults(twin.stateDir);
+    }
+    expect(onOperator(reach).status).toBe(0);
+  }, 60_000);
+
   it('node-failure-recovery: a worker whose K3s stopped comes back Ready and uncordoned', async () => {
     await injectFault(twin.stateDir, 'k3s-stopped', { node: 'k3s-worker-02' });
     try {
