@@ -3,7 +3,7 @@ import pc from 'picocolors';
 import type { Procedure } from '../format/model.ts';
 import type { Inventory } from '../inventory/schema.ts';
 import { planProcedure, type Plan } from '../plan/plan.ts';
-import { loadProcedure, resolveProcedure } from '../project.ts';
+import { loadProcedureCached, resolveProcedureCached } from '../page-cache.ts';
 import { projectContext, type ProjectOptions } from '../project-context.ts';
 import { DEFAULT_INVENTORY } from '../inventory/load.ts';
 import { isSecretParam, MASK, secretMasker } from '../secrets/mask.ts';
@@ -38,7 +38,7 @@ export interface RunOptions extends ProjectOptions {
 /** `runbook run`: plan, check every precondition, then execute (or print, with --dry-run). */
 export async function startRun(ref: string, opts: RunOptions): Promise<number> {
   const ctx = projectContext(opts);
-  const procedure = resolveProcedure(ctx.root, ref);
+  const procedure = await resolveProcedureCached(ctx.root, ref);
   const masker = secretMasker([], process.env);
   return withMaskedErrors(masker, async () => {
     const sets = setValues(opts.set);
@@ -84,7 +84,7 @@ export async function resumeRun(runId: string, opts: RunOptions): Promise<number
     throw new UsageError(`run ${runId} succeeded: nothing to resume. Start a new run with \`${runCommand(record)}\`.`);
   }
   assertNoLeftovers(runId);
-  const procedure = loadProcedure(ctx.root, record.runbook.file);
+  const procedure = await loadProcedureCached(ctx.root, record.runbook.file);
   const { sets, paramEnv } = recordedParams(record, procedure);
   return withMaskedErrors(sourceMasker(procedure, sets, paramEnv), async () => {
     const session = await prepareSession(
