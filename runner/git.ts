@@ -12,9 +12,12 @@ export interface GitState {
  * and would otherwise make every later run look dirty.
  */
 export function gitState(root: string): GitState {
-  const git = (...args: string[]) => spawnSync('git', args, { cwd: root, encoding: 'utf8' });
-  const head = git('rev-parse', '--verify', '--quiet', 'HEAD');
-  if (head.status !== 0) return { commit: null, dirty: false };
-  const status = git('status', '--porcelain', '--', '.', `:(exclude)${RUNS_DIR}`);
-  return { commit: head.stdout.trim(), dirty: status.status === 0 && status.stdout.trim() !== '' };
+  // One git process, not two (rev-parse, then status): --branch puts HEAD's commit in the header
+  // (`# branch.oid <sha>`, or `(initial)` before the first commit); every other line is a change.
+  const status = spawnSync('git', ['status', '--porcelain=v2', '--branch', '--', '.', `:(exclude)${RUNS_DIR}`], { cwd: root, encoding: 'utf8' });
+  if (status.status !== 0) return { commit: null, dirty: false };
+  const lines = status.stdout.split('\n').filter(Boolean);
+  const oid = lines.find((l) => l.startsWith('# branch.oid '))?.slice('# branch.oid '.length);
+  if (!oid || !/^[0-9a-f]{40,64}$/.test(oid)) return { commit: null, dirty: false };
+  return { commit: oid, dirty: lines.some((l) => !l.startsWith('# ')) };
 }
