@@ -36,7 +36,8 @@ const time = (cmd: string, args: string[]) => {
   return performance.now() - t;
 };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const runner = (file: string) => ['runner/cli.ts', 'run', file, '--records', join(dir, 'runs'), '--inventory', join(dir, 'inventory.yaml')];
+// The bin, as an operator runs it (the bundle built from the sources, runner/bin/bundle.js).
+const runner = (file: string) => ['runner/bin/runbook.js', 'run', file, '--records', join(dir, 'runs'), '--inventory', join(dir, 'inventory.yaml')];
 
 const samples = { runner: [] as number[], runner1: [] as number[], bash: [] as number[], bashForked: [] as number[] };
 for (let i = 0; i < runs; i++) {
