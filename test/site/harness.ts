@@ -141,7 +141,8 @@ export async function openPage(browser: Browser, base: string, path: string, ign
   const problems: string[] = [];
   page.on('console', (m) => { if (m.type() === 'error' && !ignore?.test(m.text())) problems.push(`${path}: ${m.text()}`); });
   page.on('pageerror', (e) => problems.push(`${path}: ${e.message}`));
-  const res = await page.goto(`${base}${path}`);
+  // networkidle: Starlight's search UI logs an error when the page is closed before its script has run.
+  const res = await page.goto(`${base}${path}`, { waitUntil: 'networkidle' });
   if (res?.status() !== 200) throw new Error(`${path}: HTTP ${res?.status()}`);
   return { page, problems };
 }

@@ -6,14 +6,15 @@
  * records, so it holds whatever the history is when it is recorded again:
  * - the landing's "runs recorded" counts lab runs only and names the rehearsals beside them;
  * - each runbook with records says "verified" only from a successful lab run, and
- *   "rehearsed" exactly when a rehearsal went through;
+ *   "rehearsed" exactly when a rehearsal went through; an ADR counts passing checks from
+ *   lab runs only and says "rehearsed" beside them;
  * - every run page loads without a console error, and a rehearsal's says so.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { SHIPPED_DIST, SHIPPED_RUNS, ensureBuild, launchChromium, openPage, serveDir, textOf } from './harness.ts';
+import { SHIPPED_RUNS, launchChromium, openPage, textOf } from './harness.ts';
 import { runRecordSchema, type RunRecord } from '../../runner/record/schema.ts';
 import { isSandboxServer } from '../../runner/record/sandbox.ts';
 
@@ -23,20 +24,16 @@ const records: RunRecord[] = readdirSync(SHIPPED_RUNS, { withFileTypes: true })
   .map((f) => runRecordSchema.parse(JSON.parse(readFileSync(f, 'utf8'))));
 const isLab = (r: RunRecord) => !r.rehearsal && !isSandboxServer(r.cluster.server);
 
-let url = '';
-let close: (() => Promise<void>) | undefined;
+// Built and served by global-setup.ts.
+const url = inject('shippedUrl');
 let browser: Browser;
 
 beforeAll(async () => {
-  const server = await serveDir(ensureBuild(SHIPPED_DIST, SHIPPED_RUNS));
-  url = server.url;
-  close = server.close;
   browser = await launchChromium();
-}, 600_000);
+});
 
 afterAll(async () => {
   await browser?.close();
-  await close?.();
 });
 
 const open = (path: string) => openPage(browser, url, path);
@@ -65,6 +62,19 @@ describe('the shipped history on the site', () => {
       if (!own.some((r) => isLab(r) && r.status === 'succeeded')) expect(verified).toBe('never');
       const rehearsed = own.some((r) => r.rehearsal && r.status === 'succeeded');
       expect(await page.locator('.rb-header .verified .rehearsed').count()).toBe(rehearsed ? 1 : 0);
+      await page.close();
+      expect(problems).toEqual([]);
+    });
+  }
+
+  const adrs = [...new Set(records.filter((r) => r.runbook.kind === 'adr').map((r) => r.runbook.id))].sort();
+  for (const id of adrs) {
+    test(`ADR ${id}: its checks pass only by lab runs, its rehearsal said beside them`, async () => {
+      const own = records.filter((r) => r.runbook.id === id);
+      const { page, problems } = await open(`/adrs/${id}/`);
+      const facts = await text(page, '.adr-facts');
+      if (!own.some(isLab)) expect(facts).toMatch(/\b0\/\d+ passing/);
+      expect(facts.includes('rehearsed'), facts).toBe(own.some((r) => r.rehearsal && r.status === 'succeeded'));
       await page.close();
       expect(problems).toEqual([]);
     });
