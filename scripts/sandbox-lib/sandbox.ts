@@ -150,6 +150,15 @@ export async function up(opts: UpOptions): Promise<SandboxState> {
       await publishTwin(stateDir, []);
       // The lab's workloads (src/content/lab/workloads.yaml) as simulated pods, available before `up` returns.
       await applyLabWorkloads({ kubeconfig: state.kubeconfig, nodes: inv.nodes }, { log, timeoutMs, signal: opts.signal });
+      // What the lab's past runs left: postgres-backup's nightly dump CronJob and last night's finished Job (twin/history.ts).
+      const history = await import('./twin/history.ts');
+      const seeded = await history.seedLabHistory(state.kubeconfig);
+      log(`twin: ${seeded.cronJob} applied as postgres-backup does, last run ${seeded.lastScheduleTime} (job ${seeded.job}, Complete)`);
+      // The NAS's Snapshot Replication: each share's #snapshot folder, once its volume directories exist.
+      if (twin.nas) {
+        const shares = history.seedNasSnapshots(twin.nas.dir, history.nasShares(twin.nas.dir));
+        if (shares.length) log(`twin: NAS snapshot ${history.NAS_SNAPSHOT} of ${shares.join(', ')} (#snapshot, read-only over NFS)`);
+      }
       // Its nodes are reached as the user who started it (the twin's sshd knows no other): the inventory says so.
       writeSandboxInventory(state.inventory, state.sandboxInventory, state.server, sandboxAddress, userInfo().username);
     }

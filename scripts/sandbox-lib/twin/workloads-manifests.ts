@@ -108,6 +108,12 @@ export function objectPath(o: { apiVersion: string; kind: string; metadata: { na
     DaemonSet: ['/apis/apps/v1', 'daemonsets', true],
     StatefulSet: ['/apis/apps/v1', 'statefulsets', true],
     CustomResourceDefinition: ['/apis/apiextensions.k8s.io/v1', 'customresourcedefinitions', false],
+    // What the lab's past runs applied (history.ts: the nightly dump of postgres-backup).
+    ServiceAccount: ['/api/v1', 'serviceaccounts', true],
+    Role: ['/apis/rbac.authorization.k8s.io/v1', 'roles', true],
+    RoleBinding: ['/apis/rbac.authorization.k8s.io/v1', 'rolebindings', true],
+    CronJob: ['/apis/batch/v1', 'cronjobs', true],
+    Job: ['/apis/batch/v1', 'jobs', true],
   };
   const crd = CRDS[o.kind as LabCustomResource['kind']];
   const [prefix, plural, namespaced] = builtin[o.kind]

@@ -33,7 +33,8 @@ export interface AppliedWorkloads {
 /** What applyLabWorkloads needs of the sandbox (a subset of SandboxState). */
 export interface WorkloadsHost { kubeconfig: string; nodes: PlacementNode[] }
 
-class Api {
+/** Raw HTTPS calls to the sandbox API on one keep-alive agent (also history.ts's). */
+export class Api {
   private readonly agent: Agent;
   private readonly url: URL;
   constructor(kubeconfig: string) {
@@ -78,8 +79,8 @@ class Api {
   }
 
   /** Server-side apply (force: the twin owns these fields), optionally of the status subresource. */
-  async apply(o: KubeObject, subresource?: 'status'): Promise<KubeObject & { metadata: { uid?: string } }> {
-    const path = `${objectPath(o)}${subresource ? `/${subresource}` : ''}?fieldManager=${FIELD_MANAGER}&force=true`;
+  async apply(o: KubeObject, subresource?: 'status', manager = FIELD_MANAGER): Promise<KubeObject & { metadata: { uid?: string } }> {
+    const path = `${objectPath(o)}${subresource ? `/${subresource}` : ''}?fieldManager=${manager}&force=true`;
     const r = await this.call('PATCH', path, o, 'application/apply-patch+yaml');
     if (r.status >= 300) {
       const msg = (r.body as { message?: string })?.message ?? String(r.body).slice(0, 300);

@@ -102,7 +102,15 @@ export async function mountNfs(node: Node, src: string, target: string, options:
   const bind = inNodeNamespace(node);
   if (bind) sysMount(['bind', dir, abs, readOnly ? 'ro' : 'rw'], `bind ${dir} onto ${abs}`, node);
   else cpSync(dir, abs, { recursive: true });
-  node.state.mounts[abs] = { source: src, dir, readOnly, bind };
+  // Synology shows a share's snapshots in a read-only #snapshot folder (Snapshot Replication,
+  // "Make snapshot visible"): on a read-write mount the twin binds it read-only over itself.
+  const under: string[] = [];
+  const snapshots = join(abs, '#snapshot');
+  if (bind && !readOnly && existsSync(snapshots)) {
+    sysMount(['bind', snapshots, snapshots, 'ro'], `bind ${snapshots} read-only`, node);
+    under.push(snapshots);
+  }
+  node.state.mounts[abs] = { source: src, dir, readOnly, bind, ...(under.length ? { under } : {}) };
   node.save();
   return 0;
 }
@@ -137,7 +145,10 @@ export function umount(node: Node, args: string[]): number {
     const key = node.state.mounts[abs] ? abs : Object.keys(node.state.mounts).find((k) => node.state.mounts[k]?.source === t);
     const m = key ? node.state.mounts[key] : undefined;
     if (!m || !key) { process.stderr.write(`umount: ${t}: not mounted.\n`); code = 32; continue; }
-    if (m.bind) sysMount(['umount', key], `unmount ${key}`, node);
+    if (m.bind) {
+      for (const u of [...(m.under ?? [])].reverse()) sysMount(['umount', u], `unmount ${u}`, node);
+      sysMount(['umount', key], `unmount ${key}`, node);
+    }
     else {
       // Copy mode (no namespace): what was written under the mount point lands on the NAS twin.
       if (!m.readOnly) cpSync(key, m.dir, { recursive: true });
