@@ -65,6 +65,12 @@ export function execute(s: Session, text: string): Result {
     return { columns: ['usename', 'application_name', 'pg_terminate_backend'], rows: [] };
   }
   if (/^select count\(\*\) from pg_stat_user_tables$/.test(n)) return { columns: ['count'], rows: [[String(s.database.tables.length)]], numeric: [true] };
+  // current_schema(): the first schema of the default search_path ("$user", public) that exists.
+  m = /^select count\(\*\) from pg_tables where schemaname=(current_schema\(\)|'(\w+)')$/.exec(n);
+  if (m) {
+    const schema = m[2] ?? (s.database.tables.some((t) => t.schema === s.role.name) ? s.role.name : 'public');
+    return { columns: ['count'], rows: [[String(s.database.tables.filter((t) => t.schema === schema).length)]], numeric: [true] };
+  }
   // The runbooks' exact row counts: a catalog query whose every cell is a statement for \gexec.
   if (/^select format\(.*\) from pg_tables where schemaname not in ?\('pg_catalog','information_schema'\)( order by 1)?$/.test(n.replace(/\$n\$/g, "'"))) {
     const tables = [...s.database.tables].sort((a, b) => (`${a.schema}.${a.name}` < `${b.schema}.${b.name}` ? -1 : 1));
