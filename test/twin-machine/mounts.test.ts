@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { planMounts, type HostView } from '../../scripts/sandbox-lib/twin/machine-mounts.ts';
 
-/** A host with merged /usr (/bin → /usr/bin, /sbin → /usr/sbin), no /etc/rancher, no /var/lib/rancher. */
+/** A Debian-like host with merged /usr (/bin → /usr/bin, /sbin → /usr/sbin), no /etc/rancher, no /var/lib/rancher, no unattended-upgrades log. */
 const host = (extra: string[] = []): HostView => {
-  const dirs = new Set(['/', '/etc', '/etc/systemd', '/etc/systemd/system', '/usr', '/usr/bin', '/usr/sbin', '/usr/local', '/usr/local/bin', '/var', '/var/lib', ...extra]);
+  const dirs = new Set(['/', '/etc', '/etc/systemd', '/etc/systemd/system', '/usr', '/usr/bin', '/usr/sbin', '/usr/local', '/usr/local/bin', '/var', '/var/lib',
+    '/var/log', '/etc/apt', '/etc/apt/apt.conf.d', '/run', ...extra]);
   return {
     realpath(p) {
       const r = p.replace(/^\/bin(?=\/|$)/, '/usr/bin').replace(/^\/sbin(?=\/|$)/, '/usr/sbin');
@@ -20,8 +21,9 @@ describe('planMounts', () => {
       { name: 'k3s', paths: ['/usr/local/bin/k3s'] },
     ], '/s/n/root', '/s/n/layers', host());
     expect(plan.mounts.map((m) => `${m.kind} ${m.target}`)).toEqual([
-      'overlay /etc', 'overlay /var/lib', 'overlay /usr/bin', 'overlay /usr/sbin',
-      'bind /etc/rancher', 'bind /var/lib/rancher', 'bind /usr/local/bin', 'bind /etc/systemd/system',
+      'overlay /etc', 'overlay /var/lib', 'overlay /var/log', 'overlay /usr/bin', 'overlay /usr/sbin',
+      'bind /run', 'bind /etc/rancher', 'bind /var/lib/rancher', 'bind /usr/local/bin', 'bind /etc/systemd/system',
+      'bind /etc/apt/apt.conf.d', 'bind /var/log/unattended-upgrades',
     ]);
     const etc = plan.mounts.find((m) => m.target === '/etc')!;
     expect(etc.kind === 'overlay' && etc.entries).toEqual([{ path: 'rancher', kind: 'dir' }]);
@@ -33,7 +35,7 @@ describe('planMounts', () => {
   });
 
   it('binds straight over mount points the host has, and refuses to overlay /', () => {
-    const plan = planMounts([], '/r', '/l', host(['/etc/rancher', '/var/lib/rancher']));
+    const plan = planMounts([], '/r', '/l', host(['/etc/rancher', '/var/lib/rancher', '/var/log/unattended-upgrades']));
     expect(plan.mounts.every((m) => m.kind === 'bind')).toBe(true);
     expect(() => planMounts([{ name: 'x', paths: ['/x'] }], '/r', '/l', host())).toThrow(/cover the host's \//);
     expect(() => planMounts([{ name: 'x', paths: ['usr/bin/x'] }], '/r', '/l', host())).toThrow(/not absolute/);

@@ -2,7 +2,8 @@
 // the namespace exists (plain data, so it can be tested without root):
 //
 // - the node's own directories, read-write, over the real K3s paths
-//   (/etc/rancher, /var/lib/rancher, /usr/local/bin, /etc/systemd/system);
+//   (/etc/rancher, /var/lib/rancher, /usr/local/bin, /etc/systemd/system) and the OS's
+//   (/etc/apt/apt.conf.d, /var/log/unattended-upgrades, /run);
 // - the simulator at the real path of every command in the command table.
 //
 // Both need a mount point that may not exist on the host (the host has no
@@ -17,7 +18,10 @@ import { existsSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 
 /** The node root's directories mounted over the real paths (the K3s layout, docs.k3s.io). */
-export const NODE_ROOT_MOUNTS = ['/etc/rancher', '/var/lib/rancher', '/usr/local/bin', '/etc/systemd/system'] as const;
+export const NODE_ROOT_MOUNTS = ['/etc/rancher', '/var/lib/rancher', '/usr/local/bin', '/etc/systemd/system',
+  // Ubuntu's unattended-upgrades (sim/apt.ts): the node's apt configuration and log, and its own /run
+  // (a tmpfs on the real machine: /var/run/reboot-required lives there).
+  '/etc/apt/apt.conf.d', '/var/log/unattended-upgrades', '/run'] as const;
 
 export interface CommandPaths { name: string; paths: readonly string[] }
 

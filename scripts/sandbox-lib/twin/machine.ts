@@ -96,6 +96,8 @@ export function prepareMachine(spec: MachineSpec): MountPlan {
   for (const m of plan.mounts) {
     if (m.kind === 'bind') {
       mkdirSync(m.source, { recursive: true }); // agents have no server dirs, but every node has the four roots
+      // sshd starts after the node's own /run is bound: its privilege separation directory must be there.
+      if (m.target === '/run') mkdirSync(join(m.source, 'sshd'), { recursive: true, mode: 0o755 });
       continue;
     }
     mkdirSync(m.layer, { recursive: true });

@@ -33,8 +33,9 @@ export const COMMAND_TABLE: ReadonlyArray<CommandEntry> = [
   { name: 'showmount', paths: ['/usr/sbin/showmount', '/sbin/showmount'], summary: '-e <nas>: the NAS twin\'s exports (fault nas-unreachable: RPC timed out)' },
   { name: 'ip', paths: ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'], summary: 'address|link|route [get]|neigh (show, -br): the twin\'s model of the node\'s LAN (eth0 on its stand-in address, gateway .254, the other twin machines as neighbours); changes refused' },
   { name: 'ping', paths: ['/usr/bin/ping', '/bin/ping'], summary: 'replies from the twin\'s machines (this node, the gateway, the other nodes and devices by stand-in address); anything else: Network is unreachable' },
-  { name: 'arping', paths: ['/usr/bin/arping', '/usr/sbin/arping'], summary: '-D -I eth0 <address>: duplicate address detection finds no other claimant' },
+  { name: 'arping', paths: ['/usr/bin/arping', '/usr/sbin/arping'], summary: '-D -I eth0 <address>: duplicate address detection finds no other claimant; [-c N] [-w S] -I eth0 <address>: unicast replies with the MAC of the twin machine that has the address, or for a LoadBalancer address of the MetalLB announcer (the first node by name with a Ready speaker; that node itself hears none); else 0 responses, exit 1' },
   { name: 'apt-get', paths: ['/usr/bin/apt-get'], summary: 'update, upgrade, dist-upgrade (nothing to upgrade, recorded), install of nfs-common/curl/open-iscsi (already installed); anything else refused' },
+  { name: 'unattended-upgrade', paths: ['/usr/bin/unattended-upgrade', '/usr/bin/unattended-upgrades'], summary: '[-v] [-d] [--dry-run]: installs the security updates the node\'s archive offers (libssl3, openssl, a kernel), logs to /var/log/unattended-upgrades/, and for those that ask writes /var/run/reboot-required(.pkgs) (a reboot clears them); Automatic-Reboot "true" in apt.conf.d reboots; the lab\'s apt.conf.d (20auto-upgrades, 50unattended-upgrades, 52unattended-upgrades-local) is the node\'s own, read by the host\'s apt-config' },
   { name: 'ufw', paths: ['/usr/sbin/ufw'], summary: 'status: inactive; changes refused' },
   { name: 'timedatectl', paths: ['/usr/bin/timedatectl'], summary: 'show [-p NTPSynchronized] [--value], status: the clock is synchronised; changes refused' },
   { name: 'df', paths: ['/usr/bin/df', '/bin/df'], summary: 'the node\'s disk from the inventory\'s hardware facts (97% used under a disk pressure fault)' },
@@ -77,6 +78,7 @@ export async function handlerFor(name: string): Promise<Handler | undefined> {
     case 'ping': return async (n, a, o) => (await import('./host.ts')).ping(n, a, o);
     case 'arping': return async (n, a, o) => (await import('./host.ts')).arping(n, a, o);
     case 'apt-get': return async (n, a, o) => (await import('./host.ts')).aptGet(n, a, o);
+    case 'unattended-upgrade': case 'unattended-upgrades': return async (n, a, o) => (await import('./apt.ts')).unattendedUpgrade(n, a, o);
     case 'ufw': return async (n, a, o) => (await import('./host.ts')).ufw(n, a, o);
     case 'timedatectl': return async (n, a, o) => (await import('./host.ts')).timedatectl(n, a, o);
     case 'df': return async (n, a, o) => (await import('./host.ts')).df(n, a, o);

@@ -100,12 +100,42 @@ export async function ping(node: Node, args: string[], out: (s: string) => void)
   return 0;
 }
 
-export function arping(node: Node, args: string[], out: (s: string) => void): number {
+export async function arping(node: Node, args: string[], out: (s: string) => void): Promise<number> {
   const iface = args[args.indexOf('-I') + 1];
   if (args.includes('-I') && iface !== 'eth0') { process.stderr.write(`arping: ${iface}: No such device\n`); return 2; }
+  const count = args.includes('-c') ? Math.max(1, Number(args[args.indexOf('-c') + 1]) || 1) : 3;
+  const target = args[args.length - 1] ?? '';
+  const quiet = args.includes('-q');
   // Duplicate address detection (-D): on the twin nobody else claims the node's address.
-  if (!args.includes('-q')) out(`ARPING ${args[args.length - 1]} from 0.0.0.0 eth0 ${sim}\nSent 3 probes (3 broadcast(s))\nReceived 0 response(s)\n`);
-  return 0;
+  if (args.includes('-D')) {
+    if (!quiet) out(`ARPING ${target} from 0.0.0.0 eth0 ${sim}\nSent ${count} probes (${count} broadcast(s))\nReceived 0 response(s)\n`);
+    return 0;
+  }
+  // Who answers ARP for the address (iputils arping): a machine of the twin for its own address, the
+  // MetalLB L2 announcer for a LoadBalancer address (the node does not hear its own request).
+  const who = target === node.state.address ? undefined : answers(node).get(target) ?? await announcer(node, target);
+  const replies = who && who !== node.name && who !== 'localhost' ? count : 0;
+  if (!quiet) {
+    out(`ARPING ${target} from ${node.state.address} eth0 ${sim}\n`);
+    for (let i = 0; i < replies; i++) out(`Unicast reply from ${target} [${mac(who!).toUpperCase()}]  0.${600 + 37 * i}ms\n`);
+    out(`Sent ${count} probes (1 broadcast(s))\nReceived ${replies} response(s)\n`);
+  }
+  return replies ? 0 : 1;
+}
+
+/**
+ * The node that announces a LoadBalancer address in MetalLB's layer 2 mode: one node per Service,
+ * chosen among the nodes whose speaker is Ready (MetalLB hashes node and Service names; the twin
+ * takes the first such node by name, so the answer is steady). Undefined when no Service has it.
+ */
+async function announcer(node: Node, address: string): Promise<string | undefined> {
+  const { kubectl } = await import('./kube.ts');
+  const svc = kubectl(node, ['get', 'services', '-A', '-o', 'jsonpath={range .items[*]}{.status.loadBalancer.ingress[*].ip}{"\\n"}{end}']);
+  if (svc.status !== 0 || !svc.stdout.split('\n').some((l) => l.split(' ').includes(address))) return undefined;
+  const pods = kubectl(node, ['-n', 'metallb-system', 'get', 'pods', '-l', 'app.kubernetes.io/component=speaker',
+    '-o', 'jsonpath={range .items[*]}{.spec.nodeName} {.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}']);
+  if (pods.status !== 0) return undefined;
+  return pods.stdout.split('\n').map((l) => l.split(' ')).filter(([n, r]) => n && r === 'True').map(([n]) => n!).sort()[0];
 }
 
 export function aptGet(node: Node, args: string[], out: (s: string) => void): number {

@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
+import { initialSecurityUpdates, writeAptFiles } from './apt.ts';
 import { binaryFor, envFileText, killallScript, launcherPath, uninstallScript, unitText } from './install.ts';
 import { type ClusterFacts, type SimState, present } from './node.ts';
 
@@ -185,6 +186,10 @@ export function prepareNodeRoot(nodeDir: string, node: TwinNode, inventory: Twin
     mkdirSync(root('/var/lib/rancher/k3s/agent'), { recursive: true, mode: 0o700 });
   }
   mkdirSync(root('/var/log/journal'), { recursive: true });
+  // Ubuntu's unattended-upgrades as weekend 1 configures it, and last night's run (sim/apt.ts).
+  writeAptFiles(root, new Date(Date.now() - 3 * 3600_000));
+  // The node's own /run (a tmpfs on the real machine); sshd needs its privilege separation directory there.
+  mkdirSync(root('/run/sshd'), { recursive: true, mode: 0o755 });
   write(join(dir, 'kubeconfig'), kubeconfigFor(kubeconfigSrc, apiServer, false), 0o600);
 
   let kubectl = opts.kubectl;
@@ -220,6 +225,7 @@ export function prepareNodeRoot(nodeDir: string, node: TwinNode, inventory: Twin
     bootedAt: now,
     certsRotatedAt: now,
     mounts: {},
+    securityUpdates: initialSecurityUpdates(),
   };
   write(join(dir, 'sim.json'), `${JSON.stringify(state, null, 2)}\n`);
   write(join(dir, 'root', `/var/log/journal/${unit}.jsonl`), [

@@ -48,10 +48,12 @@ export interface SimState {
   bootedAt: string;
   certsRotatedAt: string;
   packagesUpgradedAt?: string;
+  /** Security updates the node's archive offers (sim/apt.ts): unattended-upgrade installs them; `reboot` ones ask for a reboot. */
+  securityUpdates?: Array<{ package: string; from: string; to: string; reboot?: boolean }>;
   /** Unit files as systemd last loaded them (daemon-reload): `show` and `start` use these. */
   loadedUnits?: Record<string, string>;
-  /** Mount points made by the simulated mount (target → source, NAS twin dir). */
-  mounts: Record<string, { source: string; dir: string; readOnly: boolean; bind: boolean }>;
+  /** Simulated NFS mounts by target; `under`: read-only binds made below it (a share's #snapshot), unmounted first. */
+  mounts: Record<string, { source: string; dir: string; readOnly: boolean; bind: boolean; under?: string[] }>;
 }
 
 export interface Fault {

@@ -287,6 +287,8 @@ export async function rebootNow(node: Node, delayMs: number, unit: string): Prom
   node.save();
   markStopped(node);
   await new Promise((r) => setTimeout(r, node.state.bootMs));
+  // /run is a tmpfs: a boot starts without the reboot request unattended-upgrade left there (sim/apt.ts).
+  for (const f of ['/run/reboot-required', '/run/reboot-required.pkgs']) rmSync(node.root(f), { force: true });
   node.state.bootId = crypto.randomUUID();
   node.state.bootedAt = new Date().toISOString();
   node.state.loadedUnits = undefined; // a fresh systemd reads the unit files from disk
