@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runbook } from '../helpers/cli.ts';
 import { diffSnapshots } from '../../runner/record/snapshot-diff.ts';
 
-const fixture = 'src/content/runs/k3s-upgrade/20260920T084000Z-k3s-upgrade-1da7.json';
+const fixture = 'test/site/fixtures/runs/k3s-upgrade/20260920T084000Z-k3s-upgrade-1da7.json';
 const dir = mkdtempSync(join(tmpdir(), 'history-snapshots-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
