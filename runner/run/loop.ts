@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Plan, StepInstance, Target } from '../plan/plan.ts';
 import type { RunRecord, StepRecord, StepStatus, TargetResult } from '../record/schema.ts';
+import { worstOf } from '../record/view.ts';
 import { applyScript, type ExecResult } from '../execute/types.ts';
 import { createApplyExecutor, type ApplyExecutor } from '../execute/apply.ts';
 import type { AppliedObject } from '../cluster/apply.ts';
@@ -257,15 +258,14 @@ function judge(r: ExecResult, timeoutMs: number, expect: ExpectMatcher | undefin
   return { status: 'succeeded' };
 }
 
-const SEVERITY: StepStatus[] = ['interrupted', 'timed-out', 'failed', 'skipped', 'succeeded'];
-
 /**
  * Folds target results into the step record. One target: its output is the
  * step's output. Several (a node fan-out): each target keeps its own output.
  */
 function finishStep(step: StepRecord, outcomes: TargetOutcome[], startedAt: Date): void {
   const results = outcomes.map((o) => o.result);
-  const worst = results.reduce((w, r) => (SEVERITY.indexOf(r.status) < SEVERITY.indexOf(w.status) ? r : w));
+  // One severity order for the runner and the site (record/view.ts): a node that failed outranks one cut off.
+  const worst = worstOf(results)!;
   if (outcomes.length === 1) {
     step.output = outcomes[0]!.tail.text();
     step.truncated = outcomes[0]!.tail.truncated;
