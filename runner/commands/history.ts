@@ -17,10 +17,10 @@ export function registerHistory(program: Command) {
     recordsOption(),
   ).action(async (runbook: string | undefined, opts: CommonOptions) => {
     // Loaded on use: `runbook --help` loads no record schema.
-    const [{ projectContext }, { listRecords, statusHere }, { isSandboxServer }, { STATUS_STYLE }, { diffSlots }] = await Promise.all([
+    const [{ projectContext }, { listRecords }, view, { STATUS_STYLE }, { diffSlots }] = await Promise.all([
       import('../project-context.ts'),
       import('../record/store.ts'),
-      import('../record/sandbox.ts'),
+      import('../record/view.ts'),
       import('../run/progress.ts'),
       import('../record/snapshot-diff.ts'),
     ]);
@@ -30,26 +30,27 @@ export function registerHistory(program: Command) {
     const { mask } = secretMasker([], process.env);
     const print = (text: string) => process.stdout.write(mask(text));
     for (const p of problems) process.stderr.write(mask(`${pc.yellow('warning')} ${p}\n`));
+    const here = view.hereOnThisHost();
     const rows = records.map(({ file, record: r }) => {
-      const stopped = r.steps.find((s) => s.status !== 'succeeded' && s.status !== 'skipped' && s.status !== 'pending');
+      // What the record means now (record/view.ts): a `running` record whose runner is gone was interrupted.
+      const run = view.viewRun(r, here);
       return {
         runId: r.runId,
         runbook: r.runbook.id,
-        // A `running` record whose runner is gone was interrupted.
-        status: statusHere(r),
+        status: run.status,
         startedAt: r.startedAt,
         endedAt: r.endedAt ?? null,
         durationMs: r.durationMs ?? null,
         operator: r.operator,
         commit: r.git.commit,
         dirty: r.git.dirty,
-        steps: { total: r.steps.length, succeeded: r.steps.filter((s) => s.status === 'succeeded').length },
-        stoppedAt: stopped && r.status !== 'succeeded' ? stopped.id : null,
+        steps: view.stepTally(r),
+        stoppedAt: view.stoppedAt(r) ?? null,
         resumes: r.resumes.length,
-        // Against the sandbox (loopback API server), not the lab.
-        sandbox: isSandboxServer(r.cluster.server),
-        // On the lab twin: a rehearsal, never evidence about the lab.
-        rehearsal: r.rehearsal !== undefined,
+        // lab, rehearsal (the lab twin: never evidence about the lab) or sandbox (a loopback API server).
+        kind: run.kind,
+        sandbox: run.sandbox,
+        rehearsal: run.rehearsal,
         // The cluster just before the first step and just after the last, as recorded
         // (null: none taken; { takenAt, error }: the API did not answer), and what changed between them.
         snapshots: { before: r.snapshots?.before ?? null, after: r.snapshots?.after ?? null },
@@ -65,7 +66,7 @@ export function registerHistory(program: Command) {
     }
     const body = rows.map((r) => [
       r.runId,
-      STATUS_STYLE[r.status](r.status) + (r.stoppedAt ? pc.dim(` at ${r.stoppedAt}`) : '') + (r.rehearsal ? pc.cyan(' (rehearsal)') : r.sandbox ? pc.cyan(' (sandbox)') : ''),
+      STATUS_STYLE[r.status](r.status) + (r.stoppedAt ? pc.dim(` at ${r.stoppedAt}`) : '') + (r.kind === 'lab' ? '' : pc.cyan(` (${r.kind})`)),
       r.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
       r.durationMs === null ? '-' : formatDuration(r.durationMs),
       `${r.steps.succeeded}/${r.steps.total}`,

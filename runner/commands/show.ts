@@ -18,7 +18,7 @@ export function registerShow(program: Command) {
     recordsOption(),
   ).action(async (ref: string, opts: CommonOptions) => {
     // Loaded on use: `runbook --help` loads no parser, schema or planner.
-    const [{ projectContext }, { resolveProcedureCached }, { planProcedure }, { assertNoPageErrors }, { parseSetArgs }, { describePlan, planToJson }, store] =
+    const [{ projectContext }, { resolveProcedureCached }, { planProcedure }, { assertNoPageErrors }, { parseSetArgs }, { describePlan, planToJson }, store, view] =
       await Promise.all([
         import('../project-context.ts'),
         import('../page-cache.ts'),
@@ -27,6 +27,7 @@ export function registerShow(program: Command) {
         import('../plan/params.ts'),
         import('../ui/plan.ts'),
         import('../record/store.ts'),
+        import('../record/view.ts'),
       ]);
     const ctx = projectContext(opts);
     const procedure = await resolveProcedureCached(ctx.root, ref);
@@ -38,7 +39,7 @@ export function registerShow(program: Command) {
     const { mask } = secretMasker(plan?.params ?? [], process.env);
     if (sets.problems.length) throw new UsageError(mask(sets.problems.map((p) => p.message).join('\n')));
     const print = (text: string) => process.stdout.write(mask(text));
-    const last = lastRun(store, await ctx.records('read'), procedure.id);
+    const last = lastRun(store, view, await ctx.records('read'), procedure.id);
     if (opts.json) {
       const json = { ...planToJson(plan as Plan, inventory), lastRun: last ?? null, problems: problems.map((p) => p.message) };
       return printJson(json, mask);
@@ -55,9 +56,15 @@ export function registerShow(program: Command) {
 }
 
 /** The newest run of a runbook, as a reader on this machine should see it. */
-function lastRun({ listRecords, statusHere }: typeof import('../record/store.ts'), dir: string, id: string) {
+function lastRun(
+  { listRecords }: typeof import('../record/store.ts'),
+  { effectiveRunStatus, hereOnThisHost }: typeof import('../record/view.ts'),
+  dir: string,
+  id: string,
+) {
   const { records } = listRecords(dir, id);
   const newest = records[0]?.record;
   if (!newest) return undefined;
-  return { runId: newest.runId, status: statusHere(newest), startedAt: newest.startedAt, operator: newest.operator, runs: records.length };
+  const status = effectiveRunStatus(newest, hereOnThisHost());
+  return { runId: newest.runId, status, startedAt: newest.startedAt, operator: newest.operator, runs: records.length };
 }
