@@ -5,8 +5,10 @@ const DAY = 86_400_000;
 /** The moment the site was built: "N days ago" is relative to it. */
 export const BUILT_AT = new Date();
 
-export function daysSince(iso: string, now = BUILT_AT): number {
-  return Math.max(0, Math.floor((now.getTime() - new Date(iso).getTime()) / DAY));
+/** "today", "3 days ago", or "never" for no days (never verified, never rehearsed). */
+export function daysAgo(days: number | undefined): string {
+  if (days === undefined) return 'never';
+  return days === 0 ? 'today' : `${plural(days, 'day')} ago`;
 }
 
 export function ago(iso: string, now = BUILT_AT): string {

@@ -1,4 +1,5 @@
 import type { RunRecord, RunStatus, StepRecord } from '../../runner/record/schema.ts';
+import { kindOf, type RunKind } from '../../runner/record/view.ts';
 
 /**
  * The lab's reliability targets (seed 004: RTO under 1 h, RPO under 24 h, MTTR under 30 min;
@@ -25,9 +26,9 @@ export interface RunEvidence {
 export type EvidenceKind = 'lab' | 'rehearsal';
 export const EVIDENCE_KINDS: readonly EvidenceKind[] = ['lab', 'rehearsal'];
 
-export function evidenceKind(run: RunEvidence): EvidenceKind | 'sandbox' {
-  if (run.rehearsal) return 'rehearsal';
-  return run.sandbox ? 'sandbox' : 'lab';
+/** lab, rehearsal or sandbox, by the one rule (runner/record/view.ts). */
+export function evidenceKind(run: RunEvidence): RunKind {
+  return kindOf(run);
 }
 
 /** A restore path timed from its start (or the first `from` step) to its verifying step. */

@@ -1,10 +1,11 @@
 import { getCollection } from 'astro:content';
 import { ADR_STATUSES, WEEKEND_STATUSES } from '../../runner/schemas/pages.ts';
 import { allAdrs } from './adrs.ts';
-import { allRuns, labRuns, lastRehearsal, lastSuccess, staleSteps, type Run } from './runs.ts';
+import { allRuns, type Run } from './runs.ts';
 import { procedurePages, type ProcedurePage } from './pages.ts';
 import { inventory } from './inventory.ts';
-import { daysSince } from './format.ts';
+import { BUILT_AT } from './format.ts';
+import { daysSince, finishedAt, labRuns, lastGoodLabRun, lastGoodRehearsal, staleSteps } from '../../runner/record/view.ts';
 import { compareVersions, upgradeRange } from '../../runner/record/snapshot-diff.ts';
 import { isSnapshot, type SnapshotSlot } from '../../runner/record/snapshot.ts';
 
@@ -38,7 +39,8 @@ async function computeStats() {
   // Figures are evidence about the lab: runs against the sandbox and rehearsals on the twin do not count.
   const every = await allRuns();
   const runs = labRuns(every);
-  const rehearsals = every.filter((r) => r.rehearsal);
+  const rehearsals = every.filter((r) => r.kind === 'rehearsal');
+  const days = (run: Run) => daysSince(finishedAt(run), BUILT_AT);
   const pages = await procedurePages();
   const docs = await getCollection('docs');
 
@@ -47,16 +49,16 @@ async function computeStats() {
     .map((page) => {
       const own = runs.filter((r) => r.data.runbook.id === page.procedure.id);
       const latest = every.find((r) => r.data.runbook.id === page.procedure.id);
-      const success = lastSuccess(own);
-      const rehearsed = lastRehearsal(rehearsals.filter((r) => r.data.runbook.id === page.procedure.id));
+      const success = lastGoodLabRun(own);
+      const rehearsed = lastGoodRehearsal(rehearsals.filter((r) => r.data.runbook.id === page.procedure.id));
       return {
         page,
         risk: page.procedure.runbook?.risk ?? 'low',
         last: latest,
-        verifiedDays: success ? daysSince(success.data.endedAt ?? success.data.startedAt) : undefined,
-        rehearsedDays: rehearsed ? daysSince(rehearsed.data.endedAt ?? rehearsed.data.startedAt) : undefined,
+        verifiedDays: success && days(success),
+        rehearsedDays: rehearsed && days(rehearsed),
         rehearsed,
-        stale: staleSteps(page.procedure, own).size,
+        stale: staleSteps(page.procedure.steps, own).size,
       };
     })
     // Most recently verified first; among the never verified, the most recently rehearsed.
@@ -71,9 +73,9 @@ async function computeStats() {
   const succeeded = finished.filter((r) => r.status === 'succeeded');
   const upgrade = runs.find((r) => r.data.runbook.id === 'k3s-upgrade' && r.status === 'succeeded');
   // The newest upgrade that went through on the twin: shown as a rehearsal where the lab has none, never as one.
-  const upgradeRehearsed = lastRehearsal(rehearsals.filter((r) => r.data.runbook.id === 'k3s-upgrade'));
-  const lastVerified = succeeded[0];
-  const rehearsed = lastRehearsal(rehearsals);
+  const upgradeRehearsed = lastGoodRehearsal(rehearsals.filter((r) => r.data.runbook.id === 'k3s-upgrade'));
+  const lastVerified = lastGoodLabRun(runs);
+  const rehearsed = lastGoodRehearsal(rehearsals);
   const rehearsalsFinished = rehearsals.filter((r) => r.status !== 'running');
 
   return {
@@ -102,12 +104,12 @@ async function computeStats() {
       rehearsals: rehearsals.length,
       rehearsalsSucceeded: rehearsalsFinished.filter((r) => r.status === 'succeeded').length,
       rehearsalsFinished: rehearsalsFinished.length,
-      sandbox: every.filter((r) => r.sandbox && !r.rehearsal).length,
+      sandbox: every.filter((r) => r.kind === 'sandbox').length,
     },
     lastUpgrade: upgrade ? upgradeOf(upgrade) : undefined,
     lastUpgradeRehearsed: upgradeRehearsed ? upgradeOf(upgradeRehearsed) : undefined,
-    lastVerified: lastVerified ? { run: lastVerified, days: daysSince(lastVerified.data.endedAt ?? lastVerified.data.startedAt) } : undefined,
-    lastRehearsed: rehearsed ? { run: rehearsed, days: daysSince(rehearsed.data.endedAt ?? rehearsed.data.startedAt) } : undefined,
+    lastVerified: lastVerified ? { run: lastVerified, days: days(lastVerified) } : undefined,
+    lastRehearsed: rehearsed ? { run: rehearsed, days: days(rehearsed) } : undefined,
     incidents: docs
       .filter((d) => d.data.incident)
       .map((d) => ({ url: `/${d.id}/`, title: d.data.title, incident: d.data.incident! }))
@@ -123,7 +125,7 @@ function upgradeOf(run: Run) {
     run,
     version: run.data.params.find((p) => /VERSION/.test(p.name) && !p.secret)?.value,
     range: run.rehearsal ? kubeletRange(before, after) : upgradeRange(before, after),
-    days: daysSince(run.data.startedAt),
+    days: daysSince(run.data.startedAt, BUILT_AT),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Procedure } from '../../runner/format/model.ts';
-import { instanceAnchor, latestStepResults, staleSteps, type Run } from './runs.ts';
+import { instanceAnchor, type Run } from './runs.ts';
+import { latestStepResults, nodeTally, staleSteps } from '../../runner/record/view.ts';
 import { STATUS_LOOK, escapeHtml } from './status.ts';
 import { ago, dateTime } from './format.ts';
 
@@ -12,8 +13,8 @@ import { ago, dateTime } from './format.ts';
 const SLOT = /<span class="rb-step-result" data-step-result="([a-z0-9-]+)"><\/span>/g;
 
 export function fillStepResults(html: string, procedure: Procedure, runs: Run[]): string {
-  const latest = latestStepResults(procedure, runs);
-  const stale = staleSteps(procedure, runs);
+  const latest = latestStepResults(procedure.steps, runs);
+  const stale = staleSteps(procedure.steps, runs);
   return html.replace(SLOT, (_, id: string) => {
     const parts: string[] = [];
     const staleness = stale.get(id);
@@ -24,10 +25,8 @@ export function fillStepResults(html: string, procedure: Procedure, runs: Run[])
     const result = latest.get(id);
     if (result) {
       const look = STATUS_LOOK[result.status];
-      // Per node, whether the nodes came from a ForEach (one instance each) or a fan-out (one target each).
-      const perNode = result.instances.flatMap((i) => (i.targets.length > 1 ? i.targets.map((t) => t.status) : i.node ? [i.status] : []));
-      const ok = perNode.filter((status) => status === 'succeeded').length;
-      const scope = perNode.length > 1 ? ` ${ok}/${perNode.length} nodes` : '';
+      const nodes = nodeTally(result.instances);
+      const scope = nodes.total > 1 ? ` ${nodes.succeeded}/${nodes.total} nodes` : '';
       const first = result.instances[0]!;
       const when = first.endedAt ?? first.startedAt ?? result.run.data.startedAt;
       parts.push(
