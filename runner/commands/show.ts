@@ -58,13 +58,12 @@ export function registerShow(program: Command) {
 /** The newest run of a runbook, as a reader on this machine should see it. */
 function lastRun(
   { listRecords }: typeof import('../record/store.ts'),
-  { effectiveRunStatus, hereOnThisHost }: typeof import('../record/view.ts'),
+  { statusHere }: typeof import('../record/view.ts'),
   dir: string,
   id: string,
 ) {
   const { records } = listRecords(dir, id);
   const newest = records[0]?.record;
   if (!newest) return undefined;
-  const status = effectiveRunStatus(newest, hereOnThisHost());
-  return { runId: newest.runId, status, startedAt: newest.startedAt, operator: newest.operator, runs: records.length };
+  return { runId: newest.runId, status: statusHere(newest), startedAt: newest.startedAt, operator: newest.operator, runs: records.length };
 }

@@ -33,10 +33,18 @@ export function hereOnThisHost(isAlive: (pid: number) => boolean = pidAlive): He
  * killed before it could say so). Only the host that ran it can tell whether the process is
  * alive; on any other host, or with no `here` at all, a `running` record reads interrupted.
  */
-export function effectiveRunStatus(record: Pick<RunRecord, 'status' | 'pid' | 'host'>, here: Here | undefined): RunStatus {
+export function effectiveRunStatus(
+  record: Pick<RunRecord, 'status' | 'pid' | 'host'>,
+  here: Here | undefined,
+): RunStatus {
   if (record.status !== 'running') return record.status;
   if (here && record.host === here.host) return here.isAlive(record.pid) ? 'running' : 'interrupted';
   return 'interrupted';
+}
+
+/** The status a reader on this machine should believe (`runbook history`, `show`, `resume`). */
+export function statusHere(record: Pick<RunRecord, 'status' | 'pid' | 'host'>): RunStatus {
+  return effectiveRunStatus(record, hereOnThisHost());
 }
 
 /** A step (or one of its targets) left `running` in an interrupted run was interrupted with it. */
@@ -56,7 +64,15 @@ export function effectiveStepStatus(status: StepStatus, run: RunStatus): StepSta
  * comes right after; `running` and `pending` say nothing happened yet, and `skipped` only
  * that a choice left the step out.
  */
-export const SEVERITY: readonly StepStatus[] = ['failed', 'timed-out', 'interrupted', 'running', 'pending', 'skipped', 'succeeded'];
+export const SEVERITY: readonly StepStatus[] = [
+  'failed',
+  'timed-out',
+  'interrupted',
+  'running',
+  'pending',
+  'skipped',
+  'succeeded',
+];
 
 /** 0 for the worst; a total order over every step (and run) status. */
 export function severityRank(status: StepStatus): number {
@@ -70,7 +86,11 @@ export function worstStatus(statuses: readonly StepStatus[]): StepStatus {
 
 /** The item with the worst status (the first of equals); undefined for none. */
 export function worstOf<T extends { status: StepStatus }>(items: readonly T[]): T | undefined {
-  return items.reduce<T | undefined>((w, r) => (w === undefined || severityRank(r.status) < severityRank(w.status) ? r : w), undefined);
+  let worst: T | undefined;
+  for (const item of items) {
+    if (worst === undefined || severityRank(item.status) < severityRank(worst.status)) worst = item;
+  }
+  return worst;
 }
 
 // ── Kind and tallies ────────────────────────────────────────────────────────
@@ -100,7 +120,8 @@ export interface RunView {
 export function viewRun(record: RunRecord, here: Here | undefined): RunView {
   const rehearsal = record.rehearsal !== undefined;
   const sandbox = isSandboxServer(record.cluster.server);
-  return { data: record, status: effectiveRunStatus(record, here), kind: kindOf({ rehearsal, sandbox }), sandbox, rehearsal };
+  const status = effectiveRunStatus(record, here);
+  return { data: record, status, kind: kindOf({ rehearsal, sandbox }), sandbox, rehearsal };
 }
 
 export function stepTally(record: Pick<RunRecord, 'steps'>): { total: number; succeeded: number } {
@@ -121,7 +142,9 @@ export function stoppedAt(record: Pick<RunRecord, 'status' | 'steps'>): string |
 
 /** Per node, whether the nodes came from a ForEach (one instance each) or a fan-out (one target each). */
 export function nodeTally(instances: readonly StepRecord[]): { total: number; succeeded: number } {
-  const perNode = instances.flatMap((i) => (i.targets.length > 1 ? i.targets.map((t) => t.status) : i.node ? [i.status] : []));
+  const perNode = instances.flatMap((i) =>
+    i.targets.length > 1 ? i.targets.map((t) => t.status) : i.node ? [i.status] : [],
+  );
   return { total: perNode.length, succeeded: perNode.filter((s) => s === 'succeeded').length };
 }
 
@@ -170,7 +193,10 @@ export type Staleness = 'changed' | 'new';
  * Steps whose text differs from the last good lab run: what was verified is no longer what
  * the page says (`changed`), or the step did not exist then (`new`). Empty when never verified.
  */
-export function staleSteps(steps: readonly { id: string; hash: string }[], runs: readonly RunView[]): Map<string, Staleness> {
+export function staleSteps(
+  steps: readonly { id: string; hash: string }[],
+  runs: readonly RunView[],
+): Map<string, Staleness> {
   const good = lastGoodLabRun(runs);
   const stale = new Map<string, Staleness>();
   if (!good) return stale;
@@ -194,14 +220,18 @@ export interface StepResult<R extends RunView = RunView> {
 }
 
 /** For each step id, its instances in the newest lab run that reached it. */
-export function latestStepResults<R extends RunView>(steps: readonly { id: string }[], runs: readonly R[]): Map<string, StepResult<R>> {
+export function latestStepResults<R extends RunView>(
+  steps: readonly { id: string }[],
+  runs: readonly R[],
+): Map<string, StepResult<R>> {
   const results = new Map<string, StepResult<R>>();
   const lab = labRuns(runs);
   for (const step of steps) {
     for (const run of lab) {
       const instances = run.data.steps.filter((s) => s.stepId === step.id && REPORTED.has(s.status));
       if (instances.length === 0) continue;
-      results.set(step.id, { run, instances, status: worstStatus(instances.map((i) => effectiveStepStatus(i.status, run.status))) });
+      const status = worstStatus(instances.map((i) => effectiveStepStatus(i.status, run.status)));
+      results.set(step.id, { run, instances, status });
       break;
     }
   }

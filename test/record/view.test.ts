@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { hostname } from 'node:os';
 import fc from 'fast-check';
-import { RUN_STATUSES, STEP_STATUSES, type RunRecord, type StepRecord, type StepStatus } from '../../runner/record/schema.ts';
+import { RUN_STATUSES, STEP_STATUSES } from '../../runner/record/schema.ts';
+import type { RunRecord, StepRecord, StepStatus } from '../../runner/record/schema.ts';
 import {
   SEVERITY,
   daysSince,
@@ -9,6 +11,7 @@ import {
   effectiveRunStatus,
   effectiveStepStatus,
   hereOnThisHost,
+  statusHere,
   kindOf,
   labRuns,
   lastGoodLabRun,
@@ -31,16 +34,16 @@ const alive = (pids: number[]): Here => ({ host: 'ops', isAlive: (pid) => pids.i
 
 function step(id: string, status: StepStatus, over: Partial<StepRecord> = {}): StepRecord {
   return {
-    index: 1, id, stepId: id.split('@')[0]!, hash: `h-${id}`, flags: [], status, exitCode: null, attempts: 1, durationMs: 1,
-    output: '', truncated: false, targets: [], ...over,
+    index: 1, id, stepId: id.split('@')[0]!, hash: `h-${id}`, flags: [], status, exitCode: null, attempts: 1,
+    durationMs: 1, output: '', truncated: false, targets: [], ...over,
   };
 }
 
 function record(over: Partial<RunRecord> = {}): RunRecord {
   return {
     schemaVersion: 1, runId: 'r', runbook: { id: 'demo', title: 'Demo', file: 'demo.mdx', kind: 'runbook' },
-    git: { commit: null, dirty: false }, pageHash: 'p', stepHashes: {}, params: [], operator: 'op', host: 'ops', pid: 42,
-    cluster: { server: 'https://192.168.2.20:6443' }, status: 'succeeded', startedAt: '2026-11-10T10:00:00Z',
+    git: { commit: null, dirty: false }, pageHash: 'p', stepHashes: {}, params: [], operator: 'op', host: 'ops',
+    pid: 42, cluster: { server: 'https://192.168.2.20:6443' }, status: 'succeeded', startedAt: '2026-11-10T10:00:00Z',
     endedAt: '2026-11-10T10:05:00Z', resumes: [], steps: [], ...over,
   };
 }
@@ -61,6 +64,8 @@ describe('effective status', () => {
     // pid 1 exists on every Linux host; a non-root user gets EPERM for it.
     expect(hereOnThisHost().isAlive(1)).toBe(true);
     expect(hereOnThisHost().isAlive(2 ** 30)).toBe(false);
+    expect(statusHere(record({ status: 'running', host: hostname(), pid: process.pid }))).toBe('running');
+    expect(statusHere(record({ status: 'running', host: hostname(), pid: 2 ** 30 }))).toBe('interrupted');
   });
 
   it('a running step reads interrupted in an interrupted run, and only there', () => {
@@ -134,27 +139,25 @@ describe('kind and tallies', () => {
     expect(kindOf({ rehearsal: false, sandbox: false })).toBe('lab');
     expect(viewRun(record(), undefined).kind).toBe('lab');
     expect(viewRun(record({ cluster: { server: 'https://127.0.0.1:6443' } }), undefined).kind).toBe('sandbox');
-    expect(viewRun(record({ cluster: { server: 'https://127.0.0.1:6443' }, rehearsal: TWIN }), undefined)).toMatchObject({
-      kind: 'rehearsal',
-      sandbox: true,
-      rehearsal: true,
-    });
+    const twin = record({ cluster: { server: 'https://127.0.0.1:6443' }, rehearsal: TWIN });
+    expect(viewRun(twin, undefined)).toMatchObject({ kind: 'rehearsal', sandbox: true, rehearsal: true });
   });
 
   it('counts succeeded instances and says where a run stopped', () => {
-    const r = record({ status: 'failed', steps: [step('a', 'succeeded'), step('b', 'skipped'), step('c', 'failed'), step('d', 'pending')] });
+    const steps = [step('a', 'succeeded'), step('b', 'skipped'), step('c', 'failed'), step('d', 'pending')];
+    const r = record({ status: 'failed', steps });
     expect(stepTally(r)).toEqual({ total: 4, succeeded: 1 });
     expect(stoppedAt(r)).toBe('c');
     expect(stoppedAt({ ...r, status: 'succeeded' })).toBeUndefined();
   });
 
   it('counts nodes per ForEach instance or per fan-out target', () => {
-    const target = (t: string, status: StepStatus) => ({ target: t, status, exitCode: 0, attempts: 1, durationMs: 1, output: '', truncated: false });
-    expect(nodeTally([step('a@n1', 'succeeded', { node: 'n1' }), step('a@n2', 'failed', { node: 'n2' })])).toEqual({ total: 2, succeeded: 1 });
-    expect(nodeTally([step('a', 'failed', { targets: [target('n1', 'succeeded'), target('n2', 'failed'), target('n3', 'succeeded')] })])).toEqual({
-      total: 3,
-      succeeded: 2,
-    });
+    const target = (t: string, status: StepStatus) =>
+      ({ target: t, status, exitCode: 0, attempts: 1, durationMs: 1, output: '', truncated: false });
+    const forEach = [step('a@n1', 'succeeded', { node: 'n1' }), step('a@n2', 'failed', { node: 'n2' })];
+    expect(nodeTally(forEach)).toEqual({ total: 2, succeeded: 1 });
+    const targets = [target('n1', 'succeeded'), target('n2', 'failed'), target('n3', 'succeeded')];
+    expect(nodeTally([step('a', 'failed', { targets })])).toEqual({ total: 3, succeeded: 2 });
     expect(nodeTally([step('a', 'succeeded')])).toEqual({ total: 0, succeeded: 0 });
   });
 });
@@ -163,8 +166,18 @@ describe('what the runs prove about a page', () => {
   const here = alive([]);
   // Newest first, as readers keep them.
   const runs = [
-    viewRun(record({ runId: 'rehearsed', rehearsal: TWIN, cluster: { server: 'https://127.0.0.1:1' }, endedAt: '2026-11-19T12:00:00Z', stepHashes: { a: 'new' } }), here),
-    viewRun(record({ runId: 'sandbox', cluster: { server: 'https://localhost:1' }, endedAt: '2026-11-18T12:00:00Z' }), here),
+    viewRun(
+      record({
+        runId: 'rehearsed',
+        rehearsal: TWIN,
+        cluster: { server: 'https://127.0.0.1:1' },
+        endedAt: '2026-11-19T12:00:00Z',
+        stepHashes: { a: 'new' },
+      }),
+      here,
+    ),
+    viewRun(record({ runId: 'sandbox', cluster: { server: 'https://localhost:1' }, endedAt: '2026-11-18T12:00:00Z' }),
+      here),
     viewRun(
       record({
         runId: 'cut',
@@ -176,7 +189,12 @@ describe('what the runs prove about a page', () => {
       here,
     ),
     viewRun(
-      record({ runId: 'good', endedAt: '2026-11-15T11:00:00Z', stepHashes: { a: 'h-a', b: 'old' }, steps: [step('a', 'succeeded'), step('b', 'succeeded')] }),
+      record({
+        runId: 'good',
+        endedAt: '2026-11-15T11:00:00Z',
+        stepHashes: { a: 'h-a', b: 'old' },
+        steps: [step('a', 'succeeded'), step('b', 'succeeded')],
+      }),
       here,
     ),
   ];
@@ -201,7 +219,7 @@ describe('what the runs prove about a page', () => {
     expect(staleSteps([{ id: 'a', hash: 'x' }], runs.slice(0, 2)).size).toBe(0);
   });
 
-  it('latest step results come from the newest lab run that reached the step, a cut-off step reading interrupted', () => {
+  it('latest step results: the newest lab run that reached the step; a cut-off step reads interrupted', () => {
     const latest = latestStepResults([{ id: 'a' }, { id: 'b' }, { id: 'z' }], runs);
     expect(latest.get('a')).toMatchObject({ status: 'succeeded', run: { data: { runId: 'cut' } } });
     expect(latest.get('b')).toMatchObject({ status: 'interrupted', run: { data: { runId: 'cut' } } });
