@@ -140,18 +140,3 @@ export type TargetResult = z.infer<typeof targetResultSchema>;
 export type RehearsalFault = z.infer<typeof rehearsalFaultSchema>;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 export type StepStatus = (typeof STEP_STATUSES)[number];
-
-/**
- * A record still marked `running` whose process is gone was interrupted
- * (the runner was killed before it could say so). Only the host that ran it
- * can tell whether the process is alive; on any other host (or with no host
- * check at all, as in a site build) a `running` record reads as interrupted.
- */
-export function effectiveStatus(
-  record: Pick<RunRecord, 'status' | 'pid' | 'host' | 'startedAt'>,
-  here: { host: string; isAlive: (pid: number) => boolean } | undefined,
-): RunStatus {
-  if (record.status !== 'running') return record.status;
-  if (here && record.host === here.host) return here.isAlive(record.pid) ? 'running' : 'interrupted';
-  return 'interrupted';
-}

@@ -1,9 +1,7 @@
 import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { effectiveStatus, runRecordSchema, type RunRecord, type RunStatus } from './schema.ts';
-import { pidAlive } from '../execute/process-group.ts';
+import { runRecordSchema, type RunRecord } from './schema.ts';
 import { UsageError, formatZodIssues } from '../errors.ts';
 import { describeFsError, removeStaleTemps, replaceFileDurably, type FileIo } from './durable.ts';
 
@@ -237,8 +235,3 @@ const subfolders = (dir: string) =>
   readdirSync(dir, { withFileTypes: true })
     .filter((d) => d.isDirectory())
     .map((d) => d.name);
-
-/** The status a reader should believe: a `running` record whose runner is gone was interrupted. */
-export function statusHere(record: RunRecord): RunStatus {
-  return effectiveStatus(record, { host: hostname(), isAlive: pidAlive });
-}

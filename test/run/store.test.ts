@@ -3,7 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { findRecord, listRecords, newRunId, readRecord, recordFile, statusHere, writeRecord } from '../../runner/record/store.ts';
+import { findRecord, listRecords, newRunId, readRecord, recordFile, writeRecord } from '../../runner/record/store.ts';
+import { statusHere } from '../../runner/record/view.ts';
 import type { RunRecord } from '../../runner/record/schema.ts';
 import { makeLab, type Lab } from './helpers.ts';
 

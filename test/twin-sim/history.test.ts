@@ -31,7 +31,7 @@ describe('the nightly dump CronJob', () => {
     expect(job.metadata.name).toBe(`postgres-nightly-dump-${at.getTime() / 60_000}`);
     expect(job.metadata.labels).toEqual({ 'app.kubernetes.io/name': 'postgres-nightly-dump' });
     expect(job.metadata.annotations!['batch.kubernetes.io/cronjob-scheduled-timestamp']).toBe('2026-12-02T02:00:00+01:00');
-    expect((job.metadata as { ownerReferences: Array<{ kind: string; uid: string; controller: boolean }> }).ownerReferences[0]).toMatchObject({ kind: 'CronJob', uid: 'u-1', controller: true });
+    expect((job.metadata as unknown as { ownerReferences: Array<{ kind: string; uid: string; controller: boolean }> }).ownerReferences[0]).toMatchObject({ kind: 'CronJob', uid: 'u-1', controller: true });
     expect((job.spec as { managedBy: string }).managedBy).toBe('twin.k3s-lab/history');
     const st = status.status as { conditions: Array<{ type: string }>; succeeded: number; completionTime: string };
     expect(st.conditions.map((c) => c.type)).toEqual(['SuccessCriteriaMet', 'Complete']);
