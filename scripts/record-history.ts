@@ -58,16 +58,15 @@ export const SCENARIOS: Scenario[] = [
     name: 'health check',
     run: ['cluster-health'],
     expect: { status: 'succeeded' },
-    skip: 'stops at etcd-snapshots-recent: the twin\'s k3s takes no scheduled etcd snapshots',
   },
   // The ADR validations whose checks all pass on the twin, swept before the upgrades (0001 checks the inventory's
-  // K3s version). The others stop today at: 0003 control-plane-taint (no taint on the twin's server), 0004
+  // K3s version); scripts/rehearse-plan.txt rehearses the same ones. The others stop today at: 0003 control-plane-taint (no taint on the twin's server), 0004
   // flannel-backend, 0005 traefik-configured (no HelmChartConfig), 0007 csi-driver-registered (no CSINode), 0008
   // served-by-lets-encrypt, 0015 etcd-copy-on-nas; the weekend plans at a probe claim, an HTTPS check, Prometheus
   // targets or psql (weekends 1 and 3 need params to run at all).
   {
     name: 'ADR checks swept (runbook verify)',
-    run: ['0001-kubernetes-distribution', '0006-load-balancer-metallb-l2'],
+    run: ['0001-kubernetes-distribution', '0006-load-balancer-metallb-l2', '0017-coordinated-reboots'],
     verify: {},
     expect: { status: 'succeeded' },
   },
@@ -79,17 +78,22 @@ export const SCENARIOS: Scenario[] = [
     expect: { status: 'failed', at: 'install-agent@k3s-worker-01' },
     resume: { status: 'succeeded' },
   },
+  { name: 'data and apps after the upgrade', run: ['post-change-checks'], expect: { status: 'succeeded' } },
   {
     name: 'health check after the upgrades',
     run: ['cluster-health', '--set', 'K3S_VERSION=v1.35.1+k3s1'],
     expect: { status: 'succeeded' },
-    skip: 'stops at etcd-snapshots-recent: the twin\'s k3s takes no scheduled etcd snapshots',
   },
   {
     name: 'etcd backup',
     run: ['cluster-backup'],
     expect: { status: 'succeeded' },
-    skip: 'stops at scheduled-snapshot-saved: no scheduled snapshot in the twin\'s k3s journal',
+  },
+  { name: 'PostgreSQL backup', run: ['postgres-backup', '--set', 'BACKUP_DIR=@work/pg-backups'], expect: { status: 'succeeded' } },
+  {
+    name: 'PostgreSQL restore drill from that dump',
+    run: ['postgres-restore', '--set', 'BACKUP_FILE=@work/pg-backups/latest/n8n.dump'],
+    expect: { status: 'succeeded' },
   },
   { name: 'restore drill from the newest snapshot on the NAS', run: ['cluster-restore', '--set', 'SNAPSHOT=@latest-snapshot'], expect: { status: 'succeeded' } },
   { name: 'token rotation', run: ['k3s-token-rotation', '--set', 'NEW_TOKEN=TwinRotatedToken0123456789abcdefXYZ'], expect: { status: 'succeeded' } },
@@ -97,7 +101,6 @@ export const SCENARIOS: Scenario[] = [
     name: 'node maintenance',
     run: ['node-maintenance'],
     expect: { status: 'succeeded' },
-    skip: 'stops at storage-after-maintenance, its last check: pods on the twin cannot be exec\'d into',
   },
   {
     name: 'fan-out failure: an agent unreachable in the upgrade preflight',
@@ -110,7 +113,6 @@ export const SCENARIOS: Scenario[] = [
     faults: [['k3s-stopped', 'k3s-worker-02']],
     run: ['node-failure-recovery', '--set', 'FAILED_NODE=k3s-worker-02'],
     expect: { status: 'succeeded' },
-    skip: 'stops at operator-reaches-node: the operator-side reachability check does not pass on the twin yet',
   },
   {
     name: 'health check catches a stopped node',
@@ -147,6 +149,12 @@ function resolveArg(arg: string): string {
     const stamp = (f: string) => Number(/-(\d{9,})$/.exec(f)?.[1] ?? NaN);
     const names = existsSync(dir) ? readdirSync(dir).filter((f) => !Number.isNaN(stamp(f))) : [];
     return arg.replace('@latest-snapshot', names.sort((x, y) => stamp(x) - stamp(y)).at(-1) ?? 'none');
+  }
+  // A folder of this history's own work dir (postgres-backup's dumps), made on first use.
+  if (arg.includes('=@work/')) {
+    const [name, rest] = [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=@work/') + '=@work/'.length)];
+    mkdirSync(join(work, rest.endsWith('.dump') ? rest.slice(0, rest.lastIndexOf('/')) : rest), { recursive: true });
+    return `${name}=${join(work, rest)}`;
   }
   if (arg.endsWith('=@token')) return arg.replace('@token', readFileSync(join(state, 'twin/nodes/k3s-master/root/var/lib/rancher/k3s/server/token'), 'utf8').trim());
   return arg;
@@ -307,7 +315,10 @@ async function main(): Promise<number> {
     console.error(`record-history: the twin did not come up:\n${upped.out}`);
     return 2;
   }
-  const env: NodeJS.ProcessEnv = { ...twinEnvironment(), NO_COLOR: '1', RUNBOOK_LOCK_DIR: join(work, 'locks') };
+  // Params not --set come from the environment: drop vitest's and Vite's MODE/DEV/PROD/SSR/BASE_URL (postgres-restore
+  // has a MODE param), and keep what steps write to XDG_STATE_HOME (k3s-upgrade's state dump) in the work dir.
+  const { MODE: _m, DEV: _d, PROD: _p, SSR: _s, BASE_URL: _b, ...twin } = twinEnvironment();
+  const env: NodeJS.ProcessEnv = { ...twin, NO_COLOR: '1', RUNBOOK_LOCK_DIR: join(work, 'locks'), XDG_STATE_HOME: join(work, 'state') };
   if (!env.RUNBOOK_STEP_NAMESPACE) {
     console.error('record-history: the twin has no operator namespace; refusing (local steps could reach the network)');
     return 2;
