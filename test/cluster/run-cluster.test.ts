@@ -119,14 +119,17 @@ describe('a run records the cluster before and after its steps', () => {
 
   it('a lock broken between renewals stops the run before its next step (asked of the API before every step)', async () => {
     const marker = join(dir, 'third-ran');
+    // The first step holds until the test has broken the lock (a gate, not a sleep: a loaded machine can take seconds for `lock`).
+    const gate = join(dir, 'broken-gate');
     const file = page('broken', 'medium', [
-      '```bash step=one\necho started; sleep 2\n```\n',
+      `\`\`\`bash step=one\necho started; for i in $(seq 600); do [ -e ${gate} ] && break; sleep 0.1; done\n\`\`\`\n`,
       '```bash step=two\ntrue\n```\n',
       `\`\`\`bash step=three\ntouch ${marker}\n\`\`\`\n`,
     ].join('\n'));
     const run = startRun(file);
     await eventually('the first step to start', async () => run.output().includes('started'), 30_000, 50);
     const broke = lock('--release', '--force');
+    writeFileSync(gate, '');
     expect(broke.code, broke.stderr).toBe(0);
     const code = await run.exited;
     expect(code, run.output()).toBe(2);
@@ -138,10 +141,12 @@ describe('a run records the cluster before and after its steps', () => {
   });
 
   it('`runbook lock --release` (without --force) refuses to free the lease of your run that is still going', async () => {
-    const file = page('alive', 'medium', '```bash step=one\necho started; sleep 3\n```\n');
+    const gate = join(dir, 'alive-gate');
+    const file = page('alive', 'medium', `\`\`\`bash step=one\necho started; for i in $(seq 600); do [ -e ${gate} ] && break; sleep 0.1; done\n\`\`\`\n`);
     const run = startRun(file);
     await eventually('the step to start', async () => run.output().includes('started'), 30_000, 50);
     const refused = lock('--release');
+    writeFileSync(gate, '');
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('still running here');
     expect(await run.exited, run.output()).toBe(0);
