@@ -119,6 +119,7 @@ export function rehearsalTwin(prefix: string) {
   }, 120_000);
   const env = (): NodeJS.ProcessEnv => ({
     KUBECONFIG: current().kubeconfig, RUNBOOK_INVENTORY: current().sandboxInventory, RUNBOOK_LOCK_DIR: join(root, 'locks'),
+    XDG_STATE_HOME: join(root, 'state'), // what steps keep (k3s-upgrade's state dump) stays in the test's folder
     PATH: `${current().binDir}:${process.env.PATH}`, ...twinEnv(stateDir),
   });
   const recordsOf = (id: string): RunRecord[] =>

@@ -23,6 +23,7 @@ const env = () => ({
   KUBECONFIG: state.kubeconfig,
   RUNBOOK_INVENTORY: state.sandboxInventory,
   RUNBOOK_LOCK_DIR: join(root, 'locks'),
+  XDG_STATE_HOME: join(root, 'state'), // k3s-upgrade's state dump goes there, not into the user's ~/.local/state
   PATH: `${state.binDir}:${process.env.PATH}`,
   ...twinEnv(stateDir),
 });
