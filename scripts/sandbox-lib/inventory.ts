@@ -9,8 +9,6 @@ export interface SandboxNode {
   roles: string[];
   labels: Record<string, string>;
   hardware: Record<string, unknown>;
-  /** false: a machine that has not joined the cluster yet (inventory `joined: false`): no Node object until it joins. */
-  joined: boolean;
 }
 
 export interface SandboxInventory {
@@ -49,7 +47,7 @@ export function loadInventory(file: string): SandboxInventory {
     const roles = Array.isArray(node.roles) ? node.roles.map(String) : fail(`nodes[${i}].roles`);
     const labels: Record<string, string> = {};
     for (const [k, v] of Object.entries(asRecord(node.labels) ?? {})) labels[k] = String(v);
-    return { name, roles, labels, hardware: asRecord(node.hardware) ?? {}, joined: node.joined !== false };
+    return { name, roles, labels, hardware: asRecord(node.hardware) ?? {} };
   });
   const names = new Set<string>();
   for (const n of nodes) {

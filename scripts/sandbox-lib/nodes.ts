@@ -75,8 +75,6 @@ export function nodeManifest(inv: SandboxInventory, node: SandboxNode, index: nu
 export async function createNodes(kc: KubeConfig, inv: SandboxInventory): Promise<void> {
   const core = kc.makeApiClient(CoreV1Api);
   for (const [i, node] of inv.nodes.entries()) {
-    // A machine that has not joined registers its Node itself once its agent starts (twin/sim/kube.ts).
-    if (!node.joined) continue;
     await core.createNode({ body: nodeManifest(inv, node, i) });
   }
 }
@@ -85,11 +83,11 @@ export function isReady(node: V1Node): boolean {
   return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 }
 
-/** Waits until every joined inventory node reports Ready, calling onProgress when the count changes. */
+/** Waits until every inventory node reports Ready, calling onProgress when the count changes. */
 export async function waitNodesReady(kc: KubeConfig, inv: SandboxInventory, timeoutMs: number,
   onProgress: (ready: number, total: number) => void, abort: () => string | undefined): Promise<void> {
   const core = kc.makeApiClient(CoreV1Api);
-  const want = new Set(inv.nodes.filter((n) => n.joined).map((n) => n.name));
+  const want = new Set(inv.nodes.map((n) => n.name));
   const deadline = Date.now() + timeoutMs;
   let last = -1;
   for (;;) {

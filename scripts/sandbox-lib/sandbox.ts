@@ -130,7 +130,7 @@ export async function up(opts: UpOptions): Promise<SandboxState> {
     stateDir, phase: 'starting', ownerPid: process.pid, binDir: '', kubectl: '', kubeconfig: join(stateDir, 'kubeconfig'),
     inventory: inventoryFile, sandboxInventory: join(stateDir, 'inventory.yaml'), clusterName: inv.clusterName, context: inv.context, server: '',
     ports: { etcdClient: 0, etcdPeer: 0, apiserver: 0, controllerManager: 0, scheduler: 0 },
-    processes: [], nodes: inv.nodes.filter((n) => n.joined).map((n) => n.name), startedAt: new Date().toISOString(),
+    processes: [], nodes: inv.nodes.map((n) => n.name), startedAt: new Date().toISOString(),
   };
   writeState(state);
 
@@ -149,7 +149,7 @@ export async function up(opts: UpOptions): Promise<SandboxState> {
       // The twin announces itself (kube-system/lab-twin) before any run: a run against it is a rehearsal.
       await publishTwin(stateDir, []);
       // The lab's workloads (src/content/lab/workloads.yaml) as simulated pods, available before `up` returns.
-      await applyLabWorkloads({ kubeconfig: state.kubeconfig, nodes: inv.nodes.filter((n) => n.joined) }, { log, timeoutMs, signal: opts.signal });
+      await applyLabWorkloads({ kubeconfig: state.kubeconfig, nodes: inv.nodes }, { log, timeoutMs, signal: opts.signal });
       // What the lab's past runs left: postgres-backup's nightly dump CronJob and last night's finished Job (twin/history.ts).
       const history = await import('./twin/history.ts');
       const seeded = await history.seedLabHistory(state.kubeconfig);

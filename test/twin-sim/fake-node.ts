@@ -26,8 +26,7 @@ export interface FakeTwin {
   cleanup(): void;
 }
 
-/** `inventory`: another inventory file than the example lab's (a test's own nodes). */
-export function fakeTwin(opts: { inventory?: string } = {}): FakeTwin {
+export function fakeTwin(): FakeTwin {
   const stateDir = mkdtempSync(join(tmpdir(), 'twin-sim-'));
   const twinDir = join(stateDir, 'twin');
   const log = join(stateDir, 'kubectl.log');
@@ -43,7 +42,7 @@ contexts: [{name: homelab, context: {cluster: homelab, user: admin}}]
 current-context: homelab
 `);
   mkdirSync(join(twinDir, 'nas', 'volume1', 'k3s-backups'), { recursive: true });
-  const inv = loadInventory(opts.inventory ?? inventoryFile);
+  const inv = loadInventory(inventoryFile);
   const nodeDir = (n: string) => join(twinDir, 'nodes', n);
   for (const n of inv.nodes) {
     prepareNodeRoot(nodeDir(n.name), n, inv, { kubectl, kubeconfig, readyDelayMs: 50, bootMs: 50 });

@@ -16,14 +16,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parse } from 'yaml';
 import type { SandboxInventory, SandboxNode } from '../inventory.ts';
 import { writeKubeconfig } from '../kubeconfig.ts';
-import { nodeManifest, sandboxAddress } from '../nodes.ts';
+import { sandboxAddress } from '../nodes.ts';
 import { isOurs, startProcess, stopProcesses, type ProcessRecord } from '../processes.ts';
 import type { CommandPaths } from './machine-mounts.ts';
 import type { ProvisionerConfig } from './provisioner.ts';
 import { commOf, machinePaths, MachineFailed, nodePids, prepareMachine, readBanner, startMachine, type MachineRecord, type MachineTools } from './machine.ts';
 import { operatorDown, operatorEnv, operatorStatus, startOperator, type OperatorStatus } from './operator.ts';
 import { installK3sCrds } from './k3s-crds.ts';
-import { registrationFile } from './sim/kube.ts';
 import { keygen, nodeSshdFiles, SSHD, sshFiles, writeSshClientFiles, type SshHost } from './ssh.ts';
 
 /** The simulator the machines run (helper "twin-sim"'s sim/): its command table, node files and entry. */
@@ -200,8 +199,6 @@ export async function twinUp(host: TwinHost, inv: SandboxInventory, opts: TwinUp
     mkdirSync(nodeDir, { recursive: true });
     const address = sandboxAddress(index);
     await sim.prepareNodeRoot(nodeDir, { ...n, address, index }, inv);
-    // A machine that has not joined: the Node its agent registers on its first start (sim/kube.ts), as createNodes would have made it.
-    if (!n.joined) writeFileSync(registrationFile({ dir: nodeDir }), `${JSON.stringify(nodeManifest(inv, n, index), null, 2)}\n`);
     const sshd = nodeSshdFiles(nodeDir);
     mkdirSync(sshd.dir, { recursive: true, mode: 0o700 });
     const hostKey = await keygen(sshd.hostKey, n.name);

@@ -4,8 +4,6 @@
 // is decided by our kwok stages (test/cluster/kwok/stages.yaml) from the annotations
 // set here; the kubelet version goes through the status subresource.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { SimError, type Node } from './node.ts';
 
 export const k3sAnnotation = 'twin.k3s-lab/k3s';
@@ -29,11 +27,6 @@ function must(node: Node, what: string, args: string[]): string {
 
 /** k3s went down: the kwok stage turns the node's conditions Unknown ("Kubelet stopped posting node status."). */
 export function markStopped(node: Node): void {
-  // A machine that has not joined yet has no Node to mark (its agent failed before registering).
-  if (existsSync(registrationFile(node))) {
-    const r = kubectl(node, ['annotate', 'node', node.name, `${k3sAnnotation}=stopped`, '--overwrite']);
-    if (r.status === 0 || /NotFound/.test(r.stderr)) return;
-  }
   must(node, 'mark k3s stopped', ['annotate', 'node', node.name, `${k3sAnnotation}=stopped`, '--overwrite']);
 }
 
@@ -60,33 +53,5 @@ export async function waitReady(node: Node, want: string, timeoutMs: number): Pr
     if (readyStatus(node) === want) return true;
     if (Date.now() > deadline) return false;
     await new Promise((r) => setTimeout(r, 150));
-  }
-}
-
-/**
- * A machine that had not joined registers its Node on its agent's first start, as a K3s
- * agent does: the Node the sandbox would have created for it (<node>/registration.json,
- * written by twin/index.ts, kwok-managed), at the installed version and not Ready before
- * `delayMs`. No file: the node was in the cluster from the start. An existing Node is kept.
- */
-/** <node>/registration.json: the Node a not-joined machine's agent creates when it first starts (written by twin/index.ts). */
-export const registrationFile = (node: { dir: string }) => join(node.dir, 'registration.json');
-
-export function registerIfNew(node: Node, version: string, delayMs: number): void {
-  const file = registrationFile(node);
-  if (!existsSync(file)) return;
-  const manifest = JSON.parse(readFileSync(file, 'utf8')) as {
-    metadata: { annotations?: Record<string, string> };
-    status: { nodeInfo: Record<string, string> };
-  };
-  manifest.metadata.annotations = {
-    ...manifest.metadata.annotations,
-    [k3sAnnotation]: 'running',
-    [readyAtAnnotation]: new Date(Date.now() + Math.max(0, delayMs)).toISOString(),
-  };
-  Object.assign(manifest.status.nodeInfo, { kubeletVersion: version, kubeProxyVersion: version, bootID: node.state.bootId });
-  const r = kubectl(node, ['create', '-f', '-'], JSON.stringify(manifest));
-  if (r.status !== 0 && !/AlreadyExists/.test(r.stderr)) {
-    throw new SimError(`lab twin simulator: node ${node.name} could not register its Node through the API: ${r.stderr.trim() || r.stdout.trim()}`, 1);
   }
 }

@@ -21,8 +21,6 @@ export interface TwinNode {
   /** The address weekend 1 writes into configs (the inventory's); the stand-in is used for the twin's network. */
   address?: string;
   hardware?: Record<string, unknown>;
-  /** false: the machine has not joined yet (add-worker-node): sshd and its OS, no K3s (no binary, config, unit). */
-  joined?: boolean;
 }
 
 export interface TwinInventory {
@@ -137,27 +135,6 @@ function numberIn(v: unknown, re: RegExp): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-/** Weekend 1 on a node that has joined: config.yaml (umask 077), then what the install script leaves. */
-function writeK3sInstall(root: (p: string) => string, node: TwinNode, inventory: TwinInventory, server: TwinNode,
-  facts: ClusterFacts, unit: string, dir: string): void {
-  const isServer = node.roles.includes('server');
-  const version = inventory.k3sVersion;
-  // Weekend 1: config.yaml (umask 077), then the install script as a run of weekend 1 calls it.
-  write(root('/etc/rancher/k3s/config.yaml'), isServer ? serverConfig(node, inventory, facts.token) : agentConfig(node, server, facts.token), 0o600);
-  const self = { dir };
-  write(root('/usr/local/bin/k3s'), binaryFor(self, version), 0o755);
-  for (const cmd of ['kubectl', 'crictl', 'ctr']) {
-    if (!present(root(`/usr/local/bin/${cmd}`))) symlinkSync('k3s', root(`/usr/local/bin/${cmd}`));
-  }
-  write(root('/usr/local/bin/k3s-killall.sh'), killallScript(self), 0o755);
-  write(root(`/usr/local/bin/${unit}-uninstall.sh`), uninstallScript(self, unit), 0o755);
-  write(root(`/etc/systemd/system/${unit}.service.env`), envFileText({ K3S_TOKEN: facts.token }), 0o600);
-  write(root(`/etc/systemd/system/${unit}.service`), unitText(isServer ? 'server' : 'agent', []), 0o644);
-  const wants = root('/etc/systemd/system/multi-user.target.wants');
-  mkdirSync(wants, { recursive: true });
-  if (!present(join(wants, `${unit}.service`))) symlinkSync(`/etc/systemd/system/${unit}.service`, join(wants, `${unit}.service`));
-}
-
 /** Writes the node's files and the simulator's state for it under nodeDir (idempotent: it rewrites them). */
 export function prepareNodeRoot(nodeDir: string, node: TwinNode, inventory: TwinInventory, opts: NodeRootOptions = {}): void {
   const dir = resolve(nodeDir);
@@ -176,10 +153,21 @@ export function prepareNodeRoot(nodeDir: string, node: TwinNode, inventory: Twin
 
   // The launcher first: the binary stand-in and the scripts call it.
   write(launcherPath(dir), launcherText(dir, node.name), 0o755);
-  const joined = node.joined !== false;
-  if (!joined && isServer) throw new Error(`prepareNodeRoot: ${node.name} is a server that has not joined; the twin simulates only agents joining (add-worker-node)`);
-  if (joined) writeK3sInstall(root, node, inventory, server, facts, unit, dir);
-  else for (const d of ['/etc/rancher', '/usr/local/bin', '/etc/systemd/system', '/var/lib/rancher']) mkdirSync(root(d), { recursive: true });
+
+  // Weekend 1: config.yaml (umask 077), then the install script as a run of weekend 1 calls it.
+  write(root('/etc/rancher/k3s/config.yaml'), isServer ? serverConfig(node, inventory, facts.token) : agentConfig(node, server, facts.token), 0o600);
+  const self = { dir };
+  write(root('/usr/local/bin/k3s'), binaryFor(self, version), 0o755);
+  for (const cmd of ['kubectl', 'crictl', 'ctr']) {
+    if (!present(root(`/usr/local/bin/${cmd}`))) symlinkSync('k3s', root(`/usr/local/bin/${cmd}`));
+  }
+  write(root('/usr/local/bin/k3s-killall.sh'), killallScript(self), 0o755);
+  write(root(`/usr/local/bin/${unit}-uninstall.sh`), uninstallScript(self, unit), 0o755);
+  write(root(`/etc/systemd/system/${unit}.service.env`), envFileText({ K3S_TOKEN: facts.token }), 0o600);
+  write(root(`/etc/systemd/system/${unit}.service`), unitText(isServer ? 'server' : 'agent', []), 0o644);
+  const wants = root('/etc/systemd/system/multi-user.target.wants');
+  mkdirSync(wants, { recursive: true });
+  if (!present(join(wants, `${unit}.service`))) symlinkSync(`/etc/systemd/system/${unit}.service`, join(wants, `${unit}.service`));
 
   // What K3s itself writes once it runs.
   const kubeconfigSrc = opts.kubeconfig ?? join(stateDir, 'kubeconfig');
@@ -194,7 +182,7 @@ export function prepareNodeRoot(nodeDir: string, node: TwinNode, inventory: Twin
     }
     mkdirSync(root('/var/lib/rancher/k3s/server/db/snapshots'), { recursive: true, mode: 0o700 });
     mkdirSync(root('/var/lib/rancher/k3s/server/tls'), { recursive: true, mode: 0o700 });
-  } else if (joined) {
+  } else {
     mkdirSync(root('/var/lib/rancher/k3s/agent'), { recursive: true, mode: 0o700 });
   }
   mkdirSync(root('/var/log/journal'), { recursive: true });
@@ -232,7 +220,7 @@ export function prepareNodeRoot(nodeDir: string, node: TwinNode, inventory: Twin
     address: opts.standIn ?? standInFor(index),
     peers,
     hardware: { cpu: numberIn(hw.cpu, /(\d+)\s*v?CPU/i), memoryGiB: numberIn(hw.memory, /(\d+)\s*GiB?/i), diskGB: numberIn(hw.disk, /(\d+)\s*GB?/i) },
-    services: joined ? { [unit]: { state: 'active', changedAt: now, enabled: true, runningVersion: version, result: 'success' } } : {},
+    services: { [unit]: { state: 'active', changedAt: now, enabled: true, runningVersion: version, result: 'success' } },
     bootId: randomBytes(16).toString('hex'),
     bootedAt: now,
     certsRotatedAt: now,
@@ -240,7 +228,6 @@ export function prepareNodeRoot(nodeDir: string, node: TwinNode, inventory: Twin
     securityUpdates: initialSecurityUpdates(),
   };
   write(join(dir, 'sim.json'), `${JSON.stringify(state, null, 2)}\n`);
-  if (!joined) return;
   write(join(dir, 'root', `/var/log/journal/${unit}.jsonl`), [
     { t: now, unit, message: 'Starting Lightweight Kubernetes...' },
     { t: now, unit, message: `Starting k3s ${version} (lab twin simulation)` },

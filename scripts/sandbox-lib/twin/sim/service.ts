@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { markRunning, markStopped, readyStatus, registerIfNew, waitReady } from './kube.ts';
+import { markRunning, markStopped, readyStatus, waitReady } from './kube.ts';
 import { type Node, type ServiceName, SimError, present, refuse, tokenPassword } from './node.ts';
 import { parse } from 'yaml';
 
@@ -110,8 +110,6 @@ export async function startUnit(node: Node, unit: ServiceName): Promise<StartRes
   node.log(unit, `Starting k3s ${version} (lab twin simulation)`);
   node.log(unit, 'Started Lightweight Kubernetes.');
   node.save();
-  // A machine joining (add-worker-node): its first start creates its Node.
-  registerIfNew(node, version, node.state.readyDelayMs);
   if (node.fault('never-returns')) {
     node.log(unit, 'level=error msg="Unable to register node with API server (lab twin fault never-returns)"');
     markStopped(node);
