@@ -150,10 +150,11 @@ function resolveArg(arg: string): string {
     const names = existsSync(dir) ? readdirSync(dir).filter((f) => !Number.isNaN(stamp(f))) : [];
     return arg.replace('@latest-snapshot', names.sort((x, y) => stamp(x) - stamp(y)).at(-1) ?? 'none');
   }
-  // A folder of this history's own work dir (postgres-backup's dumps), made on first use.
+  // A path in this history's own work dir; its first folder (postgres-backup's dumps) is made on first use, as
+  // scripts/rehearse-all makes it.
   if (arg.includes('=@work/')) {
     const [name, rest] = [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=@work/') + '=@work/'.length)];
-    mkdirSync(join(work, rest.endsWith('.dump') ? rest.slice(0, rest.lastIndexOf('/')) : rest), { recursive: true });
+    mkdirSync(join(work, rest.split('/')[0]!), { recursive: true });
     return `${name}=${join(work, rest)}`;
   }
   if (arg.endsWith('=@token')) return arg.replace('@token', readFileSync(join(state, 'twin/nodes/k3s-master/root/var/lib/rancher/k3s/server/token'), 'utf8').trim());

@@ -4,7 +4,7 @@
  * the dark theme. One browser, one tab per theme, pages in sequence: about a
  * second a page and theme on a 2-core machine.
  */
-import { readdirSync } from 'node:fs';
+import { builtPages } from './pages.ts';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, inject, test } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -16,12 +16,7 @@ const AXE = join(ROOT, 'node_modules/axe-core/axe.min.js');
 const THEMES = ['light', 'dark'] as const;
 type Theme = (typeof THEMES)[number];
 
-// The same list as crawl.test.ts: every index.html of the build.
-const paths = readdirSync(dist, { recursive: true })
-  .map(String)
-  .filter((f) => f.endsWith('index.html') && !f.startsWith('_'))
-  .map((f) => `/${f.replace(/index\.html$/, '')}`)
-  .sort();
+const paths = builtPages(dist);
 
 /** One failing element of one rule, with what a reader needs to find and fix it. */
 interface Finding {

@@ -3,18 +3,14 @@
  * console error and makes no failed request. Catches what the focused tests
  * do not visit (a Mermaid diagram that does not parse, a missing asset).
  */
-import { readdirSync } from 'node:fs';
+import { builtPages } from './pages.ts';
 import { afterAll, beforeAll, expect, inject, test } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from './harness.ts';
 
 const url = inject('siteUrl');
 const dist = inject('siteDist');
-const paths = readdirSync(dist, { recursive: true })
-  .map(String)
-  .filter((f) => f.endsWith('index.html') && !f.startsWith('_'))
-  .map((f) => `/${f.replace(/index\.html$/, '')}`)
-  .sort();
+const paths = builtPages(dist);
 
 let browser: Browser;
 beforeAll(async () => {

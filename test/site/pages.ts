@@ -50,3 +50,12 @@ export function fanOutRun(runsDir: string): string | undefined {
   }
   return undefined;
 }
+
+/** Every page of a build, as the URL path of its index.html (the crawl and the accessibility audit visit these). */
+export function builtPages(dist: string): string[] {
+  return readdirSync(dist, { recursive: true })
+    .map(String)
+    .filter((f) => f.endsWith('index.html') && !f.startsWith('_'))
+    .map((f) => `/${f.replace(/index\.html$/, '')}`)
+    .sort();
+}
