@@ -17,6 +17,8 @@ import { registerVerify } from './commands/verify.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerLock } from './commands/lock.ts';
 import { registerInventory } from './commands/inventory.ts';
+import { registerImport } from './commands/import.ts';
+import { registerInit } from './commands/init.ts';
 
 /**
  * Verbs in help order. A verb's module only declares it (arguments, options, help text) and loads what its
@@ -33,6 +35,8 @@ const VERBS: Record<string, (program: Command) => void> = {
   status: registerStatus,
   lock: registerLock,
   inventory: registerInventory,
+  import: registerImport,
+  init: registerInit,
 };
 
 /** The program with the verb named in argv registered, or every verb (for --help, suggestions after a typo). */
