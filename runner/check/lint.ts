@@ -4,6 +4,7 @@ import type { Diagnostic, PageKind, Procedure, Severity, Step } from '../format/
 import { STEP_LANGUAGES } from '../format/parse.ts';
 import { readPage } from './page-frontmatter.ts';
 import type { Inventory } from '../inventory/schema.ts';
+import type { RuleId } from '../format/rule-ids.ts';
 import { PAGE_RULES, STEP_RULES } from './rules/index.ts';
 
 /** A shell step waiting for the bash syntax check, positioned for its diagnostic. */
@@ -70,7 +71,7 @@ export function checkProcedure(procedure: Procedure, inventory: Inventory): Diag
 }
 
 function atStep(procedure: Procedure, step: Step) {
-  return (codeLine: number, rule: string, message: string, severity: Severity = 'error'): Diagnostic => ({
+  return (codeLine: number, rule: RuleId, message: string, severity: Severity = 'error'): Diagnostic => ({
     file: procedure.file,
     line: step.position.start.line + 1 + codeLine,
     column: step.position.start.column,

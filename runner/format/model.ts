@@ -12,6 +12,7 @@ export interface Span {
   start: Position;
   end: Position;
 }
+import type { RuleId } from './rule-ids.ts';
 
 export type Severity = 'error' | 'warning';
 
@@ -21,7 +22,7 @@ export interface Diagnostic {
   line: number;
   column: number;
   severity: Severity;
-  rule: string;
+  rule: RuleId;
   message: string;
 }
 
