@@ -2,6 +2,7 @@ import type { StepAttributes } from './model.ts';
 import type { MetaToken } from './meta.ts';
 import { readTimerDuration } from './duration.ts';
 import { expectProblem } from './expect.ts';
+import { STEP_FLAGS, type StepFlagKey } from './step-flags.ts';
 
 export const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 export const STEP_ID = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
@@ -33,7 +34,7 @@ interface Target {
 type Reader = (value: string, into: Target) => string | undefined;
 
 const flag =
-  (key: 'confirm' | 'check' | 'continueOnError' | 'apply'): Reader =>
+  (key: StepFlagKey): Reader =>
   (_, into) => {
     into.attrs[key] = true;
     return undefined;
@@ -83,8 +84,6 @@ const ATTRIBUTES: Record<string, { flag: boolean; read: Reader }> = {
   timeout: { flag: false, read: duration('timeoutMs', 'timeout') },
   retries: { flag: false, read: count('retries', 'retries', 0) },
   'retry-delay': { flag: false, read: duration('retryDelayMs', 'retry-delay') },
-  confirm: { flag: true, read: flag('confirm') },
-  check: { flag: true, read: flag('check') },
   expect: {
     flag: false,
     read: (v, into) => {
@@ -94,10 +93,9 @@ const ATTRIBUTES: Record<string, { flag: boolean; read: Reader }> = {
       return undefined;
     },
   },
-  'continue-on-error': { flag: true, read: flag('continueOnError') },
   parallel: { flag: false, read: count('parallel', 'parallel', 1) },
   cwd: { flag: false, read: (v, into) => void (into.attrs.cwd = v) },
-  apply: { flag: true, read: flag('apply') },
+  ...Object.fromEntries(STEP_FLAGS.map((f) => [f.name, { flag: true, read: flag(f.key) }])),
 };
 
 export const ATTRIBUTE_NAMES = Object.keys(ATTRIBUTES);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { snapshotSlotSchema } from './snapshot.ts';
+import { STEP_FLAG_NAMES } from '../format/step-flags.ts';
 
 /**
  * The run record: one JSON file per run under src/content/runs/<runbook-id>/.
@@ -34,7 +35,7 @@ export const stepRecordSchema = z.object({
   node: z.string().optional(),
   hash: z.string(),
   line: z.number().int().optional(),
-  flags: z.array(z.enum(['confirm', 'check', 'continue-on-error', 'apply'])).default([]),
+  flags: z.array(z.enum(STEP_FLAG_NAMES)).default([]),
   status: z.enum(STEP_STATUSES),
   exitCode: z.number().int().nullable(),
   attempts: z.number().int().min(0),

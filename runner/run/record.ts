@@ -5,6 +5,7 @@ import type { RunRecord, StepRecord } from '../record/schema.ts';
 import type { GitState } from '../git.ts';
 import type { KubeView } from '../cluster/kubeconfig.ts';
 import { MASK } from '../secrets/mask.ts';
+import { stepFlagsOf } from '../format/step-flags.ts';
 
 export function operatorName(): string {
   let user: string;
@@ -16,12 +17,8 @@ export function operatorName(): string {
   return `${user}@${hostname()}`;
 }
 
-const FLAGS = ['confirm', 'check', 'continue-on-error', 'apply'] as const;
-
 function recordFlags(instance: StepInstance): StepRecord['flags'] {
-  const a = instance.step.attrs;
-  const on = { confirm: a.confirm, check: a.check, 'continue-on-error': a.continueOnError, apply: a.apply };
-  return FLAGS.filter((f) => on[f]);
+  return stepFlagsOf(instance.step.attrs).map((f) => f.name);
 }
 
 /** A fresh record: every step instance of the plan, `pending` when it will run, `skipped` when --from/--only left it out. */

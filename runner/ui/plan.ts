@@ -6,16 +6,13 @@ import { table } from './table.ts';
 import { describeSshTarget } from '../execute/ssh/resolve.ts';
 import { MASK } from '../secrets/mask.ts';
 import { oneLine, showInvisible } from './escape.ts';
+import { stepFlagsOf } from '../format/step-flags.ts';
 
 const SOURCE_LABEL = { set: '--set', env: 'environment', default: 'default', missing: 'MISSING' } as const;
 
 export function stepFlags(instance: StepInstance): string[] {
   const a = instance.step.attrs;
-  const flags: string[] = [];
-  if (a.confirm) flags.push('confirm');
-  if (a.check) flags.push('check');
-  if (a.apply) flags.push('apply');
-  if (a.continueOnError) flags.push('continue-on-error');
+  const flags: string[] = stepFlagsOf(a).map((f) => f.name);
   if (a.retries) flags.push(`retries=${a.retries} (every ${formatTimeout(a.retryDelayMs)})`);
   if (a.expect) flags.push(`expect=/${a.expect}/`);
   if (instance.targets.length > 1) flags.push(`parallel=${instance.parallel}`);

@@ -3,6 +3,7 @@ import type { ExpressiveCodePlugin } from '@astrojs/starlight/expressive-code';
 import { tokenizeMeta } from '../../runner/format/meta.ts';
 import { readAttributes } from '../../runner/format/attributes.ts';
 import { formatTimeout } from '../../runner/format/duration.ts';
+import { stepFlagsOf } from '../../runner/format/step-flags.ts';
 import type { StepAttributes } from '../../runner/format/model.ts';
 import { nodesFor } from '../lib/inventory.ts';
 
@@ -51,13 +52,11 @@ function targetLabel(attrs: StepAttributes): string {
 }
 
 function flagChips(attrs: StepAttributes) {
-  const chips = [];
-  if (attrs.confirm) chips.push(h('span', { className: ['rb-chip', 'rb-chip-confirm'], title: 'Asks before running' }, 'confirm'));
-  if (attrs.check) chips.push(h('span', { className: ['rb-chip', 'rb-chip-check'], title: 'Read-only verification' }, 'check'));
-  if (attrs.apply) chips.push(h('span', { className: ['rb-chip'], title: 'Manifest applied with kubectl apply -f -' }, 'apply'));
+  const chips = stepFlagsOf(attrs).map((f) =>
+    h('span', { className: f.chip ? ['rb-chip', f.chip] : ['rb-chip'], title: f.badge }, f.name),
+  );
   if (attrs.retries > 0) chips.push(h('span', { className: ['rb-chip'], title: 'Retries on failure' }, `retries ${attrs.retries}`));
   if (attrs.parallel > 1) chips.push(h('span', { className: ['rb-chip'], title: 'Fan-out width' }, `parallel ${attrs.parallel}`));
   if (attrs.expect) chips.push(h('span', { className: ['rb-chip'], title: `Output must match /${attrs.expect}/` }, 'expect'));
-  if (attrs.continueOnError) chips.push(h('span', { className: ['rb-chip', 'rb-chip-soft'], title: 'A failure does not stop the run' }, 'continue-on-error'));
   return chips;
 }
