@@ -9,20 +9,37 @@ export class UsageError extends Error {
 /** 1 is only ever "a step failed": every failure of the runner itself is 2. */
 export const EXIT = { ok: 0, stepFailed: 1, usage: 2, interrupted: 130 } as const;
 
-/** Formats zod issues as `file:line  path: message` lines; `lineOf` maps a path to a source line when known. */
+/** A schema issue, located: the dotted field it is about, the line of that field when known, and what is wrong. */
+export interface FieldIssue {
+  field: string;
+  line?: number;
+  message: string;
+}
+
+/**
+ * The one mapping from zod issues to located field issues, used by the page parser, the inventory loader and
+ * the record store. `prefix` is where the validated value sits in its document (['runbook'] for the block).
+ */
+export function fieldIssues(
+  issues: readonly z.core.$ZodIssue[],
+  lineOf?: (path: PropertyKey[]) => number | undefined,
+  prefix: PropertyKey[] = [],
+): FieldIssue[] {
+  return issues.map((issue) => {
+    const path = [...prefix, ...(issue.path as PropertyKey[])];
+    const line = lineOf?.(path);
+    return { field: path.map(String).join('.'), ...(line ? { line } : {}), message: issue.message };
+  });
+}
+
+/** Issues as lines of an error message: `file[:line]  field: message`. */
 export function formatZodIssues(
   issues: readonly z.core.$ZodIssue[],
   file: string,
   lineOf?: (path: PropertyKey[]) => number | undefined,
 ): string {
-  return issues
-    .map((issue) => {
-      const path = issue.path as PropertyKey[];
-      const line = lineOf?.(path);
-      const where = line ? `${file}:${line}` : file;
-      const field = path.length ? `${path.map(String).join('.')}: ` : '';
-      return `${where}  ${field}${issue.message}`;
-    })
+  return fieldIssues(issues, lineOf)
+    .map((i) => `${i.line ? `${file}:${i.line}` : file}  ${i.field ? `${i.field}: ` : ''}${i.message}`)
     .join('\n');
 }
 

@@ -2,6 +2,7 @@ import type { Frontmatter } from '../format/frontmatter.ts';
 import type { Diagnostic, Procedure } from '../format/model.ts';
 import { parsePage } from '../format/parse.ts';
 import { frontmatterChecks } from '../schemas/pages.ts';
+import { fieldIssues } from '../errors.ts';
 
 /**
  * The runner's view of a page: parsed, and its frontmatter checked against the schema of
@@ -20,11 +21,9 @@ export function checkPageFrontmatter(procedure: Procedure, frontmatter: Frontmat
   for (const { path, schema, value } of frontmatterChecks(procedure.kind, frontmatter.data)) {
     const result = schema.safeParse(value);
     if (result.success) continue;
-    for (const issue of result.error.issues) {
-      const full = [...path, ...(issue.path as PropertyKey[])];
-      const message = `${full.map(String).join('.') || 'frontmatter'}: ${issue.message}`;
-      const line = frontmatter.positions.lineOf(full);
-      out.push({ file: procedure.file, line, column: 1, severity: 'error', rule: 'frontmatter', message });
+    for (const i of fieldIssues(result.error.issues, (p) => frontmatter.positions.lineOf(p), path)) {
+      const message = `${i.field || 'frontmatter'}: ${i.message}`;
+      out.push({ file: procedure.file, line: i.line ?? 1, column: 1, severity: 'error', rule: 'frontmatter', message });
     }
   }
   return out;

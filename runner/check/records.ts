@@ -9,14 +9,11 @@ import { listRecords } from '../record/store.ts';
  */
 export function checkRecords(root: string, dir: string, ids: ReadonlySet<string>): Diagnostic[] {
   const { records, problems } = listRecords(dir);
-  const out: Diagnostic[] = problems.map((problem) => {
-    // One line per finding: "<file>: not a valid run record:" followed by "<file>  field: issue" lines.
-    const [head = '', ...issues] = problem.split('\n');
-    const file = head.slice(0, head.indexOf(': '));
-    const details = issues.map((l) => l.slice(l.indexOf('  ') + 2));
+  // One line per record: what is wrong, and its first three schema issues.
+  const out: Diagnostic[] = problems.map(({ file, message, issues }) => {
+    const details = issues.map((i) => (i.field ? `${i.field}: ${i.message}` : i.message));
     const shown = details.slice(0, 3).join('; ') + (details.length > 3 ? `; and ${details.length - 3} more` : '');
-    const message = `${head.slice(file.length + 2).replace(/:$/, '')}${shown ? `: ${shown}` : ''}`;
-    return { file: relative(root, file), line: 1, column: 1, severity: 'error', rule: 'run-record', message };
+    return { file: relative(root, file), line: 1, column: 1, severity: 'error', rule: 'run-record', message: `${message}${shown ? `: ${shown}` : ''}` };
   });
   for (const { file, record } of records) {
     if (!ids.has(record.runbook.id)) {

@@ -17,7 +17,7 @@ export function registerHistory(program: Command) {
     recordsOption(),
   ).action(async (runbook: string | undefined, opts: CommonOptions) => {
     // Loaded on use: `runbook --help` loads no record schema.
-    const [{ projectContext }, { listRecords }, view, { STATUS_STYLE }, { diffSlots }] = await Promise.all([
+    const [{ projectContext }, store, view, { STATUS_STYLE }, { diffSlots }] = await Promise.all([
       import('../project-context.ts'),
       import('../record/store.ts'),
       import('../record/view.ts'),
@@ -25,11 +25,11 @@ export function registerHistory(program: Command) {
       import('../record/snapshot-diff.ts'),
     ]);
     const dir = await projectContext(opts).records('read');
-    const { records, problems } = listRecords(dir, runbook);
+    const { records, problems } = store.listRecords(dir, runbook);
     // Records hold no secret, but a record written by hand or by an older runner might: masked as `run` masks.
     const { mask } = secretMasker([], process.env);
     const print = (text: string) => process.stdout.write(mask(text));
-    for (const p of problems) process.stderr.write(mask(`${pc.yellow('warning')} ${p}\n`));
+    for (const p of problems) process.stderr.write(mask(`${pc.yellow('warning')} ${store.describeRecordProblem(p)}\n`));
     const here = view.hereOnThisHost();
     const rows = records.map(({ file, record: r }) => {
       // What the record means now (record/view.ts): a `running` record whose runner is gone was interrupted.

@@ -2,6 +2,7 @@ import { runbookFrontmatterSchema } from '../schemas/runbook.ts';
 import type { FrontmatterPositions, Frontmatter } from './frontmatter.ts';
 import type { ParamSpec, RunbookMeta } from './model.ts';
 import type { Report } from './report.ts';
+import { fieldIssues } from '../errors.ts';
 
 /**
  * Source lines of the runbook block's fields, looked up when a check first asks
@@ -50,9 +51,8 @@ class RunbookLines {
 export function readRunbookMeta(frontmatter: Frontmatter, slug: string, report: Report): RunbookMeta | undefined {
   const result = runbookFrontmatterSchema.safeParse(frontmatter.data.runbook);
   if (!result.success) {
-    for (const issue of result.error.issues) {
-      const path = ['runbook', ...(issue.path as PropertyKey[])];
-      report(frontmatter.positions.lineOf(path), 1, 'frontmatter', `${path.map(String).join('.')}: ${issue.message}`);
+    for (const i of fieldIssues(result.error.issues, (path) => frontmatter.positions.lineOf(path), ['runbook'])) {
+      report(i.line ?? 1, 1, 'frontmatter', `${i.field}: ${i.message}`);
     }
     return undefined;
   }

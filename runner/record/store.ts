@@ -2,7 +2,7 @@ import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync } from '
 import { dirname, join, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { runRecordSchema, type RunRecord } from './schema.ts';
-import { UsageError, formatZodIssues } from '../errors.ts';
+import { UsageError, fieldIssues, formatZodIssues, type FieldIssue } from '../errors.ts';
 import { describeFsError, removeStaleTemps, replaceFileDurably, type FileIo } from './durable.ts';
 
 /** Where records live unless `--records DIR` says otherwise; one folder per runbook id. */
@@ -165,18 +165,34 @@ export function writeRecord(file: string, record: RunRecord, options: WriteOptio
 
 // ── Reading ──────────────────────────────────────────────────────────────────
 
-export function readRecord(file: string): RunRecord {
+/** A record file that cannot be used: what is wrong with it, and each schema issue when it is JSON of the wrong shape. */
+export interface RecordProblem {
+  file: string;
+  message: string;
+  issues: FieldIssue[];
+}
+
+/** A problem as the lines of an error message: `file: message:` then `file  field: issue` lines. */
+export function describeRecordProblem({ file, message, issues }: RecordProblem): string {
+  return [`${file}: ${message}${issues.length ? ':' : ''}`, ...issues.map((i) => `${file}  ${i.field ? `${i.field}: ` : ''}${i.message}`)].join('\n');
+}
+
+function parseRecord(file: string): { record: RunRecord } | { problem: RecordProblem } {
   let data: unknown;
   try {
     data = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new UsageError(`${file}: not a readable run record (${(err as Error).message})`);
+    return { problem: { file, message: `not a readable run record (${(err as Error).message})`, issues: [] } };
   }
   const checked = runRecordSchema.safeParse(data);
-  if (!checked.success) {
-    throw new UsageError(`${file}: not a valid run record:\n${formatZodIssues(checked.error.issues, file)}`);
-  }
-  return checked.data;
+  if (!checked.success) return { problem: { file, message: 'not a valid run record', issues: fieldIssues(checked.error.issues) } };
+  return { record: checked.data };
+}
+
+export function readRecord(file: string): RunRecord {
+  const parsed = parseRecord(file);
+  if ('problem' in parsed) throw new UsageError(describeRecordProblem(parsed.problem));
+  return parsed.record;
 }
 
 export interface StoredRecord {
@@ -188,9 +204,9 @@ export interface StoredRecord {
  * Every record under `dir` (one runbook's when `runbookId` is given), newest first;
  * unreadable files are reported, not fatal.
  */
-export function listRecords(dir: string, runbookId?: string): { records: StoredRecord[]; problems: string[] } {
+export function listRecords(dir: string, runbookId?: string): { records: StoredRecord[]; problems: RecordProblem[] } {
   const records: StoredRecord[] = [];
-  const problems: string[] = [];
+  const problems: RecordProblem[] = [];
   if (runbookId !== undefined) assertPathSegment(runbookId, 'runbook id');
   if (!existsSync(dir)) return { records, problems };
   const folders = runbookId ? [runbookId] : subfolders(dir);
@@ -199,11 +215,9 @@ export function listRecords(dir: string, runbookId?: string): { records: StoredR
     if (!existsSync(path)) continue;
     for (const name of readdirSync(path)) {
       if (!name.endsWith('.json')) continue;
-      try {
-        records.push({ file: join(path, name), record: readRecord(join(path, name)) });
-      } catch (err) {
-        problems.push((err as Error).message);
-      }
+      const parsed = parseRecord(join(path, name));
+      if ('problem' in parsed) problems.push(parsed.problem);
+      else records.push({ file: join(path, name), record: parsed.record });
     }
   }
   records.sort((a, b) => b.record.startedAt.localeCompare(a.record.startedAt) || b.record.runId.localeCompare(a.record.runId));

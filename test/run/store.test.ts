@@ -49,7 +49,7 @@ describe('run record store', () => {
     writeRecord(recordFile(lab.records, 'demo', RB), record(RB, '2026-11-03T00:00:00.000Z'));
     const { records, problems } = listRecords(lab.records, 'demo');
     expect(records.map((r) => r.record.runId)).toEqual([RB]);
-    expect(problems[0]).toContain('junk.json');
+    expect(problems[0]).toMatchObject({ file: expect.stringContaining('junk.json'), message: expect.stringContaining('not a readable run record') });
   });
 
   it('a running record whose runner is gone reads as interrupted', () => {
