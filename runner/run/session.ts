@@ -161,7 +161,12 @@ export async function executeSession(s: Session): Promise<number> {
     }
   }
   if (writeFailure) throw new UsageError(writeFailureLine(writeFailure, onDisk ? s.file : undefined, s.resumeCommand));
+  return reportOutcome(s, out, outcome, stoppedBy);
+}
 
+/** The run's last words: the summary table, how it ended, what to do next; returns the exit code. */
+function reportOutcome(s: Session, out: NodeJS.WritableStream, outcome: LoopOutcome, stoppedBy: NodeJS.Signals | undefined): number {
+  const { record } = s;
   out.write(`\n${summaryTable(record)}\n\n`);
   const took = formatDuration(record.durationMs ?? 0);
   out.write(`${STATUS_STYLE[outcome.status](`Run ${outcome.status}`)} in ${took}. Record: ${shown(s.file)}\n`);
