@@ -74,6 +74,11 @@ export const SEVERITY: readonly StepStatus[] = [
   'succeeded',
 ];
 
+/** A status that says the step's command answered no (`failed`) or never answered (`timed-out`). */
+export function isFailure(status: StepStatus): boolean {
+  return status === 'failed' || status === 'timed-out';
+}
+
 /** 0 for the worst; a total order over every step (and run) status. */
 export function severityRank(status: StepStatus): number {
   return SEVERITY.indexOf(status);

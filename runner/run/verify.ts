@@ -8,6 +8,7 @@ import { loadAll, resolveProcedure } from '../project.ts';
 import { projectContext, type ProjectContext, type ProjectOptions } from '../project-context.ts';
 import { newRunId, recordFile } from '../record/store.ts';
 import type { StepRecord } from '../record/schema.ts';
+import { isFailure, stepTally } from '../record/view.ts';
 import { gitState } from '../git.ts';
 import { EXIT, UsageError } from '../errors.ts';
 import { oneLine } from '../ui/escape.ts';
@@ -181,14 +182,15 @@ async function verifyPage(
   const { record } = session;
   const checks = session.indices.map((i) => record.steps[i - 1]!);
   // An interrupted check did not fail: it was stopped (and the sweep with it).
-  const failed = checks.filter((s) => s.status === 'failed' || s.status === 'timed-out');
+  const failed = checks.filter((s) => isFailure(s.status));
+  const tally = stepTally({ steps: checks });
   const interrupted = record.status === 'interrupted' || checks.some((s) => s.status === 'interrupted');
   return {
     result: {
       ...base,
       outcome: interrupted ? 'interrupted' : failed.length ? 'failed' : 'passed',
-      checks: checks.length,
-      passed: checks.filter((s) => s.status === 'succeeded').length,
+      checks: tally.total,
+      passed: tally.succeeded,
       failed: failed.length,
       runId,
       record: shown(session.file),
