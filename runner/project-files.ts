@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readProblem, readRegularFile, somethingAt } from './read-file.ts';
-import { dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { globSync } from 'tinyglobby';
 import type { Procedure } from './format/model.ts';
 import { UsageError } from './errors.ts';
@@ -70,5 +70,39 @@ export function pickProcedure(pages: Procedure[], ref: string): Procedure {
   throw new UsageError(
     `no runbook "${ref}"${near.length ? ` (did you mean ${near.join(', ')}?)` : ''}. ` +
       '`runbook list` shows them all; a path to an .mdx file works too.',
+  );
+}
+
+/** Whether a page file (as Procedure.file names it: relative to the root, or absolute) lies outside src/content. */
+export function isForeignFile(file: string): boolean {
+  return !file.replaceAll('\\', '/').startsWith(`${CONTENT_DIR}/`);
+}
+
+/**
+ * The one place that decides whether a page from outside the project's content folders may keep
+ * its id. Its id names run records, so a file-name id equal to a project page's id would write into
+ * that page's history: only an explicit runbook.id in its frontmatter may name it then.
+ */
+export function assertForeignId(procedure: Procedure, projectPages: readonly Procedure[]): void {
+  // An id other than the file name can only come from runbook.id; one equal to it is treated as the file's own.
+  if (!isForeignFile(procedure.file) || procedure.id !== basename(procedure.file, extname(procedure.file))) return;
+  const owner = projectPages.find((p) => p.id === procedure.id && (p.kind === 'runbook' || p.steps.length > 0));
+  if (!owner) return;
+  throw new UsageError(
+    `${procedure.file} is not in the project's ${CONTENT_DIR} folders, and its file name gives it the id "${procedure.id}" ` +
+      `of the project page ${owner.file}: its runs would mix with that page's history. ` +
+      `Add runbook.id: <another-id> to its frontmatter, or rename the file.`,
+  );
+}
+
+/**
+ * Where a foreign page's records may go: only a folder named with --records. Its runs never land in
+ * src/content/runs, so `show` and `history` of the project's pages see the project's runs alone.
+ */
+export function assertForeignRecords(procedure: Procedure, records: string | undefined): void {
+  if (!isForeignFile(procedure.file) || records) return;
+  throw new UsageError(
+    `${procedure.file} is not in the project's ${CONTENT_DIR} folders, so its runs are not recorded in the project's history: ` +
+      `pass --records <folder> to say where they go (or move the page into ${CONTENT_DIR}). --dry-run needs neither.`,
   );
 }

@@ -3,7 +3,8 @@ import pc from 'picocolors';
 import type { Procedure } from '../format/model.ts';
 import type { Inventory } from '../inventory/schema.ts';
 import { planProcedure, type Plan } from '../plan/plan.ts';
-import { loadProcedureCached, resolveProcedureCached } from '../page-cache.ts';
+import { loadAllCached, loadProcedureCached, resolveProcedureCached } from '../page-cache.ts';
+import { assertForeignId, assertForeignRecords, isForeignFile } from '../project-files.ts';
 import { projectContext, type ProjectOptions } from '../project-context.ts';
 import { DEFAULT_INVENTORY } from '../inventory/load.ts';
 import { isSecretParam, MASK, secretMasker } from '../secrets/mask.ts';
@@ -40,6 +41,10 @@ export interface RunOptions extends ProjectOptions {
 export async function startRun(ref: string, opts: RunOptions): Promise<number> {
   const ctx = projectContext(opts);
   const procedure = await resolveProcedureCached(ctx.root, ref);
+  if (isForeignFile(procedure.file)) {
+    assertForeignId(procedure, await loadAllCached(ctx.root));
+    if (!opts.dryRun) assertForeignRecords(procedure, opts.records);
+  }
   const masker = secretMasker([], process.env);
   return withMaskedErrors(masker, async () => {
     const sets = setValues(opts.set);
