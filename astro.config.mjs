@@ -23,7 +23,10 @@ const plain = process.env.SITE_PLAIN === '1';
 const HARMLESS = [/use astro:head-inject/, /Module level directives cause errors when bundled/];
 
 export default defineConfig({
-  site: siteConfig.url,
+  // GitHub Pages serves the site under /<repo>/: the workflow passes configure-pages' origin and base path.
+  // Unset or empty (local builds, tests, pull requests) keeps the site at / as before.
+  site: process.env.SITE_URL || siteConfig.url,
+  base: process.env.SITE_BASE || '/',
   trailingSlash: 'always',
   integrations: [
     // Before starlight(): it registers its Markdown transform first.
