@@ -30,7 +30,8 @@ Local steps get KUBECONFIG=<a private copy of the accepted context>, so the clus
 Steps on nodes go through the system ssh client (your ~/.ssh/config, agent and known_hosts apply; one
 connection per node is reused for the whole run; RUNBOOK_SSH_CONFIG names another config file).
 Each run writes src/content/runs/<runbook>/<runId>.json (or under --records) before the first step and
-after every step. Ctrl-C stops the running step (SIGINT, then SIGTERM and SIGKILL) and prints the
+after every step. A page from outside src/content runs only with --records <folder> (its runs are never
+project history), and is refused when its file name gives it a project runbook's id: set runbook.id. Ctrl-C stops the running step (SIGINT, then SIGTERM and SIGKILL) and prints the
 \`runbook resume\` command. Exit: 0 succeeded, 1 a step failed, 2 refused or a runner failure, 129 terminal closed, 130 Ctrl-C, 143 SIGTERM.`,
     )
     .action(async (ref: string, opts: RunOptions) => {
