@@ -14,6 +14,8 @@ import { writeKubeconfig } from './kubeconfig.ts';
 import { createNodes, sandboxAddress, waitDefaultServiceAccount, waitNodesReady } from './nodes.ts';
 import { freePort, freePortPair, isListening, ownsListener } from './ports.ts';
 import { isOurs, startProcess, stopProcesses, tail, type ProcessRecord, type Started } from './processes.ts';
+// The runner's one liveness check: EPERM (another user's live process) is alive, a zombie is gone.
+import { pidAlive } from '../../runner/execute/process-group.ts';
 import { defaultInventory, kwokStages } from './paths.ts';
 import { loadSimulator, twinDown, twinRequirements, twinUp, type Simulator } from './twin/index.ts';
 import { publishTwin, releaseFaults } from './twin/faults.ts';
@@ -418,10 +420,6 @@ export async function status(stateDir: string): Promise<{ state?: SandboxState; 
     return { name: p.name, pid: p.pid, alive: isOurs(p), ...(port ? { listening: await isListening(port) } : {}) };
   }));
   return { state, components };
-}
-
-function pidAlive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch { return false; }
 }
 
 /**
