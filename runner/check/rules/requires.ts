@@ -3,7 +3,7 @@ import { analyseShell } from '../../shell/analyse.ts';
 import type { PageRule } from '../types.ts';
 
 /** Tools an operator may lack: a runbook that uses one locally should list it in `requires`. */
-const TOOLS = [
+export const TOOLS = [
   'kubectl', 'helm', 'velero', 'cmctl', 'jq', 'curl', 'flux', 'ssh', 'scp', 'psql', 'pg_dump', 'yq', 'tailscale',
 ];
 

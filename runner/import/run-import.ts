@@ -1,0 +1,66 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join, relative, resolve } from 'node:path';
+import { checkFiles } from '../check/check.ts';
+import { UsageError } from '../errors.ts';
+import { loadInventory } from '../inventory/load.ts';
+import { importMarkdown, type ImportResult } from './page.ts';
+
+export const DEFAULT_OUT = 'src/content/docs/runbooks/imported';
+
+export interface ImportOptions {
+  out?: string;
+  id?: string;
+  inventory?: string;
+  dryRun?: boolean;
+}
+
+export interface ImportedFile extends ImportResult {
+  source: string;
+  target: string;
+  written: boolean;
+  check: { errors: number; warnings: number; messages: string[] };
+}
+
+function inputs(path: string): string[] {
+  let st;
+  try { st = statSync(path); } catch { throw new UsageError(`${path}: no such file or directory; pass a .md file or a folder of them`); }
+  if (!st.isDirectory()) return [path];
+  const files = readdirSync(path).filter((f) => f.endsWith('.md')).sort().map((f) => join(path, f));
+  if (!files.length) throw new UsageError(`${path}: holds no .md file to import`);
+  return files;
+}
+
+/** Imports each file, checks the page with check --strict's own code (in a temp copy), writes unless dry-run. */
+export async function runImport(path: string, opts: ImportOptions, cwd = process.cwd()): Promise<ImportedFile[]> {
+  const { inventory } = loadInventory(opts.inventory, cwd);
+  const files = inputs(resolve(cwd, path));
+  if (opts.id && files.length > 1) throw new UsageError(`--id names one page but ${path} holds ${files.length} files; import them one by one`);
+  const out: ImportedFile[] = [];
+  const scratch = mkdtempSync(join(tmpdir(), 'runbook-import-'));
+  try {
+    for (const source of files) {
+      const id = opts.id ?? basename(source).replace(/\.md$/, '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+      const result = importMarkdown(readFileSync(source, 'utf8'), id, inventory);
+      const probe = join(scratch, `${id}.mdx`);
+      writeFileSync(probe, result.page);
+      const checked = await checkFiles(scratch, [probe], inventory);
+      const target = resolve(cwd, opts.out ?? DEFAULT_OUT, `${id}.mdx`);
+      if (!opts.dryRun) {
+        mkdirSync(resolve(target, '..'), { recursive: true });
+        writeFileSync(target, result.page);
+      }
+      out.push({
+        ...result, source: relative(cwd, source), target: relative(cwd, target), written: !opts.dryRun,
+        check: { errors: checked.errors, warnings: checked.warnings, messages: checked.diagnostics.map((d) => `${d.line}:${d.column} ${d.severity} ${d.rule} ${d.message}`) },
+      });
+    }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  return out;
+}
+
+export function passes(f: ImportedFile): boolean {
+  return f.check.errors === 0 && f.check.warnings === 0 && !f.decisions.some((d) => d.needsDecision);
+}

@@ -1,0 +1,71 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { escapeProseLine } from '../../runner/import/mdx-escape.ts';
+import { classifyFence, stripPrompts } from '../../runner/import/classify.ts';
+import { runImport } from '../../runner/import/run-import.ts';
+import { formatSummary } from '../../runner/import/summary.ts';
+
+const root = resolve(import.meta.dirname, '../..');
+const fixture = 'test/import/fixtures/k3s-upgrade.md';
+const out = mkdtempSync(join(tmpdir(), 'import-test-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+describe('runbook import', () => {
+  it('imports the K3s upgrade notes into a page that passes check --strict', async () => {
+    const [f] = await runImport(fixture, { out }, root);
+    expect(f!.check).toEqual({ errors: 0, warnings: 0, messages: [] });
+    expect(f!.steps.map((s) => [s.id, s.on, s.confirm, s.check])).toEqual([
+      ['check-the-nodes', 'local', false, true],
+      ['snapshot-etcd', 'k3s-master', false, false],
+      ['upgrade-the-server', 'k3s-master', false, false],
+      ['drain-a-worker', 'local', true, false],
+    ]);
+    expect(f!.steps[0]!.expect).toBe('Ready');
+    expect(f!.params.map((p) => p.name)).toEqual(['DATE_STAMP', 'TARGET_VERSION', 'NODE_NAME']);
+    const page = readFileSync(join(out, 'k3s-upgrade.mdx'), 'utf8');
+    expect(page).toContain('k3s etcd-snapshot save --name pre-upgrade-"${DATE_STAMP}"');
+    expect(page).not.toContain('sudo');
+    expect(formatSummary({ ...f!, target: 'OUT/k3s-upgrade.mdx' })).toMatchInlineSnapshot(`
+      "test/import/fixtures/k3s-upgrade.md -> OUT/k3s-upgrade.mdx
+        fences 7, steps 4, params 3, node steps 2, illustration 3
+        check --strict: 0 error(s), 0 warning(s)
+        needs a decision:
+          line 44: ssh to nas-box, which the inventory does not know: left as illustration; add the host to the inventory or rewrite the step
+        decisions taken:
+          line 3: escaped < { } as HTML entities
+          line 4: HTML comment became an MDX comment {/* … */}
+          line 5: autolink <https://docs.k3s.io/upgrades> became [https://docs.k3s.io/upgrades](https://docs.k3s.io/upgrades)
+          line 10: # Expected: comment became expect="Ready"
+          line 16: illustration: output block ("Expected output:")
+          line 24: ssh k3s-master became on=k3s-master
+          line 24: dropped sudo: k3s-master has become: true
+          line 31: ssh tom@192.168.2.20 became on=k3s-master
+          line 31: dropped sudo: k3s-master has become: true
+          line 38: step drain-a-worker: destructive, added confirm
+          line 49: illustration: in a troubleshooting/history section
+      "
+    `);
+  });
+
+  it('--dry-run writes nothing', async () => {
+    const dir = join(out, 'dry');
+    const [f] = await runImport(fixture, { out: dir, dryRun: true }, root);
+    expect(f!.written).toBe(false);
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it('escapes MDX-hostile prose but keeps code spans', () => {
+    const changes: Array<{ line: number; what: string }> = [];
+    expect(escapeProseLine('use `<x>` at <node-ip> {}', 7, { inComment: false }, changes)).toBe('use `<x>` at &lt;node-ip> &#123;&#125;');
+    expect(changes).toEqual([{ line: 7, what: 'escaped < { } as HTML entities' }]);
+  });
+
+  it('keeps config, untagged and output fences as illustration; strips console prompts', () => {
+    expect(classifyFence({ lang: 'bash', code: 'server: https://x\ntoken: abc', before: '', proseSection: false }).kind).toBe('illustration');
+    expect(classifyFence({ lang: null, code: 'ls', before: '', proseSection: false }).kind).toBe('illustration');
+    expect(classifyFence({ lang: 'sh', code: 'ls', before: 'You should see:', proseSection: false }).kind).toBe('illustration');
+    expect(stripPrompts('$ kubectl get ns\nNAME STATUS\ndefault Active')).toEqual({ code: 'kubectl get ns', dropped: 2 });
+  });
+});
