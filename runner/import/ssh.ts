@@ -30,8 +30,10 @@ function readSsh(line: string): SshLine | undefined {
   const host = p.operands[0]?.value;
   if (!host) return undefined;
   const words = [...p.operands.slice(1), ...p.rest];
-  if (words.some((w) => w.value === undefined)) return undefined;
-  return { host, command: words.length ? words.map((w) => w.value).join(' ') : undefined };
+  // A word expanded at run time ("…$VAR…") is taken as written, quotes removed: on the node the
+  // runner's bash expands it, which is what the author meant (lostExports warns when it was local).
+  const text = (w: (typeof words)[number]) => w.value ?? w.text.replace(/^"(.*)"$/s, '$1');
+  return { host, command: words.length ? words.map(text).join(' ') : undefined };
 }
 
 /** The inventory node a host names: its name, address, `user@` form or a `name.domain`. */

@@ -49,6 +49,29 @@ describe('runbook import', () => {
     `);
   });
 
+  it('imports a worker join: console prompts, a secret param, a lost export and an interactive watch', async () => {
+    const [f] = await runImport('test/import/fixtures/worker-join.md', { out }, root);
+    expect(f!.check.errors + f!.check.warnings).toBe(0);
+    expect(f!.steps.map((s) => [s.id, s.on, s.check])).toEqual([
+      ['look-at-the-cluster', 'local', true],
+      // Only an export: read-only in fact; the decision below says it does not reach the node.
+      ['install-the-agent', 'local', true],
+      ['install-the-agent-2', 'k3s-worker-01', false],
+    ]);
+    expect(f!.params).toMatchObject([{ name: 'JOIN_TOKEN', secret: true }]);
+    expect(f!.decisions.filter((d) => d.needsDecision).map((d) => [d.line, d.what.split(':')[0]])).toEqual([
+      [22, 'K3S_URL is exported locally but used on the node'],
+      [28, 'interactive'],
+    ]);
+    expect(f!.illustrations).toBe(3);
+  });
+
+  it('imports a folder, one page per file', async () => {
+    const files = await runImport('test/import/fixtures', { out: join(out, 'all') }, root);
+    expect(files.map((f) => f.target.split('/').at(-1))).toEqual(['k3s-upgrade.mdx', 'worker-join.mdx']);
+    expect(files.every((f) => f.check.errors === 0)).toBe(true);
+  });
+
   it('--dry-run writes nothing', async () => {
     const dir = join(out, 'dry');
     const [f] = await runImport(fixture, { out: dir, dryRun: true }, root);
