@@ -88,10 +88,9 @@ export function importMarkdown(source: string, fileId: string, inventory: Invent
     const end = fence.position!.end.line;
     const heading = [...headings].reverse().find((h) => h.position!.start.line <= start);
     const section = heading ? toString(heading) : title;
-    const sectionHead = [...headings].reverse().find((h) => h.position!.start.line <= start && h.depth <= (heading?.depth ?? 6) && PROSE_SECTION.test(toString(h)));
+    // Inside a troubleshooting/history heading until the next heading of its level or higher.
     const inProse = headings.some((h) => PROSE_SECTION.test(toString(h)) && h.position!.start.line <= start
       && !headings.some((k) => k.depth <= h.depth && k.position!.start.line > h.position!.start.line && k.position!.start.line <= start));
-    void sectionHead;
     const before = lines.slice(0, i).reverse().find((l) => l.trim()) ?? '';
     const c = classifyFence({ lang: fence.lang, code: fence.value, before, proseSection: inProse });
     if (c.kind === 'illustration') {

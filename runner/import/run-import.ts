@@ -33,6 +33,9 @@ function inputs(path: string): string[] {
 
 /** Imports each file, checks the page with check --strict's own code (in a temp copy), writes unless dry-run. */
 export async function runImport(path: string, opts: ImportOptions, cwd = process.cwd()): Promise<ImportedFile[]> {
+  if (opts.id !== undefined && !/^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(opts.id)) {
+    throw new UsageError(`--id ${opts.id}: a runbook id is lowercase letters, digits and single dashes (e.g. k3s-upgrade)`);
+  }
   const { inventory } = loadInventory(opts.inventory, cwd);
   const files = inputs(resolve(cwd, path));
   if (opts.id && files.length > 1) throw new UsageError(`--id names one page but ${path} holds ${files.length} files; import them one by one`);

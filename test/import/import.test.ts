@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -70,6 +71,17 @@ describe('runbook import', () => {
     const files = await runImport('test/import/fixtures', { out: join(out, 'all') }, root);
     expect(files.map((f) => f.target.split('/').at(-1))).toEqual(['k3s-upgrade.mdx', 'worker-join.mdx']);
     expect(files.every((f) => f.check.errors === 0)).toBe(true);
+  });
+
+  it('the CLI exits 1 with decisions left, 2 on bad input, and --dry-run --json writes nothing', () => {
+    const cli = (...args: string[]) => spawnSync(process.execPath, ['runner/cli.ts', 'import', ...args], { cwd: root, encoding: 'utf8' });
+    const dry = cli('test/import/fixtures/k3s-upgrade.md', '--out', join(out, 'cli'), '--dry-run', '--json');
+    expect(dry.status).toBe(1);
+    expect(JSON.parse(dry.stdout)[0]).toMatchObject({ id: 'k3s-upgrade', written: false, nodeSteps: 2 });
+    expect(existsSync(join(out, 'cli'))).toBe(false);
+    const bad = cli('test/import/fixtures/k3s-upgrade.md', '--id', 'Not An Id', '--dry-run');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('--id Not An Id');
   });
 
   it('--dry-run writes nothing', async () => {
