@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, relative, resolve } from 'node:path';
 import { checkFiles } from '../check/check.ts';
@@ -49,6 +49,12 @@ export async function runImport(path: string, opts: ImportOptions, cwd = process
       writeFileSync(probe, result.page);
       const checked = await checkFiles(scratch, [probe], inventory);
       const target = resolve(cwd, opts.out ?? DEFAULT_OUT, `${id}.mdx`);
+      // check runs on the page alone, so a runbook id the site already has is looked for here.
+      const existing = resolve(cwd, 'src/content/docs/runbooks', `${id}.mdx`);
+      if (existsSync(existing) && existing !== target) {
+        result.decisions.unshift({ line: 1, what: `runbook id ${id} is taken by ${relative(cwd, existing)}: pass --id`, needsDecision: true });
+      }
+      if (existsSync(target)) result.decisions.unshift({ line: 1, what: `${relative(cwd, target)} exists${opts.dryRun ? ' and would be replaced' : ' and was replaced'}`, needsDecision: false });
       if (!opts.dryRun) {
         mkdirSync(resolve(target, '..'), { recursive: true });
         writeFileSync(target, result.page);

@@ -33,6 +33,7 @@ describe('runbook import', () => {
         fences 7, steps 4, params 3, node steps 2, illustration 3
         check --strict: 0 error(s), 0 warning(s)
         needs a decision:
+          line 1: runbook id k3s-upgrade is taken by src/content/docs/runbooks/k3s-upgrade.mdx: pass --id
           line 44: ssh to nas-box, which the inventory does not know: left as illustration; add the host to the inventory or rewrite the step
         decisions taken:
           line 3: escaped < { } as HTML entities
