@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { renderSshdConfig, SSHD } from '../../scripts/sandbox-lib/twin/ssh.ts';
 
 /**
  * Real sshd daemons standing in for the lab's nodes: one Debian openssh-server
@@ -12,7 +13,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * Only loopback is ever contacted.
  */
 
-export const SSHD = '/usr/sbin/sshd';
+// The sshd binary and its config are the twin's (scripts/sandbox-lib/twin/ssh.ts): the tests run the same daemon.
+export { SSHD };
 
 export interface LabNode {
   name: string;
@@ -65,24 +67,10 @@ function keygen(file: string, comment: string): string {
 }
 
 function sshdConfig(dir: string, name: string, port: number): string {
-  return `# sshd for test node ${name}
-Port ${port}
-ListenAddress 127.0.0.1
-HostKey ${dir}/${name}.host_key
-PidFile ${dir}/${name}.pid
-AuthorizedKeysFile ${dir}/authorized_keys
-UsePAM no
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-StrictModes no
-UseDNS no
-PrintMotd no
-PrintLastLog no
-X11Forwarding no
-MaxStartups 100
-LogLevel VERBOSE
-`;
+  return renderSshdConfig({
+    comment: `sshd for test node ${name}`,
+    port, hostKey: `${dir}/${name}.host_key`, pidFile: `${dir}/${name}.pid`, authorizedKeys: `${dir}/authorized_keys`,
+  });
 }
 
 /** The line a test known_hosts holds for a node. */

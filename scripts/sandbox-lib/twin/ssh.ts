@@ -56,19 +56,29 @@ export function nodeSshdFiles(nodeDir: string): NodeSshd {
   };
 }
 
+/** Where one sshd listens and keeps its files; `comment` heads the file (who wrote it, why). */
+export interface SshdConfigSpec {
+  comment: string;
+  port: number;
+  hostKey: string;
+  pidFile: string;
+  authorizedKeys: string;
+}
+
 /**
- * The node's sshd: port 22 on the loopback of the node's own network
- * namespace (only reachable through the node's ssh.sock forwarder), the
- * twin's client key only, no PAM, no forwarding.
+ * The one sshd_config of every sshd this project starts (the twin's nodes, the ssh test
+ * lab): loopback only, the given client keys only, no PAM, no forwarding of any kind (the
+ * runner clears forwardings), room for many multiplexed sessions, and a VERBOSE log (the
+ * tests count authentications in it).
  */
-export function sshdConfigText(node: string, f: NodeSshd): string {
-  return `# sshd of lab twin node ${node} (scripts/sandbox-lib/twin/ssh.ts). Runs inside the node's
-# network namespace, so 127.0.0.1:22 here is the node's own loopback, not the host's.
-Port 22
+export function renderSshdConfig(o: SshdConfigSpec): string {
+  const comment = o.comment.split('\n').map((l) => `# ${l}`).join('\n');
+  return `${comment}
+Port ${o.port}
 ListenAddress 127.0.0.1
-HostKey ${f.hostKey}
-PidFile ${f.pidFile}
-AuthorizedKeysFile ${f.authorizedKeys}
+HostKey ${o.hostKey}
+PidFile ${o.pidFile}
+AuthorizedKeysFile ${o.authorizedKeys}
 UsePAM no
 PermitRootLogin prohibit-password
 PasswordAuthentication no
@@ -85,6 +95,18 @@ MaxStartups 100
 MaxSessions 100
 LogLevel VERBOSE
 `;
+}
+
+/**
+ * The node's sshd: port 22 on the loopback of the node's own network
+ * namespace (only reachable through the node's ssh.sock forwarder).
+ */
+export function sshdConfigText(node: string, f: NodeSshd): string {
+  return renderSshdConfig({
+    comment: `sshd of lab twin node ${node} (scripts/sandbox-lib/twin/ssh.ts). Runs inside the node's\n` +
+      `network namespace, so 127.0.0.1:22 here is the node's own loopback, not the host's.`,
+    port: 22, hostKey: f.hostKey, pidFile: f.pidFile, authorizedKeys: f.authorizedKeys,
+  });
 }
 
 export interface SshHost {
