@@ -105,7 +105,7 @@ export function importMarkdown(source: string, fileId: string, inventory: Invent
   }
   for (const e of result.escapes) decide(e.line, e.what);
   result.params = [...params.values()];
-  result.page = frontmatter(result, body, inventory) + body.join('\n').replace(/^\n+/, '');
+  result.page = frontmatter(result, body) + body.join('\n').replace(/^\n+/, '');
   result.decisions.sort((a, b) => a.line - b.line);
   return result;
 }
@@ -166,8 +166,7 @@ function convertFence(
   return out.length ? out.slice(0, -1) : out;
 }
 
-function frontmatter(result: ImportResult, body: string[], inventory: Inventory): string {
-  void inventory;
+function frontmatter(result: ImportResult, body: string[]): string {
   const requires = new Set<string>();
   if (result.steps.some((s) => s.on !== 'local')) requires.add('ssh');
   const text = body.join('\n');

@@ -5,6 +5,8 @@ import { checkFiles } from '../check/check.ts';
 import { UsageError } from '../errors.ts';
 import { loadInventory } from '../inventory/load.ts';
 import { importMarkdown, type ImportResult } from './page.ts';
+import { pageIdProblem, suggestPageId } from '../format/page-id.ts';
+import { loadAllCached } from '../page-cache.ts';
 
 export const DEFAULT_OUT = 'src/content/docs/runbooks/imported';
 
@@ -33,26 +35,27 @@ function inputs(path: string): string[] {
 
 /** Imports each file, checks the page with check --strict's own code (in a temp copy), writes unless dry-run. */
 export async function runImport(path: string, opts: ImportOptions, cwd = process.cwd()): Promise<ImportedFile[]> {
-  if (opts.id !== undefined && !/^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(opts.id)) {
-    throw new UsageError(`--id ${opts.id}: a runbook id is lowercase letters, digits and single dashes (e.g. k3s-upgrade)`);
-  }
+  const idProblem = opts.id === undefined ? undefined : pageIdProblem(opts.id);
+  if (idProblem) throw new UsageError(`--id ${opts.id}: ${idProblem}; for example --id ${suggestPageId(opts.id!)}`);
   const { inventory } = loadInventory(opts.inventory, cwd);
   const files = inputs(resolve(cwd, path));
   if (opts.id && files.length > 1) throw new UsageError(`--id names one page but ${path} holds ${files.length} files; import them one by one`);
+  // The ids the project's pages already have, wherever they live and however they got them (runbook.id or file name).
+  const projectPages = await loadAllCached(cwd);
   const out: ImportedFile[] = [];
   const scratch = mkdtempSync(join(tmpdir(), 'runbook-import-'));
   try {
     for (const source of files) {
-      const id = opts.id ?? basename(source).replace(/\.md$/, '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+      const id = opts.id ?? suggestPageId(basename(source).replace(/\.md$/, ''));
       const result = importMarkdown(readFileSync(source, 'utf8'), id, inventory);
       const probe = join(scratch, `${id}.mdx`);
       writeFileSync(probe, result.page);
       const checked = await checkFiles(scratch, [probe], inventory);
       const target = resolve(cwd, opts.out ?? DEFAULT_OUT, `${id}.mdx`);
       // check runs on the page alone, so a runbook id the site already has is looked for here.
-      const existing = resolve(cwd, 'src/content/docs/runbooks', `${id}.mdx`);
-      if (existsSync(existing) && existing !== target) {
-        result.decisions.unshift({ line: 1, what: `runbook id ${id} is taken by ${relative(cwd, existing)}: pass --id`, needsDecision: true });
+      const owner = projectPages.find((p) => p.id === id && resolve(cwd, p.file) !== target);
+      if (owner) {
+        result.decisions.unshift({ line: 1, what: `runbook id ${id} is taken by ${relative(cwd, resolve(cwd, owner.file))}: pass --id`, needsDecision: true });
       }
       if (existsSync(target)) result.decisions.unshift({ line: 1, what: `${relative(cwd, target)} exists${opts.dryRun ? ' and would be replaced' : ' and was replaced'}`, needsDecision: false });
       if (!opts.dryRun) {
