@@ -130,5 +130,6 @@ export function relative(ms: number, now: number): string {
   const d = Math.round((ms - now) / 1000);
   const a = Math.abs(d);
   const amount = a < 120 ? `${a} s` : a < 7200 ? `${Math.round(a / 60)} min` : a < 172_800 ? `${Math.round(a / 3600)} h` : `${Math.round(a / 86_400)} days`;
-  return d >= 0 ? `in ${amount}` : `${amount} ago`;
+  // 0 reads "0 s ago": a lease taken this instant (the API clock a few ms ahead) was not taken "in 0 s".
+  return d > 0 ? `in ${amount}` : `${amount} ago`;
 }
