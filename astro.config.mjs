@@ -40,12 +40,14 @@ export default defineConfig({
       editLink: { baseUrl: `${siteConfig.repository}/edit/main/` },
       lastUpdated: false,
       customCss: plain ? [] : ['./src/styles/theme.css', './src/styles/procedure.css'],
-      components: plain ? {} : {
-        PageTitle: './src/components/overrides/PageTitle.astro',
-        MarkdownContent: './src/components/overrides/MarkdownContent.astro',
-        Footer: './src/components/overrides/Footer.astro',
-        Hero: './src/components/overrides/Hero.astro',
-      },
+      components: plain
+        ? {}
+        : {
+            PageTitle: './src/components/overrides/PageTitle.astro',
+            MarkdownContent: './src/components/overrides/MarkdownContent.astro',
+            Footer: './src/components/overrides/Footer.astro',
+            Hero: './src/components/overrides/Hero.astro',
+          },
       routeMiddleware: plain ? [] : './src/lib/route-data.ts',
       expressiveCode: {
         themes: ['github-dark', 'github-light'],
@@ -55,7 +57,11 @@ export default defineConfig({
       sidebar: labSidebar(),
       plugins: [
         // ADR, run and weekend-overview pages are custom routes the validator cannot see; internalLinks() checks them.
-        starlightLinksValidator({ exclude: ['/adrs/', '/adrs/**', '/runs/', '/runs/**', '/weekends/'], errorOnRelativeLinks: false, failOnError: failOnBrokenLinks }),
+        starlightLinksValidator({
+          exclude: ['/adrs/', '/adrs/**', '/runs/', '/runs/**', '/weekends/'],
+          errorOnRelativeLinks: false,
+          failOnError: failOnBrokenLinks,
+        }),
       ],
     }),
     ...(plain ? [] : [internalLinks({ fail: failOnBrokenLinks })]),

@@ -42,14 +42,17 @@ export async function buildProgram(argv = process.argv): Promise<Command> {
   const program = new Command('runbook')
     // Before the verbs are added, so they inherit it: a usage mistake in a verb exits 2 too, never commander's 1.
     .exitOverride()
-    .description('Run the lab\'s documented procedures: parse, check, plan and execute the steps in MDX pages.')
+    .description("Run the lab's documented procedures: parse, check, plan and execute the steps in MDX pages.")
     .version(process.env.npm_package_version ?? '0.1.0')
     .showSuggestionAfterError()
     .configureHelp({ sortSubcommands: false })
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Exit codes: 0 ok, 1 a step failed, 2 refused or a runner failure (never a stack trace;
 RUNBOOK_DEBUG=1 adds it), 129 terminal closed, 130 Ctrl-C, 143 SIGTERM.
-Docs: src/content/docs/reference/cli.mdx and reference/runbook-format.mdx (or the site's Reference section).`);
+Docs: src/content/docs/reference/cli.mdx and reference/runbook-format.mdx (or the site's Reference section).`,
+    );
   const named = argv.slice(2).find((a) => !a.startsWith('-'));
   const verbs = named !== undefined && Object.hasOwn(VERBS, named) ? [named] : Object.keys(VERBS);
   for (const v of verbs) VERBS[v]!(program);
@@ -80,7 +83,7 @@ export function reportFailure(err: unknown, env: NodeJS.ProcessEnv = process.env
   const expected = err instanceof UsageError;
   const debug = env.RUNBOOK_DEBUG === '1' && err instanceof Error && err.stack ? `\n${err.stack}` : '';
   const hint = expected || debug ? '' : ' (set RUNBOOK_DEBUG=1 for the stack)';
-  process.stderr.write(masker.mask(`runbook: ${describeError(err)}${hint}${debug}`) + '\n');
+  process.stderr.write(`${masker.mask(`runbook: ${describeError(err)}${hint}${debug}`)}\n`);
   return EXIT.usage;
 }
 

@@ -67,10 +67,23 @@ const ERRNO: Record<string, string> = {
 };
 
 const VERB: Record<string, string> = {
-  open: 'cannot open', read: 'cannot read', write: 'cannot write', mkdir: 'cannot create the folder',
-  rename: 'cannot replace', unlink: 'cannot remove', rmdir: 'cannot remove', scandir: 'cannot list',
-  stat: 'cannot read', lstat: 'cannot read', link: 'cannot create', symlink: 'cannot create', chmod: 'cannot change',
-  fsync: 'cannot save', copyfile: 'cannot copy', access: 'cannot use', spawn: 'cannot start',
+  open: 'cannot open',
+  read: 'cannot read',
+  write: 'cannot write',
+  mkdir: 'cannot create the folder',
+  rename: 'cannot replace',
+  unlink: 'cannot remove',
+  rmdir: 'cannot remove',
+  scandir: 'cannot list',
+  stat: 'cannot read',
+  lstat: 'cannot read',
+  link: 'cannot create',
+  symlink: 'cannot create',
+  chmod: 'cannot change',
+  fsync: 'cannot save',
+  copyfile: 'cannot copy',
+  access: 'cannot use',
+  spawn: 'cannot start',
 };
 
 const shortPath = (p: string) => (p.length > 120 ? `${p.slice(0, 60)}…${p.slice(-40)} (${p.length} characters)` : p);

@@ -14,7 +14,10 @@ export interface GitState {
 export function gitState(root: string): GitState {
   // One git process, not two (rev-parse, then status): --branch puts HEAD's commit in the header
   // (`# branch.oid <sha>`, or `(initial)` before the first commit); every other line is a change.
-  const status = spawnSync('git', ['status', '--porcelain=v2', '--branch', '--', '.', `:(exclude)${RUNS_DIR}`], { cwd: root, encoding: 'utf8' });
+  const status = spawnSync('git', ['status', '--porcelain=v2', '--branch', '--', '.', `:(exclude)${RUNS_DIR}`], {
+    cwd: root,
+    encoding: 'utf8',
+  });
   if (status.status !== 0) return { commit: null, dirty: false };
   const lines = status.stdout.split('\n').filter(Boolean);
   const oid = lines.find((l) => l.startsWith('# branch.oid '))?.slice('# branch.oid '.length);

@@ -48,7 +48,8 @@ export function usableFolder(dir: string, mode: 'read' | 'write', label: string)
   try {
     link = lstatSync(dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new UsageError(`${where}: ${describeError(err)}. ${todo}.`);
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new UsageError(`${where}: ${describeError(err)}. ${todo}.`);
   }
   if (link?.isSymbolicLink()) {
     try {

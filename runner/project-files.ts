@@ -38,7 +38,12 @@ export function expandPaths(root: string, paths: string[]): string[] {
     const abs = resolve(p);
     if (!somethingAt(abs)) throw new UsageError(`${p}: no such file or folder`);
     if (/\.mdx?$/.test(abs)) files.push(relative(root, abs) || abs);
-    else files.push(...globSync(PAGE_GLOB, { cwd: abs }).map((f) => relative(root, join(abs, f))).sort());
+    else
+      files.push(
+        ...globSync(PAGE_GLOB, { cwd: abs })
+          .map((f) => relative(root, join(abs, f)))
+          .sort(),
+      );
   }
   return files;
 }

@@ -2,7 +2,16 @@ import { readPage } from './check/page-frontmatter.ts';
 import type { Procedure } from './format/model.ts';
 import { discoverPages, pickProcedure, readPageFile, refAsFile } from './project-files.ts';
 
-export { CONTENT_DIR, PAGE_GLOB, assertForeignId, assertForeignRecords, discoverPages, expandPaths, findProjectRoot, isForeignFile } from './project-files.ts';
+export {
+  CONTENT_DIR,
+  PAGE_GLOB,
+  assertForeignId,
+  assertForeignRecords,
+  discoverPages,
+  expandPaths,
+  findProjectRoot,
+  isForeignFile,
+} from './project-files.ts';
 
 export function loadProcedure(root: string, file: string): Procedure {
   const { bytes, name } = readPageFile(root, file);
@@ -21,4 +30,3 @@ export function resolveProcedure(root: string, ref: string): Procedure {
   const file = refAsFile(root, ref);
   return file !== undefined ? loadProcedure(root, file) : pickProcedure(loadAll(root), ref);
 }
-

@@ -14,7 +14,12 @@ export function readRegularFile(path: string): Buffer {
     // A folder is left to readFileSync, whose EISDIR the callers already describe.
     if (!stat.isFile() && !stat.isDirectory()) {
       const kind = stat.isFIFO() ? 'a FIFO' : stat.isSocket() ? 'a socket' : 'a device';
-      throw Object.assign(new Error(`${path} is ${kind}, not a regular file`), { code: 'ENOTREG', syscall: 'read', path, kind });
+      throw Object.assign(new Error(`${path} is ${kind}, not a regular file`), {
+        code: 'ENOTREG',
+        syscall: 'read',
+        path,
+        kind,
+      });
     }
     return readFileSync(fd);
   } finally {

@@ -70,7 +70,11 @@ export const SCENARIOS: Scenario[] = [
     verify: {},
     expect: { status: 'succeeded' },
   },
-  { name: 'k3s upgrade to v1.35.0', run: ['k3s-upgrade', '--set', 'TARGET_VERSION=v1.35.0+k3s1'], expect: { status: 'succeeded' } },
+  {
+    name: 'k3s upgrade to v1.35.0',
+    run: ['k3s-upgrade', '--set', 'TARGET_VERSION=v1.35.0+k3s1'],
+    expect: { status: 'succeeded' },
+  },
   {
     name: 'k3s upgrade to v1.35.1, an agent install fails, resumed',
     faults: [['install-fails', 'k3s-worker-01']],
@@ -89,14 +93,26 @@ export const SCENARIOS: Scenario[] = [
     run: ['cluster-backup'],
     expect: { status: 'succeeded' },
   },
-  { name: 'PostgreSQL backup', run: ['postgres-backup', '--set', 'BACKUP_DIR=@work/pg-backups'], expect: { status: 'succeeded' } },
+  {
+    name: 'PostgreSQL backup',
+    run: ['postgres-backup', '--set', 'BACKUP_DIR=@work/pg-backups'],
+    expect: { status: 'succeeded' },
+  },
   {
     name: 'PostgreSQL restore drill from that dump',
     run: ['postgres-restore', '--set', 'BACKUP_FILE=@work/pg-backups/latest/n8n.dump'],
     expect: { status: 'succeeded' },
   },
-  { name: 'restore drill from the newest snapshot on the NAS', run: ['cluster-restore', '--set', 'SNAPSHOT=@latest-snapshot'], expect: { status: 'succeeded' } },
-  { name: 'token rotation', run: ['k3s-token-rotation', '--set', 'NEW_TOKEN=TwinRotatedToken0123456789abcdefXYZ'], expect: { status: 'succeeded' } },
+  {
+    name: 'restore drill from the newest snapshot on the NAS',
+    run: ['cluster-restore', '--set', 'SNAPSHOT=@latest-snapshot'],
+    expect: { status: 'succeeded' },
+  },
+  {
+    name: 'token rotation',
+    run: ['k3s-token-rotation', '--set', 'NEW_TOKEN=TwinRotatedToken0123456789abcdefXYZ'],
+    expect: { status: 'succeeded' },
+  },
   {
     name: 'node maintenance',
     run: ['node-maintenance'],
@@ -122,7 +138,6 @@ export const SCENARIOS: Scenario[] = [
   },
 ];
 
-
 // Set by main: the twin's state dir and the records folder the scenarios write to, in one temp dir.
 let work = '';
 let state = '';
@@ -136,9 +151,17 @@ const sandbox = (...args: string[]) => sh('bash', ['scripts/sandbox', ...args, '
 
 /** The environment `eval "$(scripts/sandbox env)"` gives a shell, read back through `env -0`. */
 function twinEnvironment(): NodeJS.ProcessEnv {
-  const r = spawnSync('bash', ['-c', 'eval "$(bash scripts/sandbox env --state-dir "$1")" && env -0', '-', state], { cwd: ROOT, encoding: 'utf8' });
+  const r = spawnSync('bash', ['-c', 'eval "$(bash scripts/sandbox env --state-dir "$1")" && env -0', '-', state], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`scripts/sandbox env failed: ${r.stderr}`);
-  return Object.fromEntries(r.stdout.split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  return Object.fromEntries(
+    r.stdout
+      .split('\0')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
 }
 
 /** Values a row can only name, because the twin makes them during the history. */
@@ -157,13 +180,21 @@ function resolveArg(arg: string): string {
     mkdirSync(join(work, rest.split('/')[0]!), { recursive: true });
     return `${name}=${join(work, rest)}`;
   }
-  if (arg.endsWith('=@token')) return arg.replace('@token', readFileSync(join(state, 'twin/nodes/k3s-master/root/var/lib/rancher/k3s/server/token'), 'utf8').trim());
+  if (arg.endsWith('=@token'))
+    return arg.replace(
+      '@token',
+      readFileSync(join(state, 'twin/nodes/k3s-master/root/var/lib/rancher/k3s/server/token'), 'utf8').trim(),
+    );
   return arg;
 }
 
 function newestRecord(id: string, before: Set<string>): RunRecord | undefined {
   const dir = join(records, id);
-  const fresh = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json') && !before.has(f)).sort() : [];
+  const fresh = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.json') && !before.has(f))
+        .sort()
+    : [];
   const file = fresh.at(-1);
   return file ? runRecordSchema.parse(JSON.parse(readFileSync(join(dir, file), 'utf8'))) : undefined;
 }
@@ -206,7 +237,10 @@ function play(s: Scenario, env: NodeJS.ProcessEnv): void {
     const r = sandbox('fault', ...f);
     if (r.code !== 0) throw new Error(`fault ${f.join(' ')} was refused: ${r.out.trim()}`);
   }
-  if (s.verify) return sweep(s, env);
+  if (s.verify) {
+    sweep(s, env);
+    return;
+  }
   const before = recordFiles(id!);
   const run = sh('node', ['runner/cli.ts', 'run', id!, '--yes', '--records', records, ...rest.map(resolveArg)], env);
   let record = newestRecord(id!, before);
@@ -246,7 +280,10 @@ function sweep(s: Scenario, env: NodeJS.ProcessEnv): void {
 export function swapInto(records: string, runsDir: string, partial: boolean): number {
   const written = pageDirs(records).filter((id) => readdirSync(join(records, id)).some((f) => f.endsWith('.json')));
   // A full history owns every rehearsal record; a partial one (--only) just the pages it wrote.
-  const pages = new Set([...written, ...(partial ? [] : pageDirs(runsDir).filter((id) => hasRehearsal(join(runsDir, id))))]);
+  const pages = new Set([
+    ...written,
+    ...(partial ? [] : pageDirs(runsDir).filter((id) => hasRehearsal(join(runsDir, id)))),
+  ]);
   let n = 0;
   for (const id of [...pages].sort()) {
     const dir = join(runsDir, id);
@@ -254,7 +291,8 @@ export function swapInto(records: string, runsDir: string, partial: boolean): nu
     const old = join(runsDir, `.${id}.old`);
     rmSync(next, { recursive: true, force: true });
     mkdirSync(next);
-    for (const f of existsSync(dir) ? readdirSync(dir) : []) if (f.endsWith('.json') && !isRehearsal(join(dir, f))) cpSync(join(dir, f), join(next, f));
+    for (const f of existsSync(dir) ? readdirSync(dir) : [])
+      if (f.endsWith('.json') && !isRehearsal(join(dir, f))) cpSync(join(dir, f), join(next, f));
     for (const f of existsSync(join(records, id)) ? readdirSync(join(records, id)) : []) {
       if (!f.endsWith('.json')) continue;
       cpSync(join(records, id, f), join(next, f));
@@ -283,7 +321,11 @@ const hasRehearsal = (dir: string) => readdirSync(dir).some((f) => f.endsWith('.
 
 /** The page folders of a records folder (not README.md, not a swap's own .<id>.next/.old). */
 const pageDirs = (dir: string) =>
-  existsSync(dir) ? readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory() && !d.name.startsWith('.')).map((d) => d.name) : [];
+  existsSync(dir)
+    ? readdirSync(dir, { withFileTypes: true })
+        .filter((d) => d.isDirectory() && !d.name.startsWith('.'))
+        .map((d) => d.name)
+    : [];
 
 async function main(): Promise<number> {
   const started = performance.now();
@@ -307,7 +349,10 @@ async function main(): Promise<number> {
 
   const rows = SCENARIOS.filter((s) => !only || only.includes(s.run[0]!) || only.includes(s.name));
   if (opts.dry) {
-    for (const s of rows) console.log(`${s.skip ? 'skip' : 'run '}  ${s.name}: runbook ${s.verify ? 'verify' : 'run'} ${s.run.join(' ')}${s.skip ? `  (${s.skip})` : ''}`);
+    for (const s of rows)
+      console.log(
+        `${s.skip ? 'skip' : 'run '}  ${s.name}: runbook ${s.verify ? 'verify' : 'run'} ${s.run.join(' ')}${s.skip ? `  (${s.skip})` : ''}`,
+      );
     return 0;
   }
   const t0 = performance.now();
@@ -319,7 +364,12 @@ async function main(): Promise<number> {
   // Params not --set come from the environment: drop vitest's and Vite's MODE/DEV/PROD/SSR/BASE_URL (postgres-restore
   // has a MODE param), and keep what steps write to XDG_STATE_HOME (k3s-upgrade's state dump) in the work dir.
   const { MODE: _m, DEV: _d, PROD: _p, SSR: _s, BASE_URL: _b, ...twin } = twinEnvironment();
-  const env: NodeJS.ProcessEnv = { ...twin, NO_COLOR: '1', RUNBOOK_LOCK_DIR: join(work, 'locks'), XDG_STATE_HOME: join(work, 'state') };
+  const env: NodeJS.ProcessEnv = {
+    ...twin,
+    NO_COLOR: '1',
+    RUNBOOK_LOCK_DIR: join(work, 'locks'),
+    XDG_STATE_HOME: join(work, 'state'),
+  };
   if (!env.RUNBOOK_STEP_NAMESPACE) {
     console.error('record-history: the twin has no operator namespace; refusing (local steps could reach the network)');
     return 2;
@@ -336,7 +386,9 @@ async function main(): Promise<number> {
     const t = performance.now();
     try {
       play(s, env);
-      console.log(`${label}: ${s.expect.status}${s.expect.at ? ` at ${s.expect.at}` : ''}${s.resume ? `, resumed: ${s.resume.status}` : ''} as expected (${seconds(performance.now() - t)})`);
+      console.log(
+        `${label}: ${s.expect.status}${s.expect.at ? ` at ${s.expect.at}` : ''}${s.resume ? `, resumed: ${s.resume.status}` : ''} as expected (${seconds(performance.now() - t)})`,
+      );
     } catch (e) {
       failures++;
       sandbox('fault', 'clear', 'all');
@@ -345,11 +397,15 @@ async function main(): Promise<number> {
     }
   }
   if (failures > 0) {
-    console.error(`record-history: ${failures} scenario(s) did not end as their rows expect; src/content/runs is unchanged`);
+    console.error(
+      `record-history: ${failures} scenario(s) did not end as their rows expect; src/content/runs is unchanged`,
+    );
     return 1;
   }
   if (opts['no-write']) {
-    console.log(`every scenario ended as expected in ${seconds(performance.now() - started)}; --no-write: src/content/runs left as it was`);
+    console.log(
+      `every scenario ended as expected in ${seconds(performance.now() - started)}; --no-write: src/content/runs left as it was`,
+    );
     return 0;
   }
   const n = swapInto(records, RUNS, only !== undefined);

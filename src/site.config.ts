@@ -4,7 +4,8 @@
  */
 export const siteConfig = {
   title: 'K3s Home Lab',
-  tagline: 'A three-node K3s cluster, documented as code: decisions, build plans and runbooks that execute, with the evidence of every run beside them.',
+  tagline:
+    'A three-node K3s cluster, documented as code: decisions, build plans and runbooks that execute, with the evidence of every run beside them.',
   /** Public URL of the built site (used for canonical links and the sitemap). */
   url: 'https://lab.example.org',
   repository: 'https://github.com/tjetzinger/home-lab',

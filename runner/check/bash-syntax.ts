@@ -101,7 +101,8 @@ export class BashSyntaxChecker {
       for (const p of chunk) p.resolve({ ok: true });
     } else if (parses instanceof Error) {
       // No bash to ask: splitting the chunk would only fail again, step after step.
-      for (const p of chunk) p.resolve({ ok: false, line: 1, message: `cannot start bash for the syntax check: ${parses.message}` });
+      for (const p of chunk)
+        p.resolve({ ok: false, line: 1, message: `cannot start bash for the syntax check: ${parses.message}` });
     } else if (chunk.length <= ONE_BY_ONE) {
       for (const p of chunk) void this.checkOne(p.code).then(p.resolve);
     } else {
@@ -120,7 +121,10 @@ export class BashSyntaxChecker {
 
   private start(): ChildProcessWithoutNullStreams {
     if (this.proc) return this.proc;
-    const proc = spawn('bash', ['--norc', '--noprofile', '-c', DRIVER], { env: BASH_ENV(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const proc = spawn('bash', ['--norc', '--noprofile', '-c', DRIVER], {
+      env: BASH_ENV(),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     proc.stdout.setEncoding('utf8');
     proc.stdout.on('data', (chunk: string) => this.onData(chunk));
     proc.on('error', (err) => this.failAll(`cannot start bash for the syntax check: ${err.message}`));
@@ -161,7 +165,10 @@ function chunkParses(codes: string[]): Promise<boolean | Error> {
     return Promise.resolve(false);
   }
   return new Promise((resolve) => {
-    const proc = spawn('bash', ['--norc', '--noprofile', '--pretty-print'], { env: BASH_ENV(), stdio: [stdin, 'pipe', 'pipe'] });
+    const proc = spawn('bash', ['--norc', '--noprofile', '--pretty-print'], {
+      env: BASH_ENV(),
+      stdio: [stdin, 'pipe', 'pipe'],
+    });
     closeSync(stdin);
     const out: string[] = [];
     let err = '';
@@ -217,5 +224,7 @@ function toResult(text: string, status: number): SyntaxResult {
   const m = /line (\d+): (.*)$/.exec(first);
   const line = m ? Math.max(1, Number(m[1]) - LINE_OFFSET) : 1;
   const message = (m ? m[2]! : first.replace(/^bash: (eval: )?/, '')).replace(/^warning: /, '');
-  return status === 0 ? { ok: true, warning: true, line, message } : { ok: false, line, message: message || `bash -n failed (status ${status})` };
+  return status === 0
+    ? { ok: true, warning: true, line, message }
+    : { ok: false, line, message: message || `bash -n failed (status ${status})` };
 }

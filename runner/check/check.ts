@@ -26,7 +26,12 @@ const YIELD_EVERY = 8;
  * One thread parses: worker threads were measured (scripts/bench-check) to
  * cost more CPU than they save, each loading and warming up the parser anew.
  */
-export async function checkFiles(root: string, files: string[], inventory: Inventory, options: { recordsDir?: string } = {}): Promise<CheckResult> {
+export async function checkFiles(
+  root: string,
+  files: string[],
+  inventory: Inventory,
+  options: { recordsDir?: string } = {},
+): Promise<CheckResult> {
   const bash = new BashSyntaxChecker();
   const lints: PageLint[] = [];
   const syntaxDiagnostics: Diagnostic[] = [];
@@ -35,7 +40,8 @@ export async function checkFiles(root: string, files: string[], inventory: Inven
     for (const file of files) {
       const lint = readAndLint(root, file, inventory);
       lints.push(lint);
-      for (const job of lint.syntax) syntax.push(checkSyntax(bash, job).then((d) => void (d && syntaxDiagnostics.push(d))));
+      for (const job of lint.syntax)
+        syntax.push(checkSyntax(bash, job).then((d) => void (d && syntaxDiagnostics.push(d))));
       // Now and then let bash's output in: a bash whose output pipe is full waits, and would finish only after the last page.
       if (lints.length % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
     }
@@ -86,7 +92,14 @@ function duplicateIds(pages: Array<PageLint['page']>): Diagnostic[] {
     if (p.kind !== 'runbook') continue;
     const first = byId.get(p.id);
     if (first) {
-      out.push({ file: p.file, line: p.runbookLine, column: 1, severity: 'error', rule: 'duplicate-runbook-id', message: `runbook id "${p.id}" is also used by ${first}: set a distinct runbook.id` });
+      out.push({
+        file: p.file,
+        line: p.runbookLine,
+        column: 1,
+        severity: 'error',
+        rule: 'duplicate-runbook-id',
+        message: `runbook id "${p.id}" is also used by ${first}: set a distinct runbook.id`,
+      });
     } else byId.set(p.id, p.file);
   }
   return out;

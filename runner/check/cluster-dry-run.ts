@@ -33,8 +33,20 @@ const STAND_IN_NAMESPACE = 'default';
 /** Pages dry-run at once. */
 const PAGES_AT_ONCE = 4;
 
-export async function clusterDryRun(root: string, files: readonly string[], cluster: Cluster, clusterName: string): Promise<DryRunSummary> {
-  const summary: DryRunSummary = { server: cluster.server, steps: 0, objects: 0, refused: 0, otherCluster: [], diagnostics: [] };
+export async function clusterDryRun(
+  root: string,
+  files: readonly string[],
+  cluster: Cluster,
+  clusterName: string,
+): Promise<DryRunSummary> {
+  const summary: DryRunSummary = {
+    server: cluster.server,
+    steps: 0,
+    objects: 0,
+    refused: 0,
+    otherCluster: [],
+    diagnostics: [],
+  };
   const namespace = contextNamespace(cluster);
   const pages = files.flatMap((file) => {
     const procedure = readProcedure(root, file);
@@ -89,8 +101,16 @@ async function dryRunStep(file: string, step: Step, ctx: StepContext): Promise<v
     let outcome = await dryRun(ctx.cluster, object, ctx.namespace);
     const ns = outcome.namespace;
     // An object in a namespace the page creates earlier: checked in a stand-in that exists, so its own fields are still validated.
-    if (outcome.result === 'failed' && ns && ctx.pageNamespaces.has(ns) && outcome.error === `namespaces "${ns}" not found`) {
-      const moved = { ...object, metadata: { ...(object.metadata as Record<string, unknown>), namespace: STAND_IN_NAMESPACE } };
+    if (
+      outcome.result === 'failed' &&
+      ns &&
+      ctx.pageNamespaces.has(ns) &&
+      outcome.error === `namespaces "${ns}" not found`
+    ) {
+      const moved = {
+        ...object,
+        metadata: { ...(object.metadata as Record<string, unknown>), namespace: STAND_IN_NAMESPACE },
+      };
       outcome = { ...(await dryRun(ctx.cluster, moved, ctx.namespace)), namespace: ns };
     }
     if (outcome.result !== 'failed') {

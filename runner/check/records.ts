@@ -13,7 +13,14 @@ export function checkRecords(root: string, dir: string, ids: ReadonlySet<string>
   const out: Diagnostic[] = problems.map(({ file, message, issues }) => {
     const details = issues.map((i) => (i.field ? `${i.field}: ${i.message}` : i.message));
     const shown = details.slice(0, 3).join('; ') + (details.length > 3 ? `; and ${details.length - 3} more` : '');
-    return { file: relative(root, file), line: 1, column: 1, severity: 'error', rule: 'run-record', message: `${message}${shown ? `: ${shown}` : ''}` };
+    return {
+      file: relative(root, file),
+      line: 1,
+      column: 1,
+      severity: 'error',
+      rule: 'run-record',
+      message: `${message}${shown ? `: ${shown}` : ''}`,
+    };
   });
   for (const { file, record } of records) {
     if (!ids.has(record.runbook.id)) {

@@ -17,7 +17,9 @@ export function printTimings(): void {
   if (!enabled) return;
   let [lastWall, lastCpu] = [0, 0];
   for (const [phase, wall, cpu] of marks) {
-    process.stderr.write(`timing ${phase.padEnd(20)} ${(wall - lastWall).toFixed(1).padStart(7)} ms wall ${(cpu - lastCpu).toFixed(1).padStart(7)} ms cpu  (at ${wall.toFixed(1)} ms)\n`);
+    process.stderr.write(
+      `timing ${phase.padEnd(20)} ${(wall - lastWall).toFixed(1).padStart(7)} ms wall ${(cpu - lastCpu).toFixed(1).padStart(7)} ms cpu  (at ${wall.toFixed(1)} ms)\n`,
+    );
     [lastWall, lastCpu] = [wall, cpu];
   }
 }

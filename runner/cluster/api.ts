@@ -60,7 +60,9 @@ export function apiTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
   if (raw === undefined || raw === '') return DEFAULT_API_TIMEOUT_MS;
   const n = Number(raw);
   if (!Number.isInteger(n) || n <= 0) {
-    throw new UsageError(`RUNBOOK_API_TIMEOUT_MS=${raw} is not a number of milliseconds (e.g. 10000); fix it or unset it`);
+    throw new UsageError(
+      `RUNBOOK_API_TIMEOUT_MS=${raw} is not a number of milliseconds (e.g. 10000); fix it or unset it`,
+    );
   }
   return n;
 }
@@ -96,9 +98,13 @@ function clientFor(lib: typeof k8s, origin: string, load: (kc: k8s.KubeConfig) =
     throw new UsageError(`kubeconfig ${kubeconfig}: ${(err as Error).message.split('\n')[0]}`);
   }
   const server = kc.getCurrentCluster()?.server;
-  if (!server) throw new UsageError(`kubeconfig ${kubeconfig}: the context "${kc.getCurrentContext()}" names no cluster server`);
+  if (!server)
+    throw new UsageError(`kubeconfig ${kubeconfig}: the context "${kc.getCurrentContext()}" names no cluster server`);
   const defaultMs = apiTimeoutMs();
-  const config = lib.createConfiguration({ baseServer: new lib.ServerConfiguration(server, {}), authMethods: { default: kc } });
+  const config = lib.createConfiguration({
+    baseServer: new lib.ServerConfiguration(server, {}),
+    authMethods: { default: kc },
+  });
   const request: Cluster['request'] = async (method, path, opts = {}) => {
     const req = config.baseServer.makeRequestContext(path, method as k8s.HttpMethod);
     req.setHeaderParam('Accept', 'application/json');
@@ -143,7 +149,10 @@ function clientFor(lib: typeof k8s, origin: string, load: (kc: k8s.KubeConfig) =
     within: (ms = defaultMs) => ({
       middleware: [
         {
-          pre: (ctx) => (ctx.setSignal(AbortSignal.timeout(ms)), new lib.Observable(Promise.resolve(ctx))),
+          pre: (ctx) => {
+            ctx.setSignal(AbortSignal.timeout(ms));
+            return new lib.Observable(Promise.resolve(ctx));
+          },
           post: (ctx) => new lib.Observable(Promise.resolve(ctx)),
         },
       ],
@@ -250,8 +259,14 @@ function unreadableFile(err: unknown): UsageError | undefined {
   let e: unknown = err;
   for (let depth = 0; depth < 5 && e && typeof e === 'object'; depth++) {
     const { code, path, cause } = e as { code?: unknown; path?: unknown; cause?: unknown };
-    if (typeof code === 'string' && typeof path === 'string' && ['ENOENT', 'EACCES', 'EISDIR', 'ENOTDIR'].includes(code)) {
-      return new UsageError(`the kubeconfig names ${path}, which cannot be read (${errnoWords(code)}); fix the kubeconfig's file paths`);
+    if (
+      typeof code === 'string' &&
+      typeof path === 'string' &&
+      ['ENOENT', 'EACCES', 'EISDIR', 'ENOTDIR'].includes(code)
+    ) {
+      return new UsageError(
+        `the kubeconfig names ${path}, which cannot be read (${errnoWords(code)}); fix the kubeconfig's file paths`,
+      );
     }
     e = cause;
   }
@@ -263,7 +278,8 @@ function networkCause(err: unknown): string {
   let e: unknown = err;
   for (let depth = 0; depth < 5 && e && typeof e === 'object'; depth++) {
     const { name, code, message, cause } = e as { name?: string; code?: string; message?: string; cause?: unknown };
-    if (name === 'TimeoutError' || name === 'AbortError') return 'no answer before the deadline (RUNBOOK_API_TIMEOUT_MS)';
+    if (name === 'TimeoutError' || name === 'AbortError')
+      return 'no answer before the deadline (RUNBOOK_API_TIMEOUT_MS)';
     if (code === 'ECONNREFUSED') return 'connection refused';
     if (code === 'ECONNRESET') return 'the connection was reset';
     if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'the host name does not resolve';

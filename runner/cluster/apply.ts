@@ -49,15 +49,22 @@ export function readManifest(text: string): ManifestRead {
   const lineOf = (offset: number) => lineCounter.linePos(offset).line;
   const objects: ManifestObject[] = [];
   for (const doc of docs) {
-    if (doc.errors.length) return { error: `invalid YAML: ${doc.errors[0]!.message.split('\n')[0]}`, line: lineOf(doc.errors[0]!.pos[0]) };
+    if (doc.errors.length)
+      return { error: `invalid YAML: ${doc.errors[0]!.message.split('\n')[0]}`, line: lineOf(doc.errors[0]!.pos[0]) };
     const value: unknown = doc.toJS();
     if (value === null || value === undefined) continue;
     // The line of the first key, not of a `---` or comment above it.
     const line = lineOf(doc.contents?.range?.[0] ?? doc.range[0]);
-    if (typeof value !== 'object' || Array.isArray(value)) return { error: 'a document is not a mapping (an object with apiVersion, kind and metadata)', line };
+    if (typeof value !== 'object' || Array.isArray(value))
+      return { error: 'a document is not a mapping (an object with apiVersion, kind and metadata)', line };
     const object = value as Record<string, unknown>;
     const meta = object.metadata as Record<string, unknown> | undefined;
-    if (typeof object.apiVersion !== 'string' || typeof object.kind !== 'string' || typeof meta !== 'object' || meta === null) {
+    if (
+      typeof object.apiVersion !== 'string' ||
+      typeof object.kind !== 'string' ||
+      typeof meta !== 'object' ||
+      meta === null
+    ) {
       return { error: 'an object lacks apiVersion, kind or metadata', line };
     }
     objects.push({ object, line });
@@ -90,21 +97,38 @@ export function objectRef(o: Pick<AppliedObject, 'apiVersion' | 'kind' | 'name'>
  * answering 201 says so too), then its resourceVersion is compared with the apply's answer:
  * the API stores nothing, and keeps the resourceVersion, when an apply changes nothing.
  */
-export async function applyObject(cluster: Cluster, object: Record<string, unknown>, opts: ApplyOptions = {}): Promise<AppliedObject> {
+export async function applyObject(
+  cluster: Cluster,
+  object: Record<string, unknown>,
+  opts: ApplyOptions = {},
+): Promise<AppliedObject> {
   const apiVersion = object.apiVersion as string;
   const kind = object.kind as string;
   const meta = { ...(object.metadata as Record<string, unknown>) };
   const name = typeof meta.name === 'string' ? meta.name : '';
   const entry = (result: ApplyOutcome, namespace?: string, error?: string): AppliedObject => ({
-    apiVersion, kind, ...(namespace ? { namespace } : {}), name, result, ...(error ? { error } : {}),
+    apiVersion,
+    kind,
+    ...(namespace ? { namespace } : {}),
+    name,
+    result,
+    ...(error ? { error } : {}),
   });
   if (!name) {
-    const why = typeof meta.generateName === 'string' ? 'apply needs metadata.name (generateName cannot be applied)' : 'the object has no metadata.name';
+    const why =
+      typeof meta.generateName === 'string'
+        ? 'apply needs metadata.name (generateName cannot be applied)'
+        : 'the object has no metadata.name';
     return entry('failed', undefined, why);
   }
   const api = rawApi(cluster, opts.signal);
   const resource = await api.resourceOf(apiVersion, kind);
-  if (!resource) return entry('failed', undefined, `the API serves no kind "${kind}" in version "${apiVersion}" (is its CRD installed?)`);
+  if (!resource)
+    return entry(
+      'failed',
+      undefined,
+      `the API serves no kind "${kind}" in version "${apiVersion}" (is its CRD installed?)`,
+    );
   const namespace = resource.namespaced
     ? (typeof meta.namespace === 'string' && meta.namespace) || opts.namespace || 'default'
     : undefined;
@@ -112,10 +136,12 @@ export async function applyObject(cluster: Cluster, object: Record<string, unkno
   else delete meta.namespace; // a cluster-scoped object has none, whatever the manifest says
   const path = `${apiRoot(apiVersion)}${namespace ? `/namespaces/${encodeURIComponent(namespace)}` : ''}/${resource.name}/${encodeURIComponent(name)}`;
   try {
-    const before = opts.dryRun ? undefined : await api.send('GET', path, {}).then(
-      (r) => r.body,
-      (err: unknown) => (err instanceof ClusterApiError && err.code === 404 ? null : Promise.reject(err)),
-    );
+    const before = opts.dryRun
+      ? undefined
+      : await api.send('GET', path, {}).then(
+          (r) => r.body,
+          (err: unknown) => (err instanceof ClusterApiError && err.code === 404 ? null : Promise.reject(err)),
+        );
     const answer = await api.send('PATCH', path, {
       query: {
         fieldManager: FIELD_MANAGER,
@@ -130,7 +156,12 @@ export async function applyObject(cluster: Cluster, object: Record<string, unkno
       body: JSON.stringify({ ...object, metadata: meta }),
     });
     if (opts.dryRun) return entry(answer.status === 201 ? 'created' : 'configured', namespace);
-    const result = answer.status === 201 || before === null ? 'created' : sameContent(before, answer.body) ? 'unchanged' : 'configured';
+    const result =
+      answer.status === 201 || before === null
+        ? 'created'
+        : sameContent(before, answer.body)
+          ? 'unchanged'
+          : 'configured';
     return entry(result, namespace);
   } catch (err) {
     if (err instanceof ClusterApiError) return entry('failed', namespace, err.apiMessage);
@@ -161,7 +192,9 @@ function content(body: unknown): unknown {
 function canonical(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
       : v,
   );
 }
@@ -184,9 +217,13 @@ function rawApi(cluster: Cluster, signal: AbortSignal | undefined) {
   const fetchResources = async (apiVersion: string): Promise<Map<string, ResourceInfo>> => {
     const byKind = new Map<string, ResourceInfo>();
     try {
-      const list = (await send('GET', apiRoot(apiVersion), {})).body as { resources?: Array<{ name: string; kind: string; namespaced: boolean }> };
+      const list = (await send('GET', apiRoot(apiVersion), {})).body as {
+        resources?: Array<{ name: string; kind: string; namespaced: boolean }>;
+      };
       // Subresources (deployments/scale) share their parent's kind: the first, plain name wins.
-      for (const r of list.resources ?? []) if (!r.name.includes('/') && !byKind.has(r.kind)) byKind.set(r.kind, { name: r.name, namespaced: r.namespaced });
+      for (const r of list.resources ?? [])
+        if (!r.name.includes('/') && !byKind.has(r.kind))
+          byKind.set(r.kind, { name: r.name, namespaced: r.namespaced });
     } catch (err) {
       if (!(err instanceof ClusterApiError && err.code === 404)) throw err; // 404: the group version is not served
     }

@@ -111,20 +111,38 @@ export function compareInventory(inventory: Inventory, live: readonly LiveNode[]
   const nodes: NodeStatus[] = inventory.nodes.map((want) => {
     const have = byName.get(want.name);
     if (!have) {
-      const drift = [drift_(want.name, 'missing', want.name, null, `${want.name} is in the inventory but not in the cluster`)];
+      const drift = [
+        drift_(want.name, 'missing', want.name, null, `${want.name} is in the inventory but not in the cluster`),
+      ];
       return {
-        name: want.name, inInventory: true, inCluster: false, roles: [...want.roles].sort(), liveRoles: [],
-        kubeletVersion: null, ready: null, unschedulable: null, drift,
+        name: want.name,
+        inInventory: true,
+        inCluster: false,
+        roles: [...want.roles].sort(),
+        liveRoles: [],
+        kubeletVersion: null,
+        ready: null,
+        unschedulable: null,
+        drift,
       };
     }
     return nodeStatus(want, have, k3sVersion);
   });
   for (const have of live) {
     if (known.has(have.name)) continue;
-    const drift = [drift_(have.name, 'extra', null, have.name, `${have.name} is in the cluster but not in the inventory`)];
+    const drift = [
+      drift_(have.name, 'extra', null, have.name, `${have.name} is in the cluster but not in the inventory`),
+    ];
     nodes.push({
-      name: have.name, inInventory: false, inCluster: true, roles: [], liveRoles: inventoryRolesOf(have.labels),
-      kubeletVersion: have.kubeletVersion ?? null, ready: have.ready, unschedulable: have.unschedulable, drift,
+      name: have.name,
+      inInventory: false,
+      inCluster: true,
+      roles: [],
+      liveRoles: inventoryRolesOf(have.labels),
+      kubeletVersion: have.kubeletVersion ?? null,
+      ready: have.ready,
+      unschedulable: have.unschedulable,
+      drift,
     });
   }
   return { k3sVersion, nodes, drift: nodes.flatMap((n) => n.drift) };
@@ -135,28 +153,75 @@ function nodeStatus(want: InventoryNode, have: LiveNode, k3sVersion: string): No
   const drift: Drift[] = [];
   const version = have.kubeletVersion ?? null;
   if (version !== k3sVersion) {
-    drift.push(drift_(name, 'version', k3sVersion, version,
-      `${name} runs kubelet ${version ?? '(none reported)'}, the inventory says ${k3sVersion}`));
+    drift.push(
+      drift_(
+        name,
+        'version',
+        k3sVersion,
+        version,
+        `${name} runs kubelet ${version ?? '(none reported)'}, the inventory says ${k3sVersion}`,
+      ),
+    );
   }
   const roles = [...new Set(want.roles)].sort();
   const liveRoles = inventoryRolesOf(have.labels);
   for (const role of roles.filter((r) => !liveRoles.includes(r))) {
-    drift.push(drift_(name, 'role', role, null, `${name} is not a ${role} in the cluster (${describeRoles(have.labels)}), the inventory says it is`));
+    drift.push(
+      drift_(
+        name,
+        'role',
+        role,
+        null,
+        `${name} is not a ${role} in the cluster (${describeRoles(have.labels)}), the inventory says it is`,
+      ),
+    );
   }
   for (const role of liveRoles.filter((r) => !roles.includes(r))) {
-    drift.push(drift_(name, 'role', null, role, `${name} is ${/^[aeiou]/.test(role) ? 'an' : 'a'} ${role} in the cluster (${describeRoles(have.labels)}), the inventory does not say so`));
+    drift.push(
+      drift_(
+        name,
+        'role',
+        null,
+        role,
+        `${name} is ${/^[aeiou]/.test(role) ? 'an' : 'a'} ${role} in the cluster (${describeRoles(have.labels)}), the inventory does not say so`,
+      ),
+    );
   }
   for (const [key, value] of Object.entries(want.labels ?? {})) {
     const actual = Object.hasOwn(have.labels, key) ? have.labels[key]! : null;
     if (actual === value) continue;
-    drift.push(drift_(name, 'label', `${key}=${value}`, actual === null ? null : `${key}=${actual}`, actual === null
-      ? `${name} has no label ${key} (the inventory says ${key}=${value})`
-      : `${name} has label ${key}=${actual}, the inventory says ${key}=${value}`));
+    drift.push(
+      drift_(
+        name,
+        'label',
+        `${key}=${value}`,
+        actual === null ? null : `${key}=${actual}`,
+        actual === null
+          ? `${name} has no label ${key} (the inventory says ${key}=${value})`
+          : `${name} has label ${key}=${actual}, the inventory says ${key}=${value}`,
+      ),
+    );
   }
-  if (!have.ready) drift.push(drift_(name, 'not-ready', 'Ready', have.notReadyBecause ?? 'not Ready', `${name} is not Ready (${have.notReadyBecause ?? 'not Ready'})`));
+  if (!have.ready)
+    drift.push(
+      drift_(
+        name,
+        'not-ready',
+        'Ready',
+        have.notReadyBecause ?? 'not Ready',
+        `${name} is not Ready (${have.notReadyBecause ?? 'not Ready'})`,
+      ),
+    );
   return {
-    name, inInventory: true, inCluster: true, roles, liveRoles, kubeletVersion: version,
-    ready: have.ready, unschedulable: have.unschedulable, drift,
+    name,
+    inInventory: true,
+    inCluster: true,
+    roles,
+    liveRoles,
+    kubeletVersion: version,
+    ready: have.ready,
+    unschedulable: have.unschedulable,
+    drift,
   };
 }
 

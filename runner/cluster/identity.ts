@@ -21,7 +21,8 @@ export interface ConfirmedIdentity {
 export async function clusterUid(cluster: Cluster): Promise<string> {
   try {
     const ns = await callApi(cluster, () => cluster.core.readNamespace({ name: 'kube-system' }, cluster.within()));
-    if (!ns.metadata?.uid) throw new UsageError(`the API server ${cluster.server} returned a kube-system namespace without a UID`);
+    if (!ns.metadata?.uid)
+      throw new UsageError(`the API server ${cluster.server} returned a kube-system namespace without a UID`);
     return ns.metadata.uid;
   } catch (err) {
     if (err instanceof ClusterApiError && err.code === 401) {
@@ -33,7 +34,7 @@ export async function clusterUid(cluster: Cluster): Promise<string> {
     if (err instanceof ClusterApiError && err.code === 403) {
       throw new UsageError(
         `the API server ${cluster.server} refused to show namespace kube-system (${err.code}: ${err.apiMessage}): ` +
-          'the kube context\'s credentials must be allowed to get namespaces to confirm which cluster this is',
+          "the kube context's credentials must be allowed to get namespaces to confirm which cluster this is",
       );
     }
     throw err;
@@ -41,7 +42,11 @@ export async function clusterUid(cluster: Cluster): Promise<string> {
 }
 
 /** Confirms the cluster is the inventory's: a UID mismatch is a refusal naming both. */
-export async function confirmIdentity(cluster: Cluster, expected: Inventory['cluster'], inventoryFile: string): Promise<ConfirmedIdentity> {
+export async function confirmIdentity(
+  cluster: Cluster,
+  expected: Inventory['cluster'],
+  inventoryFile: string,
+): Promise<ConfirmedIdentity> {
   const uid = await clusterUid(cluster);
   if (!expected.uid) return { uid, identity: 'unpinned' };
   if (uid !== expected.uid) {
@@ -58,6 +63,8 @@ export const pinCommand = () => shellCommand(['runbook', 'inventory', 'pin']);
 
 /** Printed when a run confirms an unpinned cluster: what it saw, and how to make the guard hold next time. */
 export function unpinnedNote(uid: string, inventoryFile: string): string {
-  return `cluster identity not pinned: ${inventoryFile} has no cluster.uid; this cluster answers ${uid}. ` +
-    `\`${pinCommand()}\` writes it, so a look-alike cluster is refused from then on.`;
+  return (
+    `cluster identity not pinned: ${inventoryFile} has no cluster.uid; this cluster answers ${uid}. ` +
+    `\`${pinCommand()}\` writes it, so a look-alike cluster is refused from then on.`
+  );
 }

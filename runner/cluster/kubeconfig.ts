@@ -1,4 +1,3 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { readRegularFile, somethingAt } from '../read-file.ts';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -45,16 +44,25 @@ export function kubeconfigFiles(env: NodeJS.ProcessEnv = process.env): string[] 
 export function readKubeconfig(env: NodeJS.ProcessEnv = process.env, contextOverride?: string): KubeView {
   const files = kubeconfigFiles(env);
   let current: string | undefined;
-  const entries: Record<ListName, Map<string, KubeEntry>> = { contexts: new Map(), clusters: new Map(), users: new Map() };
+  const entries: Record<ListName, Map<string, KubeEntry>> = {
+    contexts: new Map(),
+    clusters: new Map(),
+    users: new Map(),
+  };
   for (const file of files) {
     if (!somethingAt(file)) continue; // kubectl skips missing files too (a symlink loop is not missing)
     const doc = readKubeconfigFile(file);
-    if (doc['current-context'] !== undefined && doc['current-context'] !== null && typeof doc['current-context'] !== 'string') {
+    if (
+      doc['current-context'] !== undefined &&
+      doc['current-context'] !== null &&
+      typeof doc['current-context'] !== 'string'
+    ) {
       throw new UsageError(`${file}: not a usable kubeconfig: current-context must be a context name`);
     }
     current ??= (doc['current-context'] as string | undefined) || undefined;
     for (const list of Object.keys(LISTS) as ListName[]) {
-      for (const entry of listEntries(doc, list, file)) if (!entries[list].has(entry.name)) entries[list].set(entry.name, entry);
+      for (const entry of listEntries(doc, list, file))
+        if (!entries[list].has(entry.name)) entries[list].set(entry.name, entry);
     }
   }
   const context = contextOverride ?? current;
@@ -62,12 +70,16 @@ export function readKubeconfig(env: NodeJS.ProcessEnv = process.env, contextOver
   if (!ctx) return { files, ...(context ? { context } : {}), contextExists: false };
   const clusterName = ctx.body.cluster;
   if (typeof clusterName !== 'string' || clusterName === '') {
-    throw new UsageError(`${ctx.file}: not a usable kubeconfig: context "${ctx.name}" names no cluster (context.cluster)`);
+    throw new UsageError(
+      `${ctx.file}: not a usable kubeconfig: context "${ctx.name}" names no cluster (context.cluster)`,
+    );
   }
   const cluster = entries.clusters.get(clusterName);
   const server = cluster?.body.server;
   if (server !== undefined && typeof server !== 'string') {
-    throw new UsageError(`${cluster!.file}: not a usable kubeconfig: cluster "${clusterName}" has a server that is not a URL`);
+    throw new UsageError(
+      `${cluster!.file}: not a usable kubeconfig: cluster "${clusterName}" has a server that is not a URL`,
+    );
   }
   const userName = ctx.body.user;
   const user = typeof userName === 'string' ? entries.users.get(userName) : undefined;
@@ -97,7 +109,9 @@ function readKubeconfigFile(file: string): Record<string, unknown> {
   if (doc === null || doc === undefined) return {}; // an empty file, as kubectl reads it
   if (typeof doc !== 'object' || Array.isArray(doc)) {
     const kind = Array.isArray(doc) ? 'a list' : `a ${typeof doc} (${JSON.stringify(doc).slice(0, 40)})`;
-    throw new UsageError(`${file}: not a kubeconfig: the YAML is ${kind}, expected a mapping with clusters, contexts and users`);
+    throw new UsageError(
+      `${file}: not a kubeconfig: the YAML is ${kind}, expected a mapping with clusters, contexts and users`,
+    );
   }
   return doc as Record<string, unknown>;
 }
@@ -108,7 +122,8 @@ function listEntries(doc: Record<string, unknown>, list: ListName, file: string)
   const bad = (what: string) => new UsageError(`${file}: not a usable kubeconfig: ${what}`);
   if (!Array.isArray(items)) throw bad(`${list} must be a list of {name, ${LISTS[list]}} entries`);
   return items.map((item: unknown, i) => {
-    if (typeof item !== 'object' || item === null || Array.isArray(item)) throw bad(`${list}[${i}] is not a {name, ${LISTS[list]}} entry`);
+    if (typeof item !== 'object' || item === null || Array.isArray(item))
+      throw bad(`${list}[${i}] is not a {name, ${LISTS[list]}} entry`);
     const { name, [LISTS[list]]: body } = item as Record<string, unknown>;
     if (typeof name !== 'string' || name === '') throw bad(`${list}[${i}] has no name`);
     if (body !== undefined && body !== null && (typeof body !== 'object' || Array.isArray(body))) {
@@ -121,7 +136,11 @@ function listEntries(doc: Record<string, unknown>, list: ListName, file: string)
 const sameServer = (a: string, b: string) => a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
 
 /** Why this kubeconfig must not be used for `cluster`, or undefined when it is the right one. */
-export function contextMismatch(cluster: Inventory['cluster'], view: KubeView, inventoryFile: string): string | undefined {
+export function contextMismatch(
+  cluster: Inventory['cluster'],
+  view: KubeView,
+  inventoryFile: string,
+): string | undefined {
   const expected = `context "${cluster.context}" with server ${cluster.server} (cluster ${cluster.name} in ${inventoryFile})`;
   const where = `kubeconfig ${view.files.join(delimiter)}`;
   const useIt = shellCommand(['kubectl', 'config', 'use-context', cluster.context]);

@@ -24,7 +24,14 @@ export const ANNOTATION = {
 } as const;
 export const HOLDER_KEYS = ['operator', 'host', 'runbook', 'runId', 'startedAt', 'pid'] as const;
 
-export interface LeaseHolder { operator: string; host: string; runbook: string; runId: string; startedAt: string; pid?: string }
+export interface LeaseHolder {
+  operator: string;
+  host: string;
+  runbook: string;
+  runId: string;
+  startedAt: string;
+  pid?: string;
+}
 
 /** A holder as read from a Lease: the identity always, the rest when a runner wrote it. */
 export interface LeaseHolderView {
@@ -106,7 +113,11 @@ function describes(identity: string, annotations: Record<string, string>): boole
   // Leases written before the identity annotation: the identity is built from the annotations themselves.
   const operator = annotations[ANNOTATION.operator];
   const runId = annotations[ANNOTATION.runId];
-  return !!operator && !!runId && identity === `${holderWho({ operator, host: annotations[ANNOTATION.host] ?? '' })}/${runId}`;
+  return (
+    !!operator &&
+    !!runId &&
+    identity === `${holderWho({ operator, host: annotations[ANNOTATION.host] ?? '' })}/${runId}`
+  );
 }
 
 /** A Lease as the runner sees it; `now` is this machine's clock (see the clock-skew note in ./lease.ts). */
@@ -130,7 +141,8 @@ export function viewLease(lease: V1Lease, now = Date.now()): ClusterLease {
     const last = annotations[ANNOTATION.runId] ? holderFrom('', annotations) : undefined;
     const at = annotations[ANNOTATION.releasedAt];
     const by = annotations[ANNOTATION.releasedBy];
-    const released = last || at || by ? { ...(at ? { at } : {}), ...(by ? { by } : {}), ...(last ? { last } : {}) } : undefined;
+    const released =
+      last || at || by ? { ...(at ? { at } : {}), ...(by ? { by } : {}), ...(last ? { last } : {}) } : undefined;
     return { ...base, expired: false, ...(released ? { released } : {}) };
   }
   // A Lease without renewTime has never been renewed: it counts from its acquisition, or as expired.

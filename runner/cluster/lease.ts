@@ -4,8 +4,20 @@ import { hostname } from 'node:os';
 import { describeError, UsageError } from '../errors.ts';
 import { pidAlive } from '../execute/process-group.ts';
 import {
-  ANNOTATION, DEFAULT_LEASE_SECONDS, PREFIX, text, describeHolder, HOLDER_KEYS, holderIdentity, holderWho, LEASE_NAMESPACE, leaseName, viewLease,
-  type ClusterLease, type LeaseHolder, type LeaseHolderView,
+  ANNOTATION,
+  DEFAULT_LEASE_SECONDS,
+  PREFIX,
+  text,
+  describeHolder,
+  HOLDER_KEYS,
+  holderIdentity,
+  holderWho,
+  LEASE_NAMESPACE,
+  leaseName,
+  viewLease,
+  type ClusterLease,
+  type LeaseHolder,
+  type LeaseHolderView,
 } from './lease-view.ts';
 
 export * from './lease-view.ts';
@@ -69,7 +81,8 @@ const isApi = (err: unknown, code: number) => err instanceof ClusterApiError && 
 async function readLease(cluster: Cluster, name: string, ms?: number): Promise<V1Lease | undefined> {
   try {
     return await callApi(cluster, () =>
-      cluster.coordination.readNamespacedLease({ name, namespace: LEASE_NAMESPACE }, cluster.within(ms)));
+      cluster.coordination.readNamespacedLease({ name, namespace: LEASE_NAMESPACE }, cluster.within(ms)),
+    );
   } catch (err) {
     if (isApi(err, 404)) return undefined;
     throw err;
@@ -91,7 +104,9 @@ export async function readClusterLease(cluster: Cluster, clusterName: string): P
 function leaseProblem(what: string, err: unknown): UsageError {
   if (err instanceof UsageError) return err;
   if (isApi(err, 403)) {
-    return new UsageError(`${what}: ${describeError(err)}. The kubeconfig's user needs get, create and update on leases.coordination.k8s.io in ${LEASE_NAMESPACE}.`);
+    return new UsageError(
+      `${what}: ${describeError(err)}. The kubeconfig's user needs get, create and update on leases.coordination.k8s.io in ${LEASE_NAMESPACE}.`,
+    );
   }
   return new UsageError(`${what}: ${describeError(err)}`);
 }
@@ -124,7 +139,7 @@ function heldBody(name: string, holder: LeaseHolder, durationSeconds: number, re
       holderIdentity: identity,
       leaseDurationSeconds: durationSeconds,
       // The client types these as V1MicroTime (a Date); the wire format is an RFC 3339 string with microseconds.
-      acquireTime: (sameHolder ? text(read?.spec?.acquireTime) ?? now : now) as never,
+      acquireTime: (sameHolder ? (text(read?.spec?.acquireTime) ?? now) : now) as never,
       renewTime: now as never,
       leaseTransitions: transitions,
     },
@@ -155,7 +170,10 @@ function withoutRunbookAnnotations(annotations: Record<string, string> | undefin
 const replace = (cluster: Cluster, body: V1Lease, ms?: number) =>
   callApi(cluster, () =>
     cluster.coordination.replaceNamespacedLease(
-      { name: body.metadata!.name!, namespace: LEASE_NAMESPACE, body, fieldManager: 'runbook' }, cluster.within(ms)));
+      { name: body.metadata!.name!, namespace: LEASE_NAMESPACE, body, fieldManager: 'runbook' },
+      cluster.within(ms),
+    ),
+  );
 
 function heldMessage(clusterName: string, state: ClusterLease, verb: 'is held' | 'was taken'): string {
   const h = state.holder!;
@@ -169,19 +187,29 @@ function heldMessage(clusterName: string, state: ClusterLease, verb: 'is held' |
   ].filter(Boolean);
   const head = `the cluster ${clusterName} ${verb} by ${h.who} (${facts.join(', ')}): lease ${state.namespace}/${state.name}. `;
   if (h.host === hostname() && h.pid && !pidAlive(Number(h.pid))) {
-    return head + `That run (pid ${h.pid}) is no longer running on this machine: its lease expires by itself and is then taken ` +
-      'over, or `runbook lock --release` frees it now.';
+    return (
+      head +
+      `That run (pid ${h.pid}) is no longer running on this machine: its lease expires by itself and is then taken ` +
+      'over, or `runbook lock --release` frees it now.'
+    );
   }
-  return head + 'Wait for that run to finish. `runbook lock` shows the lease; `runbook lock --release --force` breaks it ' +
-    '(only when that run is really gone: a lease left by a killed run expires by itself and is then taken over).';
+  return (
+    head +
+    'Wait for that run to finish. `runbook lock` shows the lease; `runbook lock --release --force` breaks it ' +
+    '(only when that run is really gone: a lease left by a killed run expires by itself and is then taken over).'
+  );
 }
 
 /**
  * Takes the cluster's lease for this run and keeps it renewed, or throws the
  * UsageError the operator sees: who holds it, since when, until when, and what to do.
  */
-export async function takeClusterLease(cluster: Cluster, clusterName: string, holder: LeaseHolder,
-  opts: LeaseOptions = {}): Promise<HeldLease> {
+export async function takeClusterLease(
+  cluster: Cluster,
+  clusterName: string,
+  holder: LeaseHolder,
+  opts: LeaseOptions = {},
+): Promise<HeldLease> {
   const name = leaseName(clusterName);
   const durationSeconds = Math.max(1, Math.round(opts.durationSeconds ?? DEFAULT_LEASE_SECONDS));
   const identity = holderIdentity(holder);
@@ -193,7 +221,10 @@ export async function takeClusterLease(cluster: Cluster, clusterName: string, ho
       try {
         written = await callApi(cluster, () =>
           cluster.coordination.createNamespacedLease(
-            { namespace: LEASE_NAMESPACE, body: heldBody(name, holder, durationSeconds), fieldManager: 'runbook' }, cluster.within()));
+            { namespace: LEASE_NAMESPACE, body: heldBody(name, holder, durationSeconds), fieldManager: 'runbook' },
+            cluster.within(),
+          ),
+        );
         break;
       } catch (err) {
         if (!isApi(err, 409)) throw err; // AlreadyExists is the only answer that means "read it"
@@ -210,23 +241,37 @@ export async function takeClusterLease(cluster: Cluster, clusterName: string, ho
         // Someone wrote it between our read and our update: whoever it is won.
         const now = await readLease(cluster, name);
         const winner = now && viewLease(now);
-        if (winner?.holder && winner.holder.identity !== identity) throw new UsageError(heldMessage(clusterName, winner, 'was taken'));
+        if (winner?.holder && winner.holder.identity !== identity)
+          throw new UsageError(heldMessage(clusterName, winner, 'was taken'));
         continue;
       }
       if (state.holder && !mine) {
-        takenOver = { holder: describeHolder(state.holder), ...(state.renewedAt ? { renewedAt: state.renewedAt } : {}) };
+        takenOver = {
+          holder: describeHolder(state.holder),
+          ...(state.renewedAt ? { renewedAt: state.renewedAt } : {}),
+        };
       }
     }
   } catch (err) {
     throw problem(err);
   }
-  if (!written) throw new UsageError(`cannot take the cluster lease ${LEASE_NAMESPACE}/${name}: it changed under every attempt; try again`);
+  if (!written)
+    throw new UsageError(
+      `cannot take the cluster lease ${LEASE_NAMESPACE}/${name}: it changed under every attempt; try again`,
+    );
   return holdLease(cluster, clusterName, written, identity, durationSeconds, takenOver, opts);
 }
 
 /** The renewal loop and the release of a lease we hold. */
-function holdLease(cluster: Cluster, clusterName: string, written: V1Lease, identity: string, durationSeconds: number,
-  takenOver: HeldLease['takenOver'], opts: LeaseOptions): HeldLease {
+function holdLease(
+  cluster: Cluster,
+  clusterName: string,
+  written: V1Lease,
+  identity: string,
+  durationSeconds: number,
+  takenOver: HeldLease['takenOver'],
+  opts: LeaseOptions,
+): HeldLease {
   const name = written.metadata!.name!;
   const every = Math.max(50, opts.renewEveryMs ?? (durationSeconds * 1000) / 3);
   // A renewal never outlives its turn: a hung API (SIGSTOPped, a dead link) gets the next tick a fresh try.
@@ -268,7 +313,10 @@ function holdLease(cluster: Cluster, clusterName: string, written: V1Lease, iden
         if (read && text(read.spec?.holderIdentity) === identity) last = await replace(cluster, renewed(read), callMs);
         else return loseTo(read);
       }
-      if (outage && !stopped) note(`the API server answers again; the cluster lease ${LEASE_NAMESPACE}/${name} is renewed and still held by this run`);
+      if (outage && !stopped)
+        note(
+          `the API server answers again; the cluster lease ${LEASE_NAMESPACE}/${name} is renewed and still held by this run`,
+        );
       outage = undefined;
     } catch (err) {
       if (stopped) return;
@@ -276,7 +324,9 @@ function holdLease(cluster: Cluster, clusterName: string, written: V1Lease, iden
       // The API went away (k3s-upgrade restarts the server) or answered with an error: keep trying, quietly.
       if (!outage) {
         outage = describeError(err);
-        note(`cannot renew the cluster lease ${LEASE_NAMESPACE}/${name} (${outage}); the run keeps it and retries every ${Math.round(every / 100) / 10} s`);
+        note(
+          `cannot renew the cluster lease ${LEASE_NAMESPACE}/${name} (${outage}); the run keeps it and retries every ${Math.round(every / 100) / 10} s`,
+        );
       }
     }
   };
@@ -334,7 +384,9 @@ function holdLease(cluster: Cluster, clusterName: string, written: V1Lease, iden
 
 function holderWhoOf(lease: V1Lease): string {
   const a = lease.metadata?.annotations ?? {};
-  return a[ANNOTATION.operator] ? holderWho({ operator: a[ANNOTATION.operator]!, host: a[ANNOTATION.host] ?? '' }) : 'its holder';
+  return a[ANNOTATION.operator]
+    ? holderWho({ operator: a[ANNOTATION.operator]!, host: a[ANNOTATION.host] ?? '' })
+    : 'its holder';
 }
 
 function renewed(lease: V1Lease): V1Lease {
@@ -350,8 +402,11 @@ function renewed(lease: V1Lease): V1Lease {
  * `onlyHeldBy` (operator@host): refuse, naming the holder, when someone else holds it.
  * Returns the lease as it was and the holder that was removed (undefined when it was free).
  */
-export async function breakClusterLease(cluster: Cluster, clusterName: string,
-  opts: { by: string; onlyHeldBy?: string; aliveHere?: (holder: LeaseHolderView) => boolean }): Promise<{ before?: ClusterLease; broken?: LeaseHolderView }> {
+export async function breakClusterLease(
+  cluster: Cluster,
+  clusterName: string,
+  opts: { by: string; onlyHeldBy?: string; aliveHere?: (holder: LeaseHolderView) => boolean },
+): Promise<{ before?: ClusterLease; broken?: LeaseHolderView }> {
   const name = leaseName(clusterName);
   const problem = (err: unknown) => leaseProblem(`cannot release the cluster lease ${LEASE_NAMESPACE}/${name}`, err);
   try {
@@ -361,7 +416,9 @@ export async function breakClusterLease(cluster: Cluster, clusterName: string,
       const before = viewLease(read);
       if (!before.holder) return { before };
       if (opts.onlyHeldBy && before.holder.who !== opts.onlyHeldBy) {
-        const state = before.expired ? `expired at ${before.expiresAt}; the next run takes it over anyway` : `expires ${before.expiresAt} unless renewed`;
+        const state = before.expired
+          ? `expired at ${before.expiresAt}; the next run takes it over anyway`
+          : `expires ${before.expiresAt} unless renewed`;
         throw new UsageError(
           `the cluster lease ${LEASE_NAMESPACE}/${name} is held by ${describeHolder(before.holder)}, not by you (${opts.onlyHeldBy}); ` +
             `it ${state}. To break it anyway: runbook lock --release --force`,
@@ -383,5 +440,7 @@ export async function breakClusterLease(cluster: Cluster, clusterName: string,
   } catch (err) {
     throw problem(err);
   }
-  throw new UsageError(`cannot release the cluster lease ${LEASE_NAMESPACE}/${name}: it changed under every attempt (its holder renews it); try again`);
+  throw new UsageError(
+    `cannot release the cluster lease ${LEASE_NAMESPACE}/${name}: it changed under every attempt (its holder renews it); try again`,
+  );
 }

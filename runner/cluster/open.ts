@@ -32,7 +32,12 @@ export async function openInventoryCluster(ctx: ProjectContext, opts: { context?
 }
 
 /** The kubeconfig view, refused unless it is the context the inventory names for its cluster. */
-export function guardedView(inventory: Inventory, inventoryFile: string, contextOverride?: string, what = 'refusing'): KubeView {
+export function guardedView(
+  inventory: Inventory,
+  inventoryFile: string,
+  contextOverride?: string,
+  what = 'refusing',
+): KubeView {
   const view = readKubeconfig(process.env, contextOverride);
   const problem = contextMismatch(inventory.cluster, view, inventoryFile);
   if (problem) throw new UsageError(`${what}: ${problem}`);

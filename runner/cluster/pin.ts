@@ -41,7 +41,8 @@ function absolutePaths(entry: KubeEntry, fields: readonly string[]): Record<stri
   const body = { ...entry.body };
   for (const field of fields) {
     const value = body[field];
-    if (typeof value === 'string' && value !== '' && !isAbsolute(value)) body[field] = resolve(dirname(entry.file), value);
+    if (typeof value === 'string' && value !== '' && !isAbsolute(value))
+      body[field] = resolve(dirname(entry.file), value);
   }
   return body;
 }
@@ -50,7 +51,13 @@ function absolutePaths(entry: KubeEntry, fields: readonly string[]): Record<stri
 function userWithAbsolutePaths(user: KubeEntry): Record<string, unknown> {
   const body = absolutePaths(user, USER_PATHS);
   const exec = body.exec as { command?: unknown } | undefined;
-  if (exec && typeof exec === 'object' && typeof exec.command === 'string' && exec.command.includes('/') && !isAbsolute(exec.command)) {
+  if (
+    exec &&
+    typeof exec === 'object' &&
+    typeof exec.command === 'string' &&
+    exec.command.includes('/') &&
+    !isAbsolute(exec.command)
+  ) {
     body.exec = { ...exec, command: resolve(dirname(user.file), exec.command) };
   }
   return body;

@@ -75,11 +75,17 @@ export function snapshotFromObjects(src: SnapshotSources): ClusterSnapshot {
   const stuck = stuckPods(src.pods);
   const unavailable = [
     ...src.deployments.map((d) => workload('Deployment', d, d.spec?.replicas ?? 1, d.status?.availableReplicas)),
-    ...src.daemonSets.map((d) => workload('DaemonSet', d, d.status?.desiredNumberScheduled ?? 0, d.status?.numberAvailable)),
-    ...src.statefulSets.map((s) => workload('StatefulSet', s, s.spec?.replicas ?? 1, s.status?.availableReplicas ?? s.status?.readyReplicas)),
+    ...src.daemonSets.map((d) =>
+      workload('DaemonSet', d, d.status?.desiredNumberScheduled ?? 0, d.status?.numberAvailable),
+    ),
+    ...src.statefulSets.map((s) =>
+      workload('StatefulSet', s, s.spec?.replicas ?? 1, s.status?.availableReplicas ?? s.status?.readyReplicas),
+    ),
   ]
     .filter((w) => w.ready < w.desired)
-    .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
+    .sort(
+      (a, b) => a.namespace.localeCompare(b.namespace) || a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name),
+    );
   const blockingPdbs = src.pdbs
     .filter((p) => p.status?.disruptionsAllowed === 0)
     .map((p) => ({ namespace: p.metadata?.namespace ?? '', name: p.metadata?.name ?? '', disruptionsAllowed: 0 }))
@@ -89,7 +95,8 @@ export function snapshotFromObjects(src: SnapshotSources): ClusterSnapshot {
   const nodesLeft = Math.max(0, nodes.length - SNAPSHOT_LIMITS.nodes) + (src.nodesRemaining ?? 0);
   if (nodesLeft > 0) omitted.nodes = nodesLeft;
   if (stuck.length > SNAPSHOT_LIMITS.namespaces) omitted.namespaces = stuck.length - SNAPSHOT_LIMITS.namespaces;
-  if (unavailable.length > SNAPSHOT_LIMITS.workloads) omitted.workloads = unavailable.length - SNAPSHOT_LIMITS.workloads;
+  if (unavailable.length > SNAPSHOT_LIMITS.workloads)
+    omitted.workloads = unavailable.length - SNAPSHOT_LIMITS.workloads;
   if (blockingPdbs.length > SNAPSHOT_LIMITS.workloads) omitted.pdbs = blockingPdbs.length - SNAPSHOT_LIMITS.workloads;
 
   return clusterSnapshotSchema.parse({
@@ -108,7 +115,11 @@ const ROLE_LABEL = 'node-role.kubernetes.io/';
 function nodeOf(node: V1Node): ClusterSnapshot['nodes'][number] {
   const labels = node.metadata?.labels ?? {};
   // As kubectl reads roles: node-role.kubernetes.io/<role> (any value), and the older kubernetes.io/role=<role>.
-  const roles = new Set(Object.keys(labels).filter((k) => k.startsWith(ROLE_LABEL) && k.length > ROLE_LABEL.length).map((k) => k.slice(ROLE_LABEL.length)));
+  const roles = new Set(
+    Object.keys(labels)
+      .filter((k) => k.startsWith(ROLE_LABEL) && k.length > ROLE_LABEL.length)
+      .map((k) => k.slice(ROLE_LABEL.length)),
+  );
   if (labels['kubernetes.io/role']) roles.add(labels['kubernetes.io/role']);
   return {
     name: node.metadata?.name ?? '',
@@ -132,7 +143,11 @@ function stuckPods(pods: V1Pod[]): ClusterSnapshot['stuckPods'] {
     byNamespace.set(ns, list);
   }
   return [...byNamespace]
-    .map(([namespace, names]) => ({ namespace, count: names.length, pods: names.sort().slice(0, SNAPSHOT_LIMITS.podNamesPerNamespace) }))
+    .map(([namespace, names]) => ({
+      namespace,
+      count: names.length,
+      pods: names.sort().slice(0, SNAPSHOT_LIMITS.podNamesPerNamespace),
+    }))
     .sort((a, b) => b.count - a.count || a.namespace.localeCompare(b.namespace));
 }
 
@@ -150,13 +165,26 @@ export function podState(pod: V1Pod): string {
   if (waiting) return waiting;
   if (s?.reason) return s.reason;
   const phase = s?.phase ?? 'Unknown';
-  const unschedulable = s?.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable');
+  const unschedulable = s?.conditions?.some(
+    (c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable',
+  );
   return unschedulable ? `${phase}: Unschedulable` : phase;
 }
 
 type Workload = V1Deployment | V1DaemonSet | V1StatefulSet;
 
 /** `ready` counts available replicas (ready for minReadySeconds): what "fully available" means to a rollout. */
-function workload(kind: ClusterSnapshot['unavailable'][number]['kind'], w: Workload, desired: number, available: number | undefined) {
-  return { kind, namespace: w.metadata?.namespace ?? '', name: w.metadata?.name ?? '', ready: Math.max(0, available ?? 0), desired: Math.max(0, desired) };
+function workload(
+  kind: ClusterSnapshot['unavailable'][number]['kind'],
+  w: Workload,
+  desired: number,
+  available: number | undefined,
+) {
+  return {
+    kind,
+    namespace: w.metadata?.namespace ?? '',
+    name: w.metadata?.name ?? '',
+    ready: Math.max(0, available ?? 0),
+    desired: Math.max(0, desired),
+  };
 }

@@ -27,7 +27,12 @@ export function registerCheck(program: Command) {
   )
     .option('--strict', 'fail on warnings too (use in CI)')
     .option('--cluster', "also server-side dry-run every apply step's manifest against the inventory's cluster")
-    .addOption(valueOption('--context <name>', 'with --cluster: the kube context to use instead of the kubeconfig current-context'))
+    .addOption(
+      valueOption(
+        '--context <name>',
+        'with --cluster: the kube context to use instead of the kubeconfig current-context',
+      ),
+    )
     .addHelpText(
       'after',
       `
@@ -42,9 +47,15 @@ then the exit is 1 (unless the pages have errors of their own: 2). An unreachabl
     )
     .action(async (paths: string[], opts: CheckOptions) => {
       mark('start-up (modules)');
-      if (opts.context && !opts.cluster) throw new UsageError('--context is used with --cluster only (plain check talks to no cluster); add --cluster or drop --context');
+      if (opts.context && !opts.cluster)
+        throw new UsageError(
+          '--context is used with --cluster only (plain check talks to no cluster); add --cluster or drop --context',
+        );
       // Loaded on use: `runbook --help` loads no parser or schema.
-      const [{ projectContext }, { discoverPages, expandPaths }] = await Promise.all([import('../project-context.ts'), import('../project-files.ts')]);
+      const [{ projectContext }, { discoverPages, expandPaths }] = await Promise.all([
+        import('../project-context.ts'),
+        import('../project-files.ts'),
+      ]);
       const ctx = projectContext(opts);
       const { inventory } = ctx.loadInventory();
       mark('inventory');
@@ -61,8 +72,20 @@ then the exit is 1 (unless the pages have errors of their own: 2). An unreachabl
       if (dryRun) mergeDiagnostics(result, dryRun);
       const refused = (dryRun?.refused ?? 0) > 0;
       process.exitCode = failed ? EXIT.usage : refused ? EXIT.stepFailed : EXIT.ok;
-      const cluster = dryRun && { server: dryRun.server, steps: dryRun.steps, objects: dryRun.objects, refused: dryRun.refused, otherCluster: dryRun.otherCluster };
-      if (opts.json) printJson({ ...result, strict: opts.strict === true, ok: !failed && !refused, ...(cluster ? { cluster } : {}) });
+      const cluster = dryRun && {
+        server: dryRun.server,
+        steps: dryRun.steps,
+        objects: dryRun.objects,
+        refused: dryRun.refused,
+        otherCluster: dryRun.otherCluster,
+      };
+      if (opts.json)
+        printJson({
+          ...result,
+          strict: opts.strict === true,
+          ok: !failed && !refused,
+          ...(cluster ? { cluster } : {}),
+        });
       else {
         printResult(result, failed || refused, (f) => relative(process.cwd(), `${ctx.root}/${f}`) || f);
         if (dryRun) printDryRun(dryRun);
@@ -73,8 +96,15 @@ then the exit is 1 (unless the pages have errors of their own: 2). An unreachabl
 }
 
 /** The server-side dry run (check --cluster): loaded on use, so plain check never loads the API client. */
-async function dryRunAgainstCluster(ctx: ReturnType<typeof projectContext>, files: string[], context: string | undefined): Promise<DryRunSummary> {
-  const [{ openInventoryCluster }, { clusterDryRun }] = await Promise.all([import('../cluster/open.ts'), import('../check/cluster-dry-run.ts')]);
+async function dryRunAgainstCluster(
+  ctx: ReturnType<typeof projectContext>,
+  files: string[],
+  context: string | undefined,
+): Promise<DryRunSummary> {
+  const [{ openInventoryCluster }, { clusterDryRun }] = await Promise.all([
+    import('../cluster/open.ts'),
+    import('../check/cluster-dry-run.ts'),
+  ]);
   const open = await openInventoryCluster(ctx, context ? { context } : {});
   mark('connect (cluster)');
   const summary = await clusterDryRun(ctx.root, files, open.cluster, open.inventory.cluster.name);
@@ -92,7 +122,8 @@ function printDryRun(s: DryRunSummary): void {
   const objects = `${s.objects} object${s.objects === 1 ? '' : 's'} in ${s.steps} apply step${s.steps === 1 ? '' : 's'}`;
   const line = `server-side dry run against ${s.server}: ${objects}, ${s.refused} refused`;
   process.stderr.write(`${s.refused ? pc.red(`✗ ${line}`) : pc.green(`✓ ${line}`)}\n`);
-  if (s.otherCluster.length) process.stderr.write(pc.dim(`  not checked (they name another cluster): ${s.otherCluster.join(', ')}\n`));
+  if (s.otherCluster.length)
+    process.stderr.write(pc.dim(`  not checked (they name another cluster): ${s.otherCluster.join(', ')}\n`));
 }
 
 function printResult(result: CheckResult, failed: boolean, cwdRel: (file: string) => string) {
@@ -101,6 +132,8 @@ function printResult(result: CheckResult, failed: boolean, cwdRel: (file: string
     process.stdout.write(`${cwdRel(d.file)}:${d.line}:${d.column}  ${sev}  ${pc.dim(d.rule)}  ${d.message}\n`);
   }
   const summary = `${result.files} page${result.files === 1 ? '' : 's'}, ${result.steps} step${result.steps === 1 ? '' : 's'}: ${result.errors} error${result.errors === 1 ? '' : 's'}, ${result.warnings} warning${result.warnings === 1 ? '' : 's'}`;
-  const out = failed ? pc.red(`✗ ${summary}${!result.errors ? ' (warnings fail with --strict)' : ''}`) : pc.green(`✓ ${summary}`);
+  const out = failed
+    ? pc.red(`✗ ${summary}${!result.errors ? ' (warnings fail with --strict)' : ''}`)
+    : pc.green(`✓ ${summary}`);
   process.stderr.write(`${out}\n`);
 }

@@ -66,7 +66,9 @@ export function registerHistory(program: Command) {
     }
     const body = rows.map((r) => [
       r.runId,
-      STATUS_STYLE[r.status](r.status) + (r.stoppedAt ? pc.dim(` at ${r.stoppedAt}`) : '') + (r.kind === 'lab' ? '' : pc.cyan(` (${r.kind})`)),
+      STATUS_STYLE[r.status](r.status) +
+        (r.stoppedAt ? pc.dim(` at ${r.stoppedAt}`) : '') +
+        (r.kind === 'lab' ? '' : pc.cyan(` (${r.kind})`)),
       r.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
       r.durationMs === null ? '-' : formatDuration(r.durationMs),
       `${r.steps.succeeded}/${r.steps.total}`,

@@ -11,7 +11,9 @@ interface PinOptions extends ProjectOptions {
 }
 
 export function registerInventory(program: Command) {
-  const inventory = program.command('inventory').description('work with the lab inventory (src/content/lab/inventory.yaml)');
+  const inventory = program
+    .command('inventory')
+    .description('work with the lab inventory (src/content/lab/inventory.yaml)');
   addCommon(
     inventory
       .command('pin')
@@ -30,10 +32,19 @@ pin asks the cluster behind the accepted kube context (the same guard as a run) 
 the file's comments and layout. Exit: 0 pinned (or already pinned), 2 refused.`,
     )
     .action(async (opts: PinOptions) => {
-      const [{ pinInventory }, { projectContext }] = await Promise.all([import('../inventory/pin.ts'), import('../project-context.ts')]);
+      const [{ pinInventory }, { projectContext }] = await Promise.all([
+        import('../inventory/pin.ts'),
+        import('../project-context.ts'),
+      ]);
       const result = await pinInventory(projectContext(opts), opts);
       if (opts.json) return printJson(result);
-      const what = result.changed ? (result.previous ? `re-pinned (was ${result.previous})` : 'pinned') : 'already pinned';
-      process.stdout.write(`${pc.green(what)}: cluster ${result.cluster} is kube-system UID ${result.uid} in ${result.file}\n`);
+      const what = result.changed
+        ? result.previous
+          ? `re-pinned (was ${result.previous})`
+          : 'pinned'
+        : 'already pinned';
+      process.stdout.write(
+        `${pc.green(what)}: cluster ${result.cluster} is kube-system UID ${result.uid} in ${result.file}\n`,
+      );
     });
 }

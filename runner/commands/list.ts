@@ -15,7 +15,10 @@ export function registerList(program: Command) {
     .option('--all', 'also list ADRs, weekend plans and other pages that carry steps')
     .action(async (opts: CommonOptions & { all?: boolean }) => {
       // Loaded on use (as in every verb): `runbook --help` loads no parser, schema or API client.
-      const [{ findProjectRoot }, { loadAllCached }] = await Promise.all([import('../project-files.ts'), import('../page-cache.ts')]);
+      const [{ findProjectRoot }, { loadAllCached }] = await Promise.all([
+        import('../project-files.ts'),
+        import('../page-cache.ts'),
+      ]);
       const root = findProjectRoot();
       const pages = (await loadAllCached(root)).filter((p) => p.kind === 'runbook' || (opts.all && p.steps.length > 0));
       const rows = pages.map((p) => ({
@@ -29,14 +32,19 @@ export function registerList(program: Command) {
       }));
       if (opts.json) return printJson(rows);
       if (rows.length === 0) {
-        process.stdout.write('No runbooks found under src/content. A runbook is an MDX page with a `runbook:` block in its frontmatter.\n');
+        process.stdout.write(
+          'No runbooks found under src/content. A runbook is an MDX page with a `runbook:` block in its frontmatter.\n',
+        );
         return;
       }
       const body = rows.map((r) => [
         pc.bold(r.id),
         r.risk ? RISK_COLOUR[r.risk](r.risk) : pc.dim(r.kind),
         String(r.steps),
-        r.title + (r.errors ? pc.red(`  (${r.errors} error${r.errors > 1 ? 's' : ''}: ${shellCommand(['runbook', 'check', r.file])})`) : ''),
+        r.title +
+          (r.errors
+            ? pc.red(`  (${r.errors} error${r.errors > 1 ? 's' : ''}: ${shellCommand(['runbook', 'check', r.file])})`)
+            : ''),
         pc.dim(r.file),
       ]);
       process.stdout.write(`${table(['ID', 'RISK', 'STEPS', 'TITLE', 'FILE'], body)}\n`);

@@ -17,7 +17,7 @@ export function registerLock(program: Command) {
   addCommon(
     program
       .command('lock')
-      .description("show the cluster-wide lock (the Lease a medium- or high-risk run holds), or release it"),
+      .description('show the cluster-wide lock (the Lease a medium- or high-risk run holds), or release it'),
     jsonOption(),
     inventoryOption(),
     contextOption(),
@@ -42,7 +42,8 @@ Exit: 0 shown or released, 2 refused (someone else holds it, wrong or unreachabl
 }
 
 async function lockCommand(opts: LockOptions): Promise<number> {
-  if (opts.force && !opts.release) throw new UsageError('--force only goes with --release: runbook lock --release --force');
+  if (opts.force && !opts.release)
+    throw new UsageError('--force only goes with --release: runbook lock --release --force');
   // Loaded on use: the API client stays out of --help and the other verbs.
   const [{ projectContext }, { openInventoryCluster }, lease, { operatorName }] = await Promise.all([
     import('../project-context.ts'),
@@ -67,9 +68,18 @@ async function lockCommand(opts: LockOptions): Promise<number> {
   const { pidAlive } = await import('../execute/process-group.ts');
   // A run of yours that is still alive on this machine is not a leftover: only --force breaks its lease.
   const aliveHere = (h: LeaseHolderView) => h.host === hostname() && !!h.pid && pidAlive(Number(h.pid));
-  const result = await lease.breakClusterLease(open.cluster, clusterName, { by, ...(opts.force ? {} : { onlyHeldBy: me, aliveHere }) });
+  const result = await lease.breakClusterLease(open.cluster, clusterName, {
+    by,
+    ...(opts.force ? {} : { onlyHeldBy: me, aliveHere }),
+  });
   if (opts.json) {
-    printJson({ ...where, ...leaseJson(result.before), released: Boolean(result.broken), forced: Boolean(opts.force), by: me });
+    printJson({
+      ...where,
+      ...leaseJson(result.before),
+      released: Boolean(result.broken),
+      forced: Boolean(opts.force),
+      by: me,
+    });
     return EXIT.ok;
   }
   const id = `${where.namespace}/${where.name}`;
@@ -78,7 +88,9 @@ async function lockCommand(opts: LockOptions): Promise<number> {
     return EXIT.ok;
   }
   const whose = lease.describeHolder(result.broken);
-  const still = result.before?.expired ? ' (it had expired)' : ': if that run is still going, it stops before its next step';
+  const still = result.before?.expired
+    ? ' (it had expired)'
+    : ': if that run is still going, it stops before its next step';
   process.stdout.write(
     opts.force && result.broken.who !== me
       ? `${pc.yellow('Broke')} the cluster lease ${id} of ${clusterName}, held by ${whose}${still}.\n`
@@ -94,8 +106,11 @@ function leaseJson(state: ClusterLease | undefined) {
 }
 
 /** The lease as a small block of `label value` lines. */
-export function describeLease(where: { cluster: string; namespace: string; name: string }, state: ClusterLease | undefined,
-  now = Date.now()): string {
+export function describeLease(
+  where: { cluster: string; namespace: string; name: string },
+  state: ClusterLease | undefined,
+  now = Date.now(),
+): string {
   const head = `${pc.bold(`Cluster ${where.cluster}`)} ${pc.dim(`· lease ${where.namespace}/${where.name}`)}\n`;
   const line = (label: string, value: string) => `  ${label.padEnd(9)} ${value}\n`;
   const when = (iso: string | undefined) => (iso ? `${iso} ${pc.dim(`(${relative(Date.parse(iso), now)})`)}` : '-');
@@ -115,7 +130,10 @@ export function describeLease(where: { cluster: string; namespace: string; name:
   if (h.runId) out += line('run', h.runId);
   out += line('since', when(h.startedAt ?? state.acquiredAt));
   out += line('renewed', when(state.renewedAt));
-  out += line(state.expired ? 'expired' : 'expires', `${when(state.expiresAt)} ${pc.dim(`· duration ${state.durationSeconds} s`)}`);
+  out += line(
+    state.expired ? 'expired' : 'expires',
+    `${when(state.expiresAt)} ${pc.dim(`· duration ${state.durationSeconds} s`)}`,
+  );
   if (!state.expired) out += pc.dim('  Break it only when that run is gone: runbook lock --release --force\n');
   return out;
 }
@@ -129,7 +147,14 @@ export function relative(ms: number, now: number): string {
   if (Number.isNaN(ms)) return 'unknown';
   const d = Math.round((ms - now) / 1000);
   const a = Math.abs(d);
-  const amount = a < 120 ? `${a} s` : a < 7200 ? `${Math.round(a / 60)} min` : a < 172_800 ? `${Math.round(a / 3600)} h` : `${Math.round(a / 86_400)} days`;
+  const amount =
+    a < 120
+      ? `${a} s`
+      : a < 7200
+        ? `${Math.round(a / 60)} min`
+        : a < 172_800
+          ? `${Math.round(a / 3600)} h`
+          : `${Math.round(a / 86_400)} days`;
   // 0 reads "0 s ago": a lease taken this instant (the API clock a few ms ahead) was not taken "in 0 s".
   return d > 0 ? `in ${amount}` : `${amount} ago`;
 }

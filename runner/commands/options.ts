@@ -18,14 +18,16 @@ export const inventoryOption = () =>
     .default(DEFAULT_INVENTORY)
     // The sandbox exports one that points at its own API server and 127.0.0.x nodes.
     .env('RUNBOOK_INVENTORY');
-export const recordsOption = () => valueOption('--records <dir>', 'where run records are read and written (default: src/content/runs)');
+export const recordsOption = () =>
+  valueOption('--records <dir>', 'where run records are read and written (default: src/content/runs)');
 export const contextOption = (description = 'the kube context to use instead of the kubeconfig current-context') =>
   valueOption('--context <name>', description);
 export const jsonOption = () => new Option('--json', 'print machine-readable JSON on stdout');
 export const setOption = () =>
-  new Option('--set <NAME=value>', 'set a param (once per name); the environment variable NAME is used otherwise, then the default').argParser(
-    (value: string, previous: string[] = []) => [...previous, value],
-  );
+  new Option(
+    '--set <NAME=value>',
+    'set a param (once per name); the environment variable NAME is used otherwise, then the default',
+  ).argParser((value: string, previous: string[] = []) => [...previous, value]);
 
 export interface CommonOptions extends ProjectOptions {
   json?: boolean;

@@ -1,5 +1,13 @@
 import type { Command } from 'commander';
-import { addCommon, contextOption, valueOption, inventoryOption, jsonOption, recordsOption, setOption } from './options.ts';
+import {
+  addCommon,
+  contextOption,
+  valueOption,
+  inventoryOption,
+  jsonOption,
+  recordsOption,
+  setOption,
+} from './options.ts';
 import type { RunOptions } from '../run/start.ts';
 
 export function registerRun(program: Command) {
@@ -15,7 +23,9 @@ export function registerRun(program: Command) {
   )
     .option('--yes', 'answer yes to every confirm step in advance (required without a terminal)')
     .option('--dry-run', 'print the plan with params, targets and commands resolved; execute nothing')
-    .addOption(valueOption('--from <step>', 'start at this step (step id, step@node or plan number); earlier steps are skipped'))
+    .addOption(
+      valueOption('--from <step>', 'start at this step (step id, step@node or plan number); earlier steps are skipped'),
+    )
     .addOption(valueOption('--only <step>', 'run only this step (all its instances, or one step@node)'))
     .addOption(contextOption('the kube context to use instead of the kubeconfig current-context; steps use it too'))
     .addHelpText(

@@ -18,17 +18,25 @@ export function registerShow(program: Command) {
     recordsOption(),
   ).action(async (ref: string, opts: CommonOptions) => {
     // Loaded on use: `runbook --help` loads no parser, schema or planner.
-    const [{ projectContext }, { resolveProcedureCached }, { planProcedure }, { assertNoPageErrors }, { parseSetArgs }, { describePlan, planToJson }, store, view] =
-      await Promise.all([
-        import('../project-context.ts'),
-        import('../page-cache.ts'),
-        import('../plan/plan.ts'),
-        import('../plan/runnable.ts'),
-        import('../plan/params.ts'),
-        import('../ui/plan.ts'),
-        import('../record/store.ts'),
-        import('../record/view.ts'),
-      ]);
+    const [
+      { projectContext },
+      { resolveProcedureCached },
+      { planProcedure },
+      { assertNoPageErrors },
+      { parseSetArgs },
+      { describePlan, planToJson },
+      store,
+      view,
+    ] = await Promise.all([
+      import('../project-context.ts'),
+      import('../page-cache.ts'),
+      import('../plan/plan.ts'),
+      import('../plan/runnable.ts'),
+      import('../plan/params.ts'),
+      import('../ui/plan.ts'),
+      import('../record/store.ts'),
+      import('../record/view.ts'),
+    ]);
     const ctx = projectContext(opts);
     const procedure = await resolveProcedureCached(ctx.root, ref);
     assertNoPageErrors(procedure);
@@ -41,16 +49,24 @@ export function registerShow(program: Command) {
     const print = (text: string) => process.stdout.write(mask(text));
     const last = lastRun(store, view, await ctx.records('read'), procedure.id);
     if (opts.json) {
-      const json = { ...planToJson(plan as Plan, inventory), lastRun: last ?? null, problems: problems.map((p) => p.message) };
+      const json = {
+        ...planToJson(plan as Plan, inventory),
+        lastRun: last ?? null,
+        problems: problems.map((p) => p.message),
+      };
       return printJson(json, mask);
     }
     print(describePlan(plan as Plan, inventory));
     if (last) {
       const colour = last.status === 'succeeded' ? pc.green : last.status === 'running' ? pc.cyan : pc.red;
-      print(`\nLast run: ${colour(last.status)} ${last.startedAt} by ${last.operator} (${last.runId}); ${last.runs} run${last.runs === 1 ? '' : 's'} recorded\n`);
+      print(
+        `\nLast run: ${colour(last.status)} ${last.startedAt} by ${last.operator} (${last.runId}); ${last.runs} run${last.runs === 1 ? '' : 's'} recorded\n`,
+      );
     }
     if (problems.length) {
-      print(`\n${pc.yellow('Before this can run:')}\n${problems.map((p) => `  ${pc.yellow('!')} ${p.message}`).join('\n')}\n`);
+      print(
+        `\n${pc.yellow('Before this can run:')}\n${problems.map((p) => `  ${pc.yellow('!')} ${p.message}`).join('\n')}\n`,
+      );
     }
   });
 }
@@ -65,5 +81,11 @@ function lastRun(
   const { records } = listRecords(dir, id);
   const newest = records[0]?.record;
   if (!newest) return undefined;
-  return { runId: newest.runId, status: statusHere(newest), startedAt: newest.startedAt, operator: newest.operator, runs: records.length };
+  return {
+    runId: newest.runId,
+    status: statusHere(newest),
+    startedAt: newest.startedAt,
+    operator: newest.operator,
+    runs: records.length,
+  };
 }

@@ -16,7 +16,9 @@ export function registerStatus(program: Command) {
   addCommon(
     program
       .command('status')
-      .description('the inventory against the live cluster: nodes missing or extra, kubelet versions, roles, labels, Ready'),
+      .description(
+        'the inventory against the live cluster: nodes missing or extra, kubelet versions, roles, labels, Ready',
+      ),
     jsonOption(),
     inventoryOption(),
     contextOption(),
@@ -39,17 +41,20 @@ unreachable cluster, bad inventory).`,
 
 async function clusterStatus(opts: StatusOptions): Promise<number> {
   // Loaded on use: the API client stays out of --help and the other verbs.
-  const [{ projectContext }, { openInventoryCluster }, { callApi }, { compareInventory, liveNodeOf }] = await Promise.all([
-    import('../project-context.ts'),
-    import('../cluster/open.ts'),
-    import('../cluster/api.ts'),
-    import('../cluster/drift.ts'),
-  ]);
+  const [{ projectContext }, { openInventoryCluster }, { callApi }, { compareInventory, liveNodeOf }] =
+    await Promise.all([
+      import('../project-context.ts'),
+      import('../cluster/open.ts'),
+      import('../cluster/api.ts'),
+      import('../cluster/drift.ts'),
+    ]);
   const ctx = projectContext(opts);
   const open = await openInventoryCluster(ctx, { ...(opts.context ? { context: opts.context } : {}) });
   const { cluster, inventory } = open;
   const list = await callApi(cluster, () => cluster.core.listNode({}, cluster.within())).catch((err: unknown) => {
-    throw new UsageError(`cannot list the nodes of ${inventory.cluster.name} (${cluster.server}): ${(err as Error).message}`);
+    throw new UsageError(
+      `cannot list the nodes of ${inventory.cluster.name} (${cluster.server}): ${(err as Error).message}`,
+    );
   });
   const report = compareInventory(inventory, list.items.map(liveNodeOf));
   if (opts.json) {
@@ -68,17 +73,23 @@ async function clusterStatus(opts: StatusOptions): Promise<number> {
       drift: report.drift,
     });
   } else {
-    process.stdout.write(describeStatus(report, {
-      cluster: inventory.cluster.name,
-      server: cluster.server,
-      identity: open.identity === 'pinned' ? `uid ${open.uid}` : `uid ${open.uid}, not pinned (runbook inventory pin)`,
-    }));
+    process.stdout.write(
+      describeStatus(report, {
+        cluster: inventory.cluster.name,
+        server: cluster.server,
+        identity:
+          open.identity === 'pinned' ? `uid ${open.uid}` : `uid ${open.uid}, not pinned (runbook inventory pin)`,
+      }),
+    );
   }
   return report.drift.length === 0 ? EXIT.ok : EXIT.stepFailed;
 }
 
 /** The human report: one row per node, then every difference, one a line. */
-export function describeStatus(report: DriftReport, where: { cluster: string; server: string; identity: string }): string {
+export function describeStatus(
+  report: DriftReport,
+  where: { cluster: string; server: string; identity: string },
+): string {
   const rows = report.nodes.map((n) => [
     n.name,
     presence(n),
@@ -89,14 +100,15 @@ export function describeStatus(report: DriftReport, where: { cluster: string; se
     n.drift.length ? pc.red(String(n.drift.length)) : pc.green('0'),
   ]);
   const head = `${pc.bold(`Cluster ${where.cluster}`)} ${pc.dim(`· ${where.server} · ${where.identity} · inventory k3sVersion ${report.k3sVersion}`)}\n\n`;
-  const body = table(['NODE', 'IN', 'ROLES', 'KUBELET', 'READY', 'SCHEDULABLE', 'DRIFT'], rows) + '\n\n';
+  const body = `${table(['NODE', 'IN', 'ROLES', 'KUBELET', 'READY', 'SCHEDULABLE', 'DRIFT'], rows)}\n\n`;
   if (report.drift.length === 0) return `${head}${body}${pc.green('No drift:')} the cluster matches the inventory.\n`;
   const list = report.drift.map((d) => `  ${pc.red('✗')} ${pc.dim(`[${d.kind}]`)} ${d.message}\n`).join('');
   const count = `${report.drift.length} difference${report.drift.length === 1 ? '' : 's'}`;
   return `${head}${body}${pc.red(`Drift: ${count}`)} between the inventory and the cluster:\n${list}`;
 }
 
-const presence = (n: NodeStatus) => (n.inInventory && n.inCluster ? 'both' : n.inInventory ? pc.red('inventory only') : pc.red('cluster only'));
+const presence = (n: NodeStatus) =>
+  n.inInventory && n.inCluster ? 'both' : n.inInventory ? pc.red('inventory only') : pc.red('cluster only');
 
 function rolesCell(n: NodeStatus): string {
   const want = n.roles.join(',');

@@ -7,7 +7,9 @@ export function registerVerify(program: Command) {
     program
       .command('verify')
       .argument('[pages...]', 'page ids or .mdx files (default: every page with a check step)')
-      .description('run every check step of the pages (ADR validations, weekend success criteria, runbook checks) in one read-only sweep'),
+      .description(
+        'run every check step of the pages (ADR validations, weekend success criteria, runbook checks) in one read-only sweep',
+      ),
     jsonOption(),
     inventoryOption(),
     recordsOption(),

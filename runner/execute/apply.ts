@@ -49,7 +49,10 @@ export function createApplyExecutor(): ApplyExecutor {
   return { exec: (request) => applyStep(request, clientFor) };
 }
 
-async function applyStep(req: ExecRequest, clientFor: (env: NodeJS.ProcessEnv) => Promise<Cluster>): Promise<ApplyExecResult> {
+async function applyStep(
+  req: ExecRequest,
+  clientFor: (env: NodeJS.ProcessEnv) => Promise<Cluster>,
+): Promise<ApplyExecResult> {
   const applied: AppliedObject[] = [];
   const lines: string[] = [];
   const say = (line: string) => {
@@ -57,7 +60,13 @@ async function applyStep(req: ExecRequest, clientFor: (env: NodeJS.ProcessEnv) =
     req.onOutput(`${line}\n`);
   };
   const result = (r: Partial<ExecResult>): ApplyExecResult => ({
-    exitCode: null, signal: null, timedOut: false, interrupted: false, ...r, output: lines.map((l) => `${l}\n`).join(''), applied,
+    exitCode: null,
+    signal: null,
+    timedOut: false,
+    interrupted: false,
+    ...r,
+    output: lines.map((l) => `${l}\n`).join(''),
+    applied,
   });
   if (req.signal.aborted) return result({ interrupted: true, error: 'interrupted before it started' });
   // The format refuses `check` on an apply step (check-writes); should one get here, it still never applies.
@@ -93,7 +102,11 @@ async function applyStep(req: ExecRequest, clientFor: (env: NodeJS.ProcessEnv) =
       return result({ error: message });
     }
     applied.push(outcome);
-    say(outcome.result === 'failed' ? `${objectRef(outcome)} failed: ${outcome.error}` : `${objectRef(outcome)} ${outcome.result}`);
+    say(
+      outcome.result === 'failed'
+        ? `${objectRef(outcome)} failed: ${outcome.error}`
+        : `${objectRef(outcome)} ${outcome.result}`,
+    );
     const stop = stopped();
     if (stop) return stop;
   }
@@ -110,7 +123,11 @@ function unanswered(object: Record<string, unknown>, error: string): AppliedObje
   const meta = (object.metadata ?? {}) as Record<string, unknown>;
   const namespace = typeof meta.namespace === 'string' && meta.namespace ? meta.namespace : undefined;
   return {
-    apiVersion: String(object.apiVersion), kind: String(object.kind), ...(namespace ? { namespace } : {}),
-    name: typeof meta.name === 'string' ? meta.name : '', result: 'failed', error,
+    apiVersion: String(object.apiVersion),
+    kind: String(object.kind),
+    ...(namespace ? { namespace } : {}),
+    name: typeof meta.name === 'string' ? meta.name : '',
+    result: 'failed',
+    error,
   };
 }

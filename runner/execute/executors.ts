@@ -12,7 +12,9 @@ import { createSshExecutor, sshClientMissing } from './ssh/executor.ts';
 
 /** Why this runner cannot reach `target`, or undefined when it can. Checked for every step before the first one runs. */
 export function unsupportedTarget(target: Target): string | undefined {
-  return target.kind === 'node' && sshClientMissing() ? `runs on ${target.node} over SSH, and no ssh client is installed here (install openssh-client)` : undefined;
+  return target.kind === 'node' && sshClientMissing()
+    ? `runs on ${target.node} over SSH, and no ssh client is installed here (install openssh-client)`
+    : undefined;
 }
 
 /** The executors of one run, one per kind of target, closed together at the end. */

@@ -15,9 +15,15 @@ export interface FanOutOptions<R> {
   signal?: AbortSignal;
 }
 
-export type FanOutEntry<T, R> = { target: T; ran: true; result: R } | { target: T; ran: false; reason: 'after-failure' | 'interrupted' };
+export type FanOutEntry<T, R> =
+  | { target: T; ran: true; result: R }
+  | { target: T; ran: false; reason: 'after-failure' | 'interrupted' };
 
-export async function fanOut<T, R>(targets: readonly T[], options: FanOutOptions<R>, run: (target: T, index: number) => Promise<R>): Promise<FanOutEntry<T, R>[]> {
+export async function fanOut<T, R>(
+  targets: readonly T[],
+  options: FanOutOptions<R>,
+  run: (target: T, index: number) => Promise<R>,
+): Promise<FanOutEntry<T, R>[]> {
   const entries: FanOutEntry<T, R>[] = new Array(targets.length);
   let next = 0;
   let failed = false;

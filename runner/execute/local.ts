@@ -66,7 +66,12 @@ interface LocalContext {
 
 async function runLocal(req: ExecRequest, ctx: LocalContext): Promise<ExecResult> {
   const fail = (error: string): ExecResult => ({
-    exitCode: null, signal: null, timedOut: false, interrupted: false, output: '', error,
+    exitCode: null,
+    signal: null,
+    timedOut: false,
+    interrupted: false,
+    output: '',
+    error,
   });
   if (req.cwd && !(existsSync(req.cwd) && statSync(req.cwd).isDirectory())) {
     return fail(`cwd ${req.cwd} is not a directory on this machine`);
@@ -129,10 +134,13 @@ async function runLocal(req: ExecRequest, ctx: LocalContext): Promise<ExecResult
       }, drainMs);
     });
   };
-  const timeout = setTimeout(() => {
-    timedOut = true;
-    stop(terminateStages(ctx.grace.kill), DRAIN_MS);
-  }, Math.min(req.timeoutMs, MAX_TIMER_MS));
+  const timeout = setTimeout(
+    () => {
+      timedOut = true;
+      stop(terminateStages(ctx.grace.kill), DRAIN_MS);
+    },
+    Math.min(req.timeoutMs, MAX_TIMER_MS),
+  );
   const onAbort = () => {
     interrupted = true;
     stop(interruptStages(ctx.grace.interrupt), DRAIN_MS);
@@ -203,11 +211,20 @@ export function stepNamespace(env: NodeJS.ProcessEnv = process.env): StepNamespa
   const value = env[STEP_NAMESPACE_VAR];
   if (!value) return undefined;
   const file = resolve(value);
-  const refuse = (why: string, todo = `start the sandbox again and eval "$(scripts/sandbox env)", or unset ${STEP_NAMESPACE_VAR} to run local steps on this machine`) =>
-    new UsageError(`${STEP_NAMESPACE_VAR}=${value}: ${why}; ${todo}`);
-  if (process.platform !== 'linux') throw refuse('local steps run in a Linux namespace (the lab twin\'s operator machine), and this is not Linux', `unset ${STEP_NAMESPACE_VAR}`);
+  const refuse = (
+    why: string,
+    todo = `start the sandbox again and eval "$(scripts/sandbox env)", or unset ${STEP_NAMESPACE_VAR} to run local steps on this machine`,
+  ) => new UsageError(`${STEP_NAMESPACE_VAR}=${value}: ${why}; ${todo}`);
+  if (process.platform !== 'linux')
+    throw refuse(
+      "local steps run in a Linux namespace (the lab twin's operator machine), and this is not Linux",
+      `unset ${STEP_NAMESPACE_VAR}`,
+    );
   if (process.getuid?.() !== 0) {
-    throw refuse('entering the lab twin\'s operator namespace (nsenter) needs root', `run the runbook as root, as the twin runs, or unset ${STEP_NAMESPACE_VAR} to run local steps on this machine`);
+    throw refuse(
+      "entering the lab twin's operator namespace (nsenter) needs root",
+      `run the runbook as root, as the twin runs, or unset ${STEP_NAMESPACE_VAR} to run local steps on this machine`,
+    );
   }
   const nsenter = which.sync('nsenter', { nothrow: true });
   if (!nsenter) throw refuse('nsenter (util-linux) is not installed', 'install util-linux');
@@ -215,11 +232,14 @@ export function stepNamespace(env: NodeJS.ProcessEnv = process.env): StepNamespa
   try {
     ns = JSON.parse(readFileSync(file, 'utf8')) as typeof ns;
   } catch (err) {
-    throw refuse(`cannot read the lab twin's namespace file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw refuse(
+      `cannot read the lab twin's namespace file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
   }
   const init = join(dirname(file), 'init.sh');
   const pid = Number(ns?.pid);
-  if (!Number.isInteger(pid) || pid <= 1 || ns.init !== init) throw refuse('the file is not a lab twin namespace file (it names no pid and init.sh beside it)');
+  if (!Number.isInteger(pid) || pid <= 1 || ns.init !== init)
+    throw refuse('the file is not a lab twin namespace file (it names no pid and init.sh beside it)');
   let argv: string[];
   try {
     argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
@@ -228,7 +248,9 @@ export function stepNamespace(env: NodeJS.ProcessEnv = process.env): StepNamespa
   }
   if (argv.length !== 2 || basename(argv[0]!) !== 'bash' || argv[1] !== init) {
     const runs = argv.join(' ');
-    throw refuse(`process ${pid} is not the lab twin's operator namespace of ${resolve(dirname(file), '..', '..')} (it runs ${runs.length > 100 ? `${runs.slice(0, 100)}…` : runs || 'nothing'})`);
+    throw refuse(
+      `process ${pid} is not the lab twin's operator namespace of ${resolve(dirname(file), '..', '..')} (it runs ${runs.length > 100 ? `${runs.slice(0, 100)}…` : runs || 'nothing'})`,
+    );
   }
   let same: boolean;
   try {
@@ -250,8 +272,19 @@ function spawnInNamespace(ns: StepNamespace): typeof spawn {
   const wrapped = (command: string, args: readonly string[], options: SpawnOptions) => {
     const shell = typeof options.shell === 'string' ? options.shell : 'bash';
     const cwd = resolve(String(options.cwd ?? process.cwd()));
-    return spawn(ns.nsenter, [`--net=/proc/${ns.pid}/ns/net`, `--mount=/proc/${ns.pid}/ns/mnt`, `--wd=${cwd}`, '--',
-      shell, '-c', [command, ...args].join(' ')], { ...options, cwd, shell: false });
+    return spawn(
+      ns.nsenter,
+      [
+        `--net=/proc/${ns.pid}/ns/net`,
+        `--mount=/proc/${ns.pid}/ns/mnt`,
+        `--wd=${cwd}`,
+        '--',
+        shell,
+        '-c',
+        [command, ...args].join(' '),
+      ],
+      { ...options, cwd, shell: false },
+    );
   };
   return wrapped as unknown as typeof spawn;
 }

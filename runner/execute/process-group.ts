@@ -187,7 +187,8 @@ export function runLeftovers(runId: string): Stoppable {
   return {
     alive: () => pids().length > 0,
     signal(sig) {
-      for (const pid of pids()) for (const s of sig === 'SIGKILL' ? [sig] : [sig, 'SIGCONT' as const]) signalPid(pid, s);
+      for (const pid of pids())
+        for (const s of sig === 'SIGKILL' ? [sig] : [sig, 'SIGCONT' as const]) signalPid(pid, s);
     },
   };
 }

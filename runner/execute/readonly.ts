@@ -20,9 +20,7 @@
  */
 import { chmodSync, mkdirSync, symlinkSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  READ_ONLY_TOOLS, READ_ONLY_VERBS, readOnlySyntax, verbSpec, WRITING_OPTIONS,
-} from '../shell/readonly.ts';
+import { READ_ONLY_TOOLS, READ_ONLY_VERBS, readOnlySyntax, verbSpec, WRITING_OPTIONS } from '../shell/readonly.ts';
 
 /** Present in every shim directory: a shim looking for the real tool skips such directories. */
 export const SHIM_MARKER = '.runbook-readonly';

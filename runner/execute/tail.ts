@@ -31,7 +31,10 @@ export class OutputTail {
     const bytes = Buffer.from(this.buf);
     if (bytes.length <= this.limit && !this.dropped) return this.buf;
     // Cut, drop a split multi-byte character, then start at the next line if one begins soon.
-    let tail = bytes.subarray(bytes.length - this.limit).toString('utf8').replace(/^\uFFFD+/, '');
+    let tail = bytes
+      .subarray(bytes.length - this.limit)
+      .toString('utf8')
+      .replace(/^\uFFFD+/, '');
     const nl = tail.indexOf('\n');
     if (nl >= 0 && nl < 4096) tail = tail.slice(nl + 1);
     return tail;

@@ -79,7 +79,7 @@ export function checkFrontmatterClosed(source: string, report: Report): void {
 /** Reads the frontmatter block of a parsed page. */
 export function readFrontmatter(tree: Root, report: Report): Frontmatter {
   const node = tree.children[0];
-  if (!node || node.type !== 'yaml') return noFrontmatter();
+  if (node?.type !== 'yaml') return noFrontmatter();
   const firstLine = (node.position?.start.line ?? 1) + 1;
   let data: unknown;
   try {

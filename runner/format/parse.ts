@@ -171,13 +171,11 @@ function checkTabs(procedure: Procedure, report: Report) {
     const spec = params[step.tab.param];
     const { line, column } = step.position.start;
     if (!spec) {
-      const message =
-        `step "${step.id}" is chosen by param ${step.tab.param}, which the runbook does not declare under runbook.params`;
+      const message = `step "${step.id}" is chosen by param ${step.tab.param}, which the runbook does not declare under runbook.params`;
       report(line, column, 'tabs-param', message);
     } else if (!spec.enum?.includes(step.tab.value)) {
       const values = spec.enum?.join(', ') ?? 'none';
-      const message =
-        `tab "${step.tab.value}" is not a value of param ${step.tab.param} (enum: ${values}): the step could never be chosen`;
+      const message = `tab "${step.tab.value}" is not a value of param ${step.tab.param} (enum: ${values}): the step could never be chosen`;
       report(line, column, 'tabs-param', message);
     }
   }

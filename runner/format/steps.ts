@@ -56,8 +56,7 @@ export function readFence(node: Code, ctx: WalkContext, page: PageState): void {
     }
     const stray = tokenized.tokens.find((t) => STEP_ONLY_ATTRIBUTES.includes(t.key));
     if (stray) {
-      const message =
-        `"${stray.key}" on a fence without step=<id> does nothing: add step=<id> to make it a step, or remove it`;
+      const message = `"${stray.key}" on a fence without step=<id> does nothing: add step=<id> to make it a step, or remove it`;
       page.report(line, metaColumn + stray.offset, 'attribute-without-step', message, 'warning');
     }
     return;

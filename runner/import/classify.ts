@@ -36,7 +36,8 @@ export function classifyFence(f: FenceInput): Classification {
   if (!lines.length) return { kind: 'illustration', reason: 'only comments' };
   if (looksLikeConfig(lines)) return { kind: 'illustration', reason: `config file tagged ${lang}` };
   if (looksLikeProse(lines)) return { kind: 'illustration', reason: `prose tagged ${lang}` };
-  if (lang === 'console' && !lines.some((l) => /^\s*[$#]\s/.test(l))) return { kind: 'illustration', reason: 'console block without a $ prompt' };
+  if (lang === 'console' && !lines.some((l) => /^\s*[$#]\s/.test(l)))
+    return { kind: 'illustration', reason: 'console block without a $ prompt' };
   return { kind: 'step', reason: `${lang} commands` };
 }
 
@@ -45,7 +46,9 @@ function looksLikeConfig(lines: string[]): boolean {
   const yaml = lines.filter((l) => /^\s*(- )?[\w.-]+:(\s|$)/.test(l) || /^\s*- \S/.test(l)).length;
   const ini = lines.filter((l) => /^\s*\[[\w .-]+\]\s*$/.test(l) || /^\s*[\w.-]+\s*=\s*\S/.test(l)).length;
   const assignments = lines.filter((l) => /^\s*(export\s+)?[A-Za-z_]\w*=/.test(l)).length;
-  return yaml === lines.length || (ini === lines.length && lines.some((l) => /^\s*\[/.test(l)) && assignments < lines.length);
+  return (
+    yaml === lines.length || (ini === lines.length && lines.some((l) => /^\s*\[/.test(l)) && assignments < lines.length)
+  );
 }
 
 /** Sentences: several words, capitalised, ending in a full stop, with no shell punctuation. */
@@ -72,12 +75,13 @@ export function stripPrompts(code: string): { code: string; dropped: number } {
 
 /** A step id from a heading: lowercase, dashes, unique on the page. */
 export function stepId(heading: string, taken: Set<string>): string {
-  const base = heading
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 60)
-    .replace(/-+$/, '') || 'step';
+  const base =
+    heading
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 60)
+      .replace(/-+$/, '') || 'step';
   let id = base;
   for (let n = 2; taken.has(id); n++) id = `${base}-${n}`;
   taken.add(id);

@@ -1,5 +1,5 @@
 import type { Code, Heading, Root } from 'mdast';
-import { toString } from 'mdast-util-to-string';
+import { toString as textOf } from 'mdast-util-to-string';
 import remarkParse from 'remark-parse';
 import { unified } from 'unified';
 import { visit } from 'unist-util-visit';
@@ -41,7 +41,12 @@ export interface ImportResult {
 
 function fakeStep(id: string, code: string, on: string, check = false): Step {
   return {
-    id, lang: 'bash', kind: 'shell', code, meta: '', hash: '',
+    id,
+    lang: 'bash',
+    kind: 'shell',
+    code,
+    meta: '',
+    hash: '',
     attrs: { ...defaultAttributes(), on, check },
     position: { start: { line: 1, column: 1 }, end: { line: 1, column: 1 } },
   };
@@ -50,8 +55,14 @@ function fakeStep(id: string, code: string, on: string, check = false): Step {
 /** Runs one of the checker's step rules on text that is not a page yet. */
 function rule(r: typeof sudoBecomeRule, step: Step, inventory: Inventory): Diagnostic[] {
   const procedure = { groups: [], runbook: undefined } as unknown as Procedure;
-  const at = ((line: number, name: string, message: string, severity: Diagnostic['severity'] = 'error') =>
-    ({ file: '', line, column: 1, rule: name, message, severity })) as StepContext['at'];
+  const at = ((line: number, name: string, message: string, severity: Diagnostic['severity'] = 'error') => ({
+    file: '',
+    line,
+    column: 1,
+    rule: name,
+    message,
+    severity,
+  })) as StepContext['at'];
   return r(step, { procedure, inventory, at });
 }
 
@@ -67,17 +78,31 @@ export function importMarkdown(source: string, fileId: string, inventory: Invent
     if (n.type === 'heading') headings.push(n as Heading);
   });
   const h1 = headings.find((h) => h.depth === 1);
-  const title = h1 ? toString(h1) : fileId;
-  const result: ImportResult = { id: fileId, title, page: '', fences: fences.length, steps: [], params: [], illustrations: 0, escapes: [], decisions: [] };
+  const title = h1 ? textOf(h1) : fileId;
+  const result: ImportResult = {
+    id: fileId,
+    title,
+    page: '',
+    fences: fences.length,
+    steps: [],
+    params: [],
+    illustrations: 0,
+    escapes: [],
+    decisions: [],
+  };
   const params = new Map<string, ImportedParam>();
   const taken = new Set<string>();
   const body: string[] = [];
   const state = { inComment: false };
-  const decide = (line: number, what: string, needsDecision = false) => result.decisions.push({ line, what, needsDecision });
+  const decide = (line: number, what: string, needsDecision = false) =>
+    result.decisions.push({ line, what, needsDecision });
   let i = 0;
   const fenceAt = new Map(fences.map((f) => [f.position!.start.line - 1, f]));
   while (i < lines.length) {
-    if (h1 && i === h1.position!.start.line - 1) { i++; continue; }
+    if (h1 && i === h1.position!.start.line - 1) {
+      i++;
+      continue;
+    }
     const fence = fenceAt.get(i);
     if (!fence) {
       body.push(escapeProseLine(lines[i]!, i + 1, state, result.escapes));
@@ -87,11 +112,22 @@ export function importMarkdown(source: string, fileId: string, inventory: Invent
     const start = i + 1;
     const end = fence.position!.end.line;
     const heading = [...headings].reverse().find((h) => h.position!.start.line <= start);
-    const section = heading ? toString(heading) : title;
+    const section = heading ? textOf(heading) : title;
     // Inside a troubleshooting/history heading until the next heading of its level or higher.
-    const inProse = headings.some((h) => PROSE_SECTION.test(toString(h)) && h.position!.start.line <= start
-      && !headings.some((k) => k.depth <= h.depth && k.position!.start.line > h.position!.start.line && k.position!.start.line <= start));
-    const before = lines.slice(0, i).reverse().find((l) => l.trim()) ?? '';
+    const inProse = headings.some(
+      (h) =>
+        PROSE_SECTION.test(textOf(h)) &&
+        h.position!.start.line <= start &&
+        !headings.some(
+          (k) =>
+            k.depth <= h.depth && k.position!.start.line > h.position!.start.line && k.position!.start.line <= start,
+        ),
+    );
+    const before =
+      lines
+        .slice(0, i)
+        .reverse()
+        .find((l) => l.trim()) ?? '';
     const c = classifyFence({ lang: fence.lang, code: fence.value, before, proseSection: inProse });
     if (c.kind === 'illustration') {
       result.illustrations++;
@@ -111,20 +147,34 @@ export function importMarkdown(source: string, fileId: string, inventory: Invent
 }
 
 function convertFence(
-  fence: Code, start: number, section: string, inventory: Inventory, params: Map<string, ImportedParam>,
-  taken: Set<string>, result: ImportResult, decide: (line: number, what: string, needs?: boolean) => void,
+  fence: Code,
+  start: number,
+  section: string,
+  inventory: Inventory,
+  params: Map<string, ImportedParam>,
+  taken: Set<string>,
+  result: ImportResult,
+  decide: (line: number, what: string, needs?: boolean) => void,
 ): string[] {
   const stripped = stripPrompts(fence.value);
   if (stripped.dropped) decide(start, `dropped ${stripped.dropped} output line(s) after $ prompts`);
   const segments = splitBySsh(stripped.code, inventory);
   for (const lost of lostExports(segments)) {
-    decide(start + 1 + segments[lost.segment]!.line, `${lost.name} is exported locally but used on the node: the export does not cross ssh; declare it as a param`, true);
+    decide(
+      start + 1 + segments[lost.segment]!.line,
+      `${lost.name} is exported locally but used on the node: the export does not cross ssh; declare it as a param`,
+      true,
+    );
   }
   const out: string[] = [];
   for (const seg of segments) {
     const line = start + 1 + seg.line;
     if (seg.on === undefined) {
-      decide(line, `ssh to ${seg.host}, which the inventory does not know: left as illustration; add the host to the inventory or rewrite the step`, true);
+      decide(
+        line,
+        `ssh to ${seg.host}, which the inventory does not know: left as illustration; add the host to the inventory or rewrite the step`,
+        true,
+      );
       result.illustrations++;
       out.push('```bash', `# ssh ${seg.host}: not in the inventory; needs a decision`, seg.code, '```', '');
       continue;
@@ -132,15 +182,21 @@ function convertFence(
     if (seg.on !== 'local') decide(line, `ssh ${seg.host} became on=${seg.on}`);
     let code = extractParams(seg.code, line, params);
     let expect: string | undefined;
-    code = code.replace(/^\s*#\s*Expected:\s*(.+)$/gim, (_m, text: string) => {
-      expect = text.trim().replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-      return '';
-    }).replace(/\n{2,}/g, '\n').trim();
+    code = code
+      .replace(/^\s*#\s*Expected:\s*(.+)$/gim, (_m, text: string) => {
+        expect = text.trim().replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+        return '';
+      })
+      .replace(/\n{2,}/g, '\n')
+      .trim();
     if (expect) decide(line, `# Expected: comment became expect=${quote(expect)}`);
     if (seg.on !== 'local') {
       const sudo = new Set(rule(sudoBecomeRule, fakeStep('x', code, seg.on), inventory).map((d) => d.line));
       if (sudo.size) {
-        code = code.split('\n').map((l, n) => (sudo.has(n) ? l.replace(/\bsudo\s+/, '') : l)).join('\n');
+        code = code
+          .split('\n')
+          .map((l, n) => (sudo.has(n) ? l.replace(/\bsudo\s+/, '') : l))
+          .join('\n');
         decide(line, `dropped sudo: ${seg.on} has become: true`);
       }
     }
@@ -155,11 +211,21 @@ function convertFence(
     const confirm = findDestructive(fakeStep(id, code, seg.on)).length > 0;
     // A script piped into a shell is unknown text: never call it read-only.
     const pipesShell = /\|\s*(sudo\s+)?(\w+=\S+\s+)*(ba)?sh\b/.test(code);
-    const check = !confirm && !pipesShell && rule(checkWritesRule, fakeStep(id, code, seg.on, true), inventory).length === 0;
+    const check =
+      !confirm && !pipesShell && rule(checkWritesRule, fakeStep(id, code, seg.on, true), inventory).length === 0;
     if (confirm) decide(line, `step ${id}: destructive, added confirm`);
-    if (/(^|\s)sleep\s+\d/.test(code)) decide(line, `step ${id} sleeps to wait: replace with kubectl wait or a polling loop`, true);
-    const meta = [`step=${id}`, `title=${quote(section)}`, seg.on !== 'local' ? `on=${seg.on}` : '', confirm ? 'confirm' : '', check ? 'check' : '', expect ? `expect=${quote(expect)}` : '']
-      .filter(Boolean).join(' ');
+    if (/(^|\s)sleep\s+\d/.test(code))
+      decide(line, `step ${id} sleeps to wait: replace with kubectl wait or a polling loop`, true);
+    const meta = [
+      `step=${id}`,
+      `title=${quote(section)}`,
+      seg.on !== 'local' ? `on=${seg.on}` : '',
+      confirm ? 'confirm' : '',
+      check ? 'check' : '',
+      expect ? `expect=${quote(expect)}` : '',
+    ]
+      .filter(Boolean)
+      .join(' ');
     result.steps.push({ id, on: seg.on, line, confirm, check, expect });
     out.push(`\`\`\`bash ${meta}`, code, '```', '');
   }
@@ -171,11 +237,17 @@ function frontmatter(result: ImportResult, body: string[]): string {
   if (result.steps.some((s) => s.on !== 'local')) requires.add('ssh');
   const text = body.join('\n');
   for (const m of text.matchAll(/^```bash step=[^\n]*\n([\s\S]*?)^```/gm)) {
-    for (const inv of analyseShell(m[1]!).invocations) if (!inv.remote && inv.name && TOOLS.includes(inv.name)) requires.add(inv.name);
+    for (const inv of analyseShell(m[1]!).invocations)
+      if (!inv.remote && inv.name && TOOLS.includes(inv.name)) requires.add(inv.name);
   }
   const params: Record<string, Record<string, unknown>> = {};
   for (const p of result.params) {
-    params[p.name] = { description: p.description, required: true, ...(p.pattern ? { pattern: p.pattern } : {}), ...(p.secret ? { secret: true } : {}) };
+    params[p.name] = {
+      description: p.description,
+      required: true,
+      ...(p.pattern ? { pattern: p.pattern } : {}),
+      ...(p.secret ? { secret: true } : {}),
+    };
   }
   const risk = result.steps.some((s) => s.confirm) ? 'high' : result.steps.every((s) => s.check) ? 'low' : 'medium';
   const fm = {

@@ -13,14 +13,28 @@ export interface ImportedParam {
   line: number;
 }
 
-const RESERVED = new Set(['NODE', 'NODE_ADDRESS', 'PATH', 'HOME', 'KUBECONFIG', 'PWD', 'SHELL', 'IFS', 'ENV', 'TMPDIR']);
+const RESERVED = new Set([
+  'NODE',
+  'NODE_ADDRESS',
+  'PATH',
+  'HOME',
+  'KUBECONFIG',
+  'PWD',
+  'SHELL',
+  'IFS',
+  'ENV',
+  'TMPDIR',
+]);
 const SECRET = /TOKEN|PASSWORD|PASSWD|SECRET|KEY/;
 const STAMP = /\bYYYYMMDD\b/g;
 const VERSION = /\bv\d+\.(?:\d+|x+)\.(?:\d+|[xy]+)(?:\+k3s\d)?\b/g;
 const ANGLE = /<([A-Za-z_][\w.:-]*)>/g;
 
 export function paramName(token: string): string {
-  let name = token.replace(/[^A-Za-z0-9]+/g, '_').replace(/^_|_$/g, '').toUpperCase();
+  let name = token
+    .replace(/[^A-Za-z0-9]+/g, '_')
+    .replace(/^_|_$/g, '')
+    .toUpperCase();
   if (/^\d/.test(name)) name = `P_${name}`;
   return RESERVED.has(name) || name.startsWith('SSH_') || name.startsWith('RUNBOOK_') ? `${name}_VALUE` : name;
 }
@@ -39,7 +53,8 @@ export function extractParams(code: string, sourceLine: number, params: Map<stri
   // (inside "…" where bash reads them literally) are placeholders for the reader all the same.
   const known = new Set(placeholders(code).map((p) => p.name));
   const add = (name: string, description: string, pattern?: string) => {
-    if (!params.has(name)) params.set(name, { name, description, secret: SECRET.test(name), pattern, line: sourceLine });
+    if (!params.has(name))
+      params.set(name, { name, description, secret: SECRET.test(name), pattern, line: sourceLine });
     return name;
   };
   return code
@@ -51,12 +66,25 @@ export function extractParams(code: string, sourceLine: number, params: Map<stri
       for (const m of line.matchAll(ANGLE)) {
         const token = m[1]!;
         const kind = known.has(token) ? 'placeholder' : 'quoted placeholder';
-        hits.push({ at: m.index, len: m[0].length, name: add(paramName(token), `${kind} <${token}> in the source (line ${sourceLine + i})`) });
+        hits.push({
+          at: m.index,
+          len: m[0].length,
+          name: add(paramName(token), `${kind} <${token}> in the source (line ${sourceLine + i})`),
+        });
       }
-      for (const m of line.matchAll(STAMP)) hits.push({ at: m.index, len: m[0].length, name: add('DATE_STAMP', 'Date stamp, YYYYMMDD', '[0-9]{8}') });
+      for (const m of line.matchAll(STAMP))
+        hits.push({ at: m.index, len: m[0].length, name: add('DATE_STAMP', 'Date stamp, YYYYMMDD', '[0-9]{8}') });
       for (const m of line.matchAll(VERSION)) {
         if (!/[xy]/.test(m[0])) continue;
-        hits.push({ at: m.index, len: m[0].length, name: add('TARGET_VERSION', `Version, written ${m[0]} in the source`, 'v[0-9]+\\.[0-9]+\\.[0-9]+(\\+k3s[0-9]+)?') });
+        hits.push({
+          at: m.index,
+          len: m[0].length,
+          name: add(
+            'TARGET_VERSION',
+            `Version, written ${m[0]} in the source`,
+            'v[0-9]+\\.[0-9]+\\.[0-9]+(\\+k3s[0-9]+)?',
+          ),
+        });
       }
       hits.sort((a, b) => a.at - b.at);
       for (const h of hits) {

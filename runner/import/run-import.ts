@@ -1,4 +1,14 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  type Stats,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, relative, resolve } from 'node:path';
 import { checkFiles } from '../check/check.ts';
@@ -25,10 +35,17 @@ export interface ImportedFile extends ImportResult {
 }
 
 function inputs(path: string): string[] {
-  let st;
-  try { st = statSync(path); } catch { throw new UsageError(`${path}: no such file or directory; pass a .md file or a folder of them`); }
+  let st: Stats;
+  try {
+    st = statSync(path);
+  } catch {
+    throw new UsageError(`${path}: no such file or directory; pass a .md file or a folder of them`);
+  }
   if (!st.isDirectory()) return [path];
-  const files = readdirSync(path).filter((f) => f.endsWith('.md')).sort().map((f) => join(path, f));
+  const files = readdirSync(path)
+    .filter((f) => f.endsWith('.md'))
+    .sort()
+    .map((f) => join(path, f));
   if (!files.length) throw new UsageError(`${path}: holds no .md file to import`);
   return files;
 }
@@ -39,7 +56,8 @@ export async function runImport(path: string, opts: ImportOptions, cwd = process
   if (idProblem) throw new UsageError(`--id ${opts.id}: ${idProblem}; for example --id ${suggestPageId(opts.id!)}`);
   const { inventory } = loadInventory(opts.inventory, cwd);
   const files = inputs(resolve(cwd, path));
-  if (opts.id && files.length > 1) throw new UsageError(`--id names one page but ${path} holds ${files.length} files; import them one by one`);
+  if (opts.id && files.length > 1)
+    throw new UsageError(`--id names one page but ${path} holds ${files.length} files; import them one by one`);
   // The ids the project's pages already have, wherever they live and however they got them (runbook.id or file name).
   const projectPages = await loadAllCached(cwd);
   const out: ImportedFile[] = [];
@@ -55,16 +73,32 @@ export async function runImport(path: string, opts: ImportOptions, cwd = process
       // check runs on the page alone, so a runbook id the site already has is looked for here.
       const owner = projectPages.find((p) => p.id === id && resolve(cwd, p.file) !== target);
       if (owner) {
-        result.decisions.unshift({ line: 1, what: `runbook id ${id} is taken by ${relative(cwd, resolve(cwd, owner.file))}: pass --id`, needsDecision: true });
+        result.decisions.unshift({
+          line: 1,
+          what: `runbook id ${id} is taken by ${relative(cwd, resolve(cwd, owner.file))}: pass --id`,
+          needsDecision: true,
+        });
       }
-      if (existsSync(target)) result.decisions.unshift({ line: 1, what: `${relative(cwd, target)} exists${opts.dryRun ? ' and would be replaced' : ' and was replaced'}`, needsDecision: false });
+      if (existsSync(target))
+        result.decisions.unshift({
+          line: 1,
+          what: `${relative(cwd, target)} exists${opts.dryRun ? ' and would be replaced' : ' and was replaced'}`,
+          needsDecision: false,
+        });
       if (!opts.dryRun) {
         mkdirSync(resolve(target, '..'), { recursive: true });
         writeFileSync(target, result.page);
       }
       out.push({
-        ...result, source: relative(cwd, source), target: relative(cwd, target), written: !opts.dryRun,
-        check: { errors: checked.errors, warnings: checked.warnings, messages: checked.diagnostics.map((d) => `${d.line}:${d.column} ${d.severity} ${d.rule} ${d.message}`) },
+        ...result,
+        source: relative(cwd, source),
+        target: relative(cwd, target),
+        written: !opts.dryRun,
+        check: {
+          errors: checked.errors,
+          warnings: checked.warnings,
+          messages: checked.diagnostics.map((d) => `${d.line}:${d.column} ${d.severity} ${d.rule} ${d.message}`),
+        },
       });
     }
   } finally {

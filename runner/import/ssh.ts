@@ -48,7 +48,7 @@ export function splitBySsh(code: string, inv: Inventory): Segment[] {
   const out: Segment[] = [];
   let current: Segment | undefined;
   const flush = () => {
-    if (current && current.code.trim()) out.push({ ...current, code: current.code.replace(/\n+$/, '') });
+    if (current?.code.trim()) out.push({ ...current, code: current.code.replace(/\n+$/, '') });
     current = undefined;
   };
   let session: { on: string | undefined; host: string } | undefined;

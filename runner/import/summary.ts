@@ -11,7 +11,10 @@ export function formatSummary(f: ImportedFile): string {
   ];
   const open = f.decisions.filter((d) => d.needsDecision);
   if (open.length) lines.push('  needs a decision:', ...open.map((d) => `    line ${d.line}: ${d.what}`));
-  lines.push('  decisions taken:', ...f.decisions.filter((d) => !d.needsDecision).map((d) => `    line ${d.line}: ${d.what}`));
+  lines.push(
+    '  decisions taken:',
+    ...f.decisions.filter((d) => !d.needsDecision).map((d) => `    line ${d.line}: ${d.what}`),
+  );
   return `${lines.join('\n')}\n`;
 }
 

@@ -43,7 +43,9 @@ export function parseInventory(text: string, file: string): Inventory {
   if (doc.errors.length > 0 || !result) {
     const e = doc.errors[0];
     const { line, col } = e ? lineCounter.linePos(e.pos[0]) : { line: 1, col: 1 };
-    throw new UsageError(`${file}:${line}:${col}  invalid YAML: ${e ? e.message.split('\n')[0] : 'the file is empty or not YAML'}`);
+    throw new UsageError(
+      `${file}:${line}:${col}  invalid YAML: ${e ? e.message.split('\n')[0] : 'the file is empty or not YAML'}`,
+    );
   }
   throw new UsageError(
     formatZodIssues(result.error.issues, file, (path) => {

@@ -23,19 +23,26 @@ export interface PinResult {
  * blank lines, quoting); the result is re-validated and replaced durably, keeping the file's
  * mode, and through a symlink the file it points to is the one updated.
  */
-export async function pinInventory(ctx: ProjectContext, opts: { context?: string; force?: boolean }): Promise<PinResult> {
+export async function pinInventory(
+  ctx: ProjectContext,
+  opts: { context?: string; force?: boolean },
+): Promise<PinResult> {
   const { file, inventory } = ctx.loadInventory();
   const shown = relative(process.cwd(), file).startsWith('..') ? file : relative(process.cwd(), file);
   const target = realpathSync(file);
   try {
     accessSync(target, constants.W_OK);
   } catch (err) {
-    throw new UsageError(`cannot pin: ${shown} is not writable (${describeError(err)}); pin a copy you can write, or fix its mode`);
+    throw new UsageError(
+      `cannot pin: ${shown} is not writable (${describeError(err)}); pin a copy you can write, or fix its mode`,
+    );
   }
   const cluster = await connectView(guardedView(inventory, shown, opts.context, 'refusing to pin'));
   const uid = await clusterUid(cluster).catch((err: unknown) => {
     if (err instanceof UsageError) throw err;
-    throw new UsageError(`cannot pin: ${(err as Error).message}. Check that the cluster is up and the kube context is right.`);
+    throw new UsageError(
+      `cannot pin: ${(err as Error).message}. Check that the cluster is up and the kube context is right.`,
+    );
   });
   const previous = inventory.cluster.uid;
   const result = { file: shown, cluster: inventory.cluster.name, uid };
@@ -71,7 +78,9 @@ export function withUid(text: string, uid: string, shown: string): string {
   }
   const anchor = pair('server') ?? (cluster as YAMLMap).items[0];
   if (!anchor || !isScalar(anchor.key) || !anchor.key.range || !isScalar(anchor.value) || !anchor.value.range) {
-    throw new UsageError(`cannot pin: ${shown}'s cluster: mapping is not written one key per line; add "uid: ${uid}" under cluster: yourself`);
+    throw new UsageError(
+      `cannot pin: ${shown}'s cluster: mapping is not written one key per line; add "uid: ${uid}" under cluster: yourself`,
+    );
   }
   const lines = new LineCounter();
   parseDocument(text, { lineCounter: lines });

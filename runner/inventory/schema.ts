@@ -36,7 +36,10 @@ export const clusterSchema = z
      * The UID of the cluster's kube-system namespace: what makes this cluster this one
      * (K3s names every cluster's context and user `default`). `runbook inventory pin` writes it.
      */
-    uid: z.string().regex(/^[0-9a-f-]{36}$/, 'a namespace UID such as 7c9e6679-7425-40de-944b-e07fc1f90ae7').optional(),
+    uid: z
+      .string()
+      .regex(/^[0-9a-f-]{36}$/, 'a namespace UID such as 7c9e6679-7425-40de-944b-e07fc1f90ae7')
+      .optional(),
     k3sVersion: z.string().regex(/^v\d+\.\d+\.\d+\+k3s\d+$/, 'a K3s version such as v1.34.3+k3s1'),
     datastore: z.enum(['embedded-etcd', 'sqlite', 'external']).optional(),
     domain: z.string().optional(),

@@ -16,10 +16,15 @@ export function selectNodes(inv: Inventory, selector: string): { nodes: Inventor
     }
     return { nodes };
   }
-  const names = sel.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = sel
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const missing = names.filter((name) => !inv.nodes.some((n) => n.name === name));
   if (missing.length > 0) {
-    return { error: `unknown node ${missing.map((m) => `"${m}"`).join(', ')} (nodes: ${inv.nodes.map((n) => n.name).join(', ')})` };
+    return {
+      error: `unknown node ${missing.map((m) => `"${m}"`).join(', ')} (nodes: ${inv.nodes.map((n) => n.name).join(', ')})`,
+    };
   }
   // Inventory order, not the order written, so rolling work is predictable.
   return { nodes: inv.nodes.filter((n) => names.includes(n.name)) };

@@ -33,7 +33,10 @@ export function parseSetArgs(sets: string[]): { values: Record<string, string>; 
     const eq = s.indexOf('=');
     const name = eq > 0 ? s.slice(0, eq) : '';
     if (!SHELL_NAME.test(name)) {
-      problems.push({ name: s, message: `--set ${eq > 0 ? shellQuote(name) : shellQuote(s)}: write --set NAME=value (NAME is a param name)` });
+      problems.push({
+        name: s,
+        message: `--set ${eq > 0 ? shellQuote(name) : shellQuote(s)}: write --set NAME=value (NAME is a param name)`,
+      });
       continue;
     }
     const reserved = reservedName(name);
@@ -42,7 +45,8 @@ export function parseSetArgs(sets: string[]): { values: Record<string, string>; 
       continue;
     }
     seen.set(name, (seen.get(name) ?? 0) + 1);
-    if (seen.get(name) === 2) problems.push({ name, message: `--set ${name} is given more than once: give each param once` });
+    if (seen.get(name) === 2)
+      problems.push({ name, message: `--set ${name} is given more than once: give each param once` });
     values[name] = s.slice(eq + 1);
   }
   return { values, problems };
@@ -80,7 +84,10 @@ export function resolveParams(
     if (value === undefined) {
       if (spec.required) {
         const how = secret ? `export ${name}=… (secrets are best passed through the environment)` : `--set ${name}=…`;
-        problems.push({ name, message: `param ${name} is required${spec.description ? ` (${spec.description})` : ''}: pass ${how}` });
+        problems.push({
+          name,
+          message: `param ${name} is required${spec.description ? ` (${spec.description})` : ''}: pass ${how}`,
+        });
         if (lenient) params.push({ name, value: '', source: 'missing', secret });
       }
       continue;

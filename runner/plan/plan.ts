@@ -48,8 +48,17 @@ export interface PlanOptions {
  * Expands a procedure against an inventory: params resolved, tabs chosen,
  * `on=role:` fanned out and `<ForEach>` groups unrolled node by node.
  */
-export function planProcedure(procedure: Procedure, inventory: Inventory, options: PlanOptions = {}): { plan?: Plan; problems: Array<PlanProblem | ParamProblem> } {
-  const { params, problems } = resolveParams(procedure.runbook?.params ?? {}, options.sets ?? {}, options.env ?? process.env, options.lenient);
+export function planProcedure(
+  procedure: Procedure,
+  inventory: Inventory,
+  options: PlanOptions = {},
+): { plan?: Plan; problems: Array<PlanProblem | ParamProblem> } {
+  const { params, problems } = resolveParams(
+    procedure.runbook?.params ?? {},
+    options.sets ?? {},
+    options.env ?? process.env,
+    options.lenient,
+  );
   const planProblems: Array<PlanProblem | ParamProblem> = [...problems];
   const values = Object.fromEntries(params.map((p) => [p.name, p.value]));
   const instances: StepInstance[] = [];
@@ -62,7 +71,11 @@ export function planProcedure(procedure: Procedure, inventory: Inventory, option
     if (on === '$NODE') return node ? [nodeTarget(inventory, node)] : undefined;
     const sel = selectNodes(inventory, on);
     if ('error' in sel) {
-      planProblems.push({ line: step.position.start.line, column: step.position.start.column, message: `step "${step.id}" on=${on}: ${sel.error}` });
+      planProblems.push({
+        line: step.position.start.line,
+        column: step.position.start.column,
+        message: `step "${step.id}" on=${on}: ${sel.error}`,
+      });
       return undefined;
     }
     return sel.nodes.map((n) => nodeTarget(inventory, n));
@@ -99,7 +112,11 @@ export function planProcedure(procedure: Procedure, inventory: Inventory, option
     const group = procedure.groups[step.group]!;
     const sel = selectNodes(inventory, group.nodes);
     if ('error' in sel) {
-      planProblems.push({ line: group.position.start.line, column: group.position.start.column, message: `<ForEach nodes="${group.nodes}">: ${sel.error}` });
+      planProblems.push({
+        line: group.position.start.line,
+        column: group.position.start.column,
+        message: `<ForEach nodes="${group.nodes}">: ${sel.error}`,
+      });
       continue;
     }
     const groupSteps = procedure.steps.filter((s) => s.group === step.group && include(s));
@@ -114,7 +131,14 @@ export function planProcedure(procedure: Procedure, inventory: Inventory, option
 
 export function nodeTarget(inventory: Inventory, node: InventoryNode): Target {
   const ssh = sshTarget(inventory, node);
-  return { kind: 'node', node: node.name, host: ssh.host, ...(ssh.user ? { user: ssh.user } : {}), port: ssh.port, become: ssh.become };
+  return {
+    kind: 'node',
+    node: node.name,
+    host: ssh.host,
+    ...(ssh.user ? { user: ssh.user } : {}),
+    port: ssh.port,
+    become: ssh.become,
+  };
 }
 
 export function describeTarget(t: Target): string {

@@ -32,7 +32,11 @@ export interface FileIo {
 
 const nodeIo: FileIo = fs;
 
-export function replaceFileDurably(file: string, data: string, options: { io?: FileIo; fsync?: boolean; mode?: number } = {}): void {
+export function replaceFileDurably(
+  file: string,
+  data: string,
+  options: { io?: FileIo; fsync?: boolean; mode?: number } = {},
+): void {
   const io = options.io ?? nodeIo;
   const sync = options.fsync !== false;
   const bytes = Buffer.from(data);

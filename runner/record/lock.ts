@@ -1,5 +1,15 @@
 import {
-  closeSync, constants, fstatSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync,
+  closeSync,
+  constants,
+  fstatSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
   type Stats,
 } from 'node:fs';
 import { homedir, hostname } from 'node:os';
@@ -34,7 +44,9 @@ export function lockDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.RUNBOOK_LOCK_DIR) return env.RUNBOOK_LOCK_DIR;
   if (env.XDG_RUNTIME_DIR && isAbsolute(env.XDG_RUNTIME_DIR)) return join(env.XDG_RUNTIME_DIR, 'runbook', 'locks');
   const state =
-    env.XDG_STATE_HOME && isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : join(env.HOME || homedir(), '.local', 'state');
+    env.XDG_STATE_HOME && isAbsolute(env.XDG_STATE_HOME)
+      ? env.XDG_STATE_HOME
+      : join(env.HOME || homedir(), '.local', 'state');
   return join(state, 'runbook', 'locks');
 }
 
@@ -57,7 +69,8 @@ export function ensurePrivateDir(dir: string): void {
       throw new UsageError(`the lock folder ${dir}: ${describeError(err)}; ${TODO_DIR}`);
     }
   }
-  if (st.isSymbolicLink()) throw new UsageError(`the lock folder ${dir} is a symbolic link, which the runner never follows; ${TODO_DIR}`);
+  if (st.isSymbolicLink())
+    throw new UsageError(`the lock folder ${dir} is a symbolic link, which the runner never follows; ${TODO_DIR}`);
   if (!st.isDirectory()) throw new UsageError(`the lock folder ${dir} is not a folder; ${TODO_DIR}`);
   const uid = process.getuid?.();
   if (uid !== undefined && st.uid !== uid) {
@@ -65,7 +78,9 @@ export function ensurePrivateDir(dir: string): void {
   }
   if ((st.mode & 0o022) !== 0) {
     const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
-    throw new UsageError(`the lock folder ${dir} is writable by others (mode ${mode}); run \`chmod 700 ${dir}\`, or ${TODO_DIR}`);
+    throw new UsageError(
+      `the lock folder ${dir} is writable by others (mode ${mode}); run \`chmod 700 ${dir}\`, or ${TODO_DIR}`,
+    );
   }
 }
 
@@ -110,7 +125,8 @@ export function acquireLock(holder: LockHolder, dir = lockDir()): Lock | { heldB
         linkSync(temp, file);
         return { file, release: () => releaseIfMine(file, mine) };
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new UsageError(`cannot take the lock ${file}: ${describeError(err)}`);
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
+          throw new UsageError(`cannot take the lock ${file}: ${describeError(err)}`);
       }
       const current = readHolder(file);
       if (!current) continue; // released meanwhile
@@ -129,9 +145,11 @@ function writeNew(file: string, text: string): void {
   try {
     fd = openSync(file, constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | constants.O_WRONLY, 0o600);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') unlinkSync(file); // our own pid's leftover: this pid is us
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST')
+      unlinkSync(file); // our own pid's leftover: this pid is us
     else throw new UsageError(`cannot write the lock ${file}: ${describeError(err)}`);
-    return writeNew(file, text);
+    writeNew(file, text);
+    return;
   }
   try {
     writeSync(fd, text);
@@ -143,7 +161,13 @@ function writeNew(file: string, text: string): void {
   closeSync(fd);
 }
 
-const HOLDER_FIELDS = { runbook: 'string', runId: 'string', pid: 'number', host: 'string', startedAt: 'string' } as const;
+const HOLDER_FIELDS = {
+  runbook: 'string',
+  runId: 'string',
+  pid: 'number',
+  host: 'string',
+  startedAt: 'string',
+} as const;
 
 /** The lock's holder, read without following a symlink; undefined when there is no lock. */
 function readHolder(file: string): { text: string; holder: LockHolder } | undefined {
@@ -161,7 +185,8 @@ function readHolder(file: string): { text: string; holder: LockHolder } | undefi
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
     if (err instanceof UsageError) throw err;
-    if (code === 'ELOOP') throw new UsageError(`the lock ${file} is a symbolic link, which the runner never follows; ${todo}`);
+    if (code === 'ELOOP')
+      throw new UsageError(`the lock ${file} is a symbolic link, which the runner never follows; ${todo}`);
     throw new UsageError(`cannot read the lock ${file}: ${describeError(err)}; ${todo}`);
   }
   let holder: unknown;
@@ -170,7 +195,9 @@ function readHolder(file: string): { text: string; holder: LockHolder } | undefi
   } catch {
     holder = undefined;
   }
-  const valid = typeof holder === 'object' && holder !== null &&
+  const valid =
+    typeof holder === 'object' &&
+    holder !== null &&
     Object.entries(HOLDER_FIELDS).every(([k, type]) => typeof (holder as Record<string, unknown>)[k] === type);
   if (!valid) {
     const what = text.trim() === '' ? 'is empty' : 'is not a lock this runner wrote (not its JSON)';

@@ -9,7 +9,15 @@ import { STEP_FLAG_NAMES } from '../format/step-flags.ts';
  */
 
 export const RUN_STATUSES = ['running', 'succeeded', 'failed', 'interrupted'] as const;
-export const STEP_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'timed-out', 'interrupted', 'skipped'] as const;
+export const STEP_STATUSES = [
+  'pending',
+  'running',
+  'succeeded',
+  'failed',
+  'timed-out',
+  'interrupted',
+  'skipped',
+] as const;
 
 export const targetResultSchema = z.object({
   /** `local` or the node name. */
@@ -131,7 +139,9 @@ export const runRecordSchema = z.object({
   endedAt: z.string().optional(),
   durationMs: z.number().min(0).optional(),
   /** Each resume appends here; the steps array keeps the latest result per instance. */
-  resumes: z.array(z.object({ at: z.string(), from: z.string(), pid: z.number().int(), operator: z.string() })).default([]),
+  resumes: z
+    .array(z.object({ at: z.string(), from: z.string(), pid: z.number().int(), operator: z.string() }))
+    .default([]),
   steps: z.array(stepRecordSchema),
 });
 

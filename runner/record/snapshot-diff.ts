@@ -60,17 +60,20 @@ export function diffSnapshots(before: ClusterSnapshot, after: ClusterSnapshot): 
     newlyBlockingPdbs: [],
     changed: false,
   };
-  if (before.serverVersion !== after.serverVersion) diff.serverVersion = { from: before.serverVersion, to: after.serverVersion };
+  if (before.serverVersion !== after.serverVersion)
+    diff.serverVersion = { from: before.serverVersion, to: after.serverVersion };
 
   for (const node of after.nodes) {
     const old = was.get(node.name);
     if (!old) continue;
-    if (old.kubeletVersion !== node.kubeletVersion) diff.versions.push({ node: node.name, from: old.kubeletVersion, to: node.kubeletVersion });
+    if (old.kubeletVersion !== node.kubeletVersion)
+      diff.versions.push({ node: node.name, from: old.kubeletVersion, to: node.kubeletVersion });
     if (old.ready !== node.ready) diff.ready.push({ node: node.name, from: old.ready, to: node.ready });
     if (node.unschedulable && !old.unschedulable) diff.cordonsLeft.push(node.name);
     if (!node.unschedulable && old.unschedulable) diff.uncordoned.push(node.name);
     for (const taint of node.taints) if (!old.taints.includes(taint)) diff.taintsAdded.push({ node: node.name, taint });
-    for (const taint of old.taints) if (!node.taints.includes(taint)) diff.taintsRemoved.push({ node: node.name, taint });
+    for (const taint of old.taints)
+      if (!node.taints.includes(taint)) diff.taintsRemoved.push({ node: node.name, taint });
   }
 
   const stuckBefore = new Map(before.stuckPods.map((s) => [s.namespace, s]));
@@ -79,7 +82,8 @@ export function diffSnapshots(before: ClusterSnapshot, after: ClusterSnapshot): 
     const old = stuckBefore.get(ns.namespace);
     const oldNames = new Set((old?.pods ?? []).map(podName));
     const fresh = ns.pods.filter((p) => !oldNames.has(podName(p)));
-    if (!old || ns.count > old.count || fresh.length > 0) diff.newlyStuck.push({ namespace: ns.namespace, before: old?.count ?? 0, after: ns.count, pods: fresh });
+    if (!old || ns.count > old.count || fresh.length > 0)
+      diff.newlyStuck.push({ namespace: ns.namespace, before: old?.count ?? 0, after: ns.count, pods: fresh });
   }
   diff.unstuck = before.stuckPods.filter((s) => !stuckAfter.has(s.namespace)).map((s) => s.namespace);
 
@@ -93,9 +97,7 @@ export function diffSnapshots(before: ClusterSnapshot, after: ClusterSnapshot): 
   const blockingBefore = new Set(before.blockingPdbs.map(pdbKey));
   diff.newlyBlockingPdbs = after.blockingPdbs.filter((p) => !blockingBefore.has(pdbKey(p)));
 
-  diff.changed =
-    diff.serverVersion !== undefined ||
-    Object.values(diff).some((v) => Array.isArray(v) && v.length > 0);
+  diff.changed = diff.serverVersion !== undefined || Object.values(diff).some((v) => Array.isArray(v) && v.length > 0);
   return diff;
 }
 
@@ -116,7 +118,10 @@ function podName(entry: string): string {
  * on each side (a cluster is only as upgraded as its oldest part). Undefined
  * unless both slots are snapshots with a version to read.
  */
-export function upgradeRange(before: SnapshotSlot | undefined, after: SnapshotSlot | undefined): { from: string; to: string } | undefined {
+export function upgradeRange(
+  before: SnapshotSlot | undefined,
+  after: SnapshotSlot | undefined,
+): { from: string; to: string } | undefined {
   if (!isSnapshot(before) || !isSnapshot(after)) return undefined;
   const from = oldestVersion(before);
   const to = oldestVersion(after);
@@ -137,7 +142,8 @@ export function compareVersions(a: string, b: string): number {
   const pb = parseVersion(b);
   if (!pa || !pb) return pa ? -1 : pb ? 1 : a.localeCompare(b);
   for (let i = 0; i < 3; i++) if (pa.core[i] !== pb.core[i]) return pa.core[i]! - pb.core[i]!;
-  if (pa.pre !== pb.pre) return pa.pre === '' ? 1 : pb.pre === '' ? -1 : pa.pre.localeCompare(pb.pre, 'en', { numeric: true });
+  if (pa.pre !== pb.pre)
+    return pa.pre === '' ? 1 : pb.pre === '' ? -1 : pa.pre.localeCompare(pb.pre, 'en', { numeric: true });
   return pa.build.localeCompare(pb.build, 'en', { numeric: true });
 }
 

@@ -60,7 +60,15 @@ export const clusterSnapshotSchema = z.object({
   unavailable: z.array(unavailableWorkloadSchema).max(SNAPSHOT_LIMITS.workloads),
   blockingPdbs: z.array(blockingPdbSchema).max(SNAPSHOT_LIMITS.workloads),
   /** What the caps left out, per list, when a list was longer than its cap. */
-  omitted: z.object({ nodes: z.number().int(), namespaces: z.number().int(), workloads: z.number().int(), pdbs: z.number().int() }).partial().optional(),
+  omitted: z
+    .object({
+      nodes: z.number().int(),
+      namespaces: z.number().int(),
+      workloads: z.number().int(),
+      pdbs: z.number().int(),
+    })
+    .partial()
+    .optional(),
 });
 
 /** A snapshot, or why there is none (the API was down, as it may be while k3s restarts). */
@@ -72,4 +80,5 @@ export const snapshotSlotSchema = z.union([
 export type ClusterSnapshot = z.infer<typeof clusterSnapshotSchema>;
 export type SnapshotSlot = z.infer<typeof snapshotSlotSchema>;
 
-export const isSnapshot = (slot: SnapshotSlot | undefined): slot is ClusterSnapshot => slot !== undefined && !('error' in slot);
+export const isSnapshot = (slot: SnapshotSlot | undefined): slot is ClusterSnapshot =>
+  slot !== undefined && !('error' in slot);

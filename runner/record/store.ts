@@ -34,7 +34,8 @@ function shownName(name: string): string {
 export function pathSegmentProblem(id: string): string | undefined {
   if (id.length === 0) return 'it is empty';
   if (id.length > MAX_ID_LENGTH) return `it is longer than ${MAX_ID_LENGTH} characters`;
-  if (!SEGMENT.test(id)) return 'only letters, digits, ".", "_" and "-" can name a file (starting with a letter or digit)';
+  if (!SEGMENT.test(id))
+    return 'only letters, digits, ".", "_" and "-" can name a file (starting with a letter or digit)';
   return undefined;
 }
 
@@ -88,7 +89,9 @@ export function assertInside(dir: string, file: string): void {
     throw new UsageError(`cannot use ${existing} in the records folder ${root}: ${describeFsError(err)}`);
   }
   if (!within(realRoot, real)) {
-    throw new UsageError(`${existing} leads outside the records folder ${root} (to ${real}); records are kept only inside it`);
+    throw new UsageError(
+      `${existing} leads outside the records folder ${root} (to ${real}); records are kept only inside it`,
+    );
   }
 }
 
@@ -111,7 +114,10 @@ const realOrSelf = (path: string) => {
 /** `20261123T101502Z-k3s-upgrade-3f9a`: sorts by start time, unique enough for one operator's lab. */
 export function newRunId(runbookId: string, now = new Date()): string {
   assertPathSegment(runbookId, 'runbook id');
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `${stamp}-${runbookId}-${randomBytes(2).toString('hex')}`;
 }
 
@@ -174,7 +180,10 @@ export interface RecordProblem {
 
 /** A problem as the lines of an error message: `file: message:` then `file  field: issue` lines. */
 export function describeRecordProblem({ file, message, issues }: RecordProblem): string {
-  return [`${file}: ${message}${issues.length ? ':' : ''}`, ...issues.map((i) => `${file}  ${i.field ? `${i.field}: ` : ''}${i.message}`)].join('\n');
+  return [
+    `${file}: ${message}${issues.length ? ':' : ''}`,
+    ...issues.map((i) => `${file}  ${i.field ? `${i.field}: ` : ''}${i.message}`),
+  ].join('\n');
 }
 
 function parseRecord(file: string): { record: RunRecord } | { problem: RecordProblem } {
@@ -185,7 +194,8 @@ function parseRecord(file: string): { record: RunRecord } | { problem: RecordPro
     return { problem: { file, message: `not a readable run record (${(err as Error).message})`, issues: [] } };
   }
   const checked = runRecordSchema.safeParse(data);
-  if (!checked.success) return { problem: { file, message: 'not a valid run record', issues: fieldIssues(checked.error.issues) } };
+  if (!checked.success)
+    return { problem: { file, message: 'not a valid run record', issues: fieldIssues(checked.error.issues) } };
   return { record: checked.data };
 }
 
@@ -220,7 +230,9 @@ export function listRecords(dir: string, runbookId?: string): { records: StoredR
       else records.push({ file: join(path, name), record: parsed.record });
     }
   }
-  records.sort((a, b) => b.record.startedAt.localeCompare(a.record.startedAt) || b.record.runId.localeCompare(a.record.runId));
+  records.sort(
+    (a, b) => b.record.startedAt.localeCompare(a.record.startedAt) || b.record.runId.localeCompare(a.record.runId),
+  );
   return { records, problems };
 }
 

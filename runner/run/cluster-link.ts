@@ -25,7 +25,12 @@ export interface ClusterLink {
   twin?: { faults: RehearsalFault[] };
 }
 
-export async function linkCluster(procedure: Procedure, inventory: Inventory, inventoryFile: string, kube: KubeView): Promise<ClusterLink> {
+export async function linkCluster(
+  procedure: Procedure,
+  inventory: Inventory,
+  inventoryFile: string,
+  kube: KubeView,
+): Promise<ClusterLink> {
   const { connectView, probeServer, ClusterUnreachable } = await import('../cluster/api.ts');
   const { confirmIdentity, unpinnedNote } = await import('../cluster/identity.ts');
   const tolerate = procedure.runbook?.api === 'optional';
@@ -47,9 +52,15 @@ export async function linkCluster(procedure: Procedure, inventory: Inventory, in
   if (down) return unreachable(new ClusterUnreachable(kube.server ?? '?', down));
   const client = await connectView(kube);
   try {
-    const [{ uid, identity }, twin] = await Promise.all([confirmIdentity(client, inventory.cluster, inventoryFile), readTwin(client)]);
+    const [{ uid, identity }, twin] = await Promise.all([
+      confirmIdentity(client, inventory.cluster, inventoryFile),
+      readTwin(client),
+    ]);
     return {
-      client, uid, identity, ...(twin ? { twin } : {}),
+      client,
+      uid,
+      identity,
+      ...(twin ? { twin } : {}),
       ...(identity === 'unpinned' && !twin ? { note: unpinnedNote(uid, inventoryFile) } : {}),
     };
   } catch (err) {
@@ -91,7 +102,11 @@ export function assertSameUid(record: RunRecord, link: ClusterLink): void {
 }
 
 /** A snapshot now, or why there is none; never throws (a snapshot must not stop a run). */
-export async function snapshotSlot(client: Cluster | undefined, why: string | undefined, deadlineMs?: number): Promise<SnapshotSlot> {
+export async function snapshotSlot(
+  client: Cluster | undefined,
+  why: string | undefined,
+  deadlineMs?: number,
+): Promise<SnapshotSlot> {
   const takenAt = new Date().toISOString();
   if (!client) return { takenAt, error: why ?? 'no API client' };
   try {
@@ -108,9 +123,15 @@ export async function snapshotSlot(client: Cluster | undefined, why: string | un
  * no such ConfigMap (404), a plain sandbox (`twin: "false"`) and any failure are all `undefined`:
  * this never throws and never stops a run. Faults that do not parse are left out.
  */
-export async function readTwin(cluster: Cluster, deadlineMs = 5_000): Promise<{ faults: RehearsalFault[] } | undefined> {
+export async function readTwin(
+  cluster: Cluster,
+  deadlineMs = 5_000,
+): Promise<{ faults: RehearsalFault[] } | undefined> {
   try {
-    const cm = await cluster.core.readNamespacedConfigMap({ namespace: 'kube-system', name: 'lab-twin' }, cluster.within(deadlineMs));
+    const cm = await cluster.core.readNamespacedConfigMap(
+      { namespace: 'kube-system', name: 'lab-twin' },
+      cluster.within(deadlineMs),
+    );
     if (cm.data?.twin !== 'true') return undefined;
     const { rehearsalFaultSchema } = await import('../record/schema.ts');
     let listed: unknown = [];

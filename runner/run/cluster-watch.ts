@@ -27,7 +27,8 @@ const AFTER_STOPPING_MS = 2_000;
 
 export async function watchCluster(s: Session, say: (line: string) => void): Promise<ClusterWatch> {
   const { record } = s;
-  if (!s.cluster) return { before: async () => {}, lost: async () => undefined, after: async () => {}, release: async () => {} };
+  if (!s.cluster)
+    return { before: async () => {}, lost: async () => undefined, after: async () => {}, release: async () => {} };
   const { link, name } = s.cluster;
   const client = link.client;
   let lease: HeldLease | undefined;
@@ -36,7 +37,14 @@ export async function watchCluster(s: Session, say: (line: string) => void): Pro
     lease = await takeClusterLease(
       client,
       name,
-      { operator: record.operator, host: record.host, runbook: record.runbook.id, runId: record.runId, startedAt: record.startedAt, pid: String(process.pid) },
+      {
+        operator: record.operator,
+        host: record.host,
+        runbook: record.runbook.id,
+        runId: record.runId,
+        startedAt: record.startedAt,
+        pid: String(process.pid),
+      },
       { onNote: (message: string) => say(`${pc.yellow('note')} ${s.masker.mask(message)}`) },
     );
     record.lease = {
@@ -63,7 +71,10 @@ export async function watchCluster(s: Session, say: (line: string) => void): Pro
     after: async (stopping = false) => {
       if (!record.snapshots?.before) return; // the run never got to its first step
       const deadline = stopping ? AFTER_STOPPING_MS : AFTER_DEADLINE_MS;
-      const [after, twin] = await Promise.all([snapshotSlot(client, why, deadline), client && link.twin ? readTwin(client, deadline) : undefined]);
+      const [after, twin] = await Promise.all([
+        snapshotSlot(client, why, deadline),
+        client && link.twin ? readTwin(client, deadline) : undefined,
+      ]);
       record.snapshots.after = after;
       if (twin) recordRehearsal(record, twin.faults); // faults injected while it ran
     },

@@ -64,11 +64,19 @@ export async function runSteps(ctx: LoopContext, indices: readonly number[]): Pr
     if (ctx.signal.aborted) return { status: 'interrupted' };
     const stop = await ctx.beforeStep?.(instance);
     if (stop) return { status: 'interrupted', stoppedBefore: { step: instance.id, reason: stop } };
-    if (instance.step.attrs.confirm && !(await ctx.confirm(instance))) return { status: 'interrupted', declined: instance.id };
+    if (instance.step.attrs.confirm && !(await ctx.confirm(instance)))
+      return { status: 'interrupted', declined: instance.id };
     if (ctx.signal.aborted) return { status: 'interrupted' };
 
     const startedAt = new Date();
-    Object.assign(step, { status: 'running', startedAt: startedAt.toISOString(), attempts: 0, output: '', truncated: false, targets: [] });
+    Object.assign(step, {
+      status: 'running',
+      startedAt: startedAt.toISOString(),
+      attempts: 0,
+      output: '',
+      truncated: false,
+      targets: [],
+    });
     delete step.endedAt;
     delete step.error;
     delete step.applied;
@@ -137,7 +145,11 @@ interface TargetOutcome {
  * and the nodes it never reached are recorded as skipped. Node output is always
  * prefixed with `[node]`, also for a single-node step, so it never reads as local.
  */
-async function runOnTargets(ctx: LoopContext, instance: StepInstance, applier: ApplyExecutor): Promise<TargetOutcome[]> {
+async function runOnTargets(
+  ctx: LoopContext,
+  instance: StepInstance,
+  applier: ApplyExecutor,
+): Promise<TargetOutcome[]> {
   const entries = await fanOut(
     instance.targets,
     {
@@ -160,7 +172,14 @@ function notStarted(target: Target, reason: 'after-failure' | 'interrupted'): Ta
 /** A target the step never ran on, with the reason. */
 function unstarted(target: Target, status: StepStatus, error: string): TargetOutcome {
   const result: TargetResult = {
-    target: targetName(target), status, exitCode: null, attempts: 0, durationMs: 0, output: '', truncated: false, error,
+    target: targetName(target),
+    status,
+    exitCode: null,
+    attempts: 0,
+    durationMs: 0,
+    output: '',
+    truncated: false,
+    error,
   };
   return { result, tail: new OutputTail() };
 }
@@ -211,7 +230,9 @@ async function runOnTarget(
     show(masked.flush());
     verdict = judge(last, a.timeoutMs, expect);
     if (verdict.status === 'succeeded' || verdict.status === 'interrupted' || attempts >= maxAttempts) break;
-    ctx.progress.note(`attempt ${attempts}/${maxAttempts} ${ctx.masker.mask(verdict.error ?? '')}; retrying in ${formatDuration(a.retryDelayMs)}`);
+    ctx.progress.note(
+      `attempt ${attempts}/${maxAttempts} ${ctx.masker.mask(verdict.error ?? '')}; retrying in ${formatDuration(a.retryDelayMs)}`,
+    );
     const waited = await sleep(a.retryDelayMs, true, { signal: ctx.signal }).catch(() => false);
     if (!waited) {
       verdict = { status: 'interrupted', error: 'interrupted while waiting to retry' };
@@ -221,7 +242,9 @@ async function runOnTarget(
   }
   const result: TargetResult = {
     target: targetName(target),
-    ...(target.kind === 'node' ? { address: `${target.user ? `${target.user}@` : ''}${target.host}:${target.port}` } : {}),
+    ...(target.kind === 'node'
+      ? { address: `${target.user ? `${target.user}@` : ''}${target.host}:${target.port}` }
+      : {}),
     status: verdict.status,
     exitCode: last.exitCode,
     attempts,
@@ -252,9 +275,12 @@ interface Verdict {
 function judge(r: ExecResult, timeoutMs: number, expect: ExpectMatcher | undefined): Verdict {
   if (r.interrupted) return { status: 'interrupted' };
   if (r.error) return { status: 'failed', error: r.error };
-  if (r.timedOut) return { status: 'timed-out', error: `timed out after ${formatTimeout(timeoutMs)}; its processes were killed` };
-  if (r.exitCode !== 0) return { status: 'failed', error: r.signal ? `killed by ${r.signal}` : `exit code ${r.exitCode}` };
-  if (expect && !expect.test(r.output)) return { status: 'failed', error: `the output did not match expect=/${expect.source}/` };
+  if (r.timedOut)
+    return { status: 'timed-out', error: `timed out after ${formatTimeout(timeoutMs)}; its processes were killed` };
+  if (r.exitCode !== 0)
+    return { status: 'failed', error: r.signal ? `killed by ${r.signal}` : `exit code ${r.exitCode}` };
+  if (expect && !expect.test(r.output))
+    return { status: 'failed', error: `the output did not match expect=/${expect.source}/` };
   return { status: 'succeeded' };
 }
 
@@ -285,8 +311,13 @@ function finishStep(step: StepRecord, outcomes: TargetOutcome[], startedAt: Date
   const applied = outcomes.flatMap((o) => o.applied ?? []);
   if (outcomes.some((o) => o.applied)) {
     // Capped like the output tail: the failures first (they are what a reader needs), then the rest in order.
-    const kept = applied.length <= APPLIED_KEPT ? applied
-      : [...applied.filter((o) => o.result === 'failed'), ...applied.filter((o) => o.result !== 'failed')].slice(0, APPLIED_KEPT);
+    const kept =
+      applied.length <= APPLIED_KEPT
+        ? applied
+        : [...applied.filter((o) => o.result === 'failed'), ...applied.filter((o) => o.result !== 'failed')].slice(
+            0,
+            APPLIED_KEPT,
+          );
     step.applied = kept;
     if (applied.length > kept.length) step.appliedOmitted = applied.length - kept.length;
   }

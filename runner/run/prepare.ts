@@ -45,7 +45,10 @@ export interface RunSource {
   /** Refuses what only this kind of session must refuse, once the cluster is known (a resume: another cluster). */
   check?(kube: KubeView | undefined, link: ClusterLink | undefined): void;
   /** The record to write: new for a run, the earlier one reopened for a resume. */
-  open(args: { plan: Plan; indices: number[]; inventory: Inventory; kube?: KubeView }): { record: RunRecord; file: string };
+  open(args: { plan: Plan; indices: number[]; inventory: Inventory; kube?: KubeView }): {
+    record: RunRecord;
+    file: string;
+  };
   resumeCommand: string;
 }
 
@@ -105,8 +108,18 @@ export async function prepareSession(ctx: ProjectContext, source: RunSource, opt
     if (link?.note) out.write(`${pc.yellow('note')} ${masker.mask(link.note)}\n`);
     printParams(pinned, masker, out);
     return {
-      root: ctx.root, plan: pinned, record, file, indices, env: paramEnv(pinned), masker, ...(opts.out ? { out: opts.out } : {}),
-      yes: opts.yes === true, json: opts.json === true, resumeCommand: source.resumeCommand, ...(tempDir ? { tempDir } : {}),
+      root: ctx.root,
+      plan: pinned,
+      record,
+      file,
+      indices,
+      env: paramEnv(pinned),
+      masker,
+      ...(opts.out ? { out: opts.out } : {}),
+      yes: opts.yes === true,
+      json: opts.json === true,
+      resumeCommand: source.resumeCommand,
+      ...(tempDir ? { tempDir } : {}),
       ...(link ? { cluster: { link, name: inventory.cluster.name, lease: needsLease(procedure, selected) } } : {}),
     };
   } catch (err) {
@@ -145,24 +158,35 @@ export async function assertPassesCheck(procedure: Procedure, inventory: Invento
   );
 }
 
-export function strictPlan(procedure: Procedure, inventory: Inventory, sets: Record<string, string>, env: NodeJS.ProcessEnv): Plan {
+export function strictPlan(
+  procedure: Procedure,
+  inventory: Inventory,
+  sets: Record<string, string>,
+  env: NodeJS.ProcessEnv,
+): Plan {
   const { plan, problems } = planProcedure(procedure, inventory, { sets, env });
   if (!plan || problems.length) {
     throw new UsageError(`${procedure.file}: cannot run:\n${problems.map((p) => `  ${p.message}`).join('\n')}`);
   }
   if (plan.instances.length === 0) {
     const left = plan.skipped.map((s) => `${s.step.id} (${s.reason})`).join(', ');
-    throw new UsageError(`${procedure.file}: the plan has no steps with these params${left ? `; left out: ${left}` : ''}; nothing to run`);
+    throw new UsageError(
+      `${procedure.file}: the plan has no steps with these params${left ? `; left out: ${left}` : ''}; nothing to run`,
+    );
   }
   return plan;
 }
 
 /** Steps on nodes cannot half-run: when one cannot be reached, the whole plan is refused before anything executes. */
 function assertReachable(instances: readonly StepInstance[]): void {
-  const blocked = instances.flatMap((i) => i.targets.map((t) => ({ i, why: unsupportedTarget(t) })).filter((x) => x.why));
+  const blocked = instances.flatMap((i) =>
+    i.targets.map((t) => ({ i, why: unsupportedTarget(t) })).filter((x) => x.why),
+  );
   if (blocked.length === 0) return;
   const list = blocked.map(({ i, why }) => `  ${i.index}. ${i.id}: ${why}`).join('\n');
-  throw new UsageError(`these steps cannot reach their node:\n${list}\nNothing was run. (--only <step> runs a local step on its own.)`);
+  throw new UsageError(
+    `these steps cannot reach their node:\n${list}\nNothing was run. (--only <step> runs a local step on its own.)`,
+  );
 }
 
 /**

@@ -33,7 +33,13 @@ export const STATUS_STYLE: Record<StepStatus, (s: string) => string> = {
   pending: pc.dim,
   skipped: pc.dim,
 };
-const STATUS_MARK: Partial<Record<StepStatus, string>> = { succeeded: '✓', failed: '✗', 'timed-out': '✗', interrupted: '■', pending: '·' };
+const STATUS_MARK: Partial<Record<StepStatus, string>> = {
+  succeeded: '✓',
+  failed: '✗',
+  'timed-out': '✗',
+  interrupted: '■',
+  pending: '·',
+};
 
 export function createProgress(stream: NodeJS.WriteStream, tty = stream.isTTY === true): Progress {
   const partial = new Map<string, string>();
@@ -75,7 +81,9 @@ export function createProgress(stream: NodeJS.WriteStream, tty = stream.isTTY ==
     stepStarted(instance, total) {
       const title = instance.step.attrs.title ?? instance.step.section;
       const where = instance.targets.map(describeTarget).join(', ');
-      write(`${pc.bold(`▶ ${instance.index}/${total}`)} ${pc.cyan(instance.id)}${title ? `  ${title}` : ''}  ${pc.dim(`(${where})`)}\n`);
+      write(
+        `${pc.bold(`▶ ${instance.index}/${total}`)} ${pc.cyan(instance.id)}${title ? `  ${title}` : ''}  ${pc.dim(`(${where})`)}\n`,
+      );
       if (tty) {
         const started = performance.now();
         spinnerText = () => `${instance.id} ${pc.dim(formatDuration(performance.now() - started))}`;
@@ -100,7 +108,9 @@ export function createProgress(stream: NodeJS.WriteStream, tty = stream.isTTY ==
       const style = STATUS_STYLE[step.status];
       const detail = step.status === 'succeeded' ? '' : step.error ? `: ${step.error}` : '';
       const tries = step.attempts > 1 ? `, ${step.attempts} attempts` : '';
-      write(`${style(`${STATUS_MARK[step.status] ?? '·'} ${instance.index}/${total}`)} ${instance.id} ${style(step.status)} in ${formatDuration(step.durationMs)}${tries}${detail}\n`);
+      write(
+        `${style(`${STATUS_MARK[step.status] ?? '·'} ${instance.index}/${total}`)} ${instance.id} ${style(step.status)} in ${formatDuration(step.durationMs)}${tries}${detail}\n`,
+      );
     },
     pause: stopSpinner,
     close() {

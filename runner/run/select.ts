@@ -15,7 +15,9 @@ export function selectInstances(plan: Plan, options: { from?: string; only?: str
   const hits = plan.instances.filter((i) => matches(i, ref));
   if (hits.length === 0) {
     const ids = [...new Set(plan.instances.map((i) => i.step.id))];
-    throw new UsageError(`--${options.from ? 'from' : 'only'} ${ref}: no such step in ${plan.procedure.file} (steps: ${ids.join(', ') || 'none'}; an instance id like step@node or a plan number works too)`);
+    throw new UsageError(
+      `--${options.from ? 'from' : 'only'} ${ref}: no such step in ${plan.procedure.file} (steps: ${ids.join(', ') || 'none'}; an instance id like step@node or a plan number works too)`,
+    );
   }
   if (options.only) return hits.map((i) => i.index);
   return all.filter((index) => index >= hits[0]!.index);

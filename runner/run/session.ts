@@ -63,7 +63,13 @@ export function makeTempDir(): string {
  */
 export async function executeSession(s: Session): Promise<number> {
   const { record } = s;
-  const lock = takeRunLock({ runbook: record.runbook.id, runId: record.runId, pid: process.pid, host: record.host, startedAt: new Date().toISOString() });
+  const lock = takeRunLock({
+    runbook: record.runbook.id,
+    runId: record.runId,
+    pid: process.pid,
+    host: record.host,
+    startedAt: new Date().toISOString(),
+  });
   const out = s.out ?? (s.json ? process.stderr : process.stdout);
   let cluster: ClusterWatch;
   try {
@@ -114,7 +120,9 @@ export async function executeSession(s: Session): Promise<number> {
     await cluster.before();
     save();
     const resuming = record.resumes.length ? ` · resuming at ${record.resumes.at(-1)!.from}` : '';
-    out.write(`${pc.bold(record.runbook.title)} ${pc.dim(`· run ${record.runId}${resuming} · record ${shown(s.file)}`)}\n`);
+    out.write(
+      `${pc.bold(record.runbook.title)} ${pc.dim(`· run ${record.runId}${resuming} · record ${shown(s.file)}`)}\n`,
+    );
     outcome = await runSteps(
       {
         root: s.root,
@@ -165,13 +173,19 @@ export async function executeSession(s: Session): Promise<number> {
 }
 
 /** The run's last words: the summary table, how it ended, what to do next; returns the exit code. */
-function reportOutcome(s: Session, out: NodeJS.WritableStream, outcome: LoopOutcome, stoppedBy: NodeJS.Signals | undefined): number {
+function reportOutcome(
+  s: Session,
+  out: NodeJS.WritableStream,
+  outcome: LoopOutcome,
+  stoppedBy: NodeJS.Signals | undefined,
+): number {
   const { record } = s;
   out.write(`\n${summaryTable(record)}\n\n`);
   const took = formatDuration(record.durationMs ?? 0);
   out.write(`${STATUS_STYLE[outcome.status](`Run ${outcome.status}`)} in ${took}. Record: ${shown(s.file)}\n`);
   if (outcome.declined) out.write(`Stopped before ${outcome.declined}: not confirmed.\n`);
-  if (outcome.stoppedBefore) out.write(`Stopped before ${outcome.stoppedBefore.step}: ${outcome.stoppedBefore.reason}\n`);
+  if (outcome.stoppedBefore)
+    out.write(`Stopped before ${outcome.stoppedBefore.step}: ${outcome.stoppedBefore.reason}\n`);
   if (outcome.status !== 'succeeded') out.write(`Resume with: ${pc.bold(s.resumeCommand)}\n`);
   if (s.json) process.stdout.write(`${JSON.stringify(record, null, 2)}\n`);
   if (outcome.status === 'succeeded') return EXIT.ok;

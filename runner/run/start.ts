@@ -61,7 +61,13 @@ export async function startRun(ref: string, opts: RunOptions): Promise<number> {
           select: (plan) => selectInstances(plan, opts),
           open: ({ plan, indices, inventory, kube }) => ({
             record: newRecord({
-              runId, plan, inventory, selected: new Set(indices), git: gitState(ctx.root), ...(kube ? { kube } : {}), now: new Date(),
+              runId,
+              plan,
+              inventory,
+              selected: new Set(indices),
+              git: gitState(ctx.root),
+              ...(kube ? { kube } : {}),
+              now: new Date(),
             }),
             file: recordFile(dir, procedure.id, runId),
           }),
@@ -84,7 +90,9 @@ export async function resumeRun(runId: string, opts: RunOptions): Promise<number
   const { file, record } = findRecord(await ctx.records('write'), runId);
   const status = statusHere(record);
   if (status === 'running') {
-    throw new UsageError(`run ${runId} is still running (pid ${record.pid} on ${record.host}); wait for it or stop it first`);
+    throw new UsageError(
+      `run ${runId} is still running (pid ${record.pid} on ${record.host}); wait for it or stop it first`,
+    );
   }
   if (status === 'succeeded') {
     throw new UsageError(`run ${runId} succeeded: nothing to resume. Start a new run with \`${runCommand(record)}\`.`);
@@ -110,7 +118,11 @@ export async function resumeRun(runId: string, opts: RunOptions): Promise<number
           Object.assign(record, { status: 'running', pid: process.pid });
           delete record.endedAt;
           if (kube?.context) {
-            record.cluster = { ...record.cluster, context: kube.context, ...(kube.server ? { server: kube.server } : {}) };
+            record.cluster = {
+              ...record.cluster,
+              context: kube.context,
+              ...(kube.server ? { server: kube.server } : {}),
+            };
           }
           return { record, file };
         },
@@ -138,15 +150,21 @@ function assertNoLeftovers(runId: string): void {
  * nothing from the environment, so a variable exported since cannot change the run),
  * secrets from the environment again, since records never hold them.
  */
-function recordedParams(record: RunRecord, procedure: Procedure): { sets: Record<string, string>; paramEnv: NodeJS.ProcessEnv } {
+function recordedParams(
+  record: RunRecord,
+  procedure: Procedure,
+): { sets: Record<string, string>; paramEnv: NodeJS.ProcessEnv } {
   const specs = procedure.runbook?.params ?? {};
   const secret = (name: string) =>
-    record.params.some((p) => p.name === name && p.secret) || (Object.hasOwn(specs, name) && isSecretParam(name, specs[name]!));
+    record.params.some((p) => p.name === name && p.secret) ||
+    (Object.hasOwn(specs, name) && isSecretParam(name, specs[name]!));
   const sets: Record<string, string> = {};
   for (const p of record.params) {
     if (secret(p.name)) {
       if (p.source !== 'default' && !process.env[p.name]) {
-        throw new UsageError(`param ${p.name} is secret and records never keep secrets: export ${p.name}=… and resume again`);
+        throw new UsageError(
+          `param ${p.name} is secret and records never keep secrets: export ${p.name}=… and resume again`,
+        );
       }
       continue;
     }
@@ -158,7 +176,11 @@ function recordedParams(record: RunRecord, procedure: Procedure): { sets: Record
     }
     sets[p.name] = p.value;
   }
-  const paramEnv = Object.fromEntries(Object.keys(specs).filter(secret).map((name) => [name, process.env[name]]));
+  const paramEnv = Object.fromEntries(
+    Object.keys(specs)
+      .filter(secret)
+      .map((name) => [name, process.env[name]]),
+  );
   return { sets, paramEnv };
 }
 
@@ -206,7 +228,12 @@ function remainingSteps(record: RunRecord, plan: Plan, force: boolean): number[]
   return todo.map((s) => s.index);
 }
 
-async function dryRun(procedure: Procedure, inventory: Inventory, sets: Record<string, string>, opts: RunOptions): Promise<number> {
+async function dryRun(
+  procedure: Procedure,
+  inventory: Inventory,
+  sets: Record<string, string>,
+  opts: RunOptions,
+): Promise<number> {
   assertRunnable(procedure);
   await assertPassesCheck(procedure, inventory);
   const { plan, problems } = planProcedure(procedure, inventory, { sets, lenient: true });
@@ -214,7 +241,9 @@ async function dryRun(procedure: Procedure, inventory: Inventory, sets: Record<s
   const missing = plan?.params.filter((p) => p.source === 'missing').map((p) => p.name) ?? [];
   const fatal = problems.filter((p) => !('name' in p && missing.includes(p.name)));
   if (!plan || fatal.length) {
-    throw new UsageError(`${procedure.file}: the plan cannot be built:\n${fatal.map((p) => `  ${p.message}`).join('\n')}`);
+    throw new UsageError(
+      `${procedure.file}: the plan cannot be built:\n${fatal.map((p) => `  ${p.message}`).join('\n')}`,
+    );
   }
   const indices = selectInstances(plan, opts);
   const cluster = procedure.runbook?.cluster;
@@ -222,9 +251,13 @@ async function dryRun(procedure: Procedure, inventory: Inventory, sets: Record<s
     ...(indices.length < plan.instances.length
       ? [`a real run executes ${indices.length} of ${plan.instances.length} steps: ${indices.join(', ')}`]
       : []),
-    ...missing.map((name) => `param ${name} is required: a real run needs --set ${name}=… (or the environment variable)`),
+    ...missing.map(
+      (name) => `param ${name} is required: a real run needs --set ${name}=… (or the environment variable)`,
+    ),
     ...(cluster
-      ? [`kube context check skipped: a real run requires context "${inventory.cluster.context}" (${inventory.cluster.server})`]
+      ? [
+          `kube context check skipped: a real run requires context "${inventory.cluster.context}" (${inventory.cluster.server})`,
+        ]
       : []),
   ];
   const masker = secretMasker(plan.params, process.env);
@@ -253,7 +286,9 @@ const runCommand = (record: RunRecord) => shellCommand(['runbook', 'run', record
 /** The command that continues this run, flags included, quoted for copying. */
 export function resumeCommand(runId: string, opts: RunOptions): string {
   return shellCommand([
-    'runbook', 'resume', runId,
+    'runbook',
+    'resume',
+    runId,
     ...(opts.records ? ['--records', opts.records] : []),
     ...(opts.inventory && opts.inventory !== DEFAULT_INVENTORY ? ['--inventory', opts.inventory] : []),
     ...(opts.context ? ['--context', opts.context] : []),

@@ -36,9 +36,19 @@ export interface PageResult {
 }
 
 const OUTCOME_STYLE: Record<PageOutcome, (s: string) => string> = {
-  passed: pc.green, failed: pc.red, 'not-run': pc.yellow, error: pc.red, interrupted: pc.yellow,
+  passed: pc.green,
+  failed: pc.red,
+  'not-run': pc.yellow,
+  error: pc.red,
+  interrupted: pc.yellow,
 };
-const OUTCOME_MARK: Record<PageOutcome, string> = { passed: '✓', failed: '✗', 'not-run': '-', error: '!', interrupted: '■' };
+const OUTCOME_MARK: Record<PageOutcome, string> = {
+  passed: '✓',
+  failed: '✗',
+  'not-run': '-',
+  error: '!',
+  interrupted: '■',
+};
 
 /** One line per page as it finishes, and one more per failed check. */
 export function pageLine(r: PageResult): string {
@@ -113,7 +123,9 @@ export function totalsOf(results: readonly PageResult[], pages: number): Totals 
 /** `incomplete`: the sweep exits 2 (a named page could not run, or a page was refused): it did not pass, whatever the checks said. */
 export function totalsLine(t: Totals, stopped: boolean, incomplete = false): string {
   const checks = `${t.passed}/${t.checks} checks passed on ${t.verified} page${t.verified === 1 ? '' : 's'}`;
-  const failed = t.failed ? pc.red(`, ${t.failed} failed${t.unreachable ? ` (${t.unreachable} could not reach their node)` : ''}`) : '';
+  const failed = t.failed
+    ? pc.red(`, ${t.failed} failed${t.unreachable ? ` (${t.unreachable} could not reach their node)` : ''}`)
+    : '';
   const notRun = t.notRun ? pc.yellow(`; ${t.notRun} page${t.notRun === 1 ? '' : 's'} not run`) : '';
   const leftOver = t.pages - t.verified - t.notRun;
   const left = stopped ? pc.yellow(`; stopped with ${leftOver} page${leftOver === 1 ? '' : 's'} left`) : '';

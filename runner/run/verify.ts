@@ -17,7 +17,15 @@ import { newRecord } from './record.ts';
 import { executeSession, type Session } from './session.ts';
 import { prepareSession, sourceMasker, withMaskedErrors, type PrepareOptions } from './prepare.ts';
 import { resumeCommand } from './start.ts';
-import { pageLine, summaryTable, totalsLine, totalsOf, type FailedCheck, type PageOutcome, type PageResult } from './verify-report.ts';
+import {
+  pageLine,
+  summaryTable,
+  totalsLine,
+  totalsOf,
+  type FailedCheck,
+  type PageOutcome,
+  type PageResult,
+} from './verify-report.ts';
 
 /**
  * `runbook verify`: every `check` step of the project's pages (ADR validations, weekend
@@ -41,7 +49,8 @@ export interface VerifyOptions extends ProjectOptions {
 export function selectPages(root: string, refs: readonly string[]): { pages: Procedure[]; named: boolean } {
   if (refs.length === 0) {
     const pages = loadAll(root).filter((p) => p.steps.some((s) => s.attrs.check));
-    if (pages.length === 0) throw new UsageError(`no page under ${root}/src/content has a check step: nothing to verify`);
+    if (pages.length === 0)
+      throw new UsageError(`no page under ${root}/src/content has a check step: nothing to verify`);
     return { pages, named: false };
   }
   const seen = new Set<string>();
@@ -49,7 +58,9 @@ export function selectPages(root: string, refs: readonly string[]): { pages: Pro
   for (const ref of refs) {
     const page = resolveProcedure(root, ref);
     if (!page.steps.some((s) => s.attrs.check)) {
-      throw new UsageError(`${page.file} has no check step: nothing to verify there (\`runbook show ${page.id}\` lists its steps)`);
+      throw new UsageError(
+        `${page.file} has no check step: nothing to verify there (\`runbook show ${page.id}\` lists its steps)`,
+      );
     }
     if (seen.has(page.file)) continue;
     seen.add(page.file);
@@ -66,7 +77,8 @@ export async function verifyPages(refs: readonly string[], opts: VerifyOptions):
   const open = await openInventoryCluster(ctx, { ...(opts.context ? { context: opts.context } : {}) });
   const dir = await ctx.records('write');
   const log = opts.json ? process.stderr : process.stdout;
-  const identity = open.identity === 'pinned' ? `uid ${open.uid}` : `uid ${open.uid}, not pinned (runbook inventory pin)`;
+  const identity =
+    open.identity === 'pinned' ? `uid ${open.uid}` : `uid ${open.uid}, not pinned (runbook inventory pin)`;
   log.write(
     `${pc.bold(`Verifying ${pages.length} page${pages.length === 1 ? '' : 's'}`)} against ${open.inventory.cluster.name} ` +
       `${pc.dim(`· ${open.cluster.server} · ${identity}`)}\n\n`,
@@ -89,7 +101,12 @@ export async function verifyPages(refs: readonly string[], opts: VerifyOptions):
   if (opts.json) {
     printJson({
       ok: exit === EXIT.ok,
-      cluster: { name: open.inventory.cluster.name, server: open.cluster.server, uid: open.uid, identity: open.identity },
+      cluster: {
+        name: open.inventory.cluster.name,
+        server: open.cluster.server,
+        uid: open.uid,
+        identity: open.identity,
+      },
       totals,
       pages: results,
     });
@@ -121,8 +138,16 @@ async function verifyPage(
   const base = { id: page.id, title: page.title, kind: page.kind, file: page.file };
   const notRun = (reason: string, outcome: PageOutcome = 'not-run'): { result: PageResult; exitCode: number } => ({
     result: {
-      ...base, outcome, checks: page.steps.filter((s) => s.attrs.check).length, passed: 0, failed: 0, runId: null, record: null,
-      durationMs: Math.round(performance.now() - started), reason, failures: [],
+      ...base,
+      outcome,
+      checks: page.steps.filter((s) => s.attrs.check).length,
+      passed: 0,
+      failed: 0,
+      runId: null,
+      record: null,
+      durationMs: Math.round(performance.now() - started),
+      reason,
+      failures: [],
     },
     exitCode: EXIT.usage,
   });
@@ -147,7 +172,13 @@ async function verifyPage(
           select: checkIndices,
           open: ({ plan, indices, inventory, kube }) => ({
             record: newRecord({
-              runId, plan, inventory, selected: new Set(indices), git: gitState(ctx.root), ...(kube ? { kube } : {}), now: new Date(),
+              runId,
+              plan,
+              inventory,
+              selected: new Set(indices),
+              git: gitState(ctx.root),
+              ...(kube ? { kube } : {}),
+              now: new Date(),
             }),
             file: recordFile(dir, page.id, runId),
           }),
@@ -205,7 +236,11 @@ function prepareOptions(opts: VerifyOptions): PrepareOptions {
   // assumeCluster: pages without a `runbook.cluster` (ADRs, weekends) are about the inventory's
   // cluster too, so the context guard, the pinned kubeconfig and the identity check apply to them.
   return {
-    yes: false, json: opts.json === true, assumeCluster: true, out: sessionStream(opts), ...(opts.context ? { context: opts.context } : {}),
+    yes: false,
+    json: opts.json === true,
+    assumeCluster: true,
+    out: sessionStream(opts),
+    ...(opts.context ? { context: opts.context } : {}),
   };
 }
 
@@ -218,7 +253,9 @@ export function checkIndices(plan: Plan): number[] {
   const asking = checks.filter((i) => i.step.attrs.confirm);
   if (asking.length) {
     const list = asking.map((i) => `${i.id} (line ${i.step.position.start.line})`).join(', ');
-    throw new UsageError(`check step${asking.length > 1 ? 's' : ''} ${list} need${asking.length > 1 ? '' : 's'} confirmation; run the page itself`);
+    throw new UsageError(
+      `check step${asking.length > 1 ? 's' : ''} ${list} need${asking.length > 1 ? '' : 's'} confirmation; run the page itself`,
+    );
   }
   return checks.map((i) => i.index);
 }
@@ -226,7 +263,9 @@ export function checkIndices(plan: Plan): number[] {
 function failedCheck(step: StepRecord): FailedCheck {
   const nodeTargets = step.targets.filter((t) => t.target !== 'local' && t.status !== 'succeeded');
   // ssh never started the step: the node did not answer (or refused us), so the check said nothing about it.
-  const unreachable = nodeTargets.length > 0 && nodeTargets.every((t) => t.exitCode === null && t.attempts > 0 && !!t.error && t.status === 'failed');
+  const unreachable =
+    nodeTargets.length > 0 &&
+    nodeTargets.every((t) => t.exitCode === null && t.attempts > 0 && !!t.error && t.status === 'failed');
   const output = step.output || step.targets.map((t) => t.output).join('\n');
   const last = output.trimEnd().split('\n').at(-1)?.trim();
   return {

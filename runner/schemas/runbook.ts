@@ -33,7 +33,7 @@ export const RESERVED_NAMES: ReadonlyArray<{ name: string; prefix?: true; why: s
   { name: 'LD_', prefix: true, why: 'the dynamic loader reads these (LD_PRELOAD loads code into every program)' },
   ...['GCONV_PATH', 'GETCONF_DIR', 'HOSTALIASES', 'LOCALDOMAIN', 'LOCPATH', 'MALLOC_TRACE', 'NIS_PATH', 'NLSPATH']
     .concat(['RESOLV_HOST_CONF', 'RES_OPTIONS', 'TMPDIR', 'TZDIR'])
-    .map((name) => ({ name, why: 'the C library reads it (it is on glibc\'s list of unsafe variables)' })),
+    .map((name) => ({ name, why: "the C library reads it (it is on glibc's list of unsafe variables)" })),
   { name: 'KUBECONFIG', why: 'the runner pins the kube context it checked through it' },
   { name: 'NODE', why: 'the runner sets it in each <ForEach> iteration' },
   { name: 'NODE_ADDRESS', why: 'the runner sets it in each <ForEach> iteration' },
@@ -75,7 +75,10 @@ export const paramSchema = z
 /** Why `name` cannot name a param: not an UPPER_CASE shell variable name, or reserved. */
 export function paramNameProblem(name: string): string | undefined {
   if (!PARAM_NAME.test(name)) {
-    const suggestion = name.toUpperCase().replace(/[^A-Z0-9_]/g, '_').replace(/^(?=[0-9_])/, 'P');
+    const suggestion = name
+      .toUpperCase()
+      .replace(/[^A-Z0-9_]/g, '_')
+      .replace(/^(?=[0-9_])/, 'P');
     return `param "${name}" must be an environment variable name in UPPER_CASE (e.g. ${suggestion})`;
   }
   const reserved = reservedName(name);
@@ -85,7 +88,10 @@ export function paramNameProblem(name: string): string | undefined {
 /** The `runbook:` block of a page's frontmatter. */
 export const runbookFrontmatterSchema = z
   .object({
-    id: z.string().regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'use lowercase letters, digits and dashes').optional(),
+    id: z
+      .string()
+      .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'use lowercase letters, digits and dashes')
+      .optional(),
     risk: z.enum(['low', 'medium', 'high'], { error: 'risk must be low, medium or high' }),
     cluster: z.string().optional(),
     /**

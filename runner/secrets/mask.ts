@@ -28,7 +28,10 @@ export function secretValues(params: readonly ResolvedParam[], env: Record<strin
 }
 
 /** The masker for a command: what `run` masks, `show`, `history` and error messages mask too. */
-export function secretMasker(params: readonly ResolvedParam[], env: Record<string, string | undefined> = process.env): Masker {
+export function secretMasker(
+  params: readonly ResolvedParam[],
+  env: Record<string, string | undefined> = process.env,
+): Masker {
   return createMasker(secretValues(params, env));
 }
 

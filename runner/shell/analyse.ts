@@ -120,7 +120,10 @@ class Analyser {
     if (ctx.depth >= MAX_DEPTH) return;
     for (const inner of innerCommands(argv, stdin)) {
       const next: Context = {
-        via: [...via, inner.via], remote: remote || inner.remote === true, depth: ctx.depth + 1, end,
+        via: [...via, inner.via],
+        remote: remote || inner.remote === true,
+        depth: ctx.depth + 1,
+        end,
       };
       if (inner.argv) this.command(inner.argv, inner.argv[0]?.line ?? line, next, inner.stdin);
       if (inner.script) this.script(inner.script.text, inner.script.line, next, inner.stdin);

@@ -49,9 +49,7 @@ export interface ParsedScript {
   inert: Array<{ start: number; end: number }>;
 }
 
-const QUERY = [
-  'command', 'file_redirect', 'herestring_redirect', 'heredoc_redirect', 'pipeline', 'heredoc_body',
-];
+const QUERY = ['command', 'file_redirect', 'herestring_redirect', 'heredoc_redirect', 'pipeline', 'heredoc_body'];
 const OUTPUT_FEEDERS = new Set(['echo', 'printf']);
 
 export function readScript(root: SyntaxNode, lineOffset: number): ParsedScript {
@@ -243,8 +241,7 @@ class ScriptReader {
       if (!child) continue;
       if (child.type === 'heredoc_body' && owner) {
         owner.stdin = { text: child.text, line: this.row(child), end: child.endPosition.row + this.lineOffset };
-      }
-      else if (child.type === 'pipeline') this.fed.push([owner, child]);
+      } else if (child.type === 'pipeline') this.fed.push([owner, child]);
       else if (node.fieldNameForChild(i) === 'argument' && child.isNamed) owner?.argv.push(this.word(child));
     }
   }

@@ -12,7 +12,20 @@ import type { Word } from './words.ts';
 
 const DYNAMIC = '\u0000';
 const RESERVED = new Set([
-  'if', 'then', 'else', 'elif', 'fi', 'do', 'done', 'while', 'until', '!', '{', '}', 'time', 'coproc',
+  'if',
+  'then',
+  'else',
+  'elif',
+  'fi',
+  'do',
+  'done',
+  'while',
+  'until',
+  '!',
+  '{',
+  '}',
+  'time',
+  'coproc',
 ]);
 const SEPARATORS = new Set([';', '&', '&&', '||', '|', '|&', '(', ')', ';;', '<(', '>(']);
 

@@ -55,8 +55,17 @@ export function matchesPattern(p: CommandPattern, inv: Invocation): boolean {
   const args = inv.argv.slice(1);
   if (p.anyWord && !args.some((w) => w.value !== undefined && p.anyWord!.includes(w.value))) return false;
   if (p.execs && !findExecs(args).some((c) => p.execs!.includes(c))) return false;
-  const needsOptions = p.verbs || p.anyOption || p.noneOption || p.optionValue || p.noneOptionValue || p.fileOption
-    || p.fileOperand || p.minOperands || p.operandPrefix || p.sql;
+  const needsOptions =
+    p.verbs ||
+    p.anyOption ||
+    p.noneOption ||
+    p.optionValue ||
+    p.noneOptionValue ||
+    p.fileOption ||
+    p.fileOperand ||
+    p.minOperands ||
+    p.operandPrefix ||
+    p.sql;
   if (!needsOptions) return true;
   const parsed = parsedArgs(inv, name, args);
   let operands = parsed.operands;
@@ -133,7 +142,7 @@ function hasOptionValue(parsed: ParsedArgs, spec: { names: readonly string[]; va
   return parsed.options.some((o) => {
     if (!spec.names.includes(o.name)) return false;
     const v = o.value?.value;
-    return v !== undefined && v.split(',').some((item) => spec.values.some((want) => sameValue(want, item)));
+    return v?.split(',').some((item) => spec.values.some((want) => sameValue(want, item)));
   });
 }
 

@@ -50,7 +50,10 @@ function needsOf(patterns: readonly CommandPattern[]): Needs[] {
 
 /** The text as the words read once quotes and backslashes are gone, lowercased. */
 export function plainText(code: string): string {
-  return code.replace(/\\\n/g, '').replace(/["'\\]/g, '').toLowerCase();
+  return code
+    .replace(/\\\n/g, '')
+    .replace(/["'\\]/g, '')
+    .toLowerCase();
 }
 
 /** Words standing alone: a path's last part counts (/usr/bin/rm), part of `--delete-local-data` does not. */

@@ -47,34 +47,115 @@ const ctrGroups = (...names: string[]) => Object.fromEntries(names.map((n) => [n
 /** The empty verb is the tool run with options only (`kubectl --help`, `k3s --version`). */
 export const READ_ONLY_VERBS: Record<ReadOnlyTool, Record<string, VerbRule>> = {
   kubectl: {
-    '': true, get: true, describe: true, logs: true, top: true, explain: true, 'api-resources': true,
-    'api-versions': true, version: true, 'cluster-info': true, events: true, diff: true, wait: true,
-    exec: true, 'port-forward': true, completion: true, help: true, kustomize: { writes: ['-o', '--output'] },
-    options: true, auth: ['can-i', 'whoami'],
+    '': true,
+    get: true,
+    describe: true,
+    logs: true,
+    top: true,
+    explain: true,
+    'api-resources': true,
+    'api-versions': true,
+    version: true,
+    'cluster-info': true,
+    events: true,
+    diff: true,
+    wait: true,
+    exec: true,
+    'port-forward': true,
+    completion: true,
+    help: true,
+    kustomize: { writes: ['-o', '--output'] },
+    options: true,
+    auth: ['can-i', 'whoami'],
     config: ['view', 'get-contexts', 'get-clusters', 'get-users', 'current-context'],
-    rollout: ['status', 'history'], apply: ['view-last-applied'], plugin: ['list'],
+    rollout: ['status', 'history'],
+    apply: ['view-last-applied'],
+    plugin: ['list'],
   },
   helm: {
-    '': true, get: true, list: true, ls: true, status: true, history: true, hist: true, show: true, inspect: true,
-    template: { writes: ['--output-dir'] }, lint: true, search: true, version: true, env: true, verify: true,
-    completion: true, help: true,
-    repo: ['list', 'ls', 'update', 'up'], dependency: ['list', 'ls'], dep: ['list', 'ls'], plugin: ['list', 'ls'],
+    '': true,
+    get: true,
+    list: true,
+    ls: true,
+    status: true,
+    history: true,
+    hist: true,
+    show: true,
+    inspect: true,
+    template: { writes: ['--output-dir'] },
+    lint: true,
+    search: true,
+    version: true,
+    env: true,
+    verify: true,
+    completion: true,
+    help: true,
+    repo: ['list', 'ls', 'update', 'up'],
+    dependency: ['list', 'ls'],
+    dep: ['list', 'ls'],
+    plugin: ['list', 'ls'],
   },
   k3s: {
-    '': true, kubectl: { tool: 'kubectl' }, crictl: { tool: 'crictl' }, ctr: { tool: 'ctr' }, 'check-config': true,
-    completion: { writes: ['-i', '--i', '--install'] }, help: true,
-    'etcd-snapshot': ['ls', 'list'], token: ['list'], certificate: ['check'], 'secrets-encrypt': ['status'],
+    '': true,
+    kubectl: { tool: 'kubectl' },
+    crictl: { tool: 'crictl' },
+    ctr: { tool: 'ctr' },
+    'check-config': true,
+    completion: { writes: ['-i', '--i', '--install'] },
+    help: true,
+    'etcd-snapshot': ['ls', 'list'],
+    token: ['list'],
+    certificate: ['check'],
+    'secrets-encrypt': ['status'],
   },
   crictl: {
-    '': true, ps: true, pods: true, images: true, img: true, inspect: true, inspecti: true, inspectp: true,
-    logs: true, info: true, version: true, stats: true, statsp: true, imagefsinfo: true, help: true, h: true,
-    completion: true, config: { needs: ['--get', '--list'] },
+    '': true,
+    ps: true,
+    pods: true,
+    images: true,
+    img: true,
+    inspect: true,
+    inspecti: true,
+    inspectp: true,
+    logs: true,
+    info: true,
+    version: true,
+    stats: true,
+    statsp: true,
+    imagefsinfo: true,
+    help: true,
+    h: true,
+    completion: true,
+    config: { needs: ['--get', '--list'] },
   },
   ctr: {
-    '': true, version: true, info: true, help: true, h: true,
+    '': true,
+    version: true,
+    info: true,
+    help: true,
+    h: true,
     ...ctrGroups(
-      'containers', 'container', 'c', 'content', 'images', 'image', 'i', 'leases', 'namespaces', 'namespace', 'ns',
-      'plugins', 'plugin', 'snapshots', 'snapshot', 'tasks', 'task', 't', 'sandboxes', 'sandbox', 'sb',
+      'containers',
+      'container',
+      'c',
+      'content',
+      'images',
+      'image',
+      'i',
+      'leases',
+      'namespaces',
+      'namespace',
+      'ns',
+      'plugins',
+      'plugin',
+      'snapshots',
+      'snapshot',
+      'tasks',
+      'task',
+      't',
+      'sandboxes',
+      'sandbox',
+      'sb',
     ),
   },
 };
@@ -82,7 +163,10 @@ export const READ_ONLY_VERBS: Record<ReadOnlyTool, Record<string, VerbRule>> = {
 /** Options that write a file whatever the verb (kubectl's log and profile files). */
 export const WRITING_OPTIONS: Record<ReadOnlyTool, readonly string[]> = {
   kubectl: ['--log-file', '--log-dir', '--profile', '--profile-output'],
-  helm: [], k3s: [], crictl: [], ctr: [],
+  helm: [],
+  k3s: [],
+  crictl: [],
+  ctr: [],
 };
 
 /**
@@ -92,8 +176,16 @@ export const WRITING_OPTIONS: Record<ReadOnlyTool, readonly string[]> = {
 const TOOL_SYNTAX: Partial<Record<ReadOnlyTool, OptionSyntax>> = {
   crictl: {
     values: [
-      '-c', '--config', '-i', '--image-endpoint', '-r', '--runtime-endpoint', '-t', '--timeout',
-      '--tracing-endpoint', '--tracing-sampling-rate-per-million',
+      '-c',
+      '--config',
+      '-i',
+      '--image-endpoint',
+      '-r',
+      '--runtime-endpoint',
+      '-t',
+      '--timeout',
+      '--tracing-endpoint',
+      '--tracing-sampling-rate-per-million',
     ],
     style: 'go',
   },
@@ -153,17 +245,57 @@ export function matchesWrite(p: WritePattern, inv: Invocation): boolean {
   if (!matchesPattern(p, inv)) return false;
   if (!p.writes) return true;
   const name = inv.name!;
-  const command = isGlob(name) ? p.commands.find((c) => globToRegExp(name).test(c)) ?? name : name;
+  const command = isGlob(name) ? (p.commands.find((c) => globToRegExp(name).test(c)) ?? name) : name;
   return p.writes(inv, command);
 }
 
 const PACKAGE_VERBS = [
-  'install', 'remove', 'purge', 'upgrade', 'dist-upgrade', 'full-upgrade', 'autoremove', 'update', 'reinstall', 'clean',
-  'autoclean', 'erase', 'downgrade', 'makecache', 'add', 'del', 'fix', 'refresh', 'uninstall',
+  'install',
+  'remove',
+  'purge',
+  'upgrade',
+  'dist-upgrade',
+  'full-upgrade',
+  'autoremove',
+  'update',
+  'reinstall',
+  'clean',
+  'autoclean',
+  'erase',
+  'downgrade',
+  'makecache',
+  'add',
+  'del',
+  'fix',
+  'refresh',
+  'uninstall',
 ].join('|');
 const JS_PACKAGE_VERBS = [
-  'install', 'i', 'in', 'isntall', 'add', 'ci', 'uninstall', 'un', 'remove', 'rm', 'r', 'unlink', 'update', 'up',
-  'upgrade', 'link', 'ln', 'prune', 'dedupe', 'ddp', 'rebuild', 'rb', 'publish', 'unpublish', 'import',
+  'install',
+  'i',
+  'in',
+  'isntall',
+  'add',
+  'ci',
+  'uninstall',
+  'un',
+  'remove',
+  'rm',
+  'r',
+  'unlink',
+  'update',
+  'up',
+  'upgrade',
+  'link',
+  'ln',
+  'prune',
+  'dedupe',
+  'ddp',
+  'rebuild',
+  'rb',
+  'publish',
+  'unpublish',
+  'import',
 ].join('|');
 
 /** The arguments of `inv`, parsed with `syntax` (for commands syntax.ts does not describe). */
@@ -176,8 +308,22 @@ export const MUTATING: readonly WritePattern[] = [
     what: 'a file-changing command',
     // rmdir is not here: it removes empty directories only (the scratch dir of a check, made by mktemp -d).
     commands: [
-      'cp', 'mv', 'rm', 'mkdir', 'touch', 'chmod', 'chown', 'chgrp', 'ln', 'install', 'unlink', 'rsync', 'scp',
-      'patch', 'chattr', 'setfacl',
+      'cp',
+      'mv',
+      'rm',
+      'mkdir',
+      'touch',
+      'chmod',
+      'chown',
+      'chgrp',
+      'ln',
+      'install',
+      'unlink',
+      'rsync',
+      'scp',
+      'patch',
+      'chattr',
+      'setfacl',
     ],
     example: 'cp a b',
   },
@@ -243,7 +389,19 @@ export const MUTATING: readonly WritePattern[] = [
   {
     what: 'a compressor replacing files',
     commands: [
-      'gzip', 'gunzip', 'pigz', 'unpigz', 'bzip2', 'bunzip2', 'xz', 'unxz', 'lzma', 'unlzma', 'zstd', 'unzstd', 'lz4',
+      'gzip',
+      'gunzip',
+      'pigz',
+      'unpigz',
+      'bzip2',
+      'bunzip2',
+      'xz',
+      'unxz',
+      'lzma',
+      'unlzma',
+      'zstd',
+      'unzstd',
+      'lz4',
       'unlz4',
     ],
     fileOperand: true,
@@ -263,12 +421,14 @@ export const MUTATING: readonly WritePattern[] = [
     writes: signalsProcesses,
     example: 'kill -HUP 1',
   },
-  ...DESTRUCTIVE.filter((p) => p.sql).map((p): WritePattern => ({
-    what: 'SQL that writes (DML/DDL)',
-    commands: p.commands,
-    writes: (inv, command) => sqlTextsOf(p.sql!, inv, command).some(sqlWrites),
-    example: `${p.commands[0]} ${p.sql!.options ? `${p.sql!.options[0]} ` : 'app.db '}"UPDATE t SET a = 1"`,
-  })),
+  ...DESTRUCTIVE.filter((p) => p.sql).map(
+    (p): WritePattern => ({
+      what: 'SQL that writes (DML/DDL)',
+      commands: p.commands,
+      writes: (inv, command) => sqlTextsOf(p.sql!, inv, command).some(sqlWrites),
+      example: `${p.commands[0]} ${p.sql!.options ? `${p.sql!.options[0]} ` : 'app.db '}"UPDATE t SET a = 1"`,
+    }),
+  ),
   {
     what: 'a package manager change',
     commands: ['apt', 'apt-get', 'aptitude', 'dnf', 'yum', 'zypper', 'apk', 'snap', 'pip', 'pip3'],
@@ -291,10 +451,10 @@ export const MUTATING: readonly WritePattern[] = [
     what: 'systemctl changing a unit',
     commands: ['systemctl'],
     verbs: [
-      'start|restart|reload|try-restart|reload-or-restart|try-reload-or-restart|enable|reenable|unmask|daemon-reload|'
-        + 'daemon-reexec|set-property|edit|preset|preset-all|link|revert|reset-failed|set-default|set-environment|'
-        + 'unset-environment|import-environment|freeze|thaw|clean|bind|mount-image|default|exit|switch-root|'
-        + 'add-wants|add-requires',
+      'start|restart|reload|try-restart|reload-or-restart|try-reload-or-restart|enable|reenable|unmask|daemon-reload|' +
+        'daemon-reexec|set-property|edit|preset|preset-all|link|revert|reset-failed|set-default|set-environment|' +
+        'unset-environment|import-environment|freeze|thaw|clean|bind|mount-image|default|exit|switch-root|' +
+        'add-wants|add-requires',
     ],
     example: 'systemctl restart k3s',
   },
@@ -308,8 +468,15 @@ export const MUTATING: readonly WritePattern[] = [
     what: 'journalctl vacuum/rotate',
     commands: ['journalctl'],
     anyOption: [
-      '--vacuum-size', '--vacuum-time', '--vacuum-files', '--rotate', '--flush', '--sync', '--relinquish-var',
-      '--setup-keys', '--update-catalog',
+      '--vacuum-size',
+      '--vacuum-time',
+      '--vacuum-files',
+      '--rotate',
+      '--flush',
+      '--sync',
+      '--relinquish-var',
+      '--setup-keys',
+      '--update-catalog',
     ],
     example: 'journalctl --vacuum-time=2d',
   },
@@ -343,8 +510,26 @@ export const MUTATING: readonly WritePattern[] = [
     what: 'firewall change',
     commands: ['iptables', 'ip6tables'],
     anyOption: [
-      '-A', '--append', '-I', '--insert', '-D', '--delete', '-R', '--replace', '-F', '--flush', '-X',
-      '--delete-chain', '-P', '--policy', '-N', '--new-chain', '-Z', '--zero', '-E', '--rename-chain',
+      '-A',
+      '--append',
+      '-I',
+      '--insert',
+      '-D',
+      '--delete',
+      '-R',
+      '--replace',
+      '-F',
+      '--flush',
+      '-X',
+      '--delete-chain',
+      '-P',
+      '--policy',
+      '-N',
+      '--new-chain',
+      '-Z',
+      '--zero',
+      '-E',
+      '--rename-chain',
     ],
     example: 'iptables -F',
   },
@@ -385,8 +570,8 @@ export const MUTATING: readonly WritePattern[] = [
     what: 'git changing a repository',
     commands: ['git'],
     verbs: [
-      'add|commit|push|pull|merge|rebase|reset|checkout|switch|restore|clean|stash|tag|fetch|rm|mv|cherry-pick|revert|'
-        + 'am|apply|init|clone|gc|prune',
+      'add|commit|push|pull|merge|rebase|reset|checkout|switch|restore|clean|stash|tag|fetch|rm|mv|cherry-pick|revert|' +
+        'am|apply|init|clone|gc|prune',
     ],
     example: 'git pull',
   },
@@ -395,7 +580,8 @@ export const MUTATING: readonly WritePattern[] = [
     commands: ['velero'],
     verbs: [
       '* create|delete|patch|set|add|remove|pause|unpause|download',
-      'create|delete|install|uninstall|patch|set|add|remove *', 'install|uninstall',
+      'create|delete|install|uninstall|patch|set|add|remove *',
+      'install|uninstall',
     ],
     example: 'velero backup create x',
   },
@@ -478,7 +664,6 @@ export function sedWrites(script: string): boolean {
         }
         if (f === ' ') break;
       }
-      continue;
     }
   }
   return false;
@@ -486,8 +671,21 @@ export function sedWrites(script: string): boolean {
 
 const AWK_SYNTAX: OptionSyntax = {
   values: [
-    '-F', '--field-separator', '-v', '--assign', '-f', '--file', '-e', '--source', '-i', '--include', '-l', '--load',
-    '-E', '--exec', '-W',
+    '-F',
+    '--field-separator',
+    '-v',
+    '--assign',
+    '-f',
+    '--file',
+    '-e',
+    '--source',
+    '-i',
+    '--include',
+    '-l',
+    '--load',
+    '-E',
+    '--exec',
+    '-W',
   ],
 };
 
@@ -511,7 +709,8 @@ function awkWrites(inv: Invocation): boolean {
  */
 export function awkProgramWrites(program: string): boolean {
   const code = program
-    .replace(/"(?:[^"\\\n]|\\.)*"/g, (m) => (/^"\/dev\/std(?:out|err)"$/.test(m) ? m : '""')).replace(/#[^\n]*/g, '');
+    .replace(/"(?:[^"\\\n]|\\.)*"/g, (m) => (/^"\/dev\/std(?:out|err)"$/.test(m) ? m : '""'))
+    .replace(/#[^\n]*/g, '');
   if (/\bsystem\s*\(/.test(code) || /\|&?\s*getline\b/.test(code)) return true;
   for (const m of code.matchAll(/\bprintf?\b/g)) {
     let depth = 0;
@@ -523,8 +722,7 @@ export function awkProgramWrites(program: string): boolean {
       else if (depth <= 0 && c === '>') {
         if (!/^>>?\s*"\/dev\/std(?:out|err)"/.test(code.slice(i))) return true;
         break;
-      }
-      else if (depth <= 0 && c === '|' && code[i + 1] !== '|' && code[i - 1] !== '|') return true;
+      } else if (depth <= 0 && c === '|' && code[i + 1] !== '|' && code[i - 1] !== '|') return true;
       if (depth < 0) break;
     }
   }
@@ -533,14 +731,50 @@ export function awkProgramWrites(program: string): boolean {
 
 const TAR_SYNTAX: OptionSyntax = {
   values: [
-    '-f', '--file', '-C', '--directory', '-T', '--files-from', '-X', '--exclude-from', '-b', '--blocking-factor',
-    '-H', '--format', '-V', '--label', '-g', '--listed-incremental', '-N', '--newer', '--exclude', '--transform',
-    '--owner', '--group', '--mode', '-I', '--use-compress-program', '-K', '--starting-file', '-L', '--tape-length',
+    '-f',
+    '--file',
+    '-C',
+    '--directory',
+    '-T',
+    '--files-from',
+    '-X',
+    '--exclude-from',
+    '-b',
+    '--blocking-factor',
+    '-H',
+    '--format',
+    '-V',
+    '--label',
+    '-g',
+    '--listed-incremental',
+    '-N',
+    '--newer',
+    '--exclude',
+    '--transform',
+    '--owner',
+    '--group',
+    '--mode',
+    '-I',
+    '--use-compress-program',
+    '-K',
+    '--starting-file',
+    '-L',
+    '--tape-length',
     '--strip-components',
   ],
   longs: [
-    '--extract', '--get', '--create', '--append', '--update', '--catenate', '--concatenate', '--delete',
-    '--to-stdout', '--list', '--file', '--directory',
+    '--extract',
+    '--get',
+    '--create',
+    '--append',
+    '--update',
+    '--catenate',
+    '--concatenate',
+    '--delete',
+    '--to-stdout',
+    '--list',
+    '--file',
+    '--directory',
   ],
 };
 
@@ -552,8 +786,10 @@ function tarWrites(inv: Invocation): boolean {
   if (first !== undefined && first !== '' && !first.startsWith('-')) args[0] = { ...args[0]!, value: `-${first}` };
   const parsed = parseOptions(args, TAR_SYNTAX);
   if (parsed.has('-x', '--extract', '--get')) return !parsed.has('-O', '--to-stdout');
-  if (!parsed.has('-c', '--create', '-r', '--append', '-u', '--update', '-A', '--catenate', '--concatenate',
-    '--delete')) return false;
+  if (
+    !parsed.has('-c', '--create', '-r', '--append', '-u', '--update', '-A', '--catenate', '--concatenate', '--delete')
+  )
+    return false;
   return parsed.has('-f', '--file') && namesFile(parsed.valueOf('-f', '--file'));
 }
 
@@ -562,9 +798,11 @@ const OPENSSL_FILE_OPTIONS = ['-out', '-keyout', '-outdir', '-writerand', '-sess
 
 function opensslWrites(inv: Invocation): boolean {
   const args = inv.argv.slice(1);
-  return args.some((w, i) =>
-    w.value === '-CAcreateserial'
-    || (OPENSSL_FILE_OPTIONS.includes(w.value ?? '') && (i + 1 >= args.length || namesFile(args[i + 1]))));
+  return args.some(
+    (w, i) =>
+      w.value === '-CAcreateserial' ||
+      (OPENSSL_FILE_OPTIONS.includes(w.value ?? '') && (i + 1 >= args.length || namesFile(args[i + 1]))),
+  );
 }
 
 /**
@@ -574,8 +812,10 @@ function opensslWrites(inv: Invocation): boolean {
 function signalsProcesses(inv: Invocation, command: string): boolean {
   const kill = command === 'kill';
   const args = inv.argv.slice(1);
-  const lists = command === 'pkill' ? ['-V', '--version', '-h', '--help']
-    : ['-l', '-L', '--list', '--table', '-V', '--version', '-h', '--help', '-p', '--pid'];
+  const lists =
+    command === 'pkill'
+      ? ['-V', '--version', '-h', '--help']
+      : ['-l', '-L', '--list', '--table', '-V', '--version', '-h', '--help', '-p', '--pid'];
   // pkill's -s is a session id, not a signal.
   const signalOptions = command === 'pkill' ? ['--signal'] : ['--signal', '-s', '-n'];
   let signal: string | undefined = 'TERM';
@@ -595,8 +835,29 @@ function signalsProcesses(inv: Invocation, command: string): boolean {
 
 /** SQL a client runs, from the options and operands its destructive pattern names, or its stdin. */
 const SQL_WRITE_VERBS = [
-  'INSERT', 'UPDATE', 'DELETE', 'MERGE', 'UPSERT', 'REPLACE', 'CREATE', 'ALTER', 'DROP', 'TRUNCATE', 'GRANT', 'REVOKE',
-  'VACUUM', 'REINDEX', 'CLUSTER', 'COMMENT', 'CALL', 'DO', 'RENAME', 'REFRESH', 'IMPORT', 'LOAD', 'RESTORE',
+  'INSERT',
+  'UPDATE',
+  'DELETE',
+  'MERGE',
+  'UPSERT',
+  'REPLACE',
+  'CREATE',
+  'ALTER',
+  'DROP',
+  'TRUNCATE',
+  'GRANT',
+  'REVOKE',
+  'VACUUM',
+  'REINDEX',
+  'CLUSTER',
+  'COMMENT',
+  'CALL',
+  'DO',
+  'RENAME',
+  'REFRESH',
+  'IMPORT',
+  'LOAD',
+  'RESTORE',
   'COPY\\s+[\\w."]+(?:\\s*\\([^)]*\\))?\\s+FROM',
 ].join('|');
 /** A statement's start: EXPLAIN ANALYZE and a WITH clause run the statement they precede. */

@@ -42,13 +42,41 @@ const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*=/;
 const STDIN_FILES = new Set(['/dev/stdin', '/dev/fd/0', '/proc/self/fd/0']);
 const SHELLS = new Set(['bash', 'sh', 'dash', 'zsh', 'ksh']);
 const SIMPLE = new Set([
-  'sudo', 'doas', 'env', 'nice', 'nohup', 'setsid', 'exec', 'command', 'builtin', 'time', 'stdbuf', 'unbuffer',
-  'chroot', 'flock', 'chrt', 'taskset', 'timeout', 'ionice', 'xargs',
+  'sudo',
+  'doas',
+  'env',
+  'nice',
+  'nohup',
+  'setsid',
+  'exec',
+  'command',
+  'builtin',
+  'time',
+  'stdbuf',
+  'unbuffer',
+  'chroot',
+  'flock',
+  'chrt',
+  'taskset',
+  'timeout',
+  'ionice',
+  'xargs',
 ]);
 
 /** Every command innerCommands looks into, for a glob command word (`/usr/bin/sud?`) to be read as. */
 const WRAPPER_NAMES = [
-  ...SIMPLE, ...SHELLS, 'eval', 'watch', 'trap', 'source', 'alias', 'ssh', 'kubectl', 'k3s', 'find', 'coproc',
+  ...SIMPLE,
+  ...SHELLS,
+  'eval',
+  'watch',
+  'trap',
+  'source',
+  'alias',
+  'ssh',
+  'kubectl',
+  'k3s',
+  'find',
+  'coproc',
 ];
 
 function wrapperName(name: string | undefined): string | undefined {

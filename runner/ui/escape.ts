@@ -22,5 +22,7 @@ export function showInvisible(text: string, mark: (s: string) => string = (s) =>
 
 /** One line of text for a message or a table cell: every invisible character escaped, line breaks too. */
 export function oneLine(text: string): string {
-  return text.replace(INVISIBLE_ALL, (ch) => (ch === '\n' ? '\\n' : ch === '\r' ? '\\r' : ch === '\t' ? '\\t' : escapeChar(ch)));
+  return text.replace(INVISIBLE_ALL, (ch) =>
+    ch === '\n' ? '\\n' : ch === '\r' ? '\\r' : ch === '\t' ? '\\t' : escapeChar(ch),
+  );
 }

@@ -51,8 +51,15 @@ export function describePlan(plan: Plan, inventory: Inventory): string {
     );
   }
 
-  const nodes = new Set(plan.instances.flatMap((i) => i.targets.filter((t) => t.kind === 'node').map((t) => (t as { node: string }).node)));
-  out.push('', pc.bold(`Plan: ${plan.instances.length} step${plan.instances.length === 1 ? '' : 's'}${nodes.size ? ` touching ${nodes.size} node${nodes.size > 1 ? 's' : ''}` : ', all local'}`));
+  const nodes = new Set(
+    plan.instances.flatMap((i) => i.targets.filter((t) => t.kind === 'node').map((t) => (t as { node: string }).node)),
+  );
+  out.push(
+    '',
+    pc.bold(
+      `Plan: ${plan.instances.length} step${plan.instances.length === 1 ? '' : 's'}${nodes.size ? ` touching ${nodes.size} node${nodes.size > 1 ? 's' : ''}` : ', all local'}`,
+    ),
+  );
   const width = String(plan.instances.length).length;
   for (const inst of plan.instances) {
     const a = inst.step.attrs;
@@ -61,7 +68,11 @@ export function describePlan(plan: Plan, inventory: Inventory): string {
     out.push(`${pc.bold(`${n}.`)} ${pc.cyan(inst.id)}  ${a.title ?? inst.step.section ?? ''}`.trimEnd());
     const pad = ' '.repeat(width + 2);
     const targets = inst.targets.map(describeTarget).join(', ');
-    const meta = [`on ${targets}`, `timeout ${formatTimeout(a.timeoutMs)}`, ...stepFlags(inst).map((f) => (f === 'confirm' ? pc.yellow(f) : f))];
+    const meta = [
+      `on ${targets}`,
+      `timeout ${formatTimeout(a.timeoutMs)}`,
+      ...stepFlags(inst).map((f) => (f === 'confirm' ? pc.yellow(f) : f)),
+    ];
     out.push(`${pad}${pc.dim(meta.join(' · '))}`);
     for (const t of inst.targets) if (t.kind === 'node') out.push(`${pad}${pc.dim(describeSshTarget(t))}`);
     if (inst.node) out.push(`${pad}${pc.dim(`NODE=${inst.node} NODE_ADDRESS=${inst.env.NODE_ADDRESS}`)}`);
@@ -92,7 +103,10 @@ export function planToJson(plan: Plan, inventory: Inventory) {
     context: inventory.cluster.context,
     requires: p.runbook?.requires ?? [],
     pageHash: p.hash,
-    params: plan.params.map((param) => ({ ...param, value: param.secret && param.source !== 'missing' ? MASK : param.value })),
+    params: plan.params.map((param) => ({
+      ...param,
+      value: param.secret && param.source !== 'missing' ? MASK : param.value,
+    })),
     instances: plan.instances.map((i) => ({
       index: i.index,
       id: i.id,

@@ -11,5 +11,6 @@ import remarkMdx from 'remark-mdx';
 const dir = process.argv[2]!;
 const processor = unified().use(remarkParse).use(remarkFrontmatter, ['yaml']).use(remarkMdx);
 let nodes = 0;
-for (const f of globSync('**/*.mdx', { cwd: dir })) nodes += processor.parse(readFileSync(join(dir, f), 'utf8')).children.length;
+for (const f of globSync('**/*.mdx', { cwd: dir }))
+  nodes += processor.parse(readFileSync(join(dir, f), 'utf8')).children.length;
 process.stdout.write(`${nodes}\n`);

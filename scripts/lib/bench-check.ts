@@ -84,19 +84,28 @@ function run(cmd: string[], env: NodeJS.ProcessEnv, expectOk = true): Sample & {
   const t0 = performance.now();
   const res = spawnSync(node, cmd, { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', ...env } });
   const sample = { wall: performance.now() - t0, cpu: childrenCpuMs() - cpu0, stderr: res.stderr };
-  if (expectOk && res.status !== 0) throw new Error(`${cmd.join(' ')} failed (${res.status}):\n${res.stdout}${res.stderr}`);
+  if (expectOk && res.status !== 0)
+    throw new Error(`${cmd.join(' ')} failed (${res.status}):\n${res.stdout}${res.stderr}`);
   return sample;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Runs the commands alternately (so both see the same machine load), after one untimed warm-up each. */
-function compare(cmds: Record<string, string[]>, env: NodeJS.ProcessEnv, expectOk = true): Record<string, Sample & { stderr: string }> {
+function compare(
+  cmds: Record<string, string[]>,
+  env: NodeJS.ProcessEnv,
+  expectOk = true,
+): Record<string, Sample & { stderr: string }> {
   const samples: Record<string, Array<Sample & { stderr: string }>> = {};
   for (const [name, cmd] of Object.entries(cmds)) samples[name] = [run(cmd, env, expectOk)];
-  for (let r = 0; r < RUNS; r++) for (const [name, cmd] of Object.entries(cmds)) samples[name]!.push(run(cmd, env, expectOk));
+  for (let r = 0; r < RUNS; r++)
+    for (const [name, cmd] of Object.entries(cmds)) samples[name]!.push(run(cmd, env, expectOk));
   return Object.fromEntries(
-    Object.entries(samples).map(([name, [warmUp, ...s]]) => [name, { wall: median(s.map((x) => x.wall)), cpu: median(s.map((x) => x.cpu)), stderr: warmUp!.stderr }]),
+    Object.entries(samples).map(([name, [warmUp, ...s]]) => [
+      name,
+      { wall: median(s.map((x) => x.wall)), cpu: median(s.map((x) => x.cpu)), stderr: warmUp!.stderr },
+    ]),
   );
 }
 
@@ -105,25 +114,42 @@ const cache = mkdtempSync(join(tmpdir(), 'bench-check-cache-'));
 const env = { NODE_COMPILE_CACHE: cache };
 const f = (x: number, w: number) => x.toFixed(0).padStart(w);
 try {
-  console.log(`runbook check vs bare unified+remark-mdx+remark-frontmatter parse of the same pages; whole processes, same compile cache;`);
-  console.log(`median of ${RUNS} alternating runs; ${process.version}, ${availableParallelism()} cores; cpu = user+system of the process and its children`);
+  console.log(
+    `runbook check vs bare unified+remark-mdx+remark-frontmatter parse of the same pages; whole processes, same compile cache;`,
+  );
+  console.log(
+    `median of ${RUNS} alternating runs; ${process.version}, ${availableParallelism()} cores; cpu = user+system of the process and its children`,
+  );
   console.log('pages  steps   bare ms  check ms  bare ms/page  check ms/page  ratio  bare cpu  check cpu');
   for (const n of sizes.length ? sizes : [100, 1000]) {
     const dir = mkdtempSync(join(tmpdir(), 'bench-check-'));
     try {
       for (let i = 0; i < n; i++) writeFileSync(join(dir, `runbook-${i}.mdx`), page(i));
-      const { bare, check } = compare({ bare: ['scripts/lib/bare-parse.ts', dir], check: ['runner/bin/runbook.js', 'check', '--strict', dir] }, env);
+      const { bare, check } = compare(
+        { bare: ['scripts/lib/bare-parse.ts', dir], check: ['runner/bin/runbook.js', 'check', '--strict', dir] },
+        env,
+      );
       console.log(
         `${String(n).padStart(5)}  ${String(n * 6).padStart(5)}  ${f(bare!.wall, 8)}  ${f(check!.wall, 8)}  ${(bare!.wall / n).toFixed(2).padStart(12)}  ${(check!.wall / n).toFixed(2).padStart(13)}  ${(check!.wall / bare!.wall).toFixed(2)}x  ${f(bare!.cpu, 8)}  ${f(check!.cpu, 9)}`,
       );
-      if (phases) process.stdout.write(timings(run(['runner/bin/runbook.js', 'check', '--strict', dir], { ...env, RUNBOOK_CHECK_TIMING: '1' }).stderr));
+      if (phases)
+        process.stdout.write(
+          timings(
+            run(['runner/bin/runbook.js', 'check', '--strict', dir], { ...env, RUNBOOK_CHECK_TIMING: '1' }).stderr,
+          ),
+        );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   }
   const { example } = compare({ example: ['runner/bin/runbook.js', 'check', '--strict'] }, env, false);
-  console.log(`example content: runbook check --strict took ${f(example!.wall, 0)} ms wall, ${f(example!.cpu, 0)} ms cpu (median of ${RUNS}; ${example!.stderr.trim().split('\n').pop()})`);
-  if (phases) process.stdout.write(timings(run(['runner/bin/runbook.js', 'check', '--strict'], { ...env, RUNBOOK_CHECK_TIMING: '1' }, false).stderr));
+  console.log(
+    `example content: runbook check --strict took ${f(example!.wall, 0)} ms wall, ${f(example!.cpu, 0)} ms cpu (median of ${RUNS}; ${example!.stderr.trim().split('\n').pop()})`,
+  );
+  if (phases)
+    process.stdout.write(
+      timings(run(['runner/bin/runbook.js', 'check', '--strict'], { ...env, RUNBOOK_CHECK_TIMING: '1' }, false).stderr),
+    );
 } finally {
   rmSync(cache, { recursive: true, force: true });
 }

@@ -29,7 +29,10 @@ try {
   // The same step in each: `true`, marked check (a check step runs behind the same read-only prelude either way).
   const page = (id: string, frontmatter: string) => {
     const file = join(dir, `${id}.mdx`);
-    writeFileSync(file, `---\ntitle: ${id}\nrunbook:\n  id: ${id}\n${frontmatter}---\n\n\`\`\`bash step=one check\ntrue\n\`\`\`\n`);
+    writeFileSync(
+      file,
+      `---\ntitle: ${id}\nrunbook:\n  id: ${id}\n${frontmatter}---\n\n\`\`\`bash step=one check\ntrue\n\`\`\`\n`,
+    );
     return file;
   };
   const pages = {
@@ -44,7 +47,8 @@ try {
     if (r.status !== 0) throw new Error(`${args.join(' ')} failed (${r.status}): ${r.stderr}`);
     return performance.now() - t;
   };
-  const run = (file: string) => time(['runner/cli.ts', 'run', file, '--yes', '--records', join(dir, 'runs'), '--inventory', inventory]);
+  const run = (file: string) =>
+    time(['runner/cli.ts', 'run', file, '--yes', '--records', join(dir, 'runs'), '--inventory', inventory]);
   const samples = { none: [] as number[], checks: [] as number[], all: [] as number[], load: [] as number[] };
   for (let i = 0; i < runs; i++) {
     samples.none.push(run(pages.none));
@@ -52,7 +56,10 @@ try {
     samples.all.push(run(pages.all));
     samples.load.push(time(['-e', "await import('@kubernetes/client-node')"]) - time(['-e', '0']));
   }
-  const m = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)])) as Record<keyof typeof samples, number>;
+  const m = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)])) as Record<
+    keyof typeof samples,
+    number
+  >;
 
   // The API work alone, warm (client-node loaded, connection pooled): what the runner adds per run besides the load.
   const cluster = await connectCluster(state.kubeconfig);
@@ -62,7 +69,13 @@ try {
     for (let i = 0; i < n; i++) await fn();
     return (performance.now() - t) / n;
   };
-  const holder = { operator: 'bench@here', host: 'here', runbook: 'bench', runId: 'bench-run', startedAt: new Date().toISOString() };
+  const holder = {
+    operator: 'bench@here',
+    host: 'here',
+    runbook: 'bench',
+    runId: 'bench-run',
+    startedAt: new Date().toISOString(),
+  };
   const api = {
     identity: await loop(() => clusterUid(cluster)),
     lease: await loop(async () => (await takeClusterLease(cluster, 'bench-api', holder)).release()),

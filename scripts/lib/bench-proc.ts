@@ -17,13 +17,18 @@ function childrenCpuMs(): number {
 }
 
 /** Runs a command to its end; throws with its stderr when it exits other than `okCodes`. */
-export function timeProcess(cmd: string, args: string[], options: SpawnSyncOptions & { okCodes?: number[] } = {}): Sample {
+export function timeProcess(
+  cmd: string,
+  args: string[],
+  options: SpawnSyncOptions & { okCodes?: number[] } = {},
+): Sample {
   const { okCodes = [0], ...spawn } = options;
   const cpu0 = childrenCpuMs();
   const t = performance.now();
   const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', ...spawn });
   const wall = performance.now() - t;
-  if (r.error || !okCodes.includes(r.status ?? -1)) throw new Error(`${cmd} ${args.join(' ')} failed (${r.error?.message ?? r.status}): ${r.stderr}`);
+  if (r.error || !okCodes.includes(r.status ?? -1))
+    throw new Error(`${cmd} ${args.join(' ')} failed (${r.error?.message ?? r.status}): ${r.stderr}`);
   return { wall, cpu: childrenCpuMs() - cpu0 };
 }
 

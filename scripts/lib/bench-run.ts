@@ -13,12 +13,21 @@ const steps = Number(process.argv[2] ?? 100);
 const runs = Number(process.argv[3] ?? 5);
 const dir = mkdtempSync(join(tmpdir(), 'bench-run-'));
 
-writeFileSync(join(dir, 'inventory.yaml'), `cluster:\n  name: homelab\n  context: bench\n  server: https://127.0.0.1:6443\n  k3sVersion: v1.34.3+k3s1\nnodes:\n  - { name: n1, roles: [server], address: 127.0.0.1 }\n`);
-writeFileSync(join(dir, 'kubeconfig'), `apiVersion: v1\nkind: Config\ncurrent-context: bench\nclusters: [{ name: c, cluster: { server: https://127.0.0.1:6443 } }]\ncontexts: [{ name: bench, context: { cluster: c } }]\n`);
+writeFileSync(
+  join(dir, 'inventory.yaml'),
+  `cluster:\n  name: homelab\n  context: bench\n  server: https://127.0.0.1:6443\n  k3sVersion: v1.34.3+k3s1\nnodes:\n  - { name: n1, roles: [server], address: 127.0.0.1 }\n`,
+);
+writeFileSync(
+  join(dir, 'kubeconfig'),
+  `apiVersion: v1\nkind: Config\ncurrent-context: bench\nclusters: [{ name: c, cluster: { server: https://127.0.0.1:6443 } }]\ncontexts: [{ name: bench, context: { cluster: c } }]\n`,
+);
 const runbook = (n: number) => {
   const file = join(dir, `bench-${n}.mdx`);
   const body = Array.from({ length: n }, (_, i) => `\`\`\`bash step=s${i + 1}\ntrue\n\`\`\`\n`).join('\n');
-  writeFileSync(file, `---\ntitle: Bench ${n}\nrunbook:\n  id: bench-${n}\n  risk: low\n  cluster: homelab\n  api: optional\n---\n\n${body}`);
+  writeFileSync(
+    file,
+    `---\ntitle: Bench ${n}\nrunbook:\n  id: bench-${n}\n  risk: low\n  cluster: homelab\n  api: optional\n---\n\n${body}`,
+  );
   return file;
 };
 const many = runbook(steps);
@@ -28,7 +37,12 @@ writeFileSync(builtin, `set -euo pipefail\n${'true\n'.repeat(steps)}`);
 const forked = join(dir, 'forked.sh');
 writeFileSync(forked, `set -euo pipefail\nfor i in $(seq ${steps}); do bash -c 'set -euo pipefail; true'; done\n`);
 
-const env = { ...process.env, KUBECONFIG: join(dir, 'kubeconfig'), RUNBOOK_LOCK_DIR: join(dir, 'locks'), NO_COLOR: '1' };
+const env = {
+  ...process.env,
+  KUBECONFIG: join(dir, 'kubeconfig'),
+  RUNBOOK_LOCK_DIR: join(dir, 'locks'),
+  NO_COLOR: '1',
+};
 const time = (cmd: string, args: string[]) => {
   const t = performance.now();
   const r = spawnSync(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
@@ -37,7 +51,15 @@ const time = (cmd: string, args: string[]) => {
 };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 // The bin, as an operator runs it (the bundle built from the sources, runner/bin/bundle.js).
-const runner = (file: string) => ['runner/bin/runbook.js', 'run', file, '--records', join(dir, 'runs'), '--inventory', join(dir, 'inventory.yaml')];
+const runner = (file: string) => [
+  'runner/bin/runbook.js',
+  'run',
+  file,
+  '--records',
+  join(dir, 'runs'),
+  '--inventory',
+  join(dir, 'inventory.yaml'),
+];
 
 const samples = { runner: [] as number[], runner1: [] as number[], bash: [] as number[], bashForked: [] as number[] };
 for (let i = 0; i < runs; i++) {
@@ -46,7 +68,10 @@ for (let i = 0; i < runs; i++) {
   samples.runner.push(time(process.execPath, runner(many)));
   samples.runner1.push(time(process.execPath, runner(one)));
 }
-const m = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)])) as Record<keyof typeof samples, number>;
+const m = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)])) as Record<
+  keyof typeof samples,
+  number
+>;
 
 // The record write alone: the largest record of this bench (every step done).
 const sample = listRecords(join(dir, 'runs'), `bench-${steps}`).records[0]!;

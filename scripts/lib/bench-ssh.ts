@@ -33,38 +33,66 @@ if (fanoutMode) {
  */
 async function fanoutBench(sizes: number[], parallel: number): Promise<void> {
   const most = Math.max(...sizes);
-  const specs = Array.from({ length: most }, (_, i) => ({ name: `node-${String(i + 1).padStart(2, '0')}`, roles: ['agent'], become: false }));
+  const specs = Array.from({ length: most }, (_, i) => ({
+    name: `node-${String(i + 1).padStart(2, '0')}`,
+    roles: ['agent'],
+    become: false,
+  }));
   process.stderr.write(`bench-ssh --fanout: starting ${most} sshd daemons on 127.0.0.1…\n`);
   const lab = await startSshLab(specs);
   const rows: string[] = [];
   try {
     for (const n of sizes) {
       const executor = createSshExecutor({ configFile: lab.configFile, reuse: true });
-      const targets = lab.nodes.slice(0, n).map((node) => ({ kind: 'node' as const, node: node.name, host: '127.0.0.1', user: lab.user, port: node.port, become: false }));
+      const targets = lab.nodes.slice(0, n).map((node) => ({
+        kind: 'node' as const,
+        node: node.name,
+        host: '127.0.0.1',
+        user: lab.user,
+        port: node.port,
+        become: false,
+      }));
       const step = async (i: number) => {
         const t = performance.now();
-        await fanOut(targets, { parallel, stopOnFailure: true, ok: (r: ExecResult) => r.exitCode === 0 }, async (target) => {
-          const r = await executor.exec({
-            instance: { id: `s${i}` } as StepInstance, target, script: 'true', env: {},
-            timeoutMs: 120_000, signal: new AbortController().signal, onOutput: () => {},
-          });
-          if (r.exitCode !== 0 || r.error) throw new Error(`${target.node}: ${r.error ?? `exit ${r.exitCode}`}\n${r.output}`);
-          return r;
-        });
+        await fanOut(
+          targets,
+          { parallel, stopOnFailure: true, ok: (r: ExecResult) => r.exitCode === 0 },
+          async (target) => {
+            const r = await executor.exec({
+              instance: { id: `s${i}` } as StepInstance,
+              target,
+              script: 'true',
+              env: {},
+              timeoutMs: 120_000,
+              signal: new AbortController().signal,
+              onOutput: () => {},
+            });
+            if (r.exitCode !== 0 || r.error)
+              throw new Error(`${target.node}: ${r.error ?? `exit ${r.exitCode}`}\n${r.output}`);
+            return r;
+          },
+        );
         return performance.now() - t;
       };
       const first = await step(1);
       const warm = [await step(2), await step(3), await step(4)].sort((a, b) => a - b)[1]!;
       await executor.close();
       const perRound = warm / Math.ceil(n / parallel);
-      rows.push(`${String(n).padStart(5)}  ${String(Math.ceil(n / parallel)).padStart(6)}  ${fmt(first).padStart(11)}  ${fmt(warm).padStart(11)}  ${fmt(perRound).padStart(11)}`);
+      rows.push(
+        `${String(n).padStart(5)}  ${String(Math.ceil(n / parallel)).padStart(6)}  ${fmt(first).padStart(11)}  ${fmt(warm).padStart(11)}  ${fmt(perRound).padStart(11)}`,
+      );
     }
   } finally {
     await stopSshLab(lab);
   }
   process.stdout.write(
-    [`one step of \`true\` on N nodes, parallel=${parallel}, connection reuse; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
-      'nodes  rounds  first step   warm step    warm per round', ...rows].join('\n') + '\n',
+    `${[
+      `one step of \`true\` on N nodes, parallel=${parallel}, connection reuse; load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+      'nodes  rounds  first step   warm step    warm per round',
+      ...rows,
+    ].join('\n')}\n`,
   );
 }
 
@@ -76,21 +104,38 @@ interface Sample {
 
 async function runOnce(lab: SshLab, reuse: boolean): Promise<Sample> {
   const executor = createSshExecutor({ configFile: lab.configFile, reuse });
-  const targets = lab.nodes.map((n) => ({ kind: 'node' as const, node: n.name, host: '127.0.0.1', user: lab.user, port: n.port, become: n.become }));
+  const targets = lab.nodes.map((n) => ({
+    kind: 'node' as const,
+    node: n.name,
+    host: '127.0.0.1',
+    user: lab.user,
+    port: n.port,
+    become: n.become,
+  }));
   const authsBefore = lab.nodes.map(authCount);
   const perStep: number[] = [];
   const t0 = performance.now();
   for (let i = 1; i <= steps; i++) {
-    await fanOut(targets, { parallel: 1, stopOnFailure: true, ok: (r: ExecResult) => r.exitCode === 0 }, async (target) => {
-      const t = performance.now();
-      const r = await executor.exec({
-        instance: { id: `s${i}` } as StepInstance, target, script: `echo "step ${i} on $(hostname)"`, env: { STEP: String(i) },
-        timeoutMs: 60_000, signal: new AbortController().signal, onOutput: () => {},
-      });
-      if (r.exitCode !== 0 || r.error) throw new Error(`step ${i} on ${target.node}: ${r.error ?? `exit ${r.exitCode}`}\n${r.output}`);
-      perStep.push(performance.now() - t);
-      return r;
-    });
+    await fanOut(
+      targets,
+      { parallel: 1, stopOnFailure: true, ok: (r: ExecResult) => r.exitCode === 0 },
+      async (target) => {
+        const t = performance.now();
+        const r = await executor.exec({
+          instance: { id: `s${i}` } as StepInstance,
+          target,
+          script: `echo "step ${i} on $(hostname)"`,
+          env: { STEP: String(i) },
+          timeoutMs: 60_000,
+          signal: new AbortController().signal,
+          onOutput: () => {},
+        });
+        if (r.exitCode !== 0 || r.error)
+          throw new Error(`step ${i} on ${target.node}: ${r.error ?? `exit ${r.exitCode}`}\n${r.output}`);
+        perStep.push(performance.now() - t);
+        return r;
+      },
+    );
   }
   const totalMs = performance.now() - t0;
   await executor.close();
@@ -129,7 +174,13 @@ try {
 
 const summary = (mode: 'reuse' | 'fresh') => {
   const all = samples[mode].flatMap((s) => s.perStep);
-  return { mean: mean(all), median: pct(all, 50), p95: pct(all, 95), total: mean(samples[mode].map((s) => s.totalMs)), auths: samples[mode].map((s) => s.auths) };
+  return {
+    mean: mean(all),
+    median: pct(all, 50),
+    p95: pct(all, 95),
+    total: mean(samples[mode].map((s) => s.totalMs)),
+    auths: samples[mode].map((s) => s.auths),
+  };
 };
 const rc = rcCost();
 const reuse = summary('reuse');
@@ -138,11 +189,15 @@ const execs = steps * lab.nodes.length;
 const line = (label: string, s: ReturnType<typeof summary>) =>
   `${label}  per step: median ${fmt(s.median)}, mean ${fmt(s.mean)}, p95 ${fmt(s.p95)} · ${execs} steps in ${fmt(s.total)} · authentications per run: ${s.auths.join(', ')}`;
 process.stdout.write(
-  [
-    `${steps} steps × ${lab.nodes.length} nodes (sshd on 127.0.0.1), ${rounds} rounds alternating order; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+  `${[
+    `${steps} steps × ${lab.nodes.length} nodes (sshd on 127.0.0.1), ${rounds} rounds alternating order; load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
     line('with reuse (ControlMaster):  ', reuse),
     line('without reuse (fresh ssh):   ', fresh),
     `ratio without/with: per step (median) ${(fresh.median / reuse.median).toFixed(2)}x, whole run ${(fresh.total / reuse.total).toFixed(2)}x`,
-    ...(rc === undefined ? [] : [`of each step, the node user's ~/.bashrc (sourced by bash under sshd): ${fmt(rc)} (median, timed here)`]),
-  ].join('\n') + '\n',
+    ...(rc === undefined
+      ? []
+      : [`of each step, the node user's ~/.bashrc (sourced by bash under sshd): ${fmt(rc)} (median, timed here)`]),
+  ].join('\n')}\n`,
 );

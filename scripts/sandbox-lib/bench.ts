@@ -27,11 +27,17 @@ for (let i = 0; i < runs; i++) {
     kc.loadFromFile(state.kubeconfig);
     const apps = kc.makeApiClient(AppsV1Api);
     const core = kc.makeApiClient(CoreV1Api);
-    await apps.createNamespacedDeployment({ namespace: 'default', body: {
-      metadata: { name: 'bench' },
-      spec: { replicas: pods, selector: { matchLabels: { app: 'bench' } },
-        template: { metadata: { labels: { app: 'bench' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } },
-    } });
+    await apps.createNamespacedDeployment({
+      namespace: 'default',
+      body: {
+        metadata: { name: 'bench' },
+        spec: {
+          replicas: pods,
+          selector: { matchLabels: { app: 'bench' } },
+          template: { metadata: { labels: { app: 'bench' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } },
+        },
+      },
+    });
     for (;;) {
       const list = await core.listNamespacedPod({ namespace: 'default', labelSelector: 'app=bench' });
       if (list.items.filter((p) => p.status?.phase === 'Running').length === pods) break;
@@ -49,9 +55,19 @@ console.log(`peak RSS (VmHWM) with ${pods} pods Running:`);
 for (const p of peaks) console.log(`  ${p.name.padEnd(24)} ${mib(p.kib)}`);
 console.log(`  ${'total'.padEnd(24)} ${mib(peaks.reduce((a, p) => a + p.kib, 0))}`);
 const bin = (await import('./build.ts')).binDir();
-for (const f of ['kube-sandbox', 'kwok']) console.log(`binary ${f}: ${(statSync(join(bin, f)).size / 2 ** 20).toFixed(0)} MiB`);
-const goEnv = (k: string) => { try { return execFileSync('go', ['env', k], { encoding: 'utf8' }).trim(); } catch { return ''; } };
-for (const [what, dir] of [['Go module cache (GOMODCACHE, whole)', goEnv('GOMODCACHE')], ['Go build cache (GOCACHE, whole)', goEnv('GOCACHE')]]) {
+for (const f of ['kube-sandbox', 'kwok'])
+  console.log(`binary ${f}: ${(statSync(join(bin, f)).size / 2 ** 20).toFixed(0)} MiB`);
+const goEnv = (k: string) => {
+  try {
+    return execFileSync('go', ['env', k], { encoding: 'utf8' }).trim();
+  } catch {
+    return '';
+  }
+};
+for (const [what, dir] of [
+  ['Go module cache (GOMODCACHE, whole)', goEnv('GOMODCACHE')],
+  ['Go build cache (GOCACHE, whole)', goEnv('GOCACHE')],
+]) {
   if (dir) console.log(`${what}: ${execFileSync('du', ['-sh', dir!], { encoding: 'utf8' }).split('\t')[0]}`);
 }
 

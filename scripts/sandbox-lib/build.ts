@@ -28,7 +28,11 @@ export function isBuilt(): boolean {
   return existsSync(join(binDir(), '.complete'));
 }
 
-export async function ensureBuilt(log: (line: string) => void, logDir: string, signal?: AbortSignal): Promise<Binaries> {
+export async function ensureBuilt(
+  log: (line: string) => void,
+  logDir: string,
+  signal?: AbortSignal,
+): Promise<Binaries> {
   const dir = binDir();
   if (existsSync(join(dir, '.complete'))) return binaries(dir);
 
@@ -39,17 +43,26 @@ export async function ensureBuilt(log: (line: string) => void, logDir: string, s
   signal?.throwIfAborted();
   // Own process group, so an abort stops `go build` too, not only the script.
   const child = spawn('bash', [buildScript], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  const stop = () => { try { process.kill(-child.pid!, 'SIGTERM'); } catch { /* gone */ } };
+  const stop = () => {
+    try {
+      process.kill(-child.pid!, 'SIGTERM');
+    } catch {
+      /* gone */
+    }
+  };
   signal?.addEventListener('abort', stop, { once: true });
   let stdout = '';
-  child.stdout.setEncoding('utf8').on('data', (c: string) => { stdout += c; out.write(c); });
+  child.stdout.setEncoding('utf8').on('data', (c: string) => {
+    stdout += c;
+    out.write(c);
+  });
   let partial = '';
   child.stderr.setEncoding('utf8').on('data', (c: string) => {
     out.write(c);
     // Show the script's own progress lines, not the compiler's chatter.
     const lines = (partial + c).split('\n');
     partial = lines.pop() ?? '';
-    for (const l of lines) if (/^(building|  \[|waiting|built)/.test(l)) log(l.trim());
+    for (const l of lines) if (/^(building| {2}\[|waiting|built)/.test(l)) log(l.trim());
   });
   const ticker = setInterval(() => log(`  still building… ${Math.round((Date.now() - started) / 1000)}s`), 60_000);
   const code = await new Promise<number | null>((resolve) => child.once('close', resolve));

@@ -10,25 +10,36 @@ import { addFaultCommands, faultStatusLines } from './twin/faults-cli.ts';
 
 // Colour only on a terminal: picocolors alone would colour piped output under CI=true.
 const pc = picocolors.createColors(
-  !process.env.NO_COLOR && (!!process.env.FORCE_COLOR || (!!process.stdout.isTTY && !!process.stderr.isTTY)));
+  !process.env.NO_COLOR && (!!process.env.FORCE_COLOR || (!!process.stdout.isTTY && !!process.stderr.isTTY)),
+);
 
 const program = new Command('sandbox')
-  .description('A real kube-apiserver, controller-manager and scheduler with kwok-simulated nodes from the lab inventory,\n'
-    + 'and the lab twin: every node a machine you can ssh into (its own namespaces, K3s files and a simulated k3s).\n'
-    + 'Not a real K3s: no containers run; pods are marked Running by kwok; k3s, systemctl, curl… on a node are simulated.')
-  .addHelpText('after', `
+  .description(
+    'A real kube-apiserver, controller-manager and scheduler with kwok-simulated nodes from the lab inventory,\n' +
+      'and the lab twin: every node a machine you can ssh into (its own namespaces, K3s files and a simulated k3s).\n' +
+      'Not a real K3s: no containers run; pods are marked Running by kwok; k3s, systemctl, curl… on a node are simulated.',
+  )
+  .addHelpText(
+    'after',
+    `
 Examples:
   scripts/sandbox up                 start it with the twin (first run builds the binaries, ~15 min; the twin needs root)
   scripts/sandbox up --no-twin       the API and simulated Node objects only (no root needed)
   eval "$(scripts/sandbox env)"      point kubectl (and the runbook CLI, and its ssh) at it
   kubectl get nodes
-  scripts/sandbox down               stop everything and remove its files`);
+  scripts/sandbox down               stop everything and remove its files`,
+  );
 
-const stateDirOption = () => new Option('--state-dir <dir>', 'where certificates, kubeconfig, data, logs and pids live')
-  .default(defaultStateDir());
+const stateDirOption = () =>
+  new Option('--state-dir <dir>', 'where certificates, kubeconfig, data, logs and pids live').default(
+    defaultStateDir(),
+  );
 
-program.command('up')
-  .description('build (once), start the control plane and kwok, register the inventory\'s nodes, wait until all are Ready')
+program
+  .command('up')
+  .description(
+    "build (once), start the control plane and kwok, register the inventory's nodes, wait until all are Ready",
+  )
   .addOption(stateDirOption())
   .option('--inventory <file>', 'lab inventory whose nodes to simulate', defaultInventory)
   .option('--timeout <seconds>', 'per component, and for the nodes to become Ready', '120')
@@ -44,10 +55,18 @@ program.command('up')
     process.on('SIGTERM', onSignal);
     const t0 = Date.now();
     try {
-      const state = await up({ stateDir: opts.stateDir, inventory: opts.inventory, timeoutMs: Number(opts.timeout) * 1000,
-        twin: opts.twin, signal: ac.signal, log: (l) => console.error(`${pc.dim(`[${elapsed(t0)}]`)} ${l}`) });
+      const state = await up({
+        stateDir: opts.stateDir,
+        inventory: opts.inventory,
+        timeoutMs: Number(opts.timeout) * 1000,
+        twin: opts.twin,
+        signal: ac.signal,
+        log: (l) => console.error(`${pc.dim(`[${elapsed(t0)}]`)} ${l}`),
+      });
       const twin = state.twin ? ', twin: every node answers ssh' : '';
-      console.error(pc.green(`sandbox up in ${elapsed(t0)}: ${state.nodes.length} nodes Ready${twin}, context ${state.context}`));
+      console.error(
+        pc.green(`sandbox up in ${elapsed(t0)}: ${state.nodes.length} nodes Ready${twin}, context ${state.context}`),
+      );
       printUsage(state, opts.stateDir);
     } catch (err) {
       if (ac.signal.aborted) {
@@ -67,19 +86,23 @@ program.command('up')
     }
   });
 
-program.command('down')
+program
+  .command('down')
   .description('stop every sandbox process and remove the state dir')
   .addOption(stateDirOption())
   .action(async (opts: { stateDir: string }) => {
     try {
       const was = await down(opts.stateDir);
-      console.error(was ? 'sandbox stopped and removed.' : 'no sandbox was running; state dir removed if there was one.');
+      console.error(
+        was ? 'sandbox stopped and removed.' : 'no sandbox was running; state dir removed if there was one.',
+      );
     } catch (err) {
       fail(err);
     }
   });
 
-program.command('status')
+program
+  .command('status')
   .description('show whether the sandbox runs (exit 0 running, 1 degraded, 3 not running)')
   .addOption(stateDirOption())
   .action(async (opts: { stateDir: string }) => {
@@ -88,7 +111,9 @@ program.command('status')
       console.log(`not running (no sandbox in ${opts.stateDir})`);
       process.exit(3);
     }
-    console.log(`sandbox in ${state.stateDir}: ${state.phase}, context ${state.context}, server ${state.server || '-'}`);
+    console.log(
+      `sandbox in ${state.stateDir}: ${state.phase}, context ${state.context}, server ${state.server || '-'}`,
+    );
     for (const c of components) {
       const port = c.listening === undefined ? '' : c.listening ? ', port open' : pc.red(', port closed');
       console.log(`  ${c.alive ? pc.green('up  ') : pc.red('down')} ${c.name.padEnd(24)} pid ${c.pid}${port}`);
@@ -107,7 +132,8 @@ program.command('status')
     process.exit(isRunning(state) && twinOk ? 0 : 1);
   });
 
-program.command('env')
+program
+  .command('env')
   .description('print shell exports for the running sandbox: eval "$(scripts/sandbox env)"')
   .addOption(stateDirOption())
   .action((opts: { stateDir: string }) => {
@@ -136,7 +162,7 @@ Use it:
   ${shq(state.kubectl)} get nodes -o wide
 
 or set KUBECONFIG, the matching kubectl on PATH and RUNBOOK_INVENTORY (the
-inventory with the sandbox's addresses)${twin ? ' and RUNBOOK_SSH_CONFIG (ssh to the twin\'s nodes)' : ''} for the runbook CLI in one go:
+inventory with the sandbox's addresses)${twin ? " and RUNBOOK_SSH_CONFIG (ssh to the twin's nodes)" : ''} for the runbook CLI in one go:
   eval "$(${self} env${flag})"
 ${twin ? `\nssh to a node of the twin:\n  ssh -F ${shq(twin.sshConfig)} ${state.nodes[0]}\n` : ''}
 Stop it:

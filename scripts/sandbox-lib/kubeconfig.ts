@@ -5,7 +5,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 
-export function writeKubeconfig(file: string, certDir: string, server: string, clusterName: string, context: string): void {
+export function writeKubeconfig(
+  file: string,
+  certDir: string,
+  server: string,
+  clusterName: string,
+  context: string,
+): void {
   const b64 = (name: string) => readFileSync(join(certDir, name)).toString('base64');
   const user = `${clusterName}-sandbox-admin`;
   const config = {

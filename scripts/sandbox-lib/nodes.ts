@@ -3,7 +3,7 @@
 // them, so we do, the way a K3s kubelet would register: labels from the
 // roles, versions from the inventory's K3s release, and loopback addresses
 // instead of the lab's LAN addresses.
-import { CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, type V1Node } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SandboxInventory, SandboxNode } from './inventory.ts';
 
@@ -84,8 +84,13 @@ export function isReady(node: V1Node): boolean {
 }
 
 /** Waits until every inventory node reports Ready, calling onProgress when the count changes. */
-export async function waitNodesReady(kc: KubeConfig, inv: SandboxInventory, timeoutMs: number,
-  onProgress: (ready: number, total: number) => void, abort: () => string | undefined): Promise<void> {
+export async function waitNodesReady(
+  kc: KubeConfig,
+  inv: SandboxInventory,
+  timeoutMs: number,
+  onProgress: (ready: number, total: number) => void,
+  abort: () => string | undefined,
+): Promise<void> {
   const core = kc.makeApiClient(CoreV1Api);
   const want = new Set(inv.nodes.map((n) => n.name));
   const deadline = Date.now() + timeoutMs;
@@ -103,7 +108,11 @@ export async function waitNodesReady(kc: KubeConfig, inv: SandboxInventory, time
 }
 
 /** Pods can be created once the controller-manager has made the default ServiceAccount. */
-export async function waitDefaultServiceAccount(kc: KubeConfig, timeoutMs: number, abort: () => string | undefined): Promise<void> {
+export async function waitDefaultServiceAccount(
+  kc: KubeConfig,
+  timeoutMs: number,
+  abort: () => string | undefined,
+): Promise<void> {
   const core = kc.makeApiClient(CoreV1Api);
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -31,8 +31,14 @@ export async function isListening(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = connect({ host: '127.0.0.1', port });
     sock.setTimeout(1000);
-    sock.once('connect', () => { sock.destroy(); resolve(true); });
-    sock.once('timeout', () => { sock.destroy(); resolve(false); });
+    sock.once('connect', () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once('timeout', () => {
+      sock.destroy();
+      resolve(false);
+    });
     sock.once('error', () => resolve(false));
   });
 }
@@ -47,7 +53,11 @@ export function ownsListener(pid: number, port: number): boolean {
   const inodes = new Set<string>();
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
     let text = '';
-    try { text = readFileSync(table, 'utf8'); } catch { continue; }
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
     for (const line of text.split('\n').slice(1)) {
       const f = line.trim().split(/\s+/);
       // local_address is f[1]; st 0A is LISTEN; inode is f[9]
@@ -60,10 +70,16 @@ export function ownsListener(pid: number, port: number): boolean {
       const m = /^socket:\[(\d+)\]$/.exec(safeReadlink(`/proc/${pid}/fd/${fd}`));
       if (m && inodes.has(m[1]!)) return true;
     }
-  } catch { /* process gone */ }
+  } catch {
+    /* process gone */
+  }
   return false;
 }
 
 function safeReadlink(p: string): string {
-  try { return readlinkSync(p); } catch { return ''; }
+  try {
+    return readlinkSync(p);
+  } catch {
+    return '';
+  }
 }

@@ -2,7 +2,7 @@
 // own process group (so `down` can kill it and anything it forks at once),
 // writes to its own log file, and is recorded in the state dir so another
 // invocation of `scripts/sandbox` can find it.
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { escalate, pidAlive, signalGroup, signalPid, terminateStages } from '../../runner/execute/process-group.ts';
@@ -21,10 +21,16 @@ export interface Started extends ProcessRecord {
   exitedWith: () => string | undefined;
 }
 
-export function startProcess(name: string, bin: string, args: string[], log: string, marker: string,
-  env: NodeJS.ProcessEnv = process.env): Started {
+export function startProcess(
+  name: string,
+  bin: string,
+  args: string[],
+  log: string,
+  marker: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Started {
   const fd = openSync(log, 'a');
-  let child;
+  let child: ChildProcess;
   try {
     child = spawn(bin, args, { detached: true, stdio: ['ignore', fd, fd], env });
   } finally {

@@ -4,7 +4,18 @@
 // state dir. `up` starts it, `down` stops every process and removes the dir.
 import { KubeConfig } from '@kubernetes/client-node';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ensureBuilt, type Binaries } from './build.ts';
@@ -93,7 +104,7 @@ export function readState(stateDir: string): SandboxState | undefined {
 
 function writeState(state: SandboxState): void {
   const tmp = `${stateFile(state.stateDir)}.tmp`;
-  writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n');
+  writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`);
   renameSync(tmp, stateFile(state.stateDir));
 }
 
@@ -112,27 +123,43 @@ export async function up(opts: UpOptions): Promise<SandboxState> {
     // Before anything starts: a twin that cannot run here is said at once.
     const why = twinRequirements();
     if (why) throw new Error(why);
-    simulator = (typeof opts.twin === 'object' ? opts.twin.simulator : undefined) ?? await loadSimulator();
+    simulator = (typeof opts.twin === 'object' ? opts.twin.simulator : undefined) ?? (await loadSimulator());
   }
 
   const previous = readState(stateDir);
   if (previous && isRunning(previous)) {
-    throw new AlreadyRunningError(`a sandbox is already running in ${stateDir} (stop it with: scripts/sandbox down --state-dir ${stateDir})`);
+    throw new AlreadyRunningError(
+      `a sandbox is already running in ${stateDir} (stop it with: scripts/sandbox down --state-dir ${stateDir})`,
+    );
   }
   if (previous?.phase === 'starting' && previous.ownerPid !== process.pid && pidAlive(previous.ownerPid)) {
-    throw new Error(`a sandbox is being started in ${stateDir} by pid ${previous.ownerPid}; wait for it, or stop it with: scripts/sandbox down --state-dir ${stateDir}`);
+    throw new Error(
+      `a sandbox is being started in ${stateDir} by pid ${previous.ownerPid}; wait for it, or stop it with: scripts/sandbox down --state-dir ${stateDir}`,
+    );
   }
-  if (previous) await down(stateDir); // leftovers of a crashed or interrupted run
+  if (previous)
+    await down(stateDir); // leftovers of a crashed or interrupted run
   else if (existsSync(stateDir) && readdirSync(stateDir).length > 0) {
     throw new Error(`${stateDir} is not empty and holds no sandbox; choose another --state-dir`);
   }
   mkdirSync(join(stateDir, 'logs'), { recursive: true, mode: 0o700 });
 
   const state: SandboxState = {
-    stateDir, phase: 'starting', ownerPid: process.pid, binDir: '', kubectl: '', kubeconfig: join(stateDir, 'kubeconfig'),
-    inventory: inventoryFile, sandboxInventory: join(stateDir, 'inventory.yaml'), clusterName: inv.clusterName, context: inv.context, server: '',
+    stateDir,
+    phase: 'starting',
+    ownerPid: process.pid,
+    binDir: '',
+    kubectl: '',
+    kubeconfig: join(stateDir, 'kubeconfig'),
+    inventory: inventoryFile,
+    sandboxInventory: join(stateDir, 'inventory.yaml'),
+    clusterName: inv.clusterName,
+    context: inv.context,
+    server: '',
     ports: { etcdClient: 0, etcdPeer: 0, apiserver: 0, controllerManager: 0, scheduler: 0 },
-    processes: [], nodes: inv.nodes.map((n) => n.name), startedAt: new Date().toISOString(),
+    processes: [],
+    nodes: inv.nodes.map((n) => n.name),
+    startedAt: new Date().toISOString(),
   };
   writeState(state);
 
@@ -143,23 +170,35 @@ export async function up(opts: UpOptions): Promise<SandboxState> {
     await startAll(state, bins, inv, log, timeoutMs, opts.signal, !!simulator);
     if (simulator) {
       const twin = await twinUp(state, inv, {
-        log, timeoutMs, signal: opts.signal, simulator,
-        onProcess: (rec) => { state.processes.push(rec); writeState(state); },
+        log,
+        timeoutMs,
+        signal: opts.signal,
+        simulator,
+        onProcess: (rec) => {
+          state.processes.push(rec);
+          writeState(state);
+        },
       });
       state.twin = join(twin.dir, 'twin.json');
       writeState(state);
       // The twin announces itself (kube-system/lab-twin) before any run: a run against it is a rehearsal.
       await publishTwin(stateDir, []);
       // The lab's workloads (src/content/lab/workloads.yaml) as simulated pods, available before `up` returns.
-      await applyLabWorkloads({ kubeconfig: state.kubeconfig, nodes: inv.nodes }, { log, timeoutMs, signal: opts.signal });
+      await applyLabWorkloads(
+        { kubeconfig: state.kubeconfig, nodes: inv.nodes },
+        { log, timeoutMs, signal: opts.signal },
+      );
       // What the lab's past runs left: postgres-backup's nightly dump CronJob and last night's finished Job (twin/history.ts).
       const history = await import('./twin/history.ts');
       const seeded = await history.seedLabHistory(state.kubeconfig);
-      log(`twin: ${seeded.cronJob} applied as postgres-backup does, last run ${seeded.lastScheduleTime} (job ${seeded.job}, Complete)`);
+      log(
+        `twin: ${seeded.cronJob} applied as postgres-backup does, last run ${seeded.lastScheduleTime} (job ${seeded.job}, Complete)`,
+      );
       // The NAS's Snapshot Replication: each share's #snapshot folder, once its volume directories exist.
       if (twin.nas) {
         const shares = history.seedNasSnapshots(twin.nas.dir, history.nasShares(twin.nas.dir));
-        if (shares.length) log(`twin: NAS snapshot ${history.NAS_SNAPSHOT} of ${shares.join(', ')} (#snapshot, read-only over NFS)`);
+        if (shares.length)
+          log(`twin: NAS snapshot ${history.NAS_SNAPSHOT} of ${shares.join(', ')} (#snapshot, read-only over NFS)`);
       }
       // Its nodes are reached as the user who started it (the twin's sshd knows no other): the inventory says so.
       writeSandboxInventory(state.inventory, state.sandboxInventory, state.server, sandboxAddress, userInfo().username);
@@ -182,15 +221,28 @@ export async function up(opts: UpOptions): Promise<SandboxState> {
   }
 }
 
-async function startAll(state: SandboxState, bins: Binaries, inv: SandboxInventory,
-  log: (line: string) => void, timeoutMs: number, signal?: AbortSignal, podsServed = false): Promise<void> {
+async function startAll(
+  state: SandboxState,
+  bins: Binaries,
+  inv: SandboxInventory,
+  log: (line: string) => void,
+  timeoutMs: number,
+  signal?: AbortSignal,
+  podsServed = false,
+): Promise<void> {
   const dir = state.stateDir;
   const pki = join(dir, 'pki');
   const logs = join(dir, 'logs');
   const tls: TlsClient = {
-    get ca() { return readFileSync(join(pki, 'ca.crt'), 'utf8'); },
-    get cert() { return readFileSync(join(pki, 'admin.crt'), 'utf8'); },
-    get key() { return readFileSync(join(pki, 'admin.key'), 'utf8'); },
+    get ca() {
+      return readFileSync(join(pki, 'ca.crt'), 'utf8');
+    },
+    get cert() {
+      return readFileSync(join(pki, 'admin.crt'), 'utf8');
+    },
+    get key() {
+      return readFileSync(join(pki, 'admin.key'), 'utf8');
+    },
   };
   const serviceIP = firstServiceIP(inv.serviceCidr);
 
@@ -198,87 +250,158 @@ async function startAll(state: SandboxState, bins: Binaries, inv: SandboxInvento
   if (certs.status !== 0) throw new Error(`generating certificates failed: ${certs.stderr || certs.error?.message}`);
   log('certificates generated');
 
-  const start = (name: string, bin: string, args: () => string[], health: () => Promise<ProbeResult>,
-    newPorts: () => Promise<void>, port?: () => number) =>
-    startComponent(state, name, bin, args, health, newPorts, port, join(logs, `${name}.log`), timeoutMs, signal);
+  const start = (
+    name: string,
+    bin: string,
+    args: () => string[],
+    health: () => Promise<ProbeResult>,
+    newPorts: () => Promise<void>,
+    port?: () => number,
+  ) => startComponent(state, name, bin, args, health, newPorts, port, join(logs, `${name}.log`), timeoutMs, signal);
 
   // etcd
   [state.ports.etcdClient, state.ports.etcdPeer] = await freePortPair();
-  await start('etcd', bins.sandbox, () => ['etcd', `--data-dir=${join(dir, 'etcd')}`,
-    `--listen-client-url=http://127.0.0.1:${state.ports.etcdClient}`,
-    `--listen-peer-url=http://127.0.0.1:${state.ports.etcdPeer}`],
-  () => probe(`http://127.0.0.1:${state.ports.etcdClient}/health`),
-  async () => {
-    [state.ports.etcdClient, state.ports.etcdPeer] = await freePortPair();
-    rmSync(join(dir, 'etcd'), { recursive: true, force: true });
-  }, () => state.ports.etcdClient);
+  await start(
+    'etcd',
+    bins.sandbox,
+    () => [
+      'etcd',
+      `--data-dir=${join(dir, 'etcd')}`,
+      `--listen-client-url=http://127.0.0.1:${state.ports.etcdClient}`,
+      `--listen-peer-url=http://127.0.0.1:${state.ports.etcdPeer}`,
+    ],
+    () => probe(`http://127.0.0.1:${state.ports.etcdClient}/health`),
+    async () => {
+      [state.ports.etcdClient, state.ports.etcdPeer] = await freePortPair();
+      rmSync(join(dir, 'etcd'), { recursive: true, force: true });
+    },
+    () => state.ports.etcdClient,
+  );
   log(`etcd started (127.0.0.1:${state.ports.etcdClient})`);
 
   // kube-apiserver
   state.ports.apiserver = await freePort();
   const saIssuer = 'https://kubernetes.default.svc.cluster.local';
-  await start('kube-apiserver', bins.sandbox, () => ['kube-apiserver',
-    `--etcd-servers=http://127.0.0.1:${state.ports.etcdClient}`,
-    '--bind-address=127.0.0.1', `--secure-port=${state.ports.apiserver}`, '--advertise-address=127.0.0.1',
-    `--cert-dir=${join(dir, 'kube-apiserver')}`,
-    `--tls-cert-file=${join(pki, 'apiserver.crt')}`, `--tls-private-key-file=${join(pki, 'apiserver.key')}`,
-    `--client-ca-file=${join(pki, 'ca.crt')}`,
-    `--service-account-issuer=${saIssuer}`, `--api-audiences=${saIssuer},k3s`,
-    `--service-account-key-file=${join(pki, 'sa.pub')}`, `--service-account-signing-key-file=${join(pki, 'sa.key')}`,
-    `--service-cluster-ip-range=${inv.serviceCidr}`,
-    '--authorization-mode=Node,RBAC', '--enable-admission-plugins=NodeRestriction',
-    '--allow-privileged=true', '--profiling=false',
-    // The `kubernetes` Service would get 127.0.0.1 as its endpoint, which the
-    // API rejects (loopback) every 10s; nothing in the sandbox dials it.
-    '--endpoint-reconciler-type=none',
-    // exec, logs and port-forward dial the node's kubelet: by its 127.0.1.x address, never by its
-    // name, which would be a DNS query off loopback. With the twin, kwok answers there (twin/pods/);
-    // without it nothing listens and the dial is refused locally.
-    '--kubelet-preferred-address-types=InternalIP'],
-  () => probe(`https://127.0.0.1:${state.ports.apiserver}/readyz`, tls),
-  async () => { state.ports.apiserver = await freePort(); }, () => state.ports.apiserver);
+  await start(
+    'kube-apiserver',
+    bins.sandbox,
+    () => [
+      'kube-apiserver',
+      `--etcd-servers=http://127.0.0.1:${state.ports.etcdClient}`,
+      '--bind-address=127.0.0.1',
+      `--secure-port=${state.ports.apiserver}`,
+      '--advertise-address=127.0.0.1',
+      `--cert-dir=${join(dir, 'kube-apiserver')}`,
+      `--tls-cert-file=${join(pki, 'apiserver.crt')}`,
+      `--tls-private-key-file=${join(pki, 'apiserver.key')}`,
+      `--client-ca-file=${join(pki, 'ca.crt')}`,
+      `--service-account-issuer=${saIssuer}`,
+      `--api-audiences=${saIssuer},k3s`,
+      `--service-account-key-file=${join(pki, 'sa.pub')}`,
+      `--service-account-signing-key-file=${join(pki, 'sa.key')}`,
+      `--service-cluster-ip-range=${inv.serviceCidr}`,
+      '--authorization-mode=Node,RBAC',
+      '--enable-admission-plugins=NodeRestriction',
+      '--allow-privileged=true',
+      '--profiling=false',
+      // The `kubernetes` Service would get 127.0.0.1 as its endpoint, which the
+      // API rejects (loopback) every 10s; nothing in the sandbox dials it.
+      '--endpoint-reconciler-type=none',
+      // exec, logs and port-forward dial the node's kubelet: by its 127.0.1.x address, never by its
+      // name, which would be a DNS query off loopback. With the twin, kwok answers there (twin/pods/);
+      // without it nothing listens and the dial is refused locally.
+      '--kubelet-preferred-address-types=InternalIP',
+    ],
+    () => probe(`https://127.0.0.1:${state.ports.apiserver}/readyz`, tls),
+    async () => {
+      state.ports.apiserver = await freePort();
+    },
+    () => state.ports.apiserver,
+  );
   state.server = `https://127.0.0.1:${state.ports.apiserver}`;
   writeKubeconfig(state.kubeconfig, pki, state.server, inv.clusterName, inv.context);
   writeState(state);
   log(`kube-apiserver started (${state.server})`);
 
   // kube-controller-manager and kube-scheduler
-  const kcArgs = [`--kubeconfig=${state.kubeconfig}`, `--authentication-kubeconfig=${state.kubeconfig}`,
-    `--authorization-kubeconfig=${state.kubeconfig}`, '--bind-address=127.0.0.1', '--leader-elect=false'];
+  const kcArgs = [
+    `--kubeconfig=${state.kubeconfig}`,
+    `--authentication-kubeconfig=${state.kubeconfig}`,
+    `--authorization-kubeconfig=${state.kubeconfig}`,
+    '--bind-address=127.0.0.1',
+    '--leader-elect=false',
+  ];
   [state.ports.controllerManager, state.ports.scheduler] = await freePortPair();
-  await start('kube-controller-manager', bins.sandbox, () => ['kube-controller-manager', ...kcArgs,
-    `--secure-port=${state.ports.controllerManager}`, `--cert-dir=${join(dir, 'kube-controller-manager')}`,
-    `--cluster-name=${inv.clusterName}`,
-    // The token controller signs ServiceAccount tokens; the CA goes into kube-root-ca.crt.
-    `--service-account-private-key-file=${join(pki, 'sa.key')}`, `--root-ca-file=${join(pki, 'ca.crt')}`,
-    `--cluster-signing-cert-file=${join(pki, 'ca.crt')}`, `--cluster-signing-key-file=${join(pki, 'ca.key')}`,
-    `--service-cluster-ip-range=${inv.serviceCidr}`, `--cluster-cidr=${inv.podCidr}`,
-    // Pod CIDRs are set on the Node objects we create, as K3s's would be.
-    '--allocate-node-cidrs=false'],
-  () => probe(`https://127.0.0.1:${state.ports.controllerManager}/healthz`),
-  async () => { state.ports.controllerManager = await freePort(); }, () => state.ports.controllerManager);
+  await start(
+    'kube-controller-manager',
+    bins.sandbox,
+    () => [
+      'kube-controller-manager',
+      ...kcArgs,
+      `--secure-port=${state.ports.controllerManager}`,
+      `--cert-dir=${join(dir, 'kube-controller-manager')}`,
+      `--cluster-name=${inv.clusterName}`,
+      // The token controller signs ServiceAccount tokens; the CA goes into kube-root-ca.crt.
+      `--service-account-private-key-file=${join(pki, 'sa.key')}`,
+      `--root-ca-file=${join(pki, 'ca.crt')}`,
+      `--cluster-signing-cert-file=${join(pki, 'ca.crt')}`,
+      `--cluster-signing-key-file=${join(pki, 'ca.key')}`,
+      `--service-cluster-ip-range=${inv.serviceCidr}`,
+      `--cluster-cidr=${inv.podCidr}`,
+      // Pod CIDRs are set on the Node objects we create, as K3s's would be.
+      '--allocate-node-cidrs=false',
+    ],
+    () => probe(`https://127.0.0.1:${state.ports.controllerManager}/healthz`),
+    async () => {
+      state.ports.controllerManager = await freePort();
+    },
+    () => state.ports.controllerManager,
+  );
   log('kube-controller-manager started');
-  await start('kube-scheduler', bins.sandbox, () => ['kube-scheduler', ...kcArgs,
-    `--secure-port=${state.ports.scheduler}`, `--cert-dir=${join(dir, 'kube-scheduler')}`],
-  () => probe(`https://127.0.0.1:${state.ports.scheduler}/healthz`),
-  async () => { state.ports.scheduler = await freePort(); }, () => state.ports.scheduler);
+  await start(
+    'kube-scheduler',
+    bins.sandbox,
+    () => [
+      'kube-scheduler',
+      ...kcArgs,
+      `--secure-port=${state.ports.scheduler}`,
+      `--cert-dir=${join(dir, 'kube-scheduler')}`,
+    ],
+    () => probe(`https://127.0.0.1:${state.ports.scheduler}/healthz`),
+    async () => {
+      state.ports.scheduler = await freePort();
+    },
+    () => state.ports.scheduler,
+  );
   log('kube-scheduler started');
 
   // kwok: the simulated kubelets of the Node objects created below. Without the twin it
   // serves nothing (no --server-address), so it needs no port. With the twin it also serves
   // the kubelet API (exec, logs) from a namespace with only lo (twin/pods/kubelet.ts).
-  const kwokArgs = [`--kubeconfig=${state.kubeconfig}`, `--config=${kwokStages}`,
-    '--manage-all-nodes=false', '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
+  const kwokArgs = [
+    `--kubeconfig=${state.kubeconfig}`,
+    `--config=${kwokStages}`,
+    '--manage-all-nodes=false',
+    '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
     // kwok renews each node's Lease, as a kubelet does every 10 s: without it the node lifecycle
     // controller marks every node NotReady after its grace period (and every pod not Ready with it).
-    `--cidr=${inv.podCidr}`, '--node-ip=127.0.0.1', '--node-lease-duration-seconds=40'];
+    `--cidr=${inv.podCidr}`,
+    '--node-ip=127.0.0.1',
+    '--node-lease-duration-seconds=40',
+  ];
   const pods = podsServed ? await startPodsKubelet(state, inv, kwokArgs) : undefined;
-  const kwok = await start('kwok', pods?.bin ?? bins.kwok, () => pods?.args ?? kwokArgs,
+  const kwok = await start(
+    'kwok',
+    pods?.bin ?? bins.kwok,
+    () => pods?.args ?? kwokArgs,
     pods?.healthy ?? (async () => ({ ok: true, detail: 'started' })),
-    async () => {});
+    async () => {},
+  );
   if (pods) {
     await pods.forwardNodes();
-    log(`kwok serves exec and logs for the twin's pods (each node's ${sandboxAddress(0)}…:${pods.port}, from a namespace with only lo)`);
+    log(
+      `kwok serves exec and logs for the twin's pods (each node's ${sandboxAddress(0)}…:${pods.port}, from a namespace with only lo)`,
+    );
   }
   log('kwok started (simulated kubelets)');
 
@@ -303,27 +426,63 @@ async function startAll(state: SandboxState, bins: Binaries, inv: SandboxInvento
 async function startPodsKubelet(state: SandboxState, inv: SandboxInventory, kwokArgs: string[]) {
   const pods = await import('./twin/pods/kubelet.ts');
   const which = (c: string) => spawnSync('sh', ['-c', `command -v ${c}`], { encoding: 'utf8' }).stdout.trim() || c;
-  const tools = { unshare: which('unshare'), bash: which('bash'), socat: which('socat'), ip: which('ip'), mount: which('mount'), node: process.execPath };
+  const tools = {
+    unshare: which('unshare'),
+    bash: which('bash'),
+    socat: which('socat'),
+    ip: which('ip'),
+    mount: which('mount'),
+    node: process.execPath,
+  };
   const paths = pods.preparePods(state.stateDir, tools);
   const addresses = inv.nodes.map((_, i) => sandboxAddress(i));
   const port = await pods.kubeletPort(addresses);
-  const record = (p: Started) => { state.processes.push({ name: p.name, pid: p.pid, log: p.log, marker: p.marker }); writeState(state); return p; };
+  const record = (p: Started) => {
+    state.processes.push({ name: p.name, pid: p.pid, log: p.log, marker: p.marker });
+    writeState(state);
+    return p;
+  };
   const logs = join(state.stateDir, 'logs');
-  record(startProcess('kwok/api-forwarder', tools.socat, [`UNIX-LISTEN:${paths.apiSocket},fork,mode=600,unlink-early`, `TCP:127.0.0.1:${state.ports.apiserver}`],
-    join(logs, 'kwok-api-forwarder.log'), state.stateDir));
-  pods.writeInit(paths, tools, state.ports.apiserver, port, join(state.binDir, 'kwok'), [...kwokArgs, `--server-address=127.0.0.1:${port}`, `--node-port=${port}`, `--config=${paths.kwokConfig}`]);
+  record(
+    startProcess(
+      'kwok/api-forwarder',
+      tools.socat,
+      [`UNIX-LISTEN:${paths.apiSocket},fork,mode=600,unlink-early`, `TCP:127.0.0.1:${state.ports.apiserver}`],
+      join(logs, 'kwok-api-forwarder.log'),
+      state.stateDir,
+    ),
+  );
+  pods.writeInit(paths, tools, state.ports.apiserver, port, join(state.binDir, 'kwok'), [
+    ...kwokArgs,
+    `--server-address=127.0.0.1:${port}`,
+    `--node-port=${port}`,
+    `--config=${paths.kwokConfig}`,
+  ]);
   const { bin, args } = pods.kwokInNamespace(paths, tools);
   return {
-    bin, args, port, healthy: () => pods.kubeletHealthy(paths),
+    bin,
+    args,
+    port,
+    healthy: () => pods.kubeletHealthy(paths),
     forwardNodes: async () => {
-      const started = inv.nodes.map((n, i) => record(startProcess(`kwok/kubelet ${n.name}`, tools.socat,
-        [`TCP-LISTEN:${port},bind=${addresses[i]},fork,reuseaddr`, `UNIX-CONNECT:${paths.kubeletSocket}`], join(logs, `kwok-kubelet-${n.name}.log`), state.stateDir)));
+      const started = inv.nodes.map((n, i) =>
+        record(
+          startProcess(
+            `kwok/kubelet ${n.name}`,
+            tools.socat,
+            [`TCP-LISTEN:${port},bind=${addresses[i]},fork,reuseaddr`, `UNIX-CONNECT:${paths.kubeletSocket}`],
+            join(logs, `kwok-kubelet-${n.name}.log`),
+            state.stateDir,
+          ),
+        ),
+      );
       // Each listens before the nodes register (the apiserver dials them from then on).
       const deadline = Date.now() + 10_000;
       for (const [i, p] of started.entries()) {
         while (!ownsListenerOn(p.pid, addresses[i]!, port)) {
           if (p.exitedWith()) throw new ComponentError(p.name, `exited: ${p.exitedWith()}`, p.log);
-          if (Date.now() > deadline) throw new ComponentError(p.name, `does not listen on ${addresses[i]}:${port}`, p.log);
+          if (Date.now() > deadline)
+            throw new ComponentError(p.name, `does not listen on ${addresses[i]}:${port}`, p.log);
           await new Promise((r) => setTimeout(r, 20));
         }
       }
@@ -333,20 +492,49 @@ async function startPodsKubelet(state: SandboxState, inv: SandboxInventory, kwok
 
 /** The process holds a listening socket on address:port (/proc/net/tcp, little-endian hex address). */
 function ownsListenerOn(pid: number, address: string, port: number): boolean {
-  const hex = address.split('.').map(Number).reverse().map((b) => b.toString(16).toUpperCase().padStart(2, '0')).join('');
+  const hex = address
+    .split('.')
+    .map(Number)
+    .reverse()
+    .map((b) => b.toString(16).toUpperCase().padStart(2, '0'))
+    .join('');
   const want = `${hex}:${port.toString(16).toUpperCase().padStart(4, '0')}`;
   let table = '';
-  try { table = readFileSync('/proc/net/tcp', 'utf8'); } catch { return false; }
-  const inodes = table.split('\n').filter((l) => l.includes(` ${want} `) && / 0A /.test(l)).map((l) => l.trim().split(/\s+/)[9]);
+  try {
+    table = readFileSync('/proc/net/tcp', 'utf8');
+  } catch {
+    return false;
+  }
+  const inodes = table
+    .split('\n')
+    .filter((l) => l.includes(` ${want} `) && / 0A /.test(l))
+    .map((l) => l.trim().split(/\s+/)[9]);
   if (!inodes.length) return false;
   try {
-    return readdirSync(`/proc/${pid}/fd`).some((fd) => { try { return inodes.includes(readlinkSync(`/proc/${pid}/fd/${fd}`).replace(/^socket:\[(\d+)\]$/, '$1')); } catch { return false; } });
-  } catch { return false; }
+    return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      try {
+        return inodes.includes(readlinkSync(`/proc/${pid}/fd/${fd}`).replace(/^socket:\[(\d+)\]$/, '$1'));
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return false;
+  }
 }
 
-async function startComponent(state: SandboxState, name: string, bin: string, args: () => string[],
-  health: () => Promise<ProbeResult>, newPorts: () => Promise<void>, port: (() => number) | undefined,
-  logFile: string, timeoutMs: number, signal?: AbortSignal): Promise<Started> {
+async function startComponent(
+  state: SandboxState,
+  name: string,
+  bin: string,
+  args: () => string[],
+  health: () => Promise<ProbeResult>,
+  newPorts: () => Promise<void>,
+  port: (() => number) | undefined,
+  logFile: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<Started> {
   for (let attempt = 1; ; attempt++) {
     signal?.throwIfAborted();
     const proc = startProcess(name, bin, args(), logFile, state.stateDir);
@@ -401,24 +589,38 @@ export async function down(stateDir: string): Promise<boolean> {
     rmSync(dir, { recursive: true, force: true });
     // The default dir's parent (…/state/k3s-lab-runbooks) was made by us too.
     const parent = dirname(dir);
-    if (basename(parent) === 'k3s-lab-runbooks') try { rmdirSync(parent); } catch { /* not empty */ }
+    if (basename(parent) === 'k3s-lab-runbooks')
+      try {
+        rmdirSync(parent);
+      } catch {
+        /* not empty */
+      }
   }
   return wasRunning;
 }
 
-export interface ComponentStatus { name: string; pid: number; alive: boolean; listening?: boolean }
+export interface ComponentStatus {
+  name: string;
+  pid: number;
+  alive: boolean;
+  listening?: boolean;
+}
 
 export async function status(stateDir: string): Promise<{ state?: SandboxState; components: ComponentStatus[] }> {
   const state = readState(resolve(stateDir));
   if (!state) return { components: [] };
   const portOf: Record<string, number> = {
-    etcd: state.ports.etcdClient, 'kube-apiserver': state.ports.apiserver,
-    'kube-controller-manager': state.ports.controllerManager, 'kube-scheduler': state.ports.scheduler,
+    etcd: state.ports.etcdClient,
+    'kube-apiserver': state.ports.apiserver,
+    'kube-controller-manager': state.ports.controllerManager,
+    'kube-scheduler': state.ports.scheduler,
   };
-  const components = await Promise.all(state.processes.map(async (p) => {
-    const port = portOf[p.name];
-    return { name: p.name, pid: p.pid, alive: isOurs(p), ...(port ? { listening: await isListening(port) } : {}) };
-  }));
+  const components = await Promise.all(
+    state.processes.map(async (p) => {
+      const port = portOf[p.name];
+      return { name: p.name, pid: p.pid, alive: isOurs(p), ...(port ? { listening: await isListening(port) } : {}) };
+    }),
+  );
   return { state, components };
 }
 
@@ -429,7 +631,12 @@ export async function status(stateDir: string): Promise<{ state?: SandboxState; 
 export function killNow(stateDir: string): void {
   const state = readState(resolve(stateDir));
   for (const p of state?.processes ?? []) {
-    if (isOurs(p)) try { process.kill(-p.pid, 'SIGKILL'); } catch { /* gone */ }
+    if (isOurs(p))
+      try {
+        process.kill(-p.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
   }
   if (state) rmSync(resolve(stateDir), { recursive: true, force: true });
 }
@@ -441,5 +648,8 @@ function firstServiceIP(cidr: string): string {
 }
 
 function indent(text: string, pad: string): string {
-  return text.split('\n').map((l) => pad + l).join('\n');
+  return text
+    .split('\n')
+    .map((l) => pad + l)
+    .join('\n');
 }

@@ -51,7 +51,11 @@ export function adrLabel(slug: string): string {
   return n ? `ADR-${n.padStart(4, '0')}` : slug;
 }
 
-function relatedLink(ref: string, adrSlugs: Set<string>, docTitles: Map<string, string>): { label: string; url: string; adr?: string } {
+function relatedLink(
+  ref: string,
+  adrSlugs: Set<string>,
+  docTitles: Map<string, string>,
+): { label: string; url: string; adr?: string } {
   const clean = ref.replace(/^\/|\/$/g, '').replace(/^adrs\//, '');
   if (adrSlugs.has(clean) || /^\d{3,4}-/.test(clean)) return { label: adrLabel(clean), url: adrUrl(clean), adr: clean };
   return { label: docTitles.get(clean) ?? clean, url: `/${clean}/` };
@@ -63,7 +67,7 @@ export function adrGraph(adrs: Adr[]): string {
   const known = new Set(adrs.map((a) => a.slug));
   const lines = ['flowchart TB'];
   for (const a of adrs) {
-    const title = a.data.title.replace(/["\[\]#;]/g, '').replace(/^ADR[- ]?\d+:?\s*/i, '');
+    const title = a.data.title.replace(/["[\]#;]/g, '').replace(/^ADR[- ]?\d+:?\s*/i, '');
     lines.push(`  ${id(a.slug)}["<b>${a.label}</b><br/>${wrap(title, 22, 2)}"]:::${a.data.status}`);
   }
   const seen = new Set<string>();

@@ -14,13 +14,19 @@ export function inventory(): Inventory {
 }
 
 /** Nodes a selector (`role:agent`, `a,b`) resolves to, or the selector's problem. */
-export function nodesFor(selector: string): { nodes: InventoryNode[]; error?: undefined } | { nodes: []; error: string } {
+export function nodesFor(
+  selector: string,
+): { nodes: InventoryNode[]; error?: undefined } | { nodes: []; error: string } {
   const result = selectNodes(inventory(), selector);
   return 'error' in result ? { nodes: [], error: result.error } : { nodes: result.nodes };
 }
 
 /** A Mermaid label: no characters that end a quoted label, newlines as line breaks. */
-const label = (...lines: string[]) => `"${lines.filter(Boolean).join('<br/>').replace(/["[\]{}|]/g, '')}"`;
+const label = (...lines: string[]) =>
+  `"${lines
+    .filter(Boolean)
+    .join('<br/>')
+    .replace(/["[\]{}|]/g, '')}"`;
 const lastOctet = (address: string) => `.${address.split('.').at(-1)}`;
 /** The first words of a description: "NFS storage (Synology DS920+, …)" → "NFS storage". */
 const short = (text: string) => text.replace(/\s*\(.*$/, '');
@@ -36,9 +42,13 @@ export function networkDiagram(inv: Inventory = inventory()): string {
   const gateway = net.gateway ? ` · gateway ${lastOctet(net.gateway)}${router ? ` ${router.name}` : ''}` : '';
   const lines = ['flowchart LR', `  subgraph lan [${label(`LAN ${net.subnet ?? ''}${gateway}`)}]`, '    direction TB'];
   // One line per box, nodes first, then every other address in numeric order: the plan at a glance.
-  inv.nodes.forEach((n, i) => lines.push(`    n${i}[${label(`${lastOctet(n.address)} ${n.name} · ${n.roles.join(', ')}`)}]`));
-  const devices = (inv.devices ?? []).filter((d) => d.address !== net.gateway).sort((a, b) => Number(a.address.split('.').at(-1)) - Number(b.address.split('.').at(-1)));
-  devices.forEach((d, i) => lines.push(`    d${i}[${label(`${lastOctet(d.address)} ${d.name} · ${short(d.role)}`)}]`));
+  lines.push(
+    ...inv.nodes.map((n, i) => `    n${i}[${label(`${lastOctet(n.address)} ${n.name} · ${n.roles.join(', ')}`)}]`),
+  );
+  const devices = (inv.devices ?? [])
+    .filter((d) => d.address !== net.gateway)
+    .sort((a, b) => Number(a.address.split('.').at(-1)) - Number(b.address.split('.').at(-1)));
+  lines.push(...devices.map((d, i) => `    d${i}[${label(`${lastOctet(d.address)} ${d.name} · ${short(d.role)}`)}]`));
   const pool = net.metallbPool?.split('-').map(lastOctet).join('–');
   if (pool) lines.push(`    pool[[${label(`${pool} MetalLB pool`)}]]`);
   lines.push('  end');
@@ -52,7 +62,8 @@ export function networkDiagram(inv: Inventory = inventory()): string {
     if (net.serviceCidr && pool) lines.push('  svcs -- LoadBalancer --> pool');
   }
   const routers = devices.flatMap((d, i) => (/tailscale/i.test(d.role) ? [`d${i}`] : []));
-  if (routers.length > 0) lines.push('  tailnet([Tailnet])', ...routers.map((r) => `  ${r} == subnet route ==> tailnet`));
+  if (routers.length > 0)
+    lines.push('  tailnet([Tailnet])', ...routers.map((r) => `  ${r} == subnet route ==> tailnet`));
   return lines.join('\n');
 }
 
@@ -69,7 +80,11 @@ export function topologyDiagram(inv: Inventory = inventory()): string {
   const devices = inv.devices ?? [];
   const gateway = devices.find((d) => d.address === net.gateway);
   const lines = ['flowchart TB', '  internet((Internet))'];
-  if (gateway) lines.push(`  router[${label(gateway.name, ...roleLines(gateway.role), gateway.address)}]`, '  internet --- router');
+  if (gateway)
+    lines.push(
+      `  router[${label(gateway.name, ...roleLines(gateway.role), gateway.address)}]`,
+      '  internet --- router',
+    );
   lines.push(`  lan{{${label(`LAN ${net.subnet ?? ''}`)}}}`, gateway ? '  router --- lan' : '  internet --- lan');
   const hosts = new Map<string, number[]>();
   inv.nodes.forEach((n, i) => {
@@ -80,7 +95,9 @@ export function topologyDiagram(inv: Inventory = inventory()): string {
   [...hosts].forEach(([host, members], h) => {
     const device = host ? devices.find((d) => host === d.name || host.startsWith(`${d.name} `)) : undefined;
     if (device) hostDevices.add(device.name);
-    const title = device ? label(`${device.name} · ${short(device.role)}`, roleLines(device.role)[1]!) : label(host || 'nodes');
+    const title = device
+      ? label(`${device.name} · ${short(device.role)}`, roleLines(device.role)[1]!)
+      : label(host || 'nodes');
     lines.push(`  subgraph h${h} [${title}]`);
     for (const i of members) {
       const n = inv.nodes[i]!;

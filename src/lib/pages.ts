@@ -30,7 +30,8 @@ export function procedurePages(): Promise<Map<string, ProcedurePage>> {
     }
     for (const entry of await getCollection('adrs')) {
       const procedure = procedureOfEntry(entry);
-      if (procedure && procedure.steps.length > 0) pages.set(procedure.id, { url: adrUrl(entry.id), title: entry.data.title, procedure, section: 'adr' });
+      if (procedure && procedure.steps.length > 0)
+        pages.set(procedure.id, { url: adrUrl(entry.id), title: entry.data.title, procedure, section: 'adr' });
     }
     return pages;
   })();

@@ -30,6 +30,9 @@ export function runCommand(procedure: Procedure): string {
   const params = procedure.runbook?.params ?? {};
   const sets = Object.entries(params)
     .filter(([, p]) => p.required && p.default === undefined)
-    .map(([name, p]) => `--set ${name}=${p.enum?.[0] ?? (p.secret ? '…' : `<${name.toLowerCase().replaceAll('_', '-')}>`)}`);
+    .map(
+      ([name, p]) =>
+        `--set ${name}=${p.enum?.[0] ?? (p.secret ? '…' : `<${name.toLowerCase().replaceAll('_', '-')}>`)}`,
+    );
   return ['npx runbook run', procedure.id, ...sets].join(' ');
 }

@@ -70,7 +70,13 @@ export interface ReliabilityTargets {
 /** The roadmap's targets, with the steps of the example runbooks that prove them. */
 export const RELIABILITY_TARGETS: ReliabilityTargets = {
   rto: [
-    { id: 'control-plane', label: 'Control plane from an etcd snapshot (tier 0)', targetMs: HOUR, runbook: 'cluster-restore', verify: ['ingress-after-restore'] },
+    {
+      id: 'control-plane',
+      label: 'Control plane from an etcd snapshot (tier 0)',
+      targetMs: HOUR,
+      runbook: 'cluster-restore',
+      verify: ['ingress-after-restore'],
+    },
     {
       id: 'database',
       label: 'PostgreSQL database from a dump (tier 1)',
@@ -151,11 +157,16 @@ function ms(iso: string | undefined): number | undefined {
 }
 
 function succeededSteps(run: RunEvidence, ids: readonly string[]): StepRecord[] {
-  return run.data.steps.filter((s) => ids.includes(s.stepId) && s.status === 'succeeded' && ms(s.endedAt) !== undefined);
+  return run.data.steps.filter(
+    (s) => ids.includes(s.stepId) && s.status === 'succeeded' && ms(s.endedAt) !== undefined,
+  );
 }
 
 /** The run's recovery time, or undefined when it never reached a verifying step successfully. */
-export function recoveryOf(run: RunEvidence, target: Pick<RecoveryTarget, 'runbook' | 'from' | 'verify'>): Recovery | undefined {
+export function recoveryOf(
+  run: RunEvidence,
+  target: Pick<RecoveryTarget, 'runbook' | 'from' | 'verify'>,
+): Recovery | undefined {
   if (run.data.runbook.id !== target.runbook) return undefined;
   // The last verified instance (a ForEach repeats a step per node): the recovery is done when all are.
   const ends = succeededSteps(run, target.verify).map((s) => ms(s.endedAt)!);
@@ -185,7 +196,11 @@ export interface RecoveryMeasure {
   meanMs?: number;
 }
 
-export function measureRecovery(runs: readonly RunEvidence[], target: RecoveryTarget, kind: EvidenceKind): RecoveryMeasure {
+export function measureRecovery(
+  runs: readonly RunEvidence[],
+  target: RecoveryTarget,
+  kind: EvidenceKind,
+): RecoveryMeasure {
   const recoveries = newestFirst(
     ofKind(runs, kind)
       .map((r) => recoveryOf(r, target))

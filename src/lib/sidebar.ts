@@ -19,12 +19,16 @@ function hasPage(slug: string, root: string): boolean {
 }
 
 export function labSidebar(root = process.cwd()) {
-  const group = (label: string, directory: string) => (hasPages(directory, root) ? [{ label, items: [{ autogenerate: { directory } }] }] : []);
+  const group = (label: string, directory: string) =>
+    hasPages(directory, root) ? [{ label, items: [{ autogenerate: { directory } }] }] : [];
   const page = (label: string, slug: string) => (hasPage(slug, root) ? [{ label, link: `/${slug}/` }] : []);
   return [
     { label: 'Home', link: '/' },
     ...group('Architecture', 'architecture'),
-    ...group('Weekends', 'weekends').map((g) => ({ ...g, items: [{ label: 'Progress', link: '/weekends/' }, ...g.items] })),
+    ...group('Weekends', 'weekends').map((g) => ({
+      ...g,
+      items: [{ label: 'Progress', link: '/weekends/' }, ...g.items],
+    })),
     ...group('Runbooks', 'runbooks').map((g) => ({ ...g, items: [...g.items, { label: 'All runs', link: '/runs/' }] })),
     ...group('Incidents', 'incidents'),
     { label: 'ADRs', link: '/adrs/' },

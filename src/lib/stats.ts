@@ -5,7 +5,14 @@ import { allRuns, type Run } from './runs.ts';
 import { procedurePages, type ProcedurePage } from './pages.ts';
 import { inventory } from './inventory.ts';
 import { BUILT_AT } from './format.ts';
-import { daysSince, finishedAt, labRuns, lastGoodLabRun, lastGoodRehearsal, staleSteps } from '../../runner/record/view.ts';
+import {
+  daysSince,
+  finishedAt,
+  labRuns,
+  lastGoodLabRun,
+  lastGoodRehearsal,
+  staleSteps,
+} from '../../runner/record/view.ts';
 import { compareVersions, upgradeRange } from '../../runner/record/snapshot-diff.ts';
 import { isSnapshot, type SnapshotSlot } from '../../runner/record/snapshot.ts';
 
@@ -62,7 +69,12 @@ async function computeStats() {
       };
     })
     // Most recently verified first; among the never verified, the most recently rehearsed.
-    .sort((a, b) => (a.verifiedDays ?? Infinity) - (b.verifiedDays ?? Infinity) || (a.rehearsedDays ?? Infinity) - (b.rehearsedDays ?? Infinity) || a.page.title.localeCompare(b.page.title));
+    .sort(
+      (a, b) =>
+        (a.verifiedDays ?? Infinity) - (b.verifiedDays ?? Infinity) ||
+        (a.rehearsedDays ?? Infinity) - (b.rehearsedDays ?? Infinity) ||
+        a.page.title.localeCompare(b.page.title),
+    );
 
   const weekends = docs
     .filter((d) => d.data.weekend)
@@ -84,13 +96,18 @@ async function computeStats() {
     devices: inv.devices ?? [],
     adrs: {
       total: adrs.length,
-      byStatus: ADR_STATUSES.map((status) => ({ status, n: adrs.filter((a) => a.data.status === status).length })).filter((s) => s.n > 0),
+      byStatus: ADR_STATUSES.map((status) => ({
+        status,
+        n: adrs.filter((a) => a.data.status === status).length,
+      })).filter((s) => s.n > 0),
       list: adrs,
     },
     runbooks,
     weekends: {
       list: weekends,
-      byStatus: Object.fromEntries(WEEKEND_STATUSES.map((s) => [s, weekends.filter((w) => w.weekend.status === s).length])) as Record<(typeof WEEKEND_STATUSES)[number], number>,
+      byStatus: Object.fromEntries(
+        WEEKEND_STATUSES.map((s) => [s, weekends.filter((w) => w.weekend.status === s).length]),
+      ) as Record<(typeof WEEKEND_STATUSES)[number], number>,
     },
     runs: {
       total: runs.length,
@@ -133,7 +150,10 @@ function upgradeOf(run: Run) {
  * From → to by the nodes' kubelets only: on the twin the API server is the sandbox's own
  * kube-apiserver, whose version no upgrade changes, so counting it would read "v1.34.3 → v1.34.3".
  */
-function kubeletRange(before: SnapshotSlot | undefined, after: SnapshotSlot | undefined): { from: string; to: string } | undefined {
+function kubeletRange(
+  before: SnapshotSlot | undefined,
+  after: SnapshotSlot | undefined,
+): { from: string; to: string } | undefined {
   if (!isSnapshot(before) || !isSnapshot(after)) return undefined;
   const oldest = (versions: string[]) => versions.filter((v) => v !== '').sort(compareVersions)[0];
   const from = oldest(before.nodes.map((n) => n.kubeletVersion));

@@ -1,7 +1,10 @@
 import type { RunStatus, StepStatus } from '../../runner/record/schema.ts';
 
 /** How a run or step status reads on the page: one glyph, one word, one colour. */
-export const STATUS_LOOK: Record<RunStatus | StepStatus, { icon: string; label: string; tone: 'ok' | 'bad' | 'warn' | 'info' | 'muted' }> = {
+export const STATUS_LOOK: Record<
+  RunStatus | StepStatus,
+  { icon: string; label: string; tone: 'ok' | 'bad' | 'warn' | 'info' | 'muted' }
+> = {
   succeeded: { icon: '✓', label: 'succeeded', tone: 'ok' },
   failed: { icon: '✕', label: 'failed', tone: 'bad' },
   'timed-out': { icon: '✕', label: 'timed out', tone: 'bad' },
@@ -21,8 +24,17 @@ export const ADR_TONE: Record<string, 'ok' | 'bad' | 'warn' | 'info' | 'muted'> 
 
 export const RISK_TONE: Record<string, 'ok' | 'warn' | 'bad'> = { low: 'ok', medium: 'warn', high: 'bad' };
 
-export const WEEKEND_TONE: Record<string, 'ok' | 'info' | 'muted'> = { done: 'ok', 'in-progress': 'info', planned: 'muted' };
-export const INCIDENT_TONE: Record<string, 'ok' | 'info' | 'bad' | 'warn'> = { SEV1: 'bad', SEV2: 'bad', SEV3: 'warn', SEV4: 'info' };
+export const WEEKEND_TONE: Record<string, 'ok' | 'info' | 'muted'> = {
+  done: 'ok',
+  'in-progress': 'info',
+  planned: 'muted',
+};
+export const INCIDENT_TONE: Record<string, 'ok' | 'info' | 'bad' | 'warn'> = {
+  SEV1: 'bad',
+  SEV2: 'bad',
+  SEV3: 'warn',
+  SEV4: 'info',
+};
 
 export function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');

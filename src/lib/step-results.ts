@@ -19,8 +19,11 @@ export function fillStepResults(html: string, procedure: Procedure, runs: Run[])
     const parts: string[] = [];
     const staleness = stale.get(id);
     if (staleness) {
-      const why = staleness === 'changed' ? 'changed since the last successful run' : 'added since the last successful run';
-      parts.push(`<span class="pill tone-warn pill-sm" title="The step's hash differs from the one recorded by the last successful run">${staleness === 'changed' ? '△ changed' : '＋ new'}<span class="sr-only"> — ${why}</span></span>`);
+      const why =
+        staleness === 'changed' ? 'changed since the last successful run' : 'added since the last successful run';
+      parts.push(
+        `<span class="pill tone-warn pill-sm" title="The step's hash differs from the one recorded by the last successful run">${staleness === 'changed' ? '△ changed' : '＋ new'}<span class="sr-only"> — ${why}</span></span>`,
+      );
     }
     const result = latest.get(id);
     if (result) {

@@ -48,7 +48,7 @@ export function findBrokenLinks(distDir: string): BrokenLink[] {
   };
   const htmlFiles = [...built].filter((f) => f.endsWith('.html'));
   for (const file of htmlFiles) {
-    const page = '/' + file.replace(/(^|\/)index\.html$/, '$1').replace(/\.html$/, '/');
+    const page = `/${file.replace(/(^|\/)index\.html$/, '$1').replace(/\.html$/, '/')}`;
     const html = readFileSync(join(distDir, file), 'utf8');
     for (const [, raw] of html.matchAll(HREF)) {
       const href = decodeEntities(raw!);
@@ -67,5 +67,8 @@ function internalPath(href: string, page: string): string | undefined {
 }
 
 function decodeEntities(s: string): string {
-  return s.replace(/&amp;/g, '&').replace(/&#x27;|&#39;/g, "'").replace(/&quot;/g, '"');
+  return s
+    .replace(/&amp;/g, '&')
+    .replace(/&#x27;|&#39;/g, "'")
+    .replace(/&quot;/g, '"');
 }

@@ -55,8 +55,11 @@ function flagChips(attrs: StepAttributes) {
   const chips = stepFlagsOf(attrs).map((f) =>
     h('span', { className: f.chip ? ['rb-chip', f.chip] : ['rb-chip'], title: f.badge }, f.name),
   );
-  if (attrs.retries > 0) chips.push(h('span', { className: ['rb-chip'], title: 'Retries on failure' }, `retries ${attrs.retries}`));
-  if (attrs.parallel > 1) chips.push(h('span', { className: ['rb-chip'], title: 'Fan-out width' }, `parallel ${attrs.parallel}`));
-  if (attrs.expect) chips.push(h('span', { className: ['rb-chip'], title: `Output must match /${attrs.expect}/` }, 'expect'));
+  if (attrs.retries > 0)
+    chips.push(h('span', { className: ['rb-chip'], title: 'Retries on failure' }, `retries ${attrs.retries}`));
+  if (attrs.parallel > 1)
+    chips.push(h('span', { className: ['rb-chip'], title: 'Fan-out width' }, `parallel ${attrs.parallel}`));
+  if (attrs.expect)
+    chips.push(h('span', { className: ['rb-chip'], title: `Output must match /${attrs.expect}/` }, 'expect'));
   return chips;
 }

@@ -7,8 +7,7 @@ import 'vfile';
 
 declare module 'vfile' {
   interface DataMap {
-    // `any` as in the Astro versions the plugin was written against.
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    // biome-ignore lint/suspicious/noExplicitAny: `any` as in the Astro versions the plugin was written against (it indexes the values).
     astro: { frontmatter?: Record<string, any> };
   }
 }

@@ -1,7 +1,16 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeError } from '../../runner/errors.ts';
@@ -35,11 +44,19 @@ describe('a runner failure is one line and exit 2, never a stack or exit 1', () 
     const file = okPage();
     const locks = join(lab.dir, 'locks');
     const cases: Array<[string, () => void, RegExp]> = [
-      ['garbage', () => writeFileSync(join(locks, 'ok.lock'), '\x00\xffnot json'), /the lock .*ok\.lock is not a lock this runner wrote .*remove it if no run/],
+      [
+        'garbage',
+        () => writeFileSync(join(locks, 'ok.lock'), '\x00\xffnot json'),
+        /the lock .*ok\.lock is not a lock this runner wrote .*remove it if no run/,
+      ],
       ['wrong JSON', () => writeFileSync(join(locks, 'ok.lock'), '{"pid":"1"}'), /is not a lock this runner wrote/],
       ['empty', () => writeFileSync(join(locks, 'ok.lock'), ''), /the lock .*ok\.lock is empty; remove it/],
       ['a folder', () => mkdirSync(join(locks, 'ok.lock')), /the lock .*ok\.lock is not a file/],
-      ['a symlink', () => symlinkSync('/etc/hostname', join(locks, 'ok.lock')), /ok\.lock is a symbolic link, which the runner never follows/],
+      [
+        'a symlink',
+        () => symlinkSync('/etc/hostname', join(locks, 'ok.lock')),
+        /ok\.lock is a symbolic link, which the runner never follows/,
+      ],
     ];
     // The run's temp folder holds a copy of the kube credentials: it must not stay behind a refused run.
     const tmp = join(lab.dir, 'tmp');
@@ -71,7 +88,11 @@ describe('a runner failure is one line and exit 2, never a stack or exit 1', () 
       [join(plain, 'runs'), /a part of this path is not a folder/],
     ];
     for (const [records, says] of cases) {
-      for (const verb of [['run', file, '--inventory', lab.inventory], ['history'], ['show', file, '--inventory', lab.inventory]]) {
+      for (const verb of [
+        ['run', file, '--inventory', lab.inventory],
+        ['history'],
+        ['show', file, '--inventory', lab.inventory],
+      ]) {
         const r = await runCli([...verb, '--records', records], lab.env);
         // Reading (history, show): a folder that does not exist is simply empty; anything else unusable is refused.
         if (verb[0] !== 'run' && /x{300}|runs$/.test(records)) continue;
@@ -86,8 +107,14 @@ describe('a runner failure is one line and exit 2, never a stack or exit 1', () 
     const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', mnt]);
     if (mounted.status !== 0) return; // no mount privilege in this container
     try {
-      expectOneLineFailure(await runCli(['run', okPage(), '--records', mnt, '--inventory', lab.inventory], lab.env), /the file system is read-only/);
-      expectOneLineFailure(await runCli(['run', okPage(), '--records', join(mnt, 'sub'), '--inventory', lab.inventory], lab.env), /read-only/);
+      expectOneLineFailure(
+        await runCli(['run', okPage(), '--records', mnt, '--inventory', lab.inventory], lab.env),
+        /the file system is read-only/,
+      );
+      expectOneLineFailure(
+        await runCli(['run', okPage(), '--records', join(mnt, 'sub'), '--inventory', lab.inventory], lab.env),
+        /read-only/,
+      );
     } finally {
       spawnSync('umount', [mnt]);
     }
@@ -96,14 +123,20 @@ describe('a runner failure is one line and exit 2, never a stack or exit 1', () 
   it.skipIf(isRoot)('--records without permission', async () => {
     const locked = join(lab.dir, 'locked');
     mkdirSync(locked, { mode: 0o500 });
-    expectOneLineFailure(await runCli(['run', okPage(), '--records', locked, '--inventory', lab.inventory], lab.env), /permission denied/);
+    expectOneLineFailure(
+      await runCli(['run', okPage(), '--records', locked, '--inventory', lab.inventory], lab.env),
+      /permission denied/,
+    );
     chmodSync(locked, 0o700);
   });
 
   it('names too long: a runbook id, a run id, an inventory path', async () => {
     expectOneLineFailure(await runCli(['run', 'a'.repeat(5000), ...lab.flags], lab.env), /no runbook/);
     expectOneLineFailure(await runCli(['resume', `2026-${'r'.repeat(300)}`, ...lab.flags], lab.env));
-    expectOneLineFailure(await runCli(['run', okPage(), '--records', lab.records, '--inventory', join(lab.dir, 'i'.repeat(300))], lab.env), /inventory/);
+    expectOneLineFailure(
+      await runCli(['run', okPage(), '--records', lab.records, '--inventory', join(lab.dir, 'i'.repeat(300))], lab.env),
+      /inventory/,
+    );
   });
 
   it('malformed kubeconfig shapes name the file and what is wrong', async () => {
@@ -117,7 +150,10 @@ describe('a runner failure is one line and exit 2, never a stack or exit 1', () 
       ['contexts: [{context: {cluster: c}}]\ncurrent-context: lab-test\n', /contexts\[0\] has no name/],
       ['contexts: [{name: lab-test}]\ncurrent-context: lab-test\n', /context "lab-test" names no cluster/],
       ['contexts: [{name: lab-test, context: [1]}]\ncurrent-context: lab-test\n', /context must be a mapping/],
-      ['contexts: [{name: lab-test, context: {cluster: c}}]\nclusters: [{name: c, cluster: {server: [1]}}]\ncurrent-context: lab-test\n', /server that is not a URL/],
+      [
+        'contexts: [{name: lab-test, context: {cluster: c}}]\nclusters: [{name: c, cluster: {server: [1]}}]\ncurrent-context: lab-test\n',
+        /server that is not a URL/,
+      ],
       ['current-context: [x]\n', /current-context must be a context name/],
       ['contexts: [unclosed\n', /not a readable kubeconfig/],
     ];
@@ -127,7 +163,10 @@ describe('a runner failure is one line and exit 2, never a stack or exit 1', () 
       expectOneLineFailure(r, says);
       expect(r.stderr).toContain(lab.kubeconfig);
     }
-    expectOneLineFailure(await runCli(['run', file, ...lab.flags], { ...lab.env, KUBECONFIG: lab.dir }), /this is a folder, not a file/);
+    expectOneLineFailure(
+      await runCli(['run', file, ...lab.flags], { ...lab.env, KUBECONFIG: lab.dir }),
+      /this is a folder, not a file/,
+    );
   });
 
   it('a FIFO as the page, the inventory or the kubeconfig is refused in one line, never waited on', async () => {
@@ -140,9 +179,15 @@ describe('a runner failure is one line and exit 2, never a stack or exit 1', () 
     expectOneLineFailure(await runCli(['run', page, ...lab.flags], lab.env), /a FIFO, not a regular file/);
     expect((await runCli(['check', page], lab.env)).stdout).toMatch(/cannot read: a FIFO, not a regular file/);
     const inventory = fifo('inventory.yaml.fifo');
-    expectOneLineFailure(await runCli(['run', okPage(), '--records', lab.records, '--inventory', inventory], lab.env), /a FIFO/);
+    expectOneLineFailure(
+      await runCli(['run', okPage(), '--records', lab.records, '--inventory', inventory], lab.env),
+      /a FIFO/,
+    );
     const kubeconfig = fifo('kubeconfig.fifo');
-    expectOneLineFailure(await runCli(['run', okPage(), ...lab.flags], { ...lab.env, KUBECONFIG: kubeconfig }), /not a regular file/);
+    expectOneLineFailure(
+      await runCli(['run', okPage(), ...lab.flags], { ...lab.env, KUBECONFIG: kubeconfig }),
+      /not a regular file/,
+    );
   });
 
   it('a symlink loop as the page or the kubeconfig is named as one, not read as missing', async () => {
@@ -151,7 +196,10 @@ describe('a runner failure is one line and exit 2, never a stack or exit 1', () 
     expectOneLineFailure(await runCli(['run', page, ...lab.flags], lab.env), /cannot read: too many symbolic links/);
     const kubeconfig = join(lab.dir, 'loop.kubeconfig');
     symlinkSync(kubeconfig, kubeconfig);
-    expectOneLineFailure(await runCli(['run', okPage(), ...lab.flags], { ...lab.env, KUBECONFIG: kubeconfig }), /too many symbolic links/);
+    expectOneLineFailure(
+      await runCli(['run', okPage(), ...lab.flags], { ...lab.env, KUBECONFIG: kubeconfig }),
+      /too many symbolic links/,
+    );
   });
 
   it('an unexpected error is one line with a pointer to RUNBOOK_DEBUG, and RUNBOOK_DEBUG=1 shows the stack (through the bin launcher)', () => {
@@ -161,11 +209,16 @@ describe('a runner failure is one line and exit 2, never a stack or exit 1', () 
     )}`;
     const run = (env: NodeJS.ProcessEnv) =>
       spawnSync(process.execPath, ['--import', inject, 'runner/bin/runbook.js', 'history', '--records', lab.records], {
-        cwd: ROOT, encoding: 'utf8', env: operatorEnv(env),
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: operatorEnv(env),
       });
     mkdirSync(lab.records, { recursive: true });
     const quiet = run({});
-    expectOneLineFailure({ code: quiet.status, stderr: quiet.stderr }, /^runbook: injected fault \(set RUNBOOK_DEBUG=1 for the stack\)$/m);
+    expectOneLineFailure(
+      { code: quiet.status, stderr: quiet.stderr },
+      /^runbook: injected fault \(set RUNBOOK_DEBUG=1 for the stack\)$/m,
+    );
     const debug = run({ RUNBOOK_DEBUG: '1' });
     expect(debug.status).toBe(2);
     expect(debug.stderr).toMatch(/^\s+at /m);
@@ -192,7 +245,10 @@ describe('resume never starts a second copy beside the earlier attempt', () => {
     const straggler = spawn('sleep', ['30'], { env: { ...process.env, RUNBOOK_RUN_ID: runId }, stdio: 'ignore' });
     try {
       const r = await runCli(['resume', runId, ...lab.flags], lab.env);
-      expectOneLineFailure(r, new RegExp(`still has processes of its earlier attempt: pid ${straggler.pid} \\(sleep 30\\)`));
+      expectOneLineFailure(
+        r,
+        new RegExp(`still has processes of its earlier attempt: pid ${straggler.pid} \\(sleep 30\\)`),
+      );
       expect(r.stderr).toContain(`kill ${straggler.pid}`);
     } finally {
       straggler.kill('SIGKILL');
@@ -238,16 +294,28 @@ describe('every command printed for copying is shell-quoted', () => {
 
   it('a quoted word is read back by bash exactly, whatever it holds (property)', () => {
     fc.assert(
-      fc.property(fc.array(fc.array(fc.string({ unit: 'binary', minLength: 0, maxLength: 12 }).filter((s) => !s.includes('\0')), { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 40 }), (commands) => {
-        const printed = commands.map(shellCommand);
-        for (const line of printed) expect(line).not.toMatch(/[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/u);
-        expect(bashWords(printed)).toEqual(commands);
-      }),
+      fc.property(
+        fc.array(
+          fc.array(
+            fc.string({ unit: 'binary', minLength: 0, maxLength: 12 }).filter((s) => !s.includes('\0')),
+            { minLength: 1, maxLength: 4 },
+          ),
+          { minLength: 1, maxLength: 40 },
+        ),
+        (commands) => {
+          const printed = commands.map(shellCommand);
+          for (const line of printed)
+            expect(line).not.toMatch(/[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/u);
+          expect(bashWords(printed)).toEqual(commands);
+        },
+      ),
       { numRuns: 25 },
     );
     expect(shellQuote('src/content/runs')).toBe('src/content/runs');
     // C1 and other non-ASCII invisibles go as UTF-8 bytes, which read back the same in any locale.
-    expect(bashWords([shellCommand(['\u0080', '\u009b\u202e', '\ufeffx'])])).toEqual([['\u0080', '\u009b\u202e', '\ufeffx']]);
+    expect(bashWords([shellCommand(['\u0080', '\u009b\u202e', '\ufeffx'])])).toEqual([
+      ['\u0080', '\u009b\u202e', '\ufeffx'],
+    ]);
   });
 
   it('"Resume with:" after a failed run, for a --records folder with spaces, quotes, $ and a newline in its name', async () => {
@@ -265,23 +333,62 @@ describe('every command printed for copying is shell-quoted', () => {
 describe('the confirm prompt shows exactly what will run', () => {
   const instance = (code: string): StepInstance =>
     ({
-      index: 1, id: 'wipe', targets: [{ kind: 'local' }], parallel: 1, env: { NODE: 'n1\x1b[2K' },
-      step: { id: 'wipe', kind: 'shell', code, attrs: { confirm: true, on: 'local' }, position: { start: { line: 1, column: 1 } } },
+      index: 1,
+      id: 'wipe',
+      targets: [{ kind: 'local' }],
+      parallel: 1,
+      env: { NODE: 'n1\x1b[2K' },
+      step: {
+        id: 'wipe',
+        kind: 'shell',
+        code,
+        attrs: { confirm: true, on: 'local' },
+        position: { start: { line: 1, column: 1 } },
+      },
     }) as unknown as StepInstance;
 
   it('control and reordering characters are shown escaped, never sent to the terminal (property: the escapes read back to the script)', () => {
-    const invisible = fc.constantFrom('\x1b', '\r', '\b', '\x07', '\x00', '\x7f', '\x9b', '\u202e', '\u2066', '\u200b', '\ufeff');
+    const invisible = fc.constantFrom(
+      '\x1b',
+      '\r',
+      '\b',
+      '\x07',
+      '\x00',
+      '\x7f',
+      '\x9b',
+      '\u202e',
+      '\u2066',
+      '\u200b',
+      '\ufeff',
+    );
     fc.assert(
-      fc.property(fc.array(fc.oneof(invisible, fc.string({ maxLength: 4 }).map((s) => s.replace(/[⟦⟧]/g, ''))), { maxLength: 30 }), (parts) => {
-        const script = parts.join('');
-        // picocolors colours under CI=true; its own SGR codes go first. A raw ESC from the script
-        // could only hide among them by spelling one, and then `back` below would not read back.
-        const text = confirmationText(instance(script), (s) => `⟦${s}⟧`).replace(/\x1b\[(?:1|2|7|22|27|33|39)m/g, '');
-        const body = text.split('\n').filter((l) => l.startsWith('  │ ')).map((l) => l.slice(4)).join('\n');
-        expect(body + text).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/u);
-        const back = body.replace(/⟦\\(?:x([0-9a-f]{2})|u([0-9a-f]{4})|(r))⟧/g, (_m, x, u, r) => (r ? '\r' : String.fromCharCode(parseInt(x ?? u, 16))));
-        expect(back).toBe(script.replace(/\n$/, ''));
-      }),
+      fc.property(
+        fc.array(
+          fc.oneof(
+            invisible,
+            fc.string({ maxLength: 4 }).map((s) => s.replace(/[⟦⟧]/g, '')),
+          ),
+          { maxLength: 30 },
+        ),
+        (parts) => {
+          const script = parts.join('');
+          // picocolors colours under CI=true; its own SGR codes go first. A raw ESC from the script
+          // could only hide among them by spelling one, and then `back` below would not read back.
+          const text = confirmationText(instance(script), (s) => `⟦${s}⟧`).replace(/\x1b\[(?:1|2|7|22|27|33|39)m/g, '');
+          const body = text
+            .split('\n')
+            .filter((l) => l.startsWith('  │ '))
+            .map((l) => l.slice(4))
+            .join('\n');
+          expect(body + text).not.toMatch(
+            /[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/u,
+          );
+          const back = body.replace(/⟦\\(?:x([0-9a-f]{2})|u([0-9a-f]{4})|(r))⟧/g, (_m, x, u, r) =>
+            r ? '\r' : String.fromCharCode(parseInt(x ?? u, 16)),
+          );
+          expect(back).toBe(script.replace(/\n$/, ''));
+        },
+      ),
       { numRuns: 300 },
     );
     expect(confirmationText(instance('printf "\x1b[2Kok"\r'), (s) => s)).toContain('printf "\\x1b[2Kok"\\r');

@@ -31,11 +31,24 @@ beforeAll(() => loadShellParser());
 
 function shellStep(code: string, attrs: Partial<Step['attrs']> = {}): Step {
   return {
-    id: 's', lang: 'bash', kind: 'shell', code, meta: '', hash: '',
+    id: 's',
+    lang: 'bash',
+    kind: 'shell',
+    code,
+    meta: '',
+    hash: '',
     position: { start: { line: 1, column: 1 }, end: { line: 1, column: 1 } },
     attrs: {
-      on: 'local', timeoutMs: 1, retries: 0, retryDelayMs: 0, confirm: false, check: false, continueOnError: false,
-      parallel: 1, apply: false, ...attrs,
+      on: 'local',
+      timeoutMs: 1,
+      retries: 0,
+      retryDelayMs: 0,
+      confirm: false,
+      check: false,
+      continueOnError: false,
+      parallel: 1,
+      apply: false,
+      ...attrs,
     },
   };
 }
@@ -50,16 +63,22 @@ const node = pick('k3s-worker-01', 'agent-2');
 const kubeGlobals = fc
   .shuffledSubarray(
     [
-      ['-n', 'kube-system'], ['--namespace=db'], ['--context', 'homelab'], ['--kubeconfig=/etc/rancher/k3s/k3s.yaml'],
-      ['-v', '4'], ['--request-timeout', '30s'],
+      ['-n', 'kube-system'],
+      ['--namespace=db'],
+      ['--context', 'homelab'],
+      ['--kubeconfig=/etc/rancher/k3s/k3s.yaml'],
+      ['-v', '4'],
+      ['--request-timeout', '30s'],
     ],
     { maxLength: 2 },
   )
   .map((gs) => gs.flat());
-const helmGlobals = fc.shuffledSubarray(
-  [['-n', 'kube-system'], ['--kube-context', 'homelab'], ['--namespace=traefik'], ['--kubeconfig', '/x']],
-  { maxLength: 2 },
-).map((g) => g.flat());
+const helmGlobals = fc
+  .shuffledSubarray(
+    [['-n', 'kube-system'], ['--kube-context', 'homelab'], ['--namespace=traefik'], ['--kubeconfig', '/x']],
+    { maxLength: 2 },
+  )
+  .map((g) => g.flat());
 /** Globals and the verb's own options interleaved with its operands, as pflag allows. */
 const kubectl = (verbWords: fc.Arbitrary<string[]>, rest: fc.Arbitrary<string[]>) =>
   fc
@@ -73,8 +92,14 @@ const kubectl = (verbWords: fc.Arbitrary<string[]>, rest: fc.Arbitrary<string[]>
 function destroyingSql(moreSeparators: string[] = [], dashFirst = true) {
   return fc
     .tuple(
-      pick(['DROP', 'DATABASE app'], ['drop', 'table users;'], ['DROP', 'SCHEMA s CASCADE'], ['dRoP', 'TaBlE t'],
-        ['TRUNCATE', 'events'], ['truncate', 'table t;']),
+      pick(
+        ['DROP', 'DATABASE app'],
+        ['drop', 'table users;'],
+        ['DROP', 'SCHEMA s CASCADE'],
+        ['dRoP', 'TaBlE t'],
+        ['TRUNCATE', 'events'],
+        ['truncate', 'table t;'],
+      ),
       // A tab only in the corner cases below: tree-sitter ends a here-string at an escaped tab.
       pick(' ', '  ', '\n', '/**/', '/* why */', '-- note\n', '\n  /*\n*/ ', ...moreSeparators),
       // An operand that starts with a dash is an option to sqlite3.
@@ -95,9 +120,11 @@ const rmRecursive = fc
   )
   .chain(([r, others, style, prefix, paths, operandsFirst]) => {
     const flags =
-      style === 'cluster' ? [`-${[r, ...others].join('')}`]
-      : style === 'separate' ? [`-${r}`, ...others.map((o) => `-${o}`)]
-      : [style === 'long' ? '--recursive' : prefix, ...others.map((o) => (o === 'f' ? '--force' : `-${o}`))];
+      style === 'cluster'
+        ? [`-${[r, ...others].join('')}`]
+        : style === 'separate'
+          ? [`-${r}`, ...others.map((o) => `-${o}`)]
+          : [style === 'long' ? '--recursive' : prefix, ...others.map((o) => (o === 'f' ? '--force' : `-${o}`))];
     // A path that starts with a dash must follow `--`; GNU rm takes options after operands otherwise.
     const operands = paths.some((p) => p.startsWith('-')) ? ['--', ...paths] : paths;
     return fc
@@ -113,36 +140,61 @@ const SPELLINGS: Record<string, fc.Arbitrary<Spec>> = {
   'find -delete|find': fc
     .tuple(
       pick('/var/log', '.', '/backups'),
-      someOf([['-name', '*.gz'], ['-type', 'f'], ['-mtime', '+7'], ['-maxdepth', '2']]), pick([], ['-print']),
+      someOf([
+        ['-name', '*.gz'],
+        ['-type', 'f'],
+        ['-mtime', '+7'],
+        ['-maxdepth', '2'],
+      ]),
+      pick([], ['-print']),
     )
     .map(([d, preds, tail]) => ['find', d, ...preds.flat(), '-delete', ...tail]),
   'find -exec rm|find': fc
     .tuple(
-      pick('/backups', '.'), someOf([['-name', '*.tar'], ['-mtime', '+30']]), pick('-exec', '-execdir', '-ok'),
-      pick(['rm'], ['rm', '-f'], ['/bin/rm', '-v'], ['shred', '-u']), pick(';', '+'),
+      pick('/backups', '.'),
+      someOf([
+        ['-name', '*.tar'],
+        ['-mtime', '+30'],
+      ]),
+      pick('-exec', '-execdir', '-ok'),
+      pick(['rm'], ['rm', '-f'], ['/bin/rm', '-v'], ['shred', '-u']),
+      pick(';', '+'),
     )
     .map(([d, preds, exec, cmd, end]) => ['find', d, ...preds.flat(), exec, ...cmd, '{}', end]),
-  'shred|shred': fc.tuple(
-    someOf([['-u'], ['-n', '3'], ['-z'], ['--remove']]), pick('/root/token', 'disk.img'),
-  ).map(([o, f]) => ['shred', ...o.flat(), f]),
-  'truncate|truncate': fc.tuple(
-    pick(['-s', '0'], ['-s0'], ['--size=0'], ['--size', '0']), pick('/var/log/syslog', 'x.log'),
-  ).map(([o, f]) => ['truncate', ...o, f]),
+  'shred|shred': fc
+    .tuple(someOf([['-u'], ['-n', '3'], ['-z'], ['--remove']]), pick('/root/token', 'disk.img'))
+    .map(([o, f]) => ['shred', ...o.flat(), f]),
+  'truncate|truncate': fc
+    .tuple(pick(['-s', '0'], ['-s0'], ['--size=0'], ['--size', '0']), pick('/var/log/syslog', 'x.log'))
+    .map(([o, f]) => ['truncate', ...o, f]),
   'dd|dd': fc
     .shuffledSubarray(['if=/dev/zero', 'bs=1M', 'count=10', 'status=progress', 'conv=fsync'], { maxLength: 3 })
     .chain((ops) => fc.nat(ops.length).map((k) => ['dd', ...ops.slice(0, k), 'of=/dev/sdb', ...ops.slice(k)])),
   'mkfs|mkfs': pick(
-    ['mkfs', '-t', 'ext4', '/dev/sdb1'], ['mkfs.ext4', '-F', '/dev/sdb1'], ['mkfs.xfs', '-f', '/dev/nvme0n1p2'],
-    ['mke2fs', '-t', 'ext4', '/dev/sdc'], ['mkfs.vfat', '/dev/sdd1'],
+    ['mkfs', '-t', 'ext4', '/dev/sdb1'],
+    ['mkfs.ext4', '-F', '/dev/sdb1'],
+    ['mkfs.xfs', '-f', '/dev/nvme0n1p2'],
+    ['mke2fs', '-t', 'ext4', '/dev/sdc'],
+    ['mkfs.vfat', '/dev/sdd1'],
   ),
   'wipefs|wipefs': pick(
-    ['wipefs', '-a', '/dev/sdb'], ['wipefs', '--all', '/dev/sdb'], ['wipefs', '-af', '/dev/sdb'],
-    ['wipefs', '-fa', '/dev/sdb'], ['wipefs', '/dev/sdb', '--all', '--force'], ['wipefs', '-o', '0x438', '/dev/sdb'],
-    ['wipefs', '--offset=0x438', '/dev/sdb'], ['wipefs', '--al', '/dev/sdb'],
+    ['wipefs', '-a', '/dev/sdb'],
+    ['wipefs', '--all', '/dev/sdb'],
+    ['wipefs', '-af', '/dev/sdb'],
+    ['wipefs', '-fa', '/dev/sdb'],
+    ['wipefs', '/dev/sdb', '--all', '--force'],
+    ['wipefs', '-o', '0x438', '/dev/sdb'],
+    ['wipefs', '--offset=0x438', '/dev/sdb'],
+    ['wipefs', '--al', '/dev/sdb'],
   ),
   'blkdiscard|blkdiscard': pick(['blkdiscard', '/dev/nvme0n1'], ['blkdiscard', '-f', '/dev/sdb']),
   'reboot/shutdown|reboot': pick(
-    ['reboot'], ['reboot', '-f'], ['shutdown', '-r', 'now'], ['shutdown', '-h', '+5'], ['poweroff'], ['halt', '-p'],
+    ['reboot'],
+    ['reboot', '-f'],
+    ['shutdown', '-r', 'now'],
+    ['shutdown', '-h', '+5'],
+    ['poweroff'],
+    ['halt', '-p'],
     ['shutdown', 'now'],
   ),
   'reboot/shutdown|init': pick(['init', '6'], ['init', '0'], ['telinit', '6']),
@@ -159,70 +211,93 @@ const SPELLINGS: Record<string, fc.Arbitrary<Spec>> = {
   'kubectl delete|kubectl': kubectl(
     fc.constant(['delete']),
     pick(
-      ['pod', 'web-0'], ['-f', 'x.yaml'], ['pods', '--all', '--grace-period=0', '--force'],
-      ['ns', 'drill', '--wait=false'], ['-l', 'app=x', 'deploy'],
+      ['pod', 'web-0'],
+      ['-f', 'x.yaml'],
+      ['pods', '--all', '--grace-period=0', '--force'],
+      ['ns', 'drill', '--wait=false'],
+      ['-l', 'app=x', 'deploy'],
     ),
   ),
   'kubectl drain|kubectl': kubectl(
     fc.constant(['drain']),
-    fc.tuple(
-      node, someOf(['--ignore-daemonsets', '--delete-emptydir-data', '--timeout=5m', '--force']),
-    ).map(([n, o]) => [n, ...o]),
+    fc
+      .tuple(node, someOf(['--ignore-daemonsets', '--delete-emptydir-data', '--timeout=5m', '--force']))
+      .map(([n, o]) => [n, ...o]),
   ),
-  'kubectl cordon|kubectl': kubectl(fc.constant(['cordon']), node.map((n) => [n])),
+  'kubectl cordon|kubectl': kubectl(
+    fc.constant(['cordon']),
+    node.map((n) => [n]),
+  ),
   'kubectl replace --force|kubectl': kubectl(
     fc.constant(['replace']),
-    fc.shuffledSubarray(
-      [['-f', 'pod.yaml'], ['--force'], ['--grace-period=0']], { minLength: 2 },
-    ).filter((xs) => xs.some((x) => x[0] === '--force')).map((xs) => xs.flat()),
+    fc
+      .shuffledSubarray([['-f', 'pod.yaml'], ['--force'], ['--grace-period=0']], { minLength: 2 })
+      .filter((xs) => xs.some((x) => x[0] === '--force'))
+      .map((xs) => xs.flat()),
   ),
   'kubectl scale to zero|kubectl': kubectl(
     fc.constant(['scale']),
-    fc.tuple(
-      pick(['deploy/web'], ['statefulset', 'pg'], ['--all', 'deploy']),
-      // pflag reads ints as Go's ParseInt in base 0: a sign, 0x/0b/0o, a leading 0 and underscores.
-      pick('0', '00', '+0', '-0', '0x0', '0X00', '0b0', '0o0', '0_0', '-0x_0').chain((n) =>
-        pick([`--replicas=${n}`], ['--replicas', n])),
-      someOf([['--current-replicas=2'], ['--timeout', '1m']]),
-    ).map(([t, r, o]) => [...t, ...r, ...o.flat()]),
+    fc
+      .tuple(
+        pick(['deploy/web'], ['statefulset', 'pg'], ['--all', 'deploy']),
+        // pflag reads ints as Go's ParseInt in base 0: a sign, 0x/0b/0o, a leading 0 and underscores.
+        pick('0', '00', '+0', '-0', '0x0', '0X00', '0b0', '0o0', '0_0', '-0x_0').chain((n) =>
+          pick([`--replicas=${n}`], ['--replicas', n]),
+        ),
+        someOf([['--current-replicas=2'], ['--timeout', '1m']]),
+      )
+      .map(([t, r, o]) => [...t, ...r, ...o.flat()]),
   ),
-  'helm uninstall|helm': fc.tuple(
-    helmGlobals, pick('uninstall', 'delete', 'del', 'un'),
-    someOf([['--wait'], ['--keep-history'], ['--timeout', '5m']]),
-  ).map(([g, v, o]) => ['helm', ...g, v, 'traefik', ...o.flat()]),
-  'helm rollback|helm': fc.tuple(
-    helmGlobals, pick(['traefik'], ['traefik', '3']), someOf([['--wait'], ['--timeout', '5m']]),
-  ).map(([g, r, o]) => ['helm', ...g, 'rollback', ...r, ...o.flat()]),
+  'helm uninstall|helm': fc
+    .tuple(
+      helmGlobals,
+      pick('uninstall', 'delete', 'del', 'un'),
+      someOf([['--wait'], ['--keep-history'], ['--timeout', '5m']]),
+    )
+    .map(([g, v, o]) => ['helm', ...g, v, 'traefik', ...o.flat()]),
+  'helm rollback|helm': fc
+    .tuple(helmGlobals, pick(['traefik'], ['traefik', '3']), someOf([['--wait'], ['--timeout', '5m']]))
+    .map(([g, r, o]) => ['helm', ...g, 'rollback', ...r, ...o.flat()]),
   'k3s etcd-snapshot delete/prune|k3s': fc
     .tuple(
       pick([], ['--data-dir', '/var/lib/rancher/k3s'], ['-d', '/data']),
       pick(
-        ['delete', 'snap-1'], ['prune'], ['prune', '--snapshot-retention', '5'], ['rm', 'snap-2'],
+        ['delete', 'snap-1'],
+        ['prune'],
+        ['prune', '--snapshot-retention', '5'],
+        ['rm', 'snap-2'],
         ['delete', '--s3', 'snap-3'],
       ),
     )
     .map(([g, rest]) => ['k3s', 'etcd-snapshot', ...g, ...rest]),
   'k3s server --cluster-reset|k3s': pick(
-    ['k3s', 'server', '--cluster-reset'], ['k3s', 'server', '-cluster-reset'],
+    ['k3s', 'server', '--cluster-reset'],
+    ['k3s', 'server', '-cluster-reset'],
     ['k3s', 'server', '--cluster-reset=true'],
     ['k3s', 'server', '--cluster-reset', '--cluster-reset-restore-path=/snap'],
     ['k3s', '--debug', 'server', '--cluster-reset'],
   ),
   'k3s token rotate|k3s': pick(
-    ['k3s', 'token', 'rotate'], ['k3s', 'token', 'rotate', '--token', 'x', '--new-token', 'y'],
+    ['k3s', 'token', 'rotate'],
+    ['k3s', 'token', 'rotate', '--token', 'x', '--new-token', 'y'],
     ['k3s', 'token', '--data-dir', '/x', 'rotate'],
   ),
   'k3s certificate rotate|k3s': pick(
-    ['k3s', 'certificate', 'rotate'], ['k3s', 'certificate', 'rotate', '--service', 'api-server'],
+    ['k3s', 'certificate', 'rotate'],
+    ['k3s', 'certificate', 'rotate', '--service', 'api-server'],
     ['k3s', 'certificate', 'rotate-ca', '--path', '/x'],
   ),
   'k3s kill/uninstall script|k3s-uninstall.sh': pick(
-    ['k3s-uninstall.sh'], ['k3s-agent-uninstall.sh'], ['k3s-killall.sh'], ['sh', '/usr/local/bin/k3s-uninstall.sh'],
+    ['k3s-uninstall.sh'],
+    ['k3s-agent-uninstall.sh'],
+    ['k3s-killall.sh'],
+    ['sh', '/usr/local/bin/k3s-uninstall.sh'],
     ['bash', '-x', '/usr/local/bin/k3s-killall.sh'],
   ),
   'velero restore|velero': fc
     .tuple(
-      pick([], ['-n', 'velero'], ['--kubecontext', 'homelab']), pick(['restore', 'create'], ['create', 'restore']),
+      pick([], ['-n', 'velero'], ['--kubecontext', 'homelab']),
+      pick(['restore', 'create'], ['create', 'restore']),
       pick(['drill-1', '--from-backup', 'nightly'], ['--from-schedule', 'daily', '--wait']),
     )
     .map(([g, v, r]) => ['velero', ...g, ...v, ...r]),
@@ -234,23 +309,41 @@ const SPELLINGS: Record<string, fc.Arbitrary<Spec>> = {
     )
     .map(([g, v, r]) => ['velero', ...g, ...v, ...r]),
   'DROP/TRUNCATE (SQL)|psql': fc.oneof(
-    fc.tuple(
-      someOf([['-h', 'db'], ['-U', 'postgres'], ['-Upostgres'], ['-d', 'app']]), destroyingSql(),
-      pick((q: string) => ['-c', q], (q: string) => ['--command', q], (q: string) => [`-c${q}`],
-        (q: string) => [`--command=${q}`]),
-    ).map(([o, sql, c]) => ['psql', ...o.flat(), ...c(sql)]),
-    fc.tuple(
-      someOf([['-U', 'postgres'], ['app']]), destroyingSql(),
-      pick<'heredoc' | 'herestring' | 'echo'>('heredoc', 'herestring', 'echo'),
-    ).map(([o, sql, form]) => ({ argv: ['psql', ...o.flat()], form, text: sql })),
+    fc
+      .tuple(
+        someOf([['-h', 'db'], ['-U', 'postgres'], ['-Upostgres'], ['-d', 'app']]),
+        destroyingSql(),
+        pick(
+          (q: string) => ['-c', q],
+          (q: string) => ['--command', q],
+          (q: string) => [`-c${q}`],
+          (q: string) => [`--command=${q}`],
+        ),
+      )
+      .map(([o, sql, c]) => ['psql', ...o.flat(), ...c(sql)]),
+    fc
+      .tuple(
+        someOf([['-U', 'postgres'], ['app']]),
+        destroyingSql(),
+        pick<'heredoc' | 'herestring' | 'echo'>('heredoc', 'herestring', 'echo'),
+      )
+      .map(([o, sql, form]) => ({ argv: ['psql', ...o.flat()], form, text: sql })),
   ),
-  'DROP/TRUNCATE (SQL)|mysql': fc.tuple(
-    pick('mysql', 'mariadb'), pick([], ['-u', 'root'], ['-uroot'], ['-proot', '-h', 'db']), destroyingSql(['#x\n']),
-    pick((q: string) => ['-e', q], (q: string) => [`-e${q}`], (q: string) => [`--execute=${q}`]),
-  ).map(([c, o, sql, e]) => [c, ...o, ...e(sql)]),
-  'DROP/TRUNCATE (SQL)|sqlite3': fc.tuple(pick('app.db', '/var/lib/app.db'), destroyingSql([], false)).map(
-    ([db, sql]) => ['sqlite3', db, sql],
-  ),
+  'DROP/TRUNCATE (SQL)|mysql': fc
+    .tuple(
+      pick('mysql', 'mariadb'),
+      pick([], ['-u', 'root'], ['-uroot'], ['-proot', '-h', 'db']),
+      destroyingSql(['#x\n']),
+      pick(
+        (q: string) => ['-e', q],
+        (q: string) => [`-e${q}`],
+        (q: string) => [`--execute=${q}`],
+      ),
+    )
+    .map(([c, o, sql, e]) => [c, ...o, ...e(sql)]),
+  'DROP/TRUNCATE (SQL)|sqlite3': fc
+    .tuple(pick('app.db', '/var/lib/app.db'), destroyingSql([], false))
+    .map(([db, sql]) => ['sqlite3', db, sql]),
   'pg_restore --clean|pg_restore': fc
     .tuple(
       pick(['--clean'], ['-c'], ['-Cc'], ['-cC'], ['--clean', '--if-exists']),
@@ -310,7 +403,10 @@ describe('destructive commands are recognised by what they do, however they are 
       expect(globToRegExp(base(name!)).test(base(argv[0]!)), `${name} names ${argv[0]}`).toBe(true);
       expect(args, words).toEqual(argv.slice(1));
     }
-    for (const s of fc.sample(fc.oneof(...Object.values(SPELLINGS)).chain((spec) => inScript(lineOf(spec))), 60)) {
+    for (const s of fc.sample(
+      fc.oneof(...Object.values(SPELLINGS)).chain((spec) => inScript(lineOf(spec))),
+      60,
+    )) {
       expect(spawnSync('bash', ['-n'], { input: s.code }).status, s.code).toBe(0);
     }
   });
@@ -318,57 +414,114 @@ describe('destructive commands are recognised by what they do, however they are 
 
 /** Commands that look like a destructive one but are not, or carry its words as data. */
 const NEAR_MISSES: fc.Arbitrary<string>[] = [
-  fc.tuple(
-    pick('rm', '/bin/rm', "'rm'"), pick('-f', '-i', '-v', '-fv', '--force', '--', '-- -r', '--interactive=never'),
-    pick('file', '/tmp/a b', '"$F"'),
-  ).map((w) => w.join(' ')),
+  fc
+    .tuple(
+      pick('rm', '/bin/rm', "'rm'"),
+      pick('-f', '-i', '-v', '-fv', '--force', '--', '-- -r', '--interactive=never'),
+      pick('file', '/tmp/a b', '"$F"'),
+    )
+    .map((w) => w.join(' ')),
   pick(
-    'echo rm -rf /', "printf '%s\\n' 'rm -rf /'", 'echo "kubectl delete pod x"', "msg='helm uninstall traefik'",
-    'MSG="kubectl drain n"', 'echo DROP DATABASE app',
+    'echo rm -rf /',
+    "printf '%s\\n' 'rm -rf /'",
+    'echo "kubectl delete pod x"',
+    "msg='helm uninstall traefik'",
+    'MSG="kubectl drain n"',
+    'echo DROP DATABASE app',
   ),
   pick(
-    'kubectl get pods | grep delete', 'kubectl get events --field-selector reason=Killing',
-    'kubectl describe node n | grep -i drain', 'kubectl logs deploy/x | grep -c cordon',
-    'kubectl get pod delete-me -o name', 'kubectl scale deploy/x --replicas=3', 'kubectl replace -f x.yaml',
+    'kubectl get pods | grep delete',
+    'kubectl get events --field-selector reason=Killing',
+    'kubectl describe node n | grep -i drain',
+    'kubectl logs deploy/x | grep -c cordon',
+    'kubectl get pod delete-me -o name',
+    'kubectl scale deploy/x --replicas=3',
+    'kubectl replace -f x.yaml',
     'kubectl get --help',
   ),
   pick('# rm -rf /', 'echo ok # rm -rf /', ': kubectl delete pod x', 'true # helm uninstall x', '  # systemctl reboot'),
   pick(
-    "cat <<'EOF' > notes.txt\nrm -rf /\nkubectl delete ns x\nEOF", 'cat <<EOF\nsystemctl reboot\nEOF',
-    "kubectl apply -f - <<'EOF'\nkind: ConfigMap\ndata:\n  run: rm -rf /tmp/x\nEOF", 'grep -q "wipefs -a" <<< "$notes"',
+    "cat <<'EOF' > notes.txt\nrm -rf /\nkubectl delete ns x\nEOF",
+    'cat <<EOF\nsystemctl reboot\nEOF',
+    "kubectl apply -f - <<'EOF'\nkind: ConfigMap\ndata:\n  run: rm -rf /tmp/x\nEOF",
+    'grep -q "wipefs -a" <<< "$notes"',
   ),
   pick(
-    'systemctl status k3s', 'systemctl is-active k3s', 'systemctl restart k3s', 'systemctl list-units --state=failed',
+    'systemctl status k3s',
+    'systemctl is-active k3s',
+    'systemctl restart k3s',
+    'systemctl list-units --state=failed',
     'systemctl show -p ActiveState k3s',
   ),
   pick(
-    'helm list -A', 'helm status traefik', 'helm history traefik', 'helm upgrade traefik traefik/traefik',
+    'helm list -A',
+    'helm status traefik',
+    'helm history traefik',
+    'helm upgrade traefik traefik/traefik',
     'helm get values traefik',
   ),
   pick(
-    'dd if=/dev/sda bs=512 count=1 | xxd', 'find . -name x -print', 'find . -exec ls {} +', 'wipefs /dev/sdb',
-    'wipefs -n -a /dev/sdb', 'shutdown -c', "psql -c 'SELECT 1'", 'pg_dump --clean app > app.sql',
-    'pg_restore -l dump.pgc', 'pg_restore -d app dump.pgc',
+    'dd if=/dev/sda bs=512 count=1 | xxd',
+    'find . -name x -print',
+    'find . -exec ls {} +',
+    'wipefs /dev/sdb',
+    'wipefs -n -a /dev/sdb',
+    'shutdown -c',
+    "psql -c 'SELECT 1'",
+    'pg_dump --clean app > app.sql',
+    'pg_restore -l dump.pgc',
+    'pg_restore -d app dump.pgc',
   ),
   pick(
-    'velero backup get', 'velero restore get', 'velero backup describe nightly', 'velero backup create nightly',
-    'k3s etcd-snapshot save', 'k3s etcd-snapshot ls', 'k3s server', 'k3s token list', 'k3s certificate check',
+    'velero backup get',
+    'velero restore get',
+    'velero backup describe nightly',
+    'velero backup create nightly',
+    'k3s etcd-snapshot save',
+    'k3s etcd-snapshot ls',
+    'k3s server',
+    'k3s token list',
+    'k3s certificate check',
     'k3s kubectl get nodes',
   ),
   pick(
-    'ls -R /', 'cp -r a b', 'grep -rf patterns .', 'chmod -R 755 x', 'kubectl exec pg-0 -- ls /',
-    'ssh k3s-master uptime', "ssh k3s-master 'echo rm -rf /'", 'command -v rm', 'sudo -l rm', 'type reboot',
+    'ls -R /',
+    'cp -r a b',
+    'grep -rf patterns .',
+    'chmod -R 755 x',
+    'kubectl exec pg-0 -- ls /',
+    'ssh k3s-master uptime',
+    "ssh k3s-master 'echo rm -rf /'",
+    'command -v rm',
+    'sudo -l rm',
+    'type reboot',
     'man shred',
   ),
   // The new indirections, carrying harmless code.
   pick(
-    'echo {a,b}', 'echo {rm,-rf,x}', 'ls /bin/r?', '/bin/l? -la', '/bin/r[!m] -rf x', "alias ll='ls -la'",
-    'source ./env.sh', '. /etc/os-release', "bash <(echo 'ls -la')", "source <(echo 'echo rm -rf /')",
-    "trap -- 'echo bye' EXIT", "trap -p EXIT", "env -S'echo rm -rf /'", "mysql -uroot -e'SELECT 1'",
-    "psql -c'SELECT 1'", "psql -c 'select drop_table_stats() /* drop */'", 'kubectl scale deploy/x --replicas=0x1',
-    'kubectl scale deploy/x --replicas=010', 'kubectl scale deploy/x --replicas=1_0',
+    'echo {a,b}',
+    'echo {rm,-rf,x}',
+    'ls /bin/r?',
+    '/bin/l? -la',
+    '/bin/r[!m] -rf x',
+    "alias ll='ls -la'",
+    'source ./env.sh',
+    '. /etc/os-release',
+    "bash <(echo 'ls -la')",
+    "source <(echo 'echo rm -rf /')",
+    "trap -- 'echo bye' EXIT",
+    'trap -p EXIT',
+    "env -S'echo rm -rf /'",
+    "mysql -uroot -e'SELECT 1'",
+    "psql -c'SELECT 1'",
+    "psql -c 'select drop_table_stats() /* drop */'",
+    'kubectl scale deploy/x --replicas=0x1',
+    'kubectl scale deploy/x --replicas=010',
+    'kubectl scale deploy/x --replicas=1_0',
     'kubectl scale deploy/x --replicas=+3',
-    "bash /dev/stdin <<< 'uptime'", "bash < <(printf '%s\\n' 'df -h')", 'find . -name "*.log" -print',
+    "bash /dev/stdin <<< 'uptime'",
+    "bash < <(printf '%s\\n' 'df -h')",
+    'find . -name "*.log" -print',
   ),
 ];
 
@@ -395,7 +548,7 @@ describe('grammar corners, one by one', () => {
     ['rm 2>&1 -r x', 'rm -r'],
     ['! { rm -rf a; }', 'rm -r'],
     ['coproc rm -rf x', 'rm -r'],
-    ["trap 'rm -rf \"$d\"' EXIT", 'rm -r'],
+    ['trap \'rm -rf "$d"\' EXIT', 'rm -r'],
     ['eval "rm -rf /x"', 'rm -r'],
     ['x=$(cat <<EOF\n$(rm -rf /x)\nEOF\n)', 'rm -r', 1],
     ["echo 'DROP TABLE x' | psql", 'DROP/TRUNCATE (SQL)'],
@@ -489,9 +642,11 @@ describe('diagnostics point at the line of the step', () => {
 describe('the expansions bash does before a command runs, as bash does them', () => {
   it('an attached short-option value reads as the separate one, for every value option of every command', () => {
     // Go's flag package (k3s) has no attached values: `-cfoo` is a flag named cfoo.
-    const shorts = Object.entries(COMMAND_SYNTAX).filter(([, syntax]) => syntax.style !== 'go').flatMap(
-      ([name, syntax]) => (syntax.values ?? []).filter((o) => /^-[A-Za-z0-9]$/.test(o)).map((o) => [name, o] as const),
-    );
+    const shorts = Object.entries(COMMAND_SYNTAX)
+      .filter(([, syntax]) => syntax.style !== 'go')
+      .flatMap(([name, syntax]) =>
+        (syntax.values ?? []).filter((o) => /^-[A-Za-z0-9]$/.test(o)).map((o) => [name, o] as const),
+      );
     fc.assert(
       fc.property(fc.constantFrom(...shorts), fc.string({ minLength: 1, maxLength: 12 }), ([name, opt], v) => {
         const syntax = syntaxOf(name);
@@ -507,28 +662,63 @@ describe('the expansions bash does before a command runs, as bash does them', ()
 
   it('brace expansion: bash with braces on and the expanded text with braces off print the same words', () => {
     const token = fc.constantFrom(
-      'a', 'rm', '-rf', ',', '{', '}', '{a,b}', "'x,y'", '"{p,q}"', '\\,', ' ', '$(echo {c,d})', '${v:-x}', 'z{1,2}',
+      'a',
+      'rm',
+      '-rf',
+      ',',
+      '{',
+      '}',
+      '{a,b}',
+      "'x,y'",
+      '"{p,q}"',
+      '\\,',
+      ' ',
+      '$(echo {c,d})',
+      '${v:-x}',
+      'z{1,2}',
       '{,e}',
     );
     fc.assert(
-      fc.property(fc.array(token, { minLength: 1, maxLength: 8 }).map((t) => t.join('')), (text) => {
-        const run = (opts: string, t: string) =>
-          spawnSync('bash', ['-c', `set -f ${opts}; printf '<%s>' ${t}`], { encoding: 'utf8' });
-        const want = run('', text);
-        fc.pre(want.status === 0);
-        const got = run('+B', expandBraces(text));
-        expect(got.stdout, `${text} → ${expandBraces(text)}`).toBe(want.stdout);
-      }),
+      fc.property(
+        fc.array(token, { minLength: 1, maxLength: 8 }).map((t) => t.join('')),
+        (text) => {
+          const run = (opts: string, t: string) =>
+            spawnSync('bash', ['-c', `set -f ${opts}; printf '<%s>' ${t}`], { encoding: 'utf8' });
+          const want = run('', text);
+          fc.pre(want.status === 0);
+          const got = run('+B', expandBraces(text));
+          expect(got.stdout, `${text} → ${expandBraces(text)}`).toBe(want.stdout);
+        },
+      ),
       { numRuns: 60 },
     );
   });
 
   it("pflag's integers: Go's ParseInt in base 0", () => {
     const cases: Array<[string, bigint | undefined]> = [
-      ['0', 0n], ['00', 0n], ['+0', 0n], ['-0', 0n], ['0x0', 0n], ['0X_0', 0n], ['0b0', 0n], ['0o0', 0n], ['0_0', 0n],
-      ['010', 8n], ['0x10', 16n], ['1_000', 1000n], ['-3', -3n], ['0b101', 5n],
-      ['', undefined], ['_0', undefined], ['0__0', undefined], ['0_', undefined], ['08', undefined], ['1e3', undefined],
-      ['0x', undefined], ['++0', undefined], [' 0', undefined],
+      ['0', 0n],
+      ['00', 0n],
+      ['+0', 0n],
+      ['-0', 0n],
+      ['0x0', 0n],
+      ['0X_0', 0n],
+      ['0b0', 0n],
+      ['0o0', 0n],
+      ['0_0', 0n],
+      ['010', 8n],
+      ['0x10', 16n],
+      ['1_000', 1000n],
+      ['-3', -3n],
+      ['0b101', 5n],
+      ['', undefined],
+      ['_0', undefined],
+      ['0__0', undefined],
+      ['0_', undefined],
+      ['08', undefined],
+      ['1e3', undefined],
+      ['0x', undefined],
+      ['++0', undefined],
+      [' 0', undefined],
     ];
     for (const [text, want] of cases) expect(goInteger(text), text).toBe(want);
   });

@@ -12,9 +12,23 @@ const at = Number(process.env.FAULT_AT ?? 0);
 const stage = process.env.FAULT_STAGE ?? 'write';
 const code = process.env.FAULT_CODE ?? 'EIO';
 const log = process.env.FAULT_LOG;
-const ERRNO: Record<string, number> = { ENOSPC: -28, EIO: -5, EROFS: -30, EDQUOT: -122, ELOOP: -40, ENOTDIR: -20, EACCES: -13 };
+const ERRNO: Record<string, number> = {
+  ENOSPC: -28,
+  EIO: -5,
+  EROFS: -30,
+  EDQUOT: -122,
+  ELOOP: -40,
+  ENOTDIR: -20,
+  EACCES: -13,
+};
 
-const real = { openSync: fs.openSync, closeSync: fs.closeSync, writeSync: fs.writeSync, fsyncSync: fs.fsyncSync, renameSync: fs.renameSync };
+const real = {
+  openSync: fs.openSync,
+  closeSync: fs.closeSync,
+  writeSync: fs.writeSync,
+  fsyncSync: fs.fsyncSync,
+  renameSync: fs.renameSync,
+};
 const byFd = new Map<number, number>(); // temp file fd → write number
 const byPath = new Map<string, number>(); // temp path → write number
 const dirFd = new Map<number, number>(); // folder fd opened for fsync → write number

@@ -1,7 +1,18 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { acquireLock, ensurePrivateDir, lockDir, takeRunLock, type LockHolder } from '../../runner/record/lock.ts';
@@ -15,7 +26,12 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const holder = (over: Partial<LockHolder> = {}): LockHolder => ({
-  runbook: 'drain', runId: 'r1', pid: process.pid, host: hostname(), startedAt: '2026-12-01T00:00:00.000Z', ...over,
+  runbook: 'drain',
+  runId: 'r1',
+  pid: process.pid,
+  host: hostname(),
+  startedAt: '2026-12-01T00:00:00.000Z',
+  ...over,
 });
 const isRoot = process.getuid?.() === 0;
 
@@ -25,8 +41,11 @@ describe('where the lock lives', () => {
     expect(lockDir({ HOME: '/home/op', XDG_STATE_HOME: '/home/op/state' })).toBe('/home/op/state/runbook/locks');
     expect(lockDir({ HOME: '/home/op', XDG_RUNTIME_DIR: '/run/user/1000' })).toBe('/run/user/1000/runbook/locks');
     // Relative XDG paths are ignored, as the XDG spec says.
-    expect(lockDir({ HOME: '/home/op', XDG_RUNTIME_DIR: 'run', XDG_STATE_HOME: 'state' })).toBe('/home/op/.local/state/runbook/locks');
-    for (const env of [{ HOME: '/home/op' }, { HOME: '/h', XDG_RUNTIME_DIR: '/run/user/0' }]) expect(lockDir(env).startsWith(tmpdir())).toBe(false);
+    expect(lockDir({ HOME: '/home/op', XDG_RUNTIME_DIR: 'run', XDG_STATE_HOME: 'state' })).toBe(
+      '/home/op/.local/state/runbook/locks',
+    );
+    for (const env of [{ HOME: '/home/op' }, { HOME: '/h', XDG_RUNTIME_DIR: '/run/user/0' }])
+      expect(lockDir(env).startsWith(tmpdir())).toBe(false);
   });
 
   it('creates the folder 0700, owned by the user, whatever the umask', () => {
@@ -69,7 +88,9 @@ describe('taking the lock', () => {
     const locks = join(dir, 'locks');
     mkdirSync(locks, { mode: 0o700 });
     symlinkSync(victim, join(locks, 'drain.lock'));
-    expect(() => acquireLock(holder(), locks)).toThrow(/drain\.lock is a symbolic link, which the runner never follows/);
+    expect(() => acquireLock(holder(), locks)).toThrow(
+      /drain\.lock is a symbolic link, which the runner never follows/,
+    );
     symlinkSync(join(dir, 'missing'), join(locks, 'other.lock'));
     expect(() => acquireLock(holder({ runbook: 'other' }), locks)).toThrow(/symbolic link/);
     expect(readFileSync(victim, 'utf8')).toBe('precious');
@@ -86,31 +107,43 @@ describe('taking the lock', () => {
 
   it('whatever bytes a lock file holds, the answer is the holder or a UsageError naming the file (property)', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.uint8Array().map((b) => Buffer.from(b).toString('latin1')), fc.json(), fc.constant('')), (text) => {
-        writeFileSync(join(dir, 'drain.lock'), text, { encoding: 'latin1' });
-        try {
-          const got = acquireLock(holder({ pid: 1 }), dir);
-          if ('release' in got) got.release();
-        } catch (err) {
-          expect(err).toBeInstanceOf(UsageError);
-          expect((err as Error).message).toContain(join(dir, 'drain.lock'));
-          expect((err as Error).message).toMatch(/remove it if no run of this runbook is in progress/);
-        }
-        rmSync(join(dir, 'drain.lock'), { force: true });
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.uint8Array().map((b) => Buffer.from(b).toString('latin1')),
+          fc.json(),
+          fc.constant(''),
+        ),
+        (text) => {
+          writeFileSync(join(dir, 'drain.lock'), text, { encoding: 'latin1' });
+          try {
+            const got = acquireLock(holder({ pid: 1 }), dir);
+            if ('release' in got) got.release();
+          } catch (err) {
+            expect(err).toBeInstanceOf(UsageError);
+            expect((err as Error).message).toContain(join(dir, 'drain.lock'));
+            expect((err as Error).message).toMatch(/remove it if no run of this runbook is in progress/);
+          }
+          rmSync(join(dir, 'drain.lock'), { force: true });
+        },
+      ),
       { numRuns: 200 },
     );
   });
 
   it('a lock held from another host says so, with the run and the host, instead of "on this machine"', () => {
     writeFileSync(join(dir, 'drain.lock'), JSON.stringify(holder({ host: 'nas-01', runId: 'run-on-nas', pid: 4242 })));
-    expect(() => takeRunLock(holder(), dir)).toThrow(/drain is held by run run-on-nas on host nas-01 \(pid 4242, started .*\): the lock folder .* is shared with that machine/);
+    expect(() => takeRunLock(holder(), dir)).toThrow(
+      /drain is held by run run-on-nas on host nas-01 \(pid 4242, started .*\): the lock folder .* is shared with that machine/,
+    );
     expect(() => takeRunLock(holder(), dir)).not.toThrow(/on this machine/);
   });
 
   it('a live holder on this machine is named; a dead one is taken over', () => {
     writeFileSync(join(dir, 'drain.lock'), JSON.stringify(holder({ runId: 'alive', pid: process.pid })));
-    expect(() => takeRunLock(holder({ runId: 'me' }), dir)).toThrow(/drain is already running on this machine: run alive, pid \d+/);
+    expect(() => takeRunLock(holder({ runId: 'me' }), dir)).toThrow(
+      /drain is already running on this machine: run alive, pid \d+/,
+    );
     writeFileSync(join(dir, 'drain.lock'), JSON.stringify(holder({ runId: 'dead', pid: 2 ** 22 + 1 })));
     const lock = takeRunLock(holder({ runId: 'me' }), dir);
     expect(JSON.parse(readFileSync(lock.file, 'utf8')).runId).toBe('me');
@@ -132,7 +165,9 @@ describe('taking the lock', () => {
       await wait(${JSON.stringify(done)});`;
     const results: string[] = [];
     const children = Array.from({ length: 8 }, () => {
-      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       child.stdout.on('data', (d) => results.push(String(d)));
       return new Promise<void>((res) => child.on('close', () => res()));
     });

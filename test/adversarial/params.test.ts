@@ -15,10 +15,6 @@ const reservedArb = fc
   .map(([r, tail]) => (r.prefix ? r.name + tail : r.name));
 const plainArb = fc.stringMatching(/^[A-Z][A-Z0-9_]{0,10}$/).filter((n) => !reservedName(n));
 
-/** How `--set NAME=value` may be spelled on a command line. */
-const spellingArb = (name: string, value: string) =>
-  fc.constantFrom<string[]>(['--set', `${name}=${value}`], [`--set=${name}=${value}`]);
-
 /** The `--set` values commander hands to the runner, for these argv words. */
 function setsAfterCommander(words: string[]): string[] {
   const program = new Command('runbook').exitOverride();
@@ -36,7 +32,8 @@ describe('--set, whatever the spelling', () => {
     fc.assert(
       fc.property(plainArb, fc.string(), fc.string(), fc.nat(2), (name, v1, v2, pick) => {
         fc.pre(!v1.startsWith('-') && !v2.startsWith('-'));
-        const spell = (v: string) => [['--set', `${name}=${v}`], [`--set=${name}=${v}`], ['--set', `${name}=${v}`]][pick]!;
+        const spell = (v: string) =>
+          [['--set', `${name}=${v}`], [`--set=${name}=${v}`], ['--set', `${name}=${v}`]][pick]!;
         const sets = setsAfterCommander([...spell(v1), ...spell(v2)]);
         expect(sets).toEqual([`${name}=${v1}`, `${name}=${v2}`]);
         const { problems } = parseSetArgs(sets);
@@ -49,21 +46,35 @@ describe('--set, whatever the spelling', () => {
 
   it('reserved names are refused in every spelling; names differing only in case are different names', () => {
     fc.assert(
-      fc.property(fc.array(fc.oneof(reservedArb, plainArb, plainArb.map((n) => n.toLowerCase())), { minLength: 1, maxLength: 5 }), fc.string(), (names, value) => {
-        fc.pre(!value.startsWith('-'));
-        const words = names.flatMap((n, i) => (i % 2 ? [`--set=${n}=${value}`] : ['--set', `${n}=${value}`]));
-        const { values, problems } = parseSetArgs(setsAfterCommander(words));
-        for (const name of new Set(names)) {
-          const reserved = reservedName(name);
-          if (reserved) {
-            expect(problems.some((p) => p.message.includes(`${name} is reserved`))).toBe(true);
-            expect(values).not.toHaveProperty(name);
-          } else expect(values[name]).toBe(value);
-        }
-        const repeated = names.filter((n, i) => names.indexOf(n) !== i && !reservedName(n));
-        for (const name of repeated) expect(problems.some((p) => p.message === `--set ${name} is given more than once: give each param once`)).toBe(true);
-        if (!names.some((n) => reservedName(n)) && repeated.length === 0) expect(problems).toEqual([]);
-      }),
+      fc.property(
+        fc.array(
+          fc.oneof(
+            reservedArb,
+            plainArb,
+            plainArb.map((n) => n.toLowerCase()),
+          ),
+          { minLength: 1, maxLength: 5 },
+        ),
+        fc.string(),
+        (names, value) => {
+          fc.pre(!value.startsWith('-'));
+          const words = names.flatMap((n, i) => (i % 2 ? [`--set=${n}=${value}`] : ['--set', `${n}=${value}`]));
+          const { values, problems } = parseSetArgs(setsAfterCommander(words));
+          for (const name of new Set(names)) {
+            const reserved = reservedName(name);
+            if (reserved) {
+              expect(problems.some((p) => p.message.includes(`${name} is reserved`))).toBe(true);
+              expect(values).not.toHaveProperty(name);
+            } else expect(values[name]).toBe(value);
+          }
+          const repeated = names.filter((n, i) => names.indexOf(n) !== i && !reservedName(n));
+          for (const name of repeated)
+            expect(
+              problems.some((p) => p.message === `--set ${name} is given more than once: give each param once`),
+            ).toBe(true);
+          if (!names.some((n) => reservedName(n)) && repeated.length === 0) expect(problems).toEqual([]);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -91,7 +102,8 @@ describe('param patterns', () => {
 });
 
 describe('reserved names in the frontmatter', () => {
-  const page = (name: string) => `---\ntitle: t\nrunbook:\n  risk: low\n  params:\n    SAFE_NAME:\n      default: x\n    ${name}:\n      default: y\n---\n\n\`\`\`bash step=a\ntrue\n\`\`\`\n`;
+  const page = (name: string) =>
+    `---\ntitle: t\nrunbook:\n  risk: low\n  params:\n    SAFE_NAME:\n      default: x\n    ${name}:\n      default: y\n---\n\n\`\`\`bash step=a\ntrue\n\`\`\`\n`;
 
   it('every reserved name is an error at its own line, saying why; other UPPER_CASE names pass', () => {
     fc.assert(
@@ -119,13 +131,24 @@ afterEach(() => lab.cleanup());
 describe('runbook check and run say why (real processes)', () => {
   it('check points at the reserved param; run refuses it and --set PATH=…, executing nothing', async () => {
     const marker = join(lab.dir, 'ran');
-    const bad = lab.runbook('reserved', step('step=a', `touch ${marker}`), '  params:\n    LD_PRELOAD:\n      default: /tmp/evil.so\n');
+    const bad = lab.runbook(
+      'reserved',
+      step('step=a', `touch ${marker}`),
+      '  params:\n    LD_PRELOAD:\n      default: /tmp/evil.so\n',
+    );
     const check = await runCli(['check', '--inventory', lab.inventory, bad], lab.env);
     expect(check.code).toBe(2);
-    expect(check.stdout).toMatch(/reserved\.mdx:9:1 {2}error {2}frontmatter {2}runbook\.params\.LD_PRELOAD: param LD_PRELOAD is reserved: the dynamic loader/);
+    expect(check.stdout).toMatch(
+      /reserved\.mdx:9:1 {2}error {2}frontmatter {2}runbook\.params\.LD_PRELOAD: param LD_PRELOAD is reserved: the dynamic loader/,
+    );
     expect((await runCli(['run', bad, ...lab.flags], lab.env)).code).toBe(2);
     const good = lab.runbook('plain', step('step=a', `touch ${marker}`));
-    for (const args of [['--set', 'PATH=/tmp'], ['--set=BASH_ENV=/tmp/x'], ['--set', 'RUNBOOK_LOCK_DIR=/'], ['--set', 'SSH_AUTH_SOCK=/x']]) {
+    for (const args of [
+      ['--set', 'PATH=/tmp'],
+      ['--set=BASH_ENV=/tmp/x'],
+      ['--set', 'RUNBOOK_LOCK_DIR=/'],
+      ['--set', 'SSH_AUTH_SOCK=/x'],
+    ]) {
       const r = await runCli(['run', good, ...args, ...lab.flags], lab.env);
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/is reserved: .+; no runbook can take it as a param/);
@@ -146,7 +169,11 @@ describe('runbook check and run say why (real processes)', () => {
     expect(existsSync(marker)).toBe(false);
 
     // A stale exported ZONE would silently win over the default: the run says where each value came from.
-    const r = await runCli(['run', file, '--set', 'MODE=fast', ...lab.flags], { ...lab.env, ZONE: 'stale', DB_PASSWORD: 'hunter2-hunter2' });
+    const r = await runCli(['run', file, '--set', 'MODE=fast', ...lab.flags], {
+      ...lab.env,
+      ZONE: 'stale',
+      DB_PASSWORD: 'hunter2-hunter2',
+    });
     expect(r.code, r.stderr).toBe(0);
     const params = r.stdout.indexOf('Params');
     expect(params).toBeGreaterThanOrEqual(0);
@@ -162,7 +189,13 @@ describe('the accepted kube context is pinned for every step', () => {
   it('a step that rewrites the kubeconfig cannot move later steps: they see the accepted context and server, from a private file', async () => {
     mkdirSync(join(lab.dir, 'pki'));
     // A relative certificate path: kubectl reads it relative to the kubeconfig, so the pinned copy makes it absolute.
-    writeFileSync(lab.kubeconfig, kubeconfigText('lab-test', 'https://127.0.0.1:6443').replace('cluster: { server: https://127.0.0.1:6443 }', 'cluster: { server: https://127.0.0.1:6443, certificate-authority: pki/ca.crt }'));
+    writeFileSync(
+      lab.kubeconfig,
+      kubeconfigText('lab-test', 'https://127.0.0.1:6443').replace(
+        'cluster: { server: https://127.0.0.1:6443 }',
+        'cluster: { server: https://127.0.0.1:6443, certificate-authority: pki/ca.crt }',
+      ),
+    );
     const evil = kubeconfigText('elsewhere', 'https://127.0.0.9:6443');
     const file = lab.runbook(
       'pinned',
@@ -177,7 +210,12 @@ describe('the accepted kube context is pinned for every step', () => {
     expect(view).toContain('mode 600');
     const pinned = JSON.parse(view.slice(view.indexOf('{')));
     expect(pinned['current-context']).toBe('lab-test');
-    expect(pinned.clusters).toEqual([{ name: 'lab-test-cluster', cluster: { server: 'https://127.0.0.1:6443', 'certificate-authority': join(lab.dir, 'pki/ca.crt') } }]);
+    expect(pinned.clusters).toEqual([
+      {
+        name: 'lab-test-cluster',
+        cluster: { server: 'https://127.0.0.1:6443', 'certificate-authority': join(lab.dir, 'pki/ca.crt') },
+      },
+    ]);
     expect(pinned.users).toEqual([{ name: 'lab-test-user', user: { token: 'not-a-real-token' } }]);
     expect(view).not.toContain('127.0.0.9');
     expect(readFileSync(lab.kubeconfig, 'utf8')).toContain('127.0.0.9'); // the operator's file did change
@@ -186,7 +224,10 @@ describe('the accepted kube context is pinned for every step', () => {
 
   it('a resume is guarded and pinned again, and refuses a cluster other than the one the run started on', async () => {
     const gate = join(lab.dir, 'gate');
-    const file = lab.runbook('moved', step('step=a', 'true') + step('step=b', `[ -f ${gate} ]; grep -o '127.0.0.[0-9]:6443' "$KUBECONFIG"`));
+    const file = lab.runbook(
+      'moved',
+      step('step=a', 'true') + step('step=b', `[ -f ${gate} ]; grep -o '127.0.0.[0-9]:6443' "$KUBECONFIG"`),
+    );
     expect((await runCli(['run', file, ...lab.flags], lab.env)).code).toBe(1);
     const { runId } = lab.onlyRecord();
     writeFileSync(gate, '');

@@ -89,13 +89,23 @@ describe('a step fence that is never closed', () => {
           expect(unclosed).toEqual([]);
           // CRLF line ends on a step's lines (its fence line too) are an error of their own, at the first CR.
           expect(errors(p)).toEqual(
-            s.crlf ? [expect.objectContaining({ rule: 'control-character', line: page.line, column: page.column + s.length + 'bash step=restart'.length })] : [],
+            s.crlf
+              ? [
+                  expect.objectContaining({
+                    rule: 'control-character',
+                    line: page.line,
+                    column: page.column + s.length + 'bash step=restart'.length,
+                  }),
+                ]
+              : [],
           );
           // CommonMark removes up to the opening fence's indentation from each code line.
           const strip = new RegExp(`^ {0,${s.indent}}`);
           expect(p.steps[0]!.code).toBe(s.code.map((l) => l.replace(strip, '')).join(s.crlf ? '\r\n' : '\n'));
         } else {
-          expect(unclosed).toEqual([expect.objectContaining({ severity: 'error', line: page.line, column: page.column })]);
+          expect(unclosed).toEqual([
+            expect.objectContaining({ severity: 'error', line: page.line, column: page.column }),
+          ]);
           expect(unclosed[0]!.message).toMatch(/never closed/);
           expect(() => assertRunnable(p)).toThrow(/unclosed-fence/);
         }
@@ -119,11 +129,18 @@ describe('a step fence that is never closed', () => {
   });
 
   it('an illustration that swallows a step fence is an error; one that swallows only prose is a warning naming its line', () => {
-    const swallowsStep = parseProcedure(`${header}\`\`\`text\nexpected output\n\n\`\`\`bash step=b\necho b\n\`\`\`\n`, 'page.mdx');
-    expect(byRule(swallowsStep, 'unclosed-fence')).toEqual([expect.objectContaining({ severity: 'error', line: headerLines + 1 })]);
+    const swallowsStep = parseProcedure(
+      `${header}\`\`\`text\nexpected output\n\n\`\`\`bash step=b\necho b\n\`\`\`\n`,
+      'page.mdx',
+    );
+    expect(byRule(swallowsStep, 'unclosed-fence')).toEqual([
+      expect.objectContaining({ severity: 'error', line: headerLines + 1 }),
+    ]);
     expect(swallowsStep.steps).toEqual([]);
     const swallowsProse = parseProcedure(`${header}\`\`\`text\nexpected output\n\nMore prose.\n`, 'page.mdx');
-    expect(byRule(swallowsProse, 'unclosed-fence')).toEqual([expect.objectContaining({ severity: 'warning', line: headerLines + 1 })]);
+    expect(byRule(swallowsProse, 'unclosed-fence')).toEqual([
+      expect.objectContaining({ severity: 'warning', line: headerLines + 1 }),
+    ]);
     expect(byRule(swallowsProse, 'unclosed-fence')[0]!.message).toContain(`line ${headerLines + 4}`);
     // The documented way to show a step fence as an example: a longer outer fence.
     const example = parseProcedure(`${header}\`\`\`\`md\n\`\`\`bash step=b\necho b\n\`\`\`\n\`\`\`\`\n`, 'page.mdx');
@@ -142,7 +159,10 @@ describe('a step fence that is never closed', () => {
     expect(r.stderr).toMatch(/unclosed\.mdx:5:1 {2}unclosed-fence/);
     expect(existsSync(ran) || existsSync(prose)).toBe(false);
     const closed = join(tmp, 'closed.mdx');
-    writeFileSync(closed, `---\ntitle: Closed\n---\n\n\`\`\`bash step=a\ntouch ${ran}\n\`\`\`\n\nThen check with \`$(touch ${prose})\` that it worked.\n`);
+    writeFileSync(
+      closed,
+      `---\ntitle: Closed\n---\n\n\`\`\`bash step=a\ntouch ${ran}\n\`\`\`\n\nThen check with \`$(touch ${prose})\` that it worked.\n`,
+    );
     expect(runbook([...args, closed]).code).toBe(0);
     expect(existsSync(ran)).toBe(true);
     expect(existsSync(prose)).toBe(false);
@@ -150,20 +170,33 @@ describe('a step fence that is never closed', () => {
 });
 
 describe('a frontmatter block that never closes', () => {
-  const field = fc.constantFrom('title: T', 'description: d', 'runbook:', '  risk: low', 'weekend: { number: 1 }', 'sidebar: { order: 2 }');
+  const field = fc.constantFrom(
+    'title: T',
+    'description: d',
+    'runbook:',
+    '  risk: low',
+    'weekend: { number: 1 }',
+    'sidebar: { order: 2 }',
+  );
   it('is an error at 1:1 and the page cannot run; closed, it is read as frontmatter', () => {
     fc.assert(
-      fc.property(fc.array(field, { minLength: 1, maxLength: 5 }), fc.boolean(), fc.boolean(), fc.boolean(), (fields, closed, crlf, bom) => {
-        const nl = crlf ? '\r\n' : '\n';
-        const text = `${bom ? '\uFEFF' : ''}---${nl}${fields.join(nl)}${nl}${closed ? `---${nl}` : ''}${nl}\`\`\`bash step=a${nl}echo a${nl}\`\`\`${nl}`;
-        const p = parseProcedure(text, 'page.mdx');
-        const hit = byRule(p, 'unclosed-frontmatter');
-        if (closed) expect(hit).toEqual([]);
-        else {
-          expect(hit).toEqual([expect.objectContaining({ severity: 'error', line: 1, column: 1 })]);
-          expect(() => assertRunnable(p)).toThrow(/unclosed-frontmatter/);
-        }
-      }),
+      fc.property(
+        fc.array(field, { minLength: 1, maxLength: 5 }),
+        fc.boolean(),
+        fc.boolean(),
+        fc.boolean(),
+        (fields, closed, crlf, bom) => {
+          const nl = crlf ? '\r\n' : '\n';
+          const text = `${bom ? '\uFEFF' : ''}---${nl}${fields.join(nl)}${nl}${closed ? `---${nl}` : ''}${nl}\`\`\`bash step=a${nl}echo a${nl}\`\`\`${nl}`;
+          const p = parseProcedure(text, 'page.mdx');
+          const hit = byRule(p, 'unclosed-frontmatter');
+          if (closed) expect(hit).toEqual([]);
+          else {
+            expect(hit).toEqual([expect.objectContaining({ severity: 'error', line: 1, column: 1 })]);
+            expect(() => assertRunnable(p)).toThrow(/unclosed-frontmatter/);
+          }
+        },
+      ),
       RUNS,
     );
   });
@@ -183,24 +216,31 @@ describe('a page whose structure cannot be read', () => {
 
   it('is a positioned error, never a throw, a RangeError or a stall', () => {
     fc.assert(
-      fc.property(fc.constantFrom(...Object.keys(shapes)), fc.integer({ min: 120, max: 2500 }), fc.boolean(), (shape, depth, md) => {
-        const text = header + shapes[shape]!(depth);
-        const started = performance.now();
-        const p = parseProcedure(text, md ? 'page.md' : 'page.mdx');
-        expect(performance.now() - started).toBeLessThan(3000);
-        const lines = text.split('\n').length;
-        for (const d of p.diagnostics) {
-          expect(d.line).toBeGreaterThanOrEqual(1);
-          expect(d.line).toBeLessThanOrEqual(lines);
-        }
-        // Plain Markdown reads elements as text, and parentheses in one expression are not page structure;
-        // everything else nests and must be refused.
-        const notNesting = shape === 'nested expressions' || (md && /element/.test(shape));
-        if (!notNesting) {
-          expect(errors(p).map((d) => d.rule)).toEqual(expect.arrayContaining([expect.stringMatching(/^(page-structure|mdx-syntax)$/)]));
-          expect(() => assertRunnable(p)).toThrow();
-        }
-      }),
+      fc.property(
+        fc.constantFrom(...Object.keys(shapes)),
+        fc.integer({ min: 120, max: 2500 }),
+        fc.boolean(),
+        (shape, depth, md) => {
+          const text = header + shapes[shape]!(depth);
+          const started = performance.now();
+          const p = parseProcedure(text, md ? 'page.md' : 'page.mdx');
+          expect(performance.now() - started).toBeLessThan(3000);
+          const lines = text.split('\n').length;
+          for (const d of p.diagnostics) {
+            expect(d.line).toBeGreaterThanOrEqual(1);
+            expect(d.line).toBeLessThanOrEqual(lines);
+          }
+          // Plain Markdown reads elements as text, and parentheses in one expression are not page structure;
+          // everything else nests and must be refused.
+          const notNesting = shape === 'nested expressions' || (md && /element/.test(shape));
+          if (!notNesting) {
+            expect(errors(p).map((d) => d.rule)).toEqual(
+              expect.arrayContaining([expect.stringMatching(/^(page-structure|mdx-syntax)$/)]),
+            );
+            expect(() => assertRunnable(p)).toThrow();
+          }
+        },
+      ),
       { numRuns: 40 },
     );
   });
@@ -215,7 +255,9 @@ describe('a page whose structure cannot be read', () => {
 
   it('20 000 nested elements are refused at the element past the limit (a recursive walk overflowed at 5 000 quotes)', () => {
     const p = parseProcedure(header + shapes['nested elements']!(20_000), 'page.mdx');
-    expect(byRule(p, 'page-structure')).toEqual([expect.objectContaining({ severity: 'error', line: headerLines + 101, column: 1 })]);
+    expect(byRule(p, 'page-structure')).toEqual([
+      expect.objectContaining({ severity: 'error', line: headerLines + 101, column: 1 }),
+    ]);
     const q = parseProcedure(header + shapes['nested quotes']!(20_000), 'page.mdx');
     expect(byRule(q, 'page-structure')).toHaveLength(1);
   });
@@ -224,40 +266,68 @@ describe('a page whose structure cannot be read', () => {
 describe('fences without steps, and MDX elements in a .md page', () => {
   const weekend = '---\ntitle: W\nweekend: { number: 3, status: planned, goal: g }\n---\n\n';
   it('a weekend page with commands but no steps says so at its first command fence', () => {
-    const p = parseProcedure(`${weekend}Intro.\n\n\`\`\`bash\n# a comment\n\`\`\`\n\n\`\`\`sh\nkubectl get nodes\n\`\`\`\n`, 'w.mdx');
+    const p = parseProcedure(
+      `${weekend}Intro.\n\n\`\`\`bash\n# a comment\n\`\`\`\n\n\`\`\`sh\nkubectl get nodes\n\`\`\`\n`,
+      'w.mdx',
+    );
     expect(byRule(p, 'no-steps')).toEqual([expect.objectContaining({ severity: 'warning', line: 12, column: 1 })]);
-    const withStep = parseProcedure(`${weekend}\`\`\`bash\nkubectl get nodes\n\`\`\`\n\n\`\`\`bash step=a\necho\n\`\`\`\n`, 'w.mdx');
+    const withStep = parseProcedure(
+      `${weekend}\`\`\`bash\nkubectl get nodes\n\`\`\`\n\n\`\`\`bash step=a\necho\n\`\`\`\n`,
+      'w.mdx',
+    );
     expect(byRule(withStep, 'no-steps')).toEqual([]);
     // ADRs and other pages show commands as examples.
-    expect(byRule(parseProcedure('# ADR\n\n```bash\nkubectl get nodes\n```\n', 'src/content/adrs/0001-x.mdx'), 'no-steps')).toEqual([]);
+    expect(
+      byRule(parseProcedure('# ADR\n\n```bash\nkubectl get nodes\n```\n', 'src/content/adrs/0001-x.mdx'), 'no-steps'),
+    ).toEqual([]);
   });
 
   it('<ForEach>, <Tabs> and <TabItem> in a .md page are positioned: an error with steps, a warning without; in .mdx they work', () => {
     fc.assert(
-      fc.property(fc.constantFrom('ForEach nodes="role:agent"', 'Tabs param="MODE"', 'TabItem label="a"'), fc.boolean(), fc.integer({ min: 0, max: 3 }), (tag, withStep, before) => {
-        const name = tag.split(' ')[0]!;
-        const pad = 'Some prose.\n\n'.repeat(before);
-        const step = withStep ? '```bash step=a\necho\n```\n\n' : '```text\nout\n```\n\n';
-        const text = `# Page\n\n${pad}<${tag}>\n\n${step}</${name}>\n`;
-        const hits = byRule(parseProcedure(text, 'page.md'), 'mdx-in-markdown');
-        expect(hits).toEqual([expect.objectContaining({ line: 3 + 2 * before, column: 1, severity: withStep ? 'error' : 'warning' })]);
-        expect(hits[0]!.message).toContain(`<${name}>`);
-        expect(byRule(parseProcedure(text, 'page.mdx'), 'mdx-in-markdown')).toEqual([]);
-      }),
+      fc.property(
+        fc.constantFrom('ForEach nodes="role:agent"', 'Tabs param="MODE"', 'TabItem label="a"'),
+        fc.boolean(),
+        fc.integer({ min: 0, max: 3 }),
+        (tag, withStep, before) => {
+          const name = tag.split(' ')[0]!;
+          const pad = 'Some prose.\n\n'.repeat(before);
+          const step = withStep ? '```bash step=a\necho\n```\n\n' : '```text\nout\n```\n\n';
+          const text = `# Page\n\n${pad}<${tag}>\n\n${step}</${name}>\n`;
+          const hits = byRule(parseProcedure(text, 'page.md'), 'mdx-in-markdown');
+          expect(hits).toEqual([
+            expect.objectContaining({ line: 3 + 2 * before, column: 1, severity: withStep ? 'error' : 'warning' }),
+          ]);
+          expect(hits[0]!.message).toContain(`<${name}>`);
+          expect(byRule(parseProcedure(text, 'page.mdx'), 'mdx-in-markdown')).toEqual([]);
+        },
+      ),
       { numRuns: 60 },
     );
   });
 
   it('none of these rules fires on the example lab (no spam on ~50 pages)', () => {
-    const mine = new Set(['no-steps', 'mdx-in-markdown', 'unclosed-fence', 'unclosed-frontmatter', 'page-structure', 'control-character', 'page-id', 'invalid-encoding']);
-    const hits = discoverPages(process.cwd()).flatMap((f) => loadProcedure(process.cwd(), f).diagnostics.filter((d) => mine.has(d.rule)));
+    const mine = new Set([
+      'no-steps',
+      'mdx-in-markdown',
+      'unclosed-fence',
+      'unclosed-frontmatter',
+      'page-structure',
+      'control-character',
+      'page-id',
+      'invalid-encoding',
+    ]);
+    const hits = discoverPages(process.cwd()).flatMap((f) =>
+      loadProcedure(process.cwd(), f).diagnostics.filter((d) => mine.has(d.rule)),
+    );
     expect(hits).toEqual([]);
   });
 });
 
 /** Characters that must never hide in a step, and some that are fine. */
 const CONTROLS = [
-  ...Array.from({ length: 0x20 }, (_, i) => String.fromCharCode(i)).filter((c) => c !== '\t' && c !== '\n' && c !== '\r'),
+  ...Array.from({ length: 0x20 }, (_, i) => String.fromCharCode(i)).filter(
+    (c) => c !== '\t' && c !== '\n' && c !== '\r',
+  ),
   '\x7f',
   ...Array.from({ length: 0x20 }, (_, i) => String.fromCharCode(0x80 + i)),
   ...'\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069',
@@ -283,9 +353,16 @@ describe('control characters in a step', () => {
           const text = `${header}${intro}${prefix}\`\`\`bash step=a\n${lines.map((l) => prefix + l).join('\n')}\n${prefix}\`\`\`\n`;
           const p = parseProcedure(text, 'page.mdx');
           const hits = byRule(p, 'control-character');
-          const escaped = char.charCodeAt(0) <= 0xff ? `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}` : `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
+          const escaped =
+            char.charCodeAt(0) <= 0xff
+              ? `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`
+              : `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
           expect(hits).toEqual([
-            expect.objectContaining({ severity: 'error', line: headerLines + (intro ? 1 : 0) + 2 + row, column: prefix.length + col + 1 }),
+            expect.objectContaining({
+              severity: 'error',
+              line: headerLines + (intro ? 1 : 0) + 2 + row,
+              column: prefix.length + col + 1,
+            }),
           ]);
           expect(hits[0]!.message).toContain(escaped);
           expect(() => assertRunnable(p)).toThrow(/control-character/);
@@ -307,8 +384,13 @@ describe('control characters in a step', () => {
   });
 
   it('Windows line endings are one error saying so; tabs and ordinary Unicode are fine', () => {
-    const crlf = parseProcedure(`${header}\`\`\`bash step=a\r\necho a\r\necho b\r\n\`\`\`\r\n`.replaceAll('\n', '\r\n').replaceAll('\r\r', '\r'), 'p.mdx');
-    expect(byRule(crlf, 'control-character')).toEqual([expect.objectContaining({ message: expect.stringContaining('CRLF') })]);
+    const crlf = parseProcedure(
+      `${header}\`\`\`bash step=a\r\necho a\r\necho b\r\n\`\`\`\r\n`.replaceAll('\n', '\r\n').replaceAll('\r\r', '\r'),
+      'p.mdx',
+    );
+    expect(byRule(crlf, 'control-character')).toEqual([
+      expect.objectContaining({ message: expect.stringContaining('CRLF') }),
+    ]);
     fc.assert(
       fc.property(fc.string({ unit: 'grapheme', maxLength: 20 }), (s) => {
         fc.pre(!CONTROLS.some((c) => s.includes(c)) && !/[\r\n`~]/.test(s));
@@ -321,7 +403,9 @@ describe('control characters in a step', () => {
 });
 
 /** Spaces Markdown does not read as one between a fence's language and its attributes. */
-const UNICODE_SPACES = [...'\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000'];
+const UNICODE_SPACES = [
+  ...'\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000',
+];
 
 /** 1-based line and column of `index` in `text`, counting line ends as micromark does (a lone CR ends a line). */
 function lineCol(text: string, index: number) {
@@ -340,10 +424,12 @@ describe('carriage returns in a step fence (issue 13: Markdown strips them befor
         const fenceLines = ['```bash step=a', ...lines, '```'].map((l) => prefix + l);
         const row = seed % fenceLines.length;
         const ends = fenceLines.map((_, i) => (all || i === row ? '\r\n' : '\n'));
-        const text = header + intro + fenceLines.map((l, i) => l + ends[i]).join('') + '\nProse.\n';
+        const text = `${header + intro + fenceLines.map((l, i) => l + ends[i]).join('')}\nProse.\n`;
         const p = parseProcedure(text, 'page.mdx');
         const at = lineCol(text, text.indexOf('\r'));
-        expect(byRule(p, 'control-character')).toEqual([expect.objectContaining({ severity: 'error', ...at, message: expect.stringContaining('CRLF') })]);
+        expect(byRule(p, 'control-character')).toEqual([
+          expect.objectContaining({ severity: 'error', ...at, message: expect.stringContaining('CRLF') }),
+        ]);
         expect(() => assertRunnable(p)).toThrow(/control-character/);
       }),
       RUNS,
@@ -362,7 +448,9 @@ describe('carriage returns in a step fence (issue 13: Markdown strips them befor
         const text = `${header}${fenceLines.join('\n')}\n\`\`\`\n`;
         const p = parseProcedure(text, 'page.mdx');
         const at = lineCol(text, text.indexOf('\r'));
-        expect(byRule(p, 'control-character')).toEqual(expect.arrayContaining([expect.objectContaining({ severity: 'error', ...at })]));
+        expect(byRule(p, 'control-character')).toEqual(
+          expect.arrayContaining([expect.objectContaining({ severity: 'error', ...at })]),
+        );
         expect(() => assertRunnable(p)).toThrow();
       }),
       RUNS,
@@ -400,22 +488,49 @@ describe('a fence that says step= but is not read as a step (issue 14)', () => {
   });
 
   it('any fence whose info string holds step= becomes a step or is an error, never silently nothing', () => {
-    const piece = fc.constantFrom('bash', 'sh', 'yaml', 'step=', 'step=a', 'a', 'x-', ' ', '\t', '"', "'", '=', 'title', '{1}', 'apply', '\r', ...UNICODE_SPACES);
+    const piece = fc.constantFrom(
+      'bash',
+      'sh',
+      'yaml',
+      'step=',
+      'step=a',
+      'a',
+      'x-',
+      ' ',
+      '\t',
+      '"',
+      "'",
+      '=',
+      'title',
+      '{1}',
+      'apply',
+      '\r',
+      ...UNICODE_SPACES,
+    );
     fc.assert(
-      fc.property(fc.array(piece, { maxLength: 6 }), fc.array(piece, { maxLength: 6 }), fc.constantFrom('```', '~~~'), (before, after, fence) => {
-        const info = `${before.join('')}step=${after.join('')}`;
-        const p = parseProcedure(`${header}${fence}${info}\necho b\n${fence}\n`, 'page.mdx');
-        expect(p.steps.length === 1 || errors(p).length > 0, JSON.stringify(info)).toBe(true);
-      }),
+      fc.property(
+        fc.array(piece, { maxLength: 6 }),
+        fc.array(piece, { maxLength: 6 }),
+        fc.constantFrom('```', '~~~'),
+        (before, after, fence) => {
+          const info = `${before.join('')}step=${after.join('')}`;
+          const p = parseProcedure(`${header}${fence}${info}\necho b\n${fence}\n`, 'page.mdx');
+          expect(p.steps.length === 1 || errors(p).length > 0, JSON.stringify(info)).toBe(true);
+        },
+      ),
       { numRuns: 500 },
     );
   });
 
   it('step= read as the language, or inside another word, is an error too', () => {
     const asLang = parseProcedure(`${header}\`\`\`step=a\necho\n\`\`\`\n`, 'page.mdx');
-    expect(errors(asLang)).toEqual([expect.objectContaining({ rule: 'invalid-attribute', line: headerLines + 1, column: 1 })]);
+    expect(errors(asLang)).toEqual([
+      expect.objectContaining({ rule: 'invalid-attribute', line: headerLines + 1, column: 1 }),
+    ]);
     const inWord = parseProcedure(`${header}\`\`\`bash mystep=a\necho\n\`\`\`\n`, 'page.mdx');
-    expect(errors(inWord)).toEqual([expect.objectContaining({ rule: 'invalid-attribute', line: headerLines + 1, column: 11 })]);
+    expect(errors(inWord)).toEqual([
+      expect.objectContaining({ rule: 'invalid-attribute', line: headerLines + 1, column: 11 }),
+    ]);
   });
 });
 
@@ -442,7 +557,21 @@ describe('the runner never runs such a page (issues 13, 14, 16)', () => {
 
 describe('page ids', () => {
   const hostile = fc.oneof(
-    fc.constantFrom('..', '.hidden', 'a/b', 'a\\b', 'a\0b', 'UPPER', 'with space', 'under_score', 'double--dash', '-lead', 'trail-', 'ünï', 'a'.repeat(101)),
+    fc.constantFrom(
+      '..',
+      '.hidden',
+      'a/b',
+      'a\\b',
+      'a\0b',
+      'UPPER',
+      'with space',
+      'under_score',
+      'double--dash',
+      '-lead',
+      'trail-',
+      'ünï',
+      'a'.repeat(101),
+    ),
     fc.string({ maxLength: 30 }),
     fc.stringMatching(/^[a-z0-9-]{1,120}$/),
   );
@@ -457,7 +586,10 @@ describe('page ids', () => {
         const p = parseProcedure(text, file);
         if (errors(p).length === 0) expect(safe(p.id), p.id).toBe(true);
         const source = useFrontmatter ? fromFrontmatter : file.slice(file.lastIndexOf('/') + 1, -4);
-        if (!safe(source)) expect(errors(p).map((d) => d.rule)).toEqual(expect.arrayContaining([expect.stringMatching(/^(page-id|frontmatter)$/)]));
+        if (!safe(source))
+          expect(errors(p).map((d) => d.rule)).toEqual(
+            expect.arrayContaining([expect.stringMatching(/^(page-id|frontmatter)$/)]),
+          );
         for (const d of byRule(p, 'page-id')) expect(d.message).toMatch(/rename the file|set runbook\.id/);
       }),
       RUNS,
@@ -495,7 +627,9 @@ describe('bytes that are not UTF-8', () => {
         for (const at of invalid) expect(lines[at.line - 1]![at.column - 1]).toBe('\uFFFD');
         const p = parseProcedure(bytes, 'page.mdx');
         const warned = byRule(p, 'invalid-encoding');
-        expect(warned.map((d) => [d.line, d.column, d.severity])).toEqual(invalid.map((i) => [i.line, i.column, 'warning']));
+        expect(warned.map((d) => [d.line, d.column, d.severity])).toEqual(
+          invalid.map((i) => [i.line, i.column, 'warning']),
+        );
       }),
       RUNS,
     );
@@ -503,10 +637,28 @@ describe('bytes that are not UTF-8', () => {
 
   it('are warned about by both readers of pages (run/show and check), with the byte named', () => {
     const file = join(tmp, 'latin1.mdx');
-    writeFileSync(file, Buffer.concat([Buffer.from('---\ntitle: t\n---\n\nCaf'), Buffer.from([0xe9]), Buffer.from('\n\n```bash step=a\necho\n```\n')]));
-    const expected = [expect.objectContaining({ rule: 'invalid-encoding', line: 5, column: 4, message: expect.stringContaining('0xe9') })];
+    writeFileSync(
+      file,
+      Buffer.concat([
+        Buffer.from('---\ntitle: t\n---\n\nCaf'),
+        Buffer.from([0xe9]),
+        Buffer.from('\n\n```bash step=a\necho\n```\n'),
+      ]),
+    );
+    const expected = [
+      expect.objectContaining({
+        rule: 'invalid-encoding',
+        line: 5,
+        column: 4,
+        message: expect.stringContaining('0xe9'),
+      }),
+    ];
     expect(loadProcedure(tmp, 'latin1.mdx').diagnostics).toEqual(expected);
-    expect(readAndLint(tmp, 'latin1.mdx', testInventory()).diagnostics.filter((d: Diagnostic) => d.rule === 'invalid-encoding')).toEqual(expected);
+    expect(
+      readAndLint(tmp, 'latin1.mdx', testInventory()).diagnostics.filter(
+        (d: Diagnostic) => d.rule === 'invalid-encoding',
+      ),
+    ).toEqual(expected);
     expect(readFileSync(file).includes(0xe9)).toBe(true);
   });
 });
@@ -516,16 +668,23 @@ describe('durations and regexes are bounded', () => {
 
   it('a timeout or retry delay is accepted exactly when a timer can hold it', () => {
     fc.assert(
-      fc.property(fc.stringMatching(/^[0-9]{1,40}$/), fc.constantFrom('ms', 's', 'm', 'h'), fc.constantFrom('timeout', 'retry-delay'), (digits, unit, key) => {
-        const ms = BigInt(digits) * UNITS[unit as keyof typeof UNITS];
-        const fits = ms > 0n && ms <= BigInt(MAX_TIMER_MS);
-        const read = readTimerDuration(`${digits}${unit}`);
-        expect('ms' in read).toBe(fits);
-        if ('ms' in read) expect(BigInt(read.ms)).toBe(ms);
-        const p = parseProcedure(`\`\`\`bash step=a ${key}=${digits}${unit}\necho\n\`\`\`\n`, 'p.mdx');
-        expect(byRule(p, 'invalid-attribute').length > 0).toBe(!fits);
-        expect(Math.max(p.steps[0]!.attrs.timeoutMs, p.steps[0]!.attrs.retryDelayMs)).toBeLessThanOrEqual(MAX_TIMER_MS);
-      }),
+      fc.property(
+        fc.stringMatching(/^[0-9]{1,40}$/),
+        fc.constantFrom('ms', 's', 'm', 'h'),
+        fc.constantFrom('timeout', 'retry-delay'),
+        (digits, unit, key) => {
+          const ms = BigInt(digits) * UNITS[unit as keyof typeof UNITS];
+          const fits = ms > 0n && ms <= BigInt(MAX_TIMER_MS);
+          const read = readTimerDuration(`${digits}${unit}`);
+          expect('ms' in read).toBe(fits);
+          if ('ms' in read) expect(BigInt(read.ms)).toBe(ms);
+          const p = parseProcedure(`\`\`\`bash step=a ${key}=${digits}${unit}\necho\n\`\`\`\n`, 'p.mdx');
+          expect(byRule(p, 'invalid-attribute').length > 0).toBe(!fits);
+          expect(Math.max(p.steps[0]!.attrs.timeoutMs, p.steps[0]!.attrs.retryDelayMs)).toBeLessThanOrEqual(
+            MAX_TIMER_MS,
+          );
+        },
+      ),
       RUNS,
     );
   });
@@ -534,28 +693,53 @@ describe('durations and regexes are bounded', () => {
   const pattern = fc.letrec((tie) => ({
     atom: fc.oneof(
       { maxDepth: 3, depthIdentifier: 'regex' },
-      fc.constantFrom('a', 'b', 'c', '0', ' ', '.', '[ab]', '[^a]', '[0-9]', '\\d', '\\w', '\\s', '\\.', '^', '$', '\\b'),
+      fc.constantFrom(
+        'a',
+        'b',
+        'c',
+        '0',
+        ' ',
+        '.',
+        '[ab]',
+        '[^a]',
+        '[0-9]',
+        '\\d',
+        '\\w',
+        '\\s',
+        '\\.',
+        '^',
+        '$',
+        '\\b',
+      ),
       tie('group'),
     ),
     group: fc.tuple(tie('alt')).map(([a]) => `(${a})`),
-    piece: fc.tuple(tie('atom'), fc.constantFrom('', '', '*', '+', '?', '{1,2}', '*?')).map(([a, q]) => (/^[\^$]|\\b/.test(a as string) ? a : `${a}${q}`)),
+    piece: fc
+      .tuple(tie('atom'), fc.constantFrom('', '', '*', '+', '?', '{1,2}', '*?'))
+      .map(([a, q]) => (/^[\^$]|\\b/.test(a as string) ? a : `${a}${q}`)),
     seq: fc.array(tie('piece'), { minLength: 1, maxLength: 4 }).map((xs) => (xs as string[]).join('')),
     alt: fc.array(tie('seq'), { minLength: 1, maxLength: 2 }).map((xs) => (xs as string[]).join('|')),
   })).alt as fc.Arbitrary<string>;
 
   it('expect= means what new RegExp(pattern, "m") meant, on output with \\n, \\r\\n and \\r line ends', () => {
     fc.assert(
-      fc.property(pattern, fc.string({ unit: fc.constantFrom('a', 'b', 'c', '0', ' ', '\n', '\r', '.'), maxLength: 12 }), (p, text) => {
-        const compiled = compileExpect(p);
-        if ('error' in compiled) throw new Error(`${p}: ${compiled.error}`);
-        expect(compiled.test(text), `/${p}/m on ${JSON.stringify(text)}`).toBe(new RegExp(p, 'm').test(text));
-      }),
+      fc.property(
+        pattern,
+        fc.string({ unit: fc.constantFrom('a', 'b', 'c', '0', ' ', '\n', '\r', '.'), maxLength: 12 }),
+        (p, text) => {
+          const compiled = compileExpect(p);
+          if ('error' in compiled) throw new Error(`${p}: ${compiled.error}`);
+          expect(compiled.test(text), `/${p}/m on ${JSON.stringify(text)}`).toBe(new RegExp(p, 'm').test(text));
+        },
+      ),
       { numRuns: 500 },
     );
   });
 
   it('an expect= value reaches the runner as written (no Markdown escapes; in double quotes only \\" and \\\\)', () => {
-    const withQuotes = fc.tuple(pattern, fc.constantFrom('', '"', "'", '\\\\', '\\.', '&amp;', '\\d')).map(([p, extra]) => p + extra);
+    const withQuotes = fc
+      .tuple(pattern, fc.constantFrom('', '"', "'", '\\\\', '\\.', '&amp;', '\\d'))
+      .map(([p, extra]) => p + extra);
     fc.assert(
       fc.property(withQuotes, fc.constantFrom('single', 'double', 'bare'), (p, quoting) => {
         fc.pre(quoting !== 'single' || !p.includes("'"));
@@ -570,7 +754,31 @@ describe('durations and regexes are bounded', () => {
   });
 
   it('check accepts exactly the patterns RE2 compiles (its fast path for plain patterns never disagrees)', () => {
-    const meta = fc.constantFrom('a', 'z', '1', '9', '-', '.', '\\', '[', ']', '^', '$', '(', ')', '{', '}', '*', '+', '?', '|', ' ', '"', 'é', '😀');
+    const meta = fc.constantFrom(
+      'a',
+      'z',
+      '1',
+      '9',
+      '-',
+      '.',
+      '\\',
+      '[',
+      ']',
+      '^',
+      '$',
+      '(',
+      ')',
+      '{',
+      '}',
+      '*',
+      '+',
+      '?',
+      '|',
+      ' ',
+      '"',
+      'é',
+      '😀',
+    );
     const candidates = fc.oneof(fc.string({ unit: meta, maxLength: 12 }), fc.stringMatching(PLAIN_EXPECT));
     fc.assert(
       fc.property(candidates, (p) => {
@@ -595,13 +803,20 @@ describe('durations and regexes are bounded', () => {
   it('what RE2 cannot express is an error that says why', () => {
     for (const p of ['(a)\\1', 'a(?=b)', 'a(?!b)', '(?<=a)b', '(?<!a)b']) {
       const page = parseProcedure(`\`\`\`bash step=a expect='${p}'\necho\n\`\`\`\n`, 'p.mdx');
-      expect(byRule(page, 'invalid-attribute').map((d) => d.message).join(), p).toMatch(/linear-time engine/);
+      expect(
+        byRule(page, 'invalid-attribute')
+          .map((d) => d.message)
+          .join(),
+        p,
+      ).toMatch(/linear-time engine/);
     }
     expect(compileExpect('a'.repeat(1001))).toEqual({ error: expect.stringContaining('at most 1000') });
   });
 
   it('every expect= of the example lab compiles under RE2', () => {
-    const patterns = discoverPages(process.cwd()).flatMap((f) => loadProcedure(process.cwd(), f).steps.flatMap((s) => (s.attrs.expect ? [s.attrs.expect] : [])));
+    const patterns = discoverPages(process.cwd()).flatMap((f) =>
+      loadProcedure(process.cwd(), f).steps.flatMap((s) => (s.attrs.expect ? [s.attrs.expect] : [])),
+    );
     expect(patterns.length).toBeGreaterThan(30);
     for (const p of patterns) expect(compileExpect(p), p).not.toHaveProperty('error');
   });

@@ -53,12 +53,18 @@ type Style = 'background' | 'setsid' | 'double-fork' | 'nohup' | 'setsid-fork' |
 function spawnLine(style: Style, name: string, holdsOutput: boolean, ignoreTerm: boolean): string {
   const cmd = `bash -c ${q(sleeper(name, { ignoreTerm }))}${holdsOutput ? '' : ' >/dev/null 2>&1 </dev/null'}`;
   switch (style) {
-    case 'background': return `${cmd} &`;
-    case 'setsid': return `setsid ${cmd} &`;
-    case 'double-fork': return `( ${cmd} & )`;
-    case 'nohup': return `nohup ${cmd} &`;
-    case 'setsid-fork': return `setsid -f ${cmd}`;
-    case 'disown': return `${cmd} & disown`;
+    case 'background':
+      return `${cmd} &`;
+    case 'setsid':
+      return `setsid ${cmd} &`;
+    case 'double-fork':
+      return `( ${cmd} & )`;
+    case 'nohup':
+      return `nohup ${cmd} &`;
+    case 'setsid-fork':
+      return `setsid -f ${cmd}`;
+    case 'disown':
+      return `${cmd} & disown`;
   }
 }
 
@@ -75,7 +81,9 @@ function recordsOf(dir: string): RunRecord[] {
   const out: RunRecord[] = [];
   if (!existsSync(dir)) return out;
   for (const folder of spawnSync('ls', [dir], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean)) {
-    for (const name of spawnSync('ls', [join(dir, folder)], { encoding: 'utf8' }).stdout.split('\n').filter((n) => n.endsWith('.json'))) {
+    for (const name of spawnSync('ls', [join(dir, folder)], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .filter((n) => n.endsWith('.json'))) {
       out.push(runRecordSchema.parse(JSON.parse(readFileSync(join(dir, folder, name), 'utf8'))));
     }
   }
@@ -84,32 +92,56 @@ function recordsOf(dir: string): RunRecord[] {
 
 describe('the local executor stops a step and everything it started, however it was started', () => {
   const STYLES: Style[] = ['background', 'setsid', 'double-fork', 'nohup', 'setsid-fork', 'disown'];
-  const exec = (executor: Executor, script: string, timeoutMs: number, signal: AbortSignal, onOutput: (s: string) => void) =>
-    executor.exec({ instance: { id: 't' } as StepInstance, target: { kind: 'local' }, script, env: {}, timeoutMs, signal, onOutput });
+  const exec = (
+    executor: Executor,
+    script: string,
+    timeoutMs: number,
+    signal: AbortSignal,
+    onOutput: (s: string) => void,
+  ) =>
+    executor.exec({
+      instance: { id: 't' } as StepInstance,
+      target: { kind: 'local' },
+      script,
+      env: {},
+      timeoutMs,
+      signal,
+      onOutput,
+    });
 
   it('at its end, at its timeout and on Ctrl-C: nothing marked survives, and it returns by deadline + grace (property)', async () => {
     const executor = createLocalExecutor({ interruptGraceMs: GRACE, killGraceMs: GRACE });
     const child = fc.record({ style: fc.constantFrom(...STYLES), holdsOutput: fc.boolean(), ignoreTerm: fc.boolean() });
     try {
       await fc.assert(
-        fc.asyncProperty(fc.array(child, { minLength: 1, maxLength: 4 }), fc.constantFrom('exit', 'timeout', 'interrupt'), async (children, ending) => {
-          const lines = children.map((c, i) => spawnLine(c.style, `c${i}`, c.holdsOutput, c.ignoreTerm));
-          const script = [...lines, 'echo ready', ending === 'exit' ? 'true' : sleeper('main')].join('\n');
-          const abort = new AbortController();
-          let output = '';
-          const started = Date.now();
-          const result: ExecResult = await exec(executor, script, ending === 'timeout' ? 400 : 30_000, abort.signal, (s) => {
-            output += s;
-            if (ending === 'interrupt' && output.includes('ready')) abort.abort();
-          });
-          const took = Date.now() - started;
-          expect(livingProcesses(mark), `${ending}: ${lines.join('; ')}`).toEqual([]);
-          if (ending === 'exit') expect(result).toMatchObject({ exitCode: 0, timedOut: false, interrupted: false });
-          if (ending === 'timeout') expect(result.timedOut).toBe(true);
-          if (ending === 'interrupt') expect(result.interrupted).toBe(true);
-          // Deadline (400 ms) + SIGTERM→SIGKILL grace + reaping, or SIGINT→SIGTERM→SIGKILL: well under 3 s.
-          expect(took, `${ending}: ${lines.join('; ')}`).toBeLessThan(3000);
-        }),
+        fc.asyncProperty(
+          fc.array(child, { minLength: 1, maxLength: 4 }),
+          fc.constantFrom('exit', 'timeout', 'interrupt'),
+          async (children, ending) => {
+            const lines = children.map((c, i) => spawnLine(c.style, `c${i}`, c.holdsOutput, c.ignoreTerm));
+            const script = [...lines, 'echo ready', ending === 'exit' ? 'true' : sleeper('main')].join('\n');
+            const abort = new AbortController();
+            let output = '';
+            const started = Date.now();
+            const result: ExecResult = await exec(
+              executor,
+              script,
+              ending === 'timeout' ? 400 : 30_000,
+              abort.signal,
+              (s) => {
+                output += s;
+                if (ending === 'interrupt' && output.includes('ready')) abort.abort();
+              },
+            );
+            const took = Date.now() - started;
+            expect(livingProcesses(mark), `${ending}: ${lines.join('; ')}`).toEqual([]);
+            if (ending === 'exit') expect(result).toMatchObject({ exitCode: 0, timedOut: false, interrupted: false });
+            if (ending === 'timeout') expect(result.timedOut).toBe(true);
+            if (ending === 'interrupt') expect(result.interrupted).toBe(true);
+            // Deadline (400 ms) + SIGTERM→SIGKILL grace + reaping, or SIGINT→SIGTERM→SIGKILL: well under 3 s.
+            expect(took, `${ending}: ${lines.join('; ')}`).toBeLessThan(3000);
+          },
+        ),
         { numRuns: 14 },
       );
     } finally {
@@ -164,7 +196,13 @@ describe('runbook run: processes end with their run', () => {
 
   it('resume refuses while a process of the earlier attempt is alive, and names its pid and command', async () => {
     const gate = join(lab.dir, 'gate');
-    const file = lab.runbook('orphan', step('step=wait', `if [ -f ${gate} ]; then echo finished; exit 0; fi\necho "run=$RUNBOOK_RUN_ID ready"\n${sleeper('orphan')}`));
+    const file = lab.runbook(
+      'orphan',
+      step(
+        'step=wait',
+        `if [ -f ${gate} ]; then echo finished; exit 0; fi\necho "run=$RUNBOOK_RUN_ID ready"\n${sleeper('orphan')}`,
+      ),
+    );
     const cli = startCli(['run', file, ...lab.flags], { ...lab.env, RUNBOOK_GRACE_MS: String(GRACE) });
     await cli.waitFor('ready');
     const runId = /run=(\S+) ready/.exec(cli.output().stdout)![1]!;
@@ -189,7 +227,10 @@ describe('runbook run: processes end with their run', () => {
   });
 
   it('a timeout is hard: a detached holder of the output cannot keep the step past deadline + grace', async () => {
-    const file = lab.runbook('held', step('step=hold timeout=1s', `${spawnLine('setsid', 'holder', true, true)}\necho ready\n${sleeper('main')}`));
+    const file = lab.runbook(
+      'held',
+      step('step=hold timeout=1s', `${spawnLine('setsid', 'holder', true, true)}\necho ready\n${sleeper('main')}`),
+    );
     const started = Date.now();
     const r = await runCli(['run', file, ...lab.flags], { ...lab.env, RUNBOOK_GRACE_MS: String(GRACE) });
     const took = Date.now() - started;
@@ -200,7 +241,13 @@ describe('runbook run: processes end with their run', () => {
   });
 
   it('Ctrl-C always works, even when a detached descendant ignores INT and TERM and holds the output', async () => {
-    const file = lab.runbook('ctrlc', step('step=hold', `${spawnLine('setsid', 'holder', true, true)}\necho ready\n${sleeper('main', { ignoreTerm: true })}`));
+    const file = lab.runbook(
+      'ctrlc',
+      step(
+        'step=hold',
+        `${spawnLine('setsid', 'holder', true, true)}\necho ready\n${sleeper('main', { ignoreTerm: true })}`,
+      ),
+    );
     const cli = startCli(['run', file, ...lab.flags], { ...lab.env, RUNBOOK_GRACE_MS: String(GRACE) });
     await cli.waitFor('ready');
     const sent = Date.now();
@@ -215,7 +262,10 @@ describe('runbook run: processes end with their run', () => {
     const tag = `321.${process.pid}`;
     const file = lab.runbook(
       'unmarked',
-      step('step=hold', `env -u RUNBOOK_STEP_MARK setsid sleep ${tag} </dev/null >/dev/null 2>&1 &\necho ready\nsleep 30`),
+      step(
+        'step=hold',
+        `env -u RUNBOOK_STEP_MARK setsid sleep ${tag} </dev/null >/dev/null 2>&1 &\necho ready\nsleep 30`,
+      ),
     );
     const cli = startCli(['run', file, ...lab.flags], { ...lab.env, RUNBOOK_GRACE_MS: String(GRACE) });
     await cli.waitFor('ready');
@@ -226,8 +276,14 @@ describe('runbook run: processes end with their run', () => {
   });
 
   it('SIGHUP ends the run as interrupted with exit 129, SIGTERM with 143; the record is valid', async () => {
-    for (const [signal, code] of [['SIGHUP', 129], ['SIGTERM', 143]] as const) {
-      const file = lab.runbook(`sig-${code}`, step('step=wait', `echo ready\n${sleeper(`main-${code}`)}`) + step('step=after', 'echo after'));
+    for (const [signal, code] of [
+      ['SIGHUP', 129],
+      ['SIGTERM', 143],
+    ] as const) {
+      const file = lab.runbook(
+        `sig-${code}`,
+        step('step=wait', `echo ready\n${sleeper(`main-${code}`)}`) + step('step=after', 'echo after'),
+      );
       const cli = startCli(['run', file, ...lab.flags], { ...lab.env, RUNBOOK_GRACE_MS: String(GRACE) });
       await cli.waitFor('ready');
       cli.child.kill(signal);
@@ -241,28 +297,34 @@ describe('runbook run: processes end with their run', () => {
   });
 
   const hasScript = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
-  it.skipIf(!hasScript)(`a closed terminal: EIO on stdout ends the run as interrupted, exit 129, no crash${hasScript ? '' : ' (needs script(1) from util-linux)'}`, async () => {
-    const file = lab.runbook('tty', step('step=chatty', `echo ready\nwhile :; do echo tick; sleep 0.05; done`) + step('step=after', 'echo after'));
-    const rc = join(lab.dir, 'rc');
-    const err = join(lab.dir, 'stderr');
-    const env = Object.entries(operatorEnv({ ...lab.env, RUNBOOK_GRACE_MS: String(GRACE) }))
-      .filter(([, v]) => v !== undefined)
-      .map(([k, v]) => `${k}=${q(v!)}`)
-      .join(' ');
-    // The shell on the terminal ignores SIGHUP (so does the runner it starts): the runner sees only EIO.
-    const inner = `trap '' HUP; env ${env} ${q(process.execPath)} ${q(join(ROOT, 'runner/cli.ts'))} run ${q(file)} ${lab.flags.map(q).join(' ')} 2>${q(err)}; echo $? > ${q(rc)}`;
-    const term = spawn('script', ['-qfec', inner, '/dev/null'], { stdio: ['pipe', 'pipe', 'ignore'], cwd: ROOT });
-    let screen = '';
-    term.stdout.on('data', (d) => (screen += d));
-    expect(await until(() => screen.includes('tick'), 15_000)).toBe(true);
-    term.kill('SIGKILL'); // the terminal window closes
-    expect(await until(() => existsSync(rc) && readFileSync(rc, 'utf8').trim() !== '', 10_000)).toBe(true);
-    expect(readFileSync(rc, 'utf8').trim()).toBe('129');
-    expect(readFileSync(err, 'utf8')).toBe('');
-    const record = recordsOf(lab.records)[0]!;
-    expect(record.status).toBe('interrupted');
-    expect(record.steps.map((s) => s.status)).toEqual(['interrupted', 'pending']);
-  });
+  it.skipIf(!hasScript)(
+    `a closed terminal: EIO on stdout ends the run as interrupted, exit 129, no crash${hasScript ? '' : ' (needs script(1) from util-linux)'}`,
+    async () => {
+      const file = lab.runbook(
+        'tty',
+        step('step=chatty', `echo ready\nwhile :; do echo tick; sleep 0.05; done`) + step('step=after', 'echo after'),
+      );
+      const rc = join(lab.dir, 'rc');
+      const err = join(lab.dir, 'stderr');
+      const env = Object.entries(operatorEnv({ ...lab.env, RUNBOOK_GRACE_MS: String(GRACE) }))
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => `${k}=${q(v!)}`)
+        .join(' ');
+      // The shell on the terminal ignores SIGHUP (so does the runner it starts): the runner sees only EIO.
+      const inner = `trap '' HUP; env ${env} ${q(process.execPath)} ${q(join(ROOT, 'runner/cli.ts'))} run ${q(file)} ${lab.flags.map(q).join(' ')} 2>${q(err)}; echo $? > ${q(rc)}`;
+      const term = spawn('script', ['-qfec', inner, '/dev/null'], { stdio: ['pipe', 'pipe', 'ignore'], cwd: ROOT });
+      let screen = '';
+      term.stdout.on('data', (d) => (screen += d));
+      expect(await until(() => screen.includes('tick'), 15_000)).toBe(true);
+      term.kill('SIGKILL'); // the terminal window closes
+      expect(await until(() => existsSync(rc) && readFileSync(rc, 'utf8').trim() !== '', 10_000)).toBe(true);
+      expect(readFileSync(rc, 'utf8').trim()).toBe('129');
+      expect(readFileSync(err, 'utf8')).toBe('');
+      const record = recordsOf(lab.records)[0]!;
+      expect(record.status).toBe('interrupted');
+      expect(record.steps.map((s) => s.status)).toEqual(['interrupted', 'pending']);
+    },
+  );
 
   it('a run that ends in order leaves no watchdog behind, and steps see their run id', async () => {
     const file = lab.runbook('tidy', step('step=id', 'echo "id=$RUNBOOK_RUN_ID"'));
@@ -296,7 +358,8 @@ describe('leftover ssh control directories', () => {
       const removed = removeStaleControlDirs();
       expect(removed).toContain(stale);
       expect(existsSync(stale)).toBe(false);
-      for (const kept of [live, mine, notADir, ...(isRootUser ? [foreign] : [])]) expect(existsSync(kept), kept).toBe(true);
+      for (const kept of [live, mine, notADir, ...(isRootUser ? [foreign] : [])])
+        expect(existsSync(kept), kept).toBe(true);
     } finally {
       for (const d of [stale, live, mine, foreign, notADir]) rmSync(d, { recursive: true, force: true });
     }
@@ -307,13 +370,20 @@ describe('the pids a quick step can have (the cheap sweep)', () => {
   it('are those handed out since its first one, across one wrap of the counter (property)', () => {
     const PID_MAX = 32768;
     fc.assert(
-      fc.property(fc.integer({ min: 300, max: PID_MAX }), fc.integer({ min: 0, max: PID_MAX - 301 }), fc.uniqueArray(fc.integer({ min: 1, max: PID_MAX }), { maxLength: 200 }), (first, handedOut, pids) => {
-        // The counter moved `handedOut` pids on from `first`, wrapping from PID_MAX to 300.
-        const span = PID_MAX - 300 + 1;
-        const last = ((first - 300 + handedOut) % span) + 300;
-        const since = new Set(Array.from({ length: handedOut + 1 }, (_, i) => ((first - 300 + i) % span) + 300));
-        expect(pidWindow(pids, first, last).sort((a, b) => a - b)).toEqual(pids.filter((p) => since.has(p) || (last < first && p < 300)).sort((a, b) => a - b));
-      }),
+      fc.property(
+        fc.integer({ min: 300, max: PID_MAX }),
+        fc.integer({ min: 0, max: PID_MAX - 301 }),
+        fc.uniqueArray(fc.integer({ min: 1, max: PID_MAX }), { maxLength: 200 }),
+        (first, handedOut, pids) => {
+          // The counter moved `handedOut` pids on from `first`, wrapping from PID_MAX to 300.
+          const span = PID_MAX - 300 + 1;
+          const last = ((first - 300 + handedOut) % span) + 300;
+          const since = new Set(Array.from({ length: handedOut + 1 }, (_, i) => ((first - 300 + i) % span) + 300));
+          expect(pidWindow(pids, first, last).sort((a, b) => a - b)).toEqual(
+            pids.filter((p) => since.has(p) || (last < first && p < 300)).sort((a, b) => a - b),
+          );
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -330,7 +400,12 @@ describe('pidAlive: one liveness check', () => {
     const parent = spawn('bash', ['-c', `sleep 0 & exec -a ${mark}-parent sleep 600`], { stdio: 'ignore' });
     const exited = new Promise((r) => parent.once('exit', r));
     try {
-      const zombieOf = () => Number(spawnSync('bash', ['-c', `ps -o pid=,stat= --ppid ${parent.pid} | awk '$2 ~ /Z/ {print $1}'`], { encoding: 'utf8' }).stdout.trim());
+      const zombieOf = () =>
+        Number(
+          spawnSync('bash', ['-c', `ps -o pid=,stat= --ppid ${parent.pid} | awk '$2 ~ /Z/ {print $1}'`], {
+            encoding: 'utf8',
+          }).stdout.trim(),
+        );
       expect(await until(() => zombieOf() > 0, 3000)).toBe(true);
       expect(pidAlive(zombieOf())).toBe(false);
     } finally {

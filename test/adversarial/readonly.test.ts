@@ -1,6 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import {
-  chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync,
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +18,11 @@ import { createReadOnlyShims, readOnlyPrelude, REFUSED_EXIT } from '../../runner
 import { parseProcedure } from '../../runner/format/parse.ts';
 import { loadShellParser } from '../../runner/shell/parser.ts';
 import {
-  READ_ONLY_TOOLS, READ_ONLY_VERBS, refusedVerb, verbSpec, type ReadOnlyTool,
+  READ_ONLY_TOOLS,
+  READ_ONLY_VERBS,
+  refusedVerb,
+  verbSpec,
+  type ReadOnlyTool,
 } from '../../runner/shell/readonly.ts';
 import { testInventory } from '../helpers/inventory.ts';
 import { argvLine, inScript, spellings } from './shell-arbitraries.ts';
@@ -35,70 +46,122 @@ function checkDiagnostics(code: string, flags = 'check') {
   const fence = '```';
   const body = code.endsWith('\n') ? code : `${code}\n`;
   const page = `---\ntitle: t\n---\n\n${fence}bash step=verify ${flags}\n${body}${fence}\n`;
-  return checkProcedure(
-    parseProcedure(page, 'p.mdx'), testInventory(),
-  ).filter((d) => d.rule.startsWith('check-writes') || d.rule.startsWith('destructive'));
+  return checkProcedure(parseProcedure(page, 'p.mdx'), testInventory()).filter(
+    (d) => d.rule.startsWith('check-writes') || d.rule.startsWith('destructive'),
+  );
 }
 /** File line of the step's code line 0. */
 const FIRST_CODE_LINE = 6;
 
 const KUBECTL_WRITES: string[][] = [
-  ['apply', '-f', 'x.yaml'], ['create', 'ns', 'x'], ['edit', 'cm/x'], ['patch', 'node', 'n', '-p', '{}'],
+  ['apply', '-f', 'x.yaml'],
+  ['create', 'ns', 'x'],
+  ['edit', 'cm/x'],
+  ['patch', 'node', 'n', '-p', '{}'],
   ['label', 'node', 'n', 'a=b'],
-  ['annotate', 'pod', 'p', 'a=b'], ['taint', 'node', 'n', 'k=v:NoSchedule'], ['uncordon', 'n'],
+  ['annotate', 'pod', 'p', 'a=b'],
+  ['taint', 'node', 'n', 'k=v:NoSchedule'],
+  ['uncordon', 'n'],
   ['rollout', 'restart', 'deploy/x'],
-  ['rollout', 'undo', 'deploy/x'], ['rollout', 'pause', 'deploy/x'], ['rollout', 'resume', 'deploy/x'],
+  ['rollout', 'undo', 'deploy/x'],
+  ['rollout', 'pause', 'deploy/x'],
+  ['rollout', 'resume', 'deploy/x'],
   ['set', 'image', 'deploy/x', 'a=b'],
-  ['expose', 'deploy', 'x', '--port=80'], ['run', 'tmp', '--image=busybox'], ['autoscale', 'deploy', 'x', '--max=3'],
+  ['expose', 'deploy', 'x', '--port=80'],
+  ['run', 'tmp', '--image=busybox'],
+  ['autoscale', 'deploy', 'x', '--max=3'],
   ['cp', 'a', 'pod:/b'],
-  ['scale', 'deploy/x', '--replicas=2'], ['config', 'use-context', 'other'], ['--dry-run=server', 'apply', '-f', 'x'], [
-    'debug', 'node/n', '-it', '--image=busybox',
-  ],
-  ['certificate', 'approve', 'csr-1'], ['auth', 'reconcile', '-f', 'x'],
-  ['kustomize', '.', '-o', 'out.yaml'], ['kustomize', 'overlays/lab', '--output=out.yaml'], ['kustomize', '-oout.yaml'],
+  ['scale', 'deploy/x', '--replicas=2'],
+  ['config', 'use-context', 'other'],
+  ['--dry-run=server', 'apply', '-f', 'x'],
+  ['debug', 'node/n', '-it', '--image=busybox'],
+  ['certificate', 'approve', 'csr-1'],
+  ['auth', 'reconcile', '-f', 'x'],
+  ['kustomize', '.', '-o', 'out.yaml'],
+  ['kustomize', 'overlays/lab', '--output=out.yaml'],
+  ['kustomize', '-oout.yaml'],
   ['--log-file=/tmp/k.log', 'get', 'pods'],
 ];
 const HELM_WRITES: string[][] = [
-  ['install', 'x', 'chart'], ['upgrade', '--install', 'x', 'chart'], [
-    'repo', 'add', 'x', 'https://example.org',
-  ], ['repo', 'remove', 'x'],
-  ['test', 'x'], ['plugin', 'install', 'p'], ['pull', 'chart'], ['upgrade', 'x', 'chart', '--dry-run'],
-  ['template', 'x', 'chart', '--output-dir', 'out'], ['template', 'x', 'chart', '--output-dir=out'],
+  ['install', 'x', 'chart'],
+  ['upgrade', '--install', 'x', 'chart'],
+  ['repo', 'add', 'x', 'https://example.org'],
+  ['repo', 'remove', 'x'],
+  ['test', 'x'],
+  ['plugin', 'install', 'p'],
+  ['pull', 'chart'],
+  ['upgrade', 'x', 'chart', '--dry-run'],
+  ['template', 'x', 'chart', '--output-dir', 'out'],
+  ['template', 'x', 'chart', '--output-dir=out'],
 ];
 const K3S_WRITES: string[][] = [
-  ['etcd-snapshot', 'save'], ['server'], ['agent'], ['token', 'create'], ['secrets-encrypt', 'rotate-keys'],
-  ['kubectl', 'apply', '-f', 'x'], ['kubectl', 'kustomize', '.', '-o', 'o.yaml'], ['completion', 'bash', '-i'],
-  ['crictl', 'rmi', '--prune'], ['crictl', 'config', '--set', 'timeout=5'], ['crictl', 'exec', '-it', 'c', 'sh'],
-  ['ctr', 'images', 'rm', 'x'], ['ctr', '-n', 'k8s.io', 'containers', 'delete', 'x'], ['ctr', 'tasks', 'kill', 't'],
+  ['etcd-snapshot', 'save'],
+  ['server'],
+  ['agent'],
+  ['token', 'create'],
+  ['secrets-encrypt', 'rotate-keys'],
+  ['kubectl', 'apply', '-f', 'x'],
+  ['kubectl', 'kustomize', '.', '-o', 'o.yaml'],
+  ['completion', 'bash', '-i'],
+  ['crictl', 'rmi', '--prune'],
+  ['crictl', 'config', '--set', 'timeout=5'],
+  ['crictl', 'exec', '-it', 'c', 'sh'],
+  ['ctr', 'images', 'rm', 'x'],
+  ['ctr', '-n', 'k8s.io', 'containers', 'delete', 'x'],
+  ['ctr', 'tasks', 'kill', 't'],
 ];
 /** crictl and ctr run alone (k3s installs them as links to itself) are held to the same lists. */
 const CRICTL_WRITES: string[][] = [
-  ['rmi', '--prune'], ['rm', '-f', 'x'], ['stopp', 'p'], ['pull', 'busybox'], ['config', '--set', 'a=b'],
-  ['--runtime-endpoint', 'unix:///run/k3s/containerd/containerd.sock', 'rmp', '-a'], ['exec', 'c', 'sh'],
+  ['rmi', '--prune'],
+  ['rm', '-f', 'x'],
+  ['stopp', 'p'],
+  ['pull', 'busybox'],
+  ['config', '--set', 'a=b'],
+  ['--runtime-endpoint', 'unix:///run/k3s/containerd/containerd.sock', 'rmp', '-a'],
+  ['exec', 'c', 'sh'],
   ['checkpoint', 'c'],
 ];
 const CTR_WRITES: string[][] = [
-  ['images', 'rm', 'x'], ['-n', 'k8s.io', 'images', 'pull', 'docker.io/x'], ['c', 'rm', 'x'], ['run', 'img', 'id'],
-  ['snapshots', 'rm', 's'], ['namespaces', 'create', 'n'], ['--namespace=k8s.io', 'i', 'import', 'x.tar'],
+  ['images', 'rm', 'x'],
+  ['-n', 'k8s.io', 'images', 'pull', 'docker.io/x'],
+  ['c', 'rm', 'x'],
+  ['run', 'img', 'id'],
+  ['snapshots', 'rm', 's'],
+  ['namespaces', 'create', 'n'],
+  ['--namespace=k8s.io', 'i', 'import', 'x.tar'],
 ];
 const OTHER_WRITES: string[][] = [
-  ['cp', 'a', 'b'], ['mv', 'a', 'b'], ['mkdir', '-p', 'd'], ['touch', 'f'], ['chmod', '600', 'f'], ['chown', 'u', 'f'],
+  ['cp', 'a', 'b'],
+  ['mv', 'a', 'b'],
+  ['mkdir', '-p', 'd'],
+  ['touch', 'f'],
+  ['chmod', '600', 'f'],
+  ['chown', 'u', 'f'],
   ['ln', '-s', 'a', 'b'],
-  ['sed', '-i', 's/a/b/', 'f'], [
-    'sed', '--in-place=.bak', 's/a/b/', 'f',
-  ], ['sed', '-ni', 'p', 'f'], ['tee', 'out.txt'], ['tee', '-a', '/etc/hosts'],
-  ['apt-get', 'install', '-y', 'jq'], ['systemctl', 'restart', 'k3s'], ['systemctl', '--now', 'enable', 'x'], [
-    'curl', '-sfo', 'f', 'https://example.org',
-  ],
-  [
-    'curl', '-X', 'DELETE', 'https://example.org/x',
-  ], ['wget', 'https://example.org/f'], ['git', 'pull'], ['mount', '/dev/sdb1', '/mnt'],
-  ['iptables', '-F'], ['sysctl', '-w', 'a=1'], ['install', '-m', '0755', 'a', '/usr/local/bin/a'],
+  ['sed', '-i', 's/a/b/', 'f'],
+  ['sed', '--in-place=.bak', 's/a/b/', 'f'],
+  ['sed', '-ni', 'p', 'f'],
+  ['tee', 'out.txt'],
+  ['tee', '-a', '/etc/hosts'],
+  ['apt-get', 'install', '-y', 'jq'],
+  ['systemctl', 'restart', 'k3s'],
+  ['systemctl', '--now', 'enable', 'x'],
+  ['curl', '-sfo', 'f', 'https://example.org'],
+  ['curl', '-X', 'DELETE', 'https://example.org/x'],
+  ['wget', 'https://example.org/f'],
+  ['git', 'pull'],
+  ['mount', '/dev/sdb1', '/mnt'],
+  ['iptables', '-F'],
+  ['sysctl', '-w', 'a=1'],
+  ['install', '-m', '0755', 'a', '/usr/local/bin/a'],
 ];
 const WRITING_COMMANDS = [
-  ...KUBECTL_WRITES.map((a) => ['kubectl', ...a]), ...HELM_WRITES.map((a) => ['helm', ...a]),
-  ...K3S_WRITES.map((a) => ['k3s', ...a]), ...CRICTL_WRITES.map((a) => ['crictl', ...a]),
-  ...CTR_WRITES.map((a) => ['ctr', ...a]), ...OTHER_WRITES,
+  ...KUBECTL_WRITES.map((a) => ['kubectl', ...a]),
+  ...HELM_WRITES.map((a) => ['helm', ...a]),
+  ...K3S_WRITES.map((a) => ['k3s', ...a]),
+  ...CRICTL_WRITES.map((a) => ['crictl', ...a]),
+  ...CTR_WRITES.map((a) => ['ctr', ...a]),
+  ...OTHER_WRITES,
 ];
 
 /** An argv (and the SQL it reads on stdin, if any) that a family of writing commands produces. */
@@ -115,30 +178,80 @@ const shorts = (letters: string[]) =>
     return joined ? [`-${letters.join('')}`] : letters.map((l) => `-${l}`);
   });
 const mixedCase = (text: string) =>
-  fc.array(fc.boolean(), { minLength: text.length, maxLength: text.length })
+  fc
+    .array(fc.boolean(), { minLength: text.length, maxLength: text.length })
     .map((up) => [...text].map((c, i) => (up[i] ? c.toUpperCase() : c.toLowerCase())).join(''));
 
 const crictlVerbs = fc.constantFrom(
-  ['rmi', '--prune'], ['rm', '-f', 'c'], ['rmp', '-a'], ['stop', 'c'], ['stopp', 'p'], ['pull', 'busybox'],
-  ['runp', 'p.json'], ['create', 'p', 'c.json', 'p.json'], ['start', 'c'], ['update', '--memory', '1G', 'c'],
-  ['exec', 'c', 'sh'], ['config', '--set', 'timeout=5'], ['checkpoint', 'c'], ['attach', 'c'],
+  ['rmi', '--prune'],
+  ['rm', '-f', 'c'],
+  ['rmp', '-a'],
+  ['stop', 'c'],
+  ['stopp', 'p'],
+  ['pull', 'busybox'],
+  ['runp', 'p.json'],
+  ['create', 'p', 'c.json', 'p.json'],
+  ['start', 'c'],
+  ['update', '--memory', '1G', 'c'],
+  ['exec', 'c', 'sh'],
+  ['config', '--set', 'timeout=5'],
+  ['checkpoint', 'c'],
+  ['attach', 'c'],
 );
 const crictlReads = fc.constantFrom(
-  ['ps', '-a'], ['pods', '--name', 'x'], ['images'], ['img', '-q'], ['inspect', 'c'], ['inspecti', 'i'],
-  ['inspectp', 'p'], ['logs', '--tail', '5', 'c'], ['info'], ['version'], ['stats'], ['statsp'], ['imagefsinfo'],
-  ['config', '--get', 'runtime-endpoint'], ['--version'],
+  ['ps', '-a'],
+  ['pods', '--name', 'x'],
+  ['images'],
+  ['img', '-q'],
+  ['inspect', 'c'],
+  ['inspecti', 'i'],
+  ['inspectp', 'p'],
+  ['logs', '--tail', '5', 'c'],
+  ['info'],
+  ['version'],
+  ['stats'],
+  ['statsp'],
+  ['imagefsinfo'],
+  ['config', '--get', 'runtime-endpoint'],
+  ['--version'],
 );
 const ctrGroup = pick('images', 'image', 'i', 'containers', 'c', 'tasks', 't', 'snapshots', 'content', 'namespaces');
-const ctrWrite = fc.tuple(ctrGroup, pick('rm', 'delete', 'del', 'remove', 'pull', 'import', 'export', 'create', 'kill',
-  'prune', 'tag', 'label', 'mount', 'unpack', 'start', 'pause')).map(([g, v]) => [g, v, 'x']);
+const ctrWrite = fc
+  .tuple(
+    ctrGroup,
+    pick(
+      'rm',
+      'delete',
+      'del',
+      'remove',
+      'pull',
+      'import',
+      'export',
+      'create',
+      'kill',
+      'prune',
+      'tag',
+      'label',
+      'mount',
+      'unpack',
+      'start',
+      'pause',
+    ),
+  )
+  .map(([g, v]) => [g, v, 'x']);
 const ctrRead = fc.oneof(
-  fc.tuple(ctrGroup, pick('ls', 'list', 'info')).map(([g, v]) => [g, v]), fc.constant(['version']),
+  fc.tuple(ctrGroup, pick('ls', 'list', 'info')).map(([g, v]) => [g, v]),
+  fc.constant(['version']),
 );
 const ctrGlobals = fc.constantFrom(
-  [], ['-n', 'k8s.io'], ['--namespace=k8s.io'], ['-a', '/run/k3s/containerd/containerd.sock'],
+  [],
+  ['-n', 'k8s.io'],
+  ['--namespace=k8s.io'],
+  ['-a', '/run/k3s/containerd/containerd.sock'],
 );
 
-const tarWrite = fc.tuple(pick('x', 'c'), fc.subarray(['z', 'v', 'p']), pick('dash', 'old', 'split', 'long'), file)
+const tarWrite = fc
+  .tuple(pick('x', 'c'), fc.subarray(['z', 'v', 'p']), pick('dash', 'old', 'split', 'long'), file)
   .map(([mode, flags, style, f]) => {
     const rest = mode === 'c' ? ['dir'] : ['-C', '/tmp/out'];
     const long = mode === 'x' ? '--extract' : '--create';
@@ -149,76 +262,157 @@ const tarWrite = fc.tuple(pick('x', 'c'), fc.subarray(['z', 'v', 'p']), pick('da
   });
 const tarRead = fc.tuple(pick('-tzf', '-tvf', 'tf', '-xOf', '-xzOf'), file).map(([o, f]) => cmd('tar', o, f));
 const COMPRESSORS = ['gzip', 'gunzip', 'bzip2', 'bunzip2', 'xz', 'unxz', 'zstd', 'pigz'];
-const compressWrite = fc.tuple(pick(...COMPRESSORS), fc.subarray(['k', '9', 'd', 'f', 'v', 'q']), file)
+const compressWrite = fc
+  .tuple(pick(...COMPRESSORS), fc.subarray(['k', '9', 'd', 'f', 'v', 'q']), file)
   .chain(([c, letters, f]) => shorts(letters).map((o) => cmd(c, ...o, f)));
-const compressRead = fc.tuple(pick(...COMPRESSORS), fc.subarray(['d', 'v', 'q']), pick('c', 't', 'l'), file)
+const compressRead = fc
+  .tuple(pick(...COMPRESSORS), fc.subarray(['d', 'v', 'q']), pick('c', 't', 'l'), file)
   .chain(([c, letters, read, f]) => shorts([...letters, read]).map((o) => cmd(c, ...o, f)));
 const opensslCmd = pick(
-  ['genrsa', '2048'], ['req', '-new', '-x509', '-nodes'], ['x509', '-in', 'c.pem'], ['rand', '-hex', '16'],
-  ['enc', '-aes-256-cbc', '-in', 'f'], ['pkey', '-in', 'k.pem'],
+  ['genrsa', '2048'],
+  ['req', '-new', '-x509', '-nodes'],
+  ['x509', '-in', 'c.pem'],
+  ['rand', '-hex', '16'],
+  ['enc', '-aes-256-cbc', '-in', 'f'],
+  ['pkey', '-in', 'k.pem'],
 );
 const opensslWrite = fc.tuple(opensslCmd, pick('-out', '-keyout'), file).map(([c, o, f]) => cmd('openssl', ...c, o, f));
-const opensslRead = fc.tuple(opensslCmd, pick([], ['-noout', '-text'], ['-out', '/dev/null'], ['-out', '-']))
+const opensslRead = fc
+  .tuple(opensslCmd, pick([], ['-noout', '-text'], ['-out', '/dev/null'], ['-out', '-']))
   .map(([c, o]) => cmd('openssl', ...c, ...o));
 const awkPattern = pick('', 'NR > 1 ', '$2 != "True" ', '/x|y/ ', 'END ');
-const awkWrite = fc.tuple(awkPattern, pick(
-  'print > "/tmp/f"', 'print $1 >> out', 'printf "%s\\n", $0 > ("/tmp/" $1)', 'print | "sh"', 'print $1 |& "cat"',
-  'system("rm x")', '"date" | getline d', 'print "a" > "/dev/stdout"; print > "f"',
-), pick([], ['-F:'], ['-v', 'n=1'])).map(([pat, body, o]) => cmd('awk', ...o, `${pat}{ ${body} }`, 'in'));
-const awkRead = fc.tuple(awkPattern, pick(
-  'print $1', 'print $1, $NF', 'print ($1 > 5)', 'print "err" > "/dev/stderr"', 'printf "%s|%s\\n", $1, $2',
-  'bad = 1', 'x = $1 > 2', 'print "a > b | c"', 'exit !bad',
-), pick([], ['-F:'], ['-v', 'n=1'])).map(([pat, body, o]) => cmd('awk', ...o, `${pat}{ ${body} }`, 'in'));
-const sedWrite = fc.tuple(pick('w /tmp/f', '1w out', '/x/w out', 's/a/b/w out', 's|a|b|gw out', '$W out', '1e date',
-  's/a/b/e', 'p;w out'), pick('operand', '-e', '-n', '--expression')).map(([script, how]) =>
-  how === 'operand' ? cmd('sed', script, 'f') : how === '-n' ? cmd('sed', '-n', script, 'f')
-    : how === '-e' ? cmd('sed', '-e', script, 'f') : cmd('sed', `--expression=${script}`, 'f'));
-const sedRead = fc.tuple(pick('1p', 's/a/b/g', '/x/d', 's|w|x|', 'y/w/x/', 's/a/b/w /dev/stdout', '/^token:/p', '$!d'),
-  pick([], ['-n'], ['-E'], ['-e'])).map(([script, o]) => cmd('sed', ...o, script, 'f'));
+const awkWrite = fc
+  .tuple(
+    awkPattern,
+    pick(
+      'print > "/tmp/f"',
+      'print $1 >> out',
+      'printf "%s\\n", $0 > ("/tmp/" $1)',
+      'print | "sh"',
+      'print $1 |& "cat"',
+      'system("rm x")',
+      '"date" | getline d',
+      'print "a" > "/dev/stdout"; print > "f"',
+    ),
+    pick([], ['-F:'], ['-v', 'n=1']),
+  )
+  .map(([pat, body, o]) => cmd('awk', ...o, `${pat}{ ${body} }`, 'in'));
+const awkRead = fc
+  .tuple(
+    awkPattern,
+    pick(
+      'print $1',
+      'print $1, $NF',
+      'print ($1 > 5)',
+      'print "err" > "/dev/stderr"',
+      'printf "%s|%s\\n", $1, $2',
+      'bad = 1',
+      'x = $1 > 2',
+      'print "a > b | c"',
+      'exit !bad',
+    ),
+    pick([], ['-F:'], ['-v', 'n=1']),
+  )
+  .map(([pat, body, o]) => cmd('awk', ...o, `${pat}{ ${body} }`, 'in'));
+const sedWrite = fc
+  .tuple(
+    pick('w /tmp/f', '1w out', '/x/w out', 's/a/b/w out', 's|a|b|gw out', '$W out', '1e date', 's/a/b/e', 'p;w out'),
+    pick('operand', '-e', '-n', '--expression'),
+  )
+  .map(([script, how]) =>
+    how === 'operand'
+      ? cmd('sed', script, 'f')
+      : how === '-n'
+        ? cmd('sed', '-n', script, 'f')
+        : how === '-e'
+          ? cmd('sed', '-e', script, 'f')
+          : cmd('sed', `--expression=${script}`, 'f'),
+  );
+const sedRead = fc
+  .tuple(
+    pick('1p', 's/a/b/g', '/x/d', 's|w|x|', 'y/w/x/', 's/a/b/w /dev/stdout', '/^token:/p', '$!d'),
+    pick([], ['-n'], ['-E'], ['-e']),
+  )
+  .map(([script, o]) => cmd('sed', ...o, script, 'f'));
 const SQL_WRITES = [
-  'INSERT INTO t VALUES (1)', 'UPDATE t SET a = 1', 'DELETE FROM t', 'CREATE TABLE x (a int)',
+  'INSERT INTO t VALUES (1)',
+  'UPDATE t SET a = 1',
+  'DELETE FROM t',
+  'CREATE TABLE x (a int)',
   'ALTER TABLE t ADD b int',
-  'GRANT ALL ON t TO u', 'REVOKE ALL ON t FROM u', 'COPY t FROM \'/tmp/x\'', 'VACUUM', 'REINDEX TABLE t',
+  'GRANT ALL ON t TO u',
+  'REVOKE ALL ON t FROM u',
+  "COPY t FROM '/tmp/x'",
+  'VACUUM',
+  'REINDEX TABLE t',
   'WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d',
 ];
 const SQL_READS = [
-  'SELECT 1', "SELECT 'a; delete from t'", 'SELECT replace(a, b, c) FROM t', 'COPY t TO STDOUT',
-  'COPY (SELECT * FROM t) TO STDOUT', 'SHOW DATABASES', 'EXPLAIN SELECT * FROM t',
+  'SELECT 1',
+  "SELECT 'a; delete from t'",
+  'SELECT replace(a, b, c) FROM t',
+  'COPY t TO STDOUT',
+  'COPY (SELECT * FROM t) TO STDOUT',
+  'SHOW DATABASES',
+  'EXPLAIN SELECT * FROM t',
   'SELECT count(*) FROM pg_stat_activity',
 ];
 /** SQL as a client reads it: mixed case, a comment where a space was, after a harmless statement. */
 const sqlText = (statements: string[], separators: string[]) =>
-  fc.tuple(pick(...statements), pick(...separators), fc.boolean()).chain(([st, sep, after]) =>
-    mixedCase(st).map((s) => `${after ? 'SELECT 1; ' : ''}${s.replace(' ', sep)}`));
-const sqlClient = (sql: fc.Arbitrary<string>) => fc.tuple(sql, fc.nat(6)).map(([q, how]): Cmd => {
-  switch (how) {
-    case 0: return cmd('psql', '-c', q);
-    case 1: return cmd('psql', '-U', 'postgres', '-Atc', q);
-    case 2: return cmd('psql', `--command=${q}`);
-    case 3: return cmd('mysql', '-uroot', '-e', q);
-    case 4: return cmd('sqlite3', 'app.db', q);
-    case 5: return { argv: ['psql', '-U', 'postgres'], stdin: { form: 'heredoc', text: `\\c app\n${q};` } };
-    default: return { argv: ['mysql', 'app'], stdin: { form: 'echo', text: q } };
-  }
-});
+  fc
+    .tuple(pick(...statements), pick(...separators), fc.boolean())
+    .chain(([st, sep, after]) => mixedCase(st).map((s) => `${after ? 'SELECT 1; ' : ''}${s.replace(' ', sep)}`));
+const sqlClient = (sql: fc.Arbitrary<string>) =>
+  fc.tuple(sql, fc.nat(6)).map(([q, how]): Cmd => {
+    switch (how) {
+      case 0:
+        return cmd('psql', '-c', q);
+      case 1:
+        return cmd('psql', '-U', 'postgres', '-Atc', q);
+      case 2:
+        return cmd('psql', `--command=${q}`);
+      case 3:
+        return cmd('mysql', '-uroot', '-e', q);
+      case 4:
+        return cmd('sqlite3', 'app.db', q);
+      case 5:
+        return { argv: ['psql', '-U', 'postgres'], stdin: { form: 'heredoc', text: `\\c app\n${q};` } };
+      default:
+        return { argv: ['mysql', 'app'], stdin: { form: 'echo', text: q } };
+    }
+  });
 const pid = pick('1', '$pid', '"$(cat /run/x.pid)"', '%1');
 const killWrite = fc.oneof(
-  fc.tuple(pick([], ['-HUP'], ['-9'], ['-SIGKILL'], ['-s', 'TERM'], ['-n', '15'], ['--signal', 'USR1']), pid)
+  fc
+    .tuple(pick([], ['-HUP'], ['-9'], ['-SIGKILL'], ['-s', 'TERM'], ['-n', '15'], ['--signal', 'USR1']), pid)
     .map(([sig, p]) => cmd('kill', ...sig, p)),
-  fc.tuple(pick('pkill', 'killall'), pick([], ['-HUP'], ['-9'], ['--signal', 'KILL'], ['-f']), pick('k3s', 'nginx'))
+  fc
+    .tuple(pick('pkill', 'killall'), pick([], ['-HUP'], ['-9'], ['--signal', 'KILL'], ['-f']), pick('k3s', 'nginx'))
     .map(([c, sig, name]) => cmd(c, ...sig, name)),
 );
 const killRead = fc.oneof(
-  fc.tuple(pick(['-0'], ['-s', '0'], ['-n', '0'], ['--signal', '0'], ['-SIG0']), pid)
+  fc
+    .tuple(pick(['-0'], ['-s', '0'], ['-n', '0'], ['--signal', '0'], ['-SIG0']), pid)
     .map(([sig, p]) => cmd('kill', ...sig, p)),
-  fc.constantFrom(cmd('kill', '-l'), cmd('kill', '-l', '9'), cmd('kill', '-L'), cmd('killall', '-0', 'k3s'),
-    cmd('pkill', '-0', 'nginx'), cmd('killall', '-l')),
+  fc.constantFrom(
+    cmd('kill', '-l'),
+    cmd('kill', '-l', '9'),
+    cmd('kill', '-L'),
+    cmd('killall', '-0', 'k3s'),
+    cmd('pkill', '-0', 'nginx'),
+    cmd('killall', '-l'),
+  ),
 );
-const pkgWrite = fc.tuple(
-  pick('npm', 'pnpm', 'yarn'), pick('install', 'i', 'add', 'ci', 'uninstall', 'remove', 'update'), fc.boolean(),
-  pick([], ['--save-dev'], ['x'], ['x@1.2.3', '-D']),
-).map(([m, v, global, rest]) => cmd(m, ...(global ? ['-g'] : []), v, ...rest));
-const pkgRead = fc.tuple(pick('npm', 'pnpm', 'yarn'), pick('ls', 'list', 'view', 'info', 'outdated', '--version'))
+const pkgWrite = fc
+  .tuple(
+    pick('npm', 'pnpm', 'yarn'),
+    pick('install', 'i', 'add', 'ci', 'uninstall', 'remove', 'update'),
+    fc.boolean(),
+    pick([], ['--save-dev'], ['x'], ['x@1.2.3', '-D']),
+  )
+  .map(([m, v, global, rest]) => cmd(m, ...(global ? ['-g'] : []), v, ...rest));
+const pkgRead = fc
+  .tuple(pick('npm', 'pnpm', 'yarn'), pick('ls', 'list', 'view', 'info', 'outdated', '--version'))
   .map(([m, v]) => cmd(m, v));
 
 /** Families of writing commands, each with read cousins that must stay clean (check --strict stays at 0/0). */
@@ -233,20 +427,28 @@ const FAMILIES: Record<string, { writes: fc.Arbitrary<Cmd>; reads: fc.Arbitrary<
   },
   'output-file options of read verbs': {
     writes: fc.oneof(
-      fc.tuple(pick(['kubectl'], ['k3s', 'kubectl']), pick(['-o', 'out.yaml'], ['--output', 'o'], ['-oout.yaml'],
-        ['--output=o.yaml'], ['-o=o.yaml'])).map(([pre, o]) => cmd(...pre, 'kustomize', 'overlays/lab', ...o)),
+      fc
+        .tuple(
+          pick(['kubectl'], ['k3s', 'kubectl']),
+          pick(['-o', 'out.yaml'], ['--output', 'o'], ['-oout.yaml'], ['--output=o.yaml'], ['-o=o.yaml']),
+        )
+        .map(([pre, o]) => cmd(...pre, 'kustomize', 'overlays/lab', ...o)),
       pick(['--output-dir', 'out'], ['--output-dir=out']).map((o) => cmd('helm', 'template', 'x', 'chart', ...o)),
       pick('--log-file=/tmp/k.log', '--profile-output=/tmp/p').map((o) => cmd('kubectl', o, 'get', 'pods')),
     ),
     reads: fc.oneof(
       pick(['-o', 'yaml'], ['-o', 'wide'], ['--output=json']).map((o) => cmd('kubectl', 'get', 'pods', ...o)),
-      fc.constantFrom(cmd('kubectl', 'kustomize', 'overlays/lab'), cmd('helm', 'template', 'x', 'chart'),
-        cmd('helm', 'template', 'x', 'chart', '-n', 'y')),
+      fc.constantFrom(
+        cmd('kubectl', 'kustomize', 'overlays/lab'),
+        cmd('helm', 'template', 'x', 'chart'),
+        cmd('helm', 'template', 'x', 'chart', '-n', 'y'),
+      ),
     ),
   },
   'package managers': { writes: pkgWrite, reads: pkgRead },
   service: {
-    writes: fc.tuple(pick('service', 'rc-service'), pick('k3s', 'nginx'), pick('start', 'stop', 'restart', 'reload'))
+    writes: fc
+      .tuple(pick('service', 'rc-service'), pick('k3s', 'nginx'), pick('start', 'stop', 'restart', 'reload'))
       .map(([c, u, v]) => cmd(c, u, v)),
     reads: fc.constantFrom(cmd('service', 'k3s', 'status'), cmd('service', '--status-all')),
   },
@@ -267,9 +469,12 @@ const FAMILIES: Record<string, { writes: fc.Arbitrary<Cmd>; reads: fc.Arbitrary<
 };
 
 /** Redirections that write a file, in every operator bash has. */
-const REDIRECT_WRITES = fc.tuple(
-  pick('>', '>>', '&>', '&>>', '>|', '1>', '2>', '2>>', '<>', '>&'), pick('out.txt', '/etc/hosts', '"$OUT"', '/tmp/x'),
-).map(([op, f]) => `kubectl get pods ${op} ${f}`);
+const REDIRECT_WRITES = fc
+  .tuple(
+    pick('>', '>>', '&>', '&>>', '>|', '1>', '2>', '2>>', '<>', '>&'),
+    pick('out.txt', '/etc/hosts', '"$OUT"', '/tmp/x'),
+  )
+  .map(([op, f]) => `kubectl get pods ${op} ${f}`);
 
 describe('check-writes: a check step that writes is an error, on its line', () => {
   it('commands that change something, in any spelling, wrapper and context', () => {
@@ -290,16 +495,25 @@ describe('check-writes: a check step that writes is an error, on its line', () =
   for (const [family, { writes, reads }] of Object.entries(FAMILIES)) {
     it(`${family}: writes are flagged on their line in any spelling and context; the read cousins pass`, () => {
       fc.assert(
-        fc.property(writes.chain((c) => inScript(argvLine(c.argv, c.stdin), 2)), (s) => {
-          const ds = checkDiagnostics(s.code).filter((d) => d.line - FIRST_CODE_LINE >= s.start);
-          expect(ds.some((d) => d.line - FIRST_CODE_LINE <= s.end), `${JSON.stringify(ds)}\n${s.code}`).toBe(true);
-        }),
+        fc.property(
+          writes.chain((c) => inScript(argvLine(c.argv, c.stdin), 2)),
+          (s) => {
+            const ds = checkDiagnostics(s.code).filter((d) => d.line - FIRST_CODE_LINE >= s.start);
+            expect(
+              ds.some((d) => d.line - FIRST_CODE_LINE <= s.end),
+              `${JSON.stringify(ds)}\n${s.code}`,
+            ).toBe(true);
+          },
+        ),
         { numRuns: RUNS * 2 },
       );
       fc.assert(
-        fc.property(reads.chain((c) => inScript(argvLine(c.argv, c.stdin), 1)), (s) => {
-          expect(checkDiagnostics(s.code), s.code).toEqual([]);
-        }),
+        fc.property(
+          reads.chain((c) => inScript(argvLine(c.argv, c.stdin), 1)),
+          (s) => {
+            expect(checkDiagnostics(s.code), s.code).toEqual([]);
+          },
+        ),
         { numRuns: RUNS },
       );
     });
@@ -312,7 +526,10 @@ describe('check-writes: a check step that writes is an error, on its line', () =
     );
     fc.assert(
       fc.property(arb, (code) => {
-        expect(checkDiagnostics(code).map((d) => d.rule), code).toContain('check-writes');
+        expect(
+          checkDiagnostics(code).map((d) => d.rule),
+          code,
+        ).toContain('check-writes');
       }),
       { numRuns: RUNS * 2 },
     );
@@ -320,19 +537,36 @@ describe('check-writes: a check step that writes is an error, on its line', () =
 
   it('reads stay clean: /dev/null or stderr, fd duplication, read verbs, scratch dirs, read-only mounts', () => {
     const reads = [
-      'kubectl get pods -o wide >/dev/null', 'kubectl get nodes 2>&1 | grep -q Ready', 'echo "not ready" >&2',
+      'kubectl get pods -o wide >/dev/null',
+      'kubectl get nodes 2>&1 | grep -q Ready',
+      'echo "not ready" >&2',
       'kubectl version 2>/dev/null',
-      'kubectl logs deploy/x | tee /dev/stderr', 'kubectl describe node n 1>&2', 'exec 3>&-',
-      'kubectl auth can-i get pods', 'kubectl rollout status deploy/x',
-      'kubectl config view --minify', 'kubectl exec pg-0 -- cat /etc/hosts', 'k3s kubectl get nodes',
-      'k3s etcd-snapshot ls', 'k3s check-config',
-      'helm list -A', 'helm status traefik', 'helm repo update', 'helm get values x -n y',
+      'kubectl logs deploy/x | tee /dev/stderr',
+      'kubectl describe node n 1>&2',
+      'exec 3>&-',
+      'kubectl auth can-i get pods',
+      'kubectl rollout status deploy/x',
+      'kubectl config view --minify',
+      'kubectl exec pg-0 -- cat /etc/hosts',
+      'k3s kubectl get nodes',
+      'k3s etcd-snapshot ls',
+      'k3s check-config',
+      'helm list -A',
+      'helm status traefik',
+      'helm repo update',
+      'helm get values x -n y',
       'curl -s -o /dev/null -w "%{http_code}" https://x',
       'd="$(mktemp -d)"\nmount -t nfs -o ro nas:/backups "$d"\ntrap \'umount "$d" && rmdir "$d"\' EXIT\nls "$d"',
       'systemctl status k3s --no-pager',
-      'kubectl get --raw /readyz', 'cat <<EOF\nkubectl apply -f x\nEOF', '# kubectl delete pod x',
+      'kubectl get --raw /readyz',
+      'cat <<EOF\nkubectl apply -f x\nEOF',
+      '# kubectl delete pod x',
       'grep -c x <<< "$(kubectl get pods)"',
-      'journalctl -u k3s --since -1h | tail', 'velero backup get', 'crictl ps', 'ufw status', 'git log -1',
+      'journalctl -u k3s --since -1h | tail',
+      'velero backup get',
+      'crictl ps',
+      'ufw status',
+      'git log -1',
       'sed -n 1p f',
     ];
     for (const code of reads) expect(checkDiagnostics(code), code).toEqual([]);
@@ -396,20 +630,26 @@ interface Ran {
 
 /** Runs a check step as the executors do: `set -euo pipefail`, the prelude, the step; args become "$@". */
 function runStep(
-  step: string, opts: { args?: string[]; stdin?: string; exit?: number; path?: string; viaStdin?: boolean } = {},
+  step: string,
+  opts: { args?: string[]; stdin?: string; exit?: number; path?: string; viaStdin?: boolean } = {},
 ): Ran {
   const script = `set -euo pipefail; ${readOnlyPrelude()}${step}`;
   const env = {
-    PATH: opts.path ?? `${fakeBin}:/usr/bin:/bin`, FAKE_LOG: logs, FAKE_EXIT: String(opts.exit ?? 0), HOME: root,
+    PATH: opts.path ?? `${fakeBin}:/usr/bin:/bin`,
+    FAKE_LOG: logs,
+    FAKE_EXIT: String(opts.exit ?? 0),
+    HOME: root,
     TMPDIR: root,
   };
   // viaStdin: as the SSH executor sends it, a script on bash's stdin.
   const r = opts.viaStdin
     ? spawnSync(BASH, ['-s', '--', ...(opts.args ?? [])], { input: script, env, encoding: 'utf8', timeout: 10_000 })
-    : spawnSync(
-      BASH, ['-c', script, 'step', ...(opts.args ?? [])],
-      { input: opts.stdin ?? '', env, encoding: 'utf8', timeout: 10_000 },
-    );
+    : spawnSync(BASH, ['-c', script, 'step', ...(opts.args ?? [])], {
+        input: opts.stdin ?? '',
+        env,
+        encoding: 'utf8',
+        timeout: 10_000,
+      });
   return {
     code: r.status,
     stdout: r.stdout,
@@ -428,28 +668,42 @@ function runStep(
 /** Argument words that stress quoting: spaces, quotes, globs, newlines, dashes, `=`. */
 const argWord = fc.oneof(
   pick(
-    'pods', 'deploy/web', '-o', 'wide', '-n', 'kube-system', '--all-namespaces',
-    '-o=jsonpath={.items[*].metadata.name}', '--', '-l', 'app in (a,b)',
+    'pods',
+    'deploy/web',
+    '-o',
+    'wide',
+    '-n',
+    'kube-system',
+    '--all-namespaces',
+    '-o=jsonpath={.items[*].metadata.name}',
+    '--',
+    '-l',
+    'app in (a,b)',
   ),
   fc.string({ unit: fc.constantFrom('a', ' ', "'", '"', '*', '$', '\n', '-', '=', '\\'), maxLength: 8 }),
 );
 const globals = (tool: ReadOnlyTool) =>
-  fc.shuffledSubarray(
-    tool === 'helm' ? [
-      ['--kube-context', 'c'], ['-n', 'x'], ['--namespace=y'],
-    ] : tool === 'k3s' ? [['--debug'], ['--data-dir', '/d']] : tool === 'crictl' ? [
-      ['--runtime-endpoint', 'unix:///x'], ['-D'], ['-t', '5s'],
-    ] : tool === 'ctr' ? [['-n', 'k8s.io'], ['--address=/run/x.sock'], ['--debug']] : [
-      ['--context', 'c'], ['-n', 'x'], ['--kubeconfig=/k'], ['-v', '3'],
-    ],
-    { maxLength: 2 },
-  ).map((g) => g.flat());
+  fc
+    .shuffledSubarray(
+      tool === 'helm'
+        ? [['--kube-context', 'c'], ['-n', 'x'], ['--namespace=y']]
+        : tool === 'k3s'
+          ? [['--debug'], ['--data-dir', '/d']]
+          : tool === 'crictl'
+            ? [['--runtime-endpoint', 'unix:///x'], ['-D'], ['-t', '5s']]
+            : tool === 'ctr'
+              ? [['-n', 'k8s.io'], ['--address=/run/x.sock'], ['--debug']]
+              : [['--context', 'c'], ['-n', 'x'], ['--kubeconfig=/k'], ['-v', '3']],
+      { maxLength: 2 },
+    )
+    .map((g) => g.flat());
 
 /** A read: a verb from the read list (with a listed sub-verb where it needs one), options, free arguments. */
 const readArgv = (tool: Exclude<ReadOnlyTool, 'k3s'>) =>
   fc
     .tuple(
-      globals(tool), fc.constantFrom(...Object.entries(READ_ONLY_VERBS[tool]).filter(([v]) => v !== '')),
+      globals(tool),
+      fc.constantFrom(...Object.entries(READ_ONLY_VERBS[tool]).filter(([v]) => v !== '')),
       fc.array(argWord, { maxLength: 4 }),
     )
     .map(([g, [verb, rule], rest]) => {
@@ -500,18 +754,21 @@ describe('at run time kubectl, helm and k3s in a check step refuse writes and pa
 
   it('writes are refused with exit 3 and a clear message, and the tool never runs, by every route', () => {
     fc.assert(
-      fc.property(fc.constantFrom(...writes), fc.constantFrom(...ROUTES), fc.boolean(), (
-        [tool, args, refused], [name, route], viaStdin,
-      ) => {
-        const words = args.map((a) => spellings(a)[0]).join(' ');
-        const r = runStep(route(`${tool} ${words}`), { viaStdin });
-        expect(
-          r.stderr, `${route(`${tool} ${words}`)}`,
-        ).toContain(`runbook: check step is read-only: ${refused} refused\n`);
-        // find's exit status does not report an -exec … \; that failed; every other route fails the step.
-        if (name !== 'find -exec') expect(r.code).not.toBe(0);
-        expect(r.invoked(tool)).toBeUndefined();
-      }),
+      fc.property(
+        fc.constantFrom(...writes),
+        fc.constantFrom(...ROUTES),
+        fc.boolean(),
+        ([tool, args, refused], [name, route], viaStdin) => {
+          const words = args.map((a) => spellings(a)[0]).join(' ');
+          const r = runStep(route(`${tool} ${words}`), { viaStdin });
+          expect(r.stderr, `${route(`${tool} ${words}`)}`).toContain(
+            `runbook: check step is read-only: ${refused} refused\n`,
+          );
+          // find's exit status does not report an -exec … \; that failed; every other route fails the step.
+          if (name !== 'find -exec') expect(r.code).not.toBe(0);
+          expect(r.invoked(tool)).toBeUndefined();
+        },
+      ),
       { numRuns: RUNS * 3 },
     );
   });
@@ -539,31 +796,56 @@ describe('at run time kubectl, helm and k3s in a check step refuse writes and pa
       ...Object.keys(READ_ONLY_VERBS[tool]).filter(Boolean),
       ...Object.values(READ_ONLY_VERBS[tool]).flatMap((r) => {
         const spec = verbSpec(r);
-        return [...spec.subs ?? [], ...spec.writes ?? [], ...spec.needs ?? []];
+        return [...(spec.subs ?? []), ...(spec.writes ?? []), ...(spec.needs ?? [])];
       }),
-      'apply', 'delete', 'rollout', 'install', 'restart', 'rm', 'rmi', 'x',
+      'apply',
+      'delete',
+      'rollout',
+      'install',
+      'restart',
+      'rm',
+      'rmi',
+      'x',
     ];
-    const arb = fc.constantFrom(...READ_ONLY_TOOLS).chain((tool) =>
-      fc.tuple(
-        fc.constant(tool), globals(tool),
-        fc.array(
-          pick(
-            ...words(tool), ...words('kubectl'), ...words('crictl'), ...words('ctr'), 'status', 'view', '-o', 'wide',
-            '--', '-nfoo', '--namespace', 'x', '-oout.yaml', '--output=o', '--output-dir=d', '--log-file=/l',
-            '--get=false', '-i',
+    const arb = fc
+      .constantFrom(...READ_ONLY_TOOLS)
+      .chain((tool) =>
+        fc.tuple(
+          fc.constant(tool),
+          globals(tool),
+          fc.array(
+            pick(
+              ...words(tool),
+              ...words('kubectl'),
+              ...words('crictl'),
+              ...words('ctr'),
+              'status',
+              'view',
+              '-o',
+              'wide',
+              '--',
+              '-nfoo',
+              '--namespace',
+              'x',
+              '-oout.yaml',
+              '--output=o',
+              '--output-dir=d',
+              '--log-file=/l',
+              '--get=false',
+              '-i',
+            ),
+            { maxLength: 6 },
           ),
-          { maxLength: 6 },
         ),
-      ),
-    );
+      );
     fc.assert(
       fc.property(arb, ([tool, g, rest]) => {
         const args = [...g, ...rest];
         const r = runStep(`${tool} "$@"`, { args });
         const lint = refusedVerb(tool, args);
-        expect(
-          r.code === REFUSED_EXIT, `${tool} ${args.join(' ')}: lint says ${lint}, shim: ${r.stderr}`,
-        ).toBe(lint !== undefined);
+        expect(r.code === REFUSED_EXIT, `${tool} ${args.join(' ')}: lint says ${lint}, shim: ${r.stderr}`).toBe(
+          lint !== undefined,
+        );
         if (lint !== undefined) expect(r.stderr).toBe(`runbook: check step is read-only: ${lint} refused\n`);
       }),
       { numRuns: RUNS * 2 },
@@ -572,8 +854,10 @@ describe('at run time kubectl, helm and k3s in a check step refuse writes and pa
 
   it('k3s crictl and k3s ctr refuse writes with exit 3 and pass reads through unchanged; so do crictl and ctr', () => {
     for (const [step, refused] of [
-      ['k3s crictl rmi --prune', 'crictl rmi'], ['k3s ctr images rm x', 'ctr images rm'],
-      ['crictl rmi --prune', 'crictl rmi'], ['ctr -n k8s.io i rm x', 'ctr i rm'],
+      ['k3s crictl rmi --prune', 'crictl rmi'],
+      ['k3s ctr images rm x', 'ctr images rm'],
+      ['crictl rmi --prune', 'crictl rmi'],
+      ['ctr -n k8s.io i rm x', 'ctr i rm'],
     ]) {
       const r = runStep(step!);
       expect(r.code, step).toBe(REFUSED_EXIT);

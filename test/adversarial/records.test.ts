@@ -1,6 +1,15 @@
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import fc from 'fast-check';
@@ -56,7 +65,10 @@ function allFiles(dir: string): string[] {
 /** The one record file under `dir`, parsed strictly; also fails on any leftover temp file. */
 function theRecord(dir: string): RunRecord {
   const files = allFiles(dir);
-  expect(files.filter((f) => !f.endsWith('.json')), 'no temp files are left').toEqual([]);
+  expect(
+    files.filter((f) => !f.endsWith('.json')),
+    'no temp files are left',
+  ).toEqual([]);
   expect(files).toHaveLength(1);
   return runRecordSchema.parse(JSON.parse(readFileSync(files[0]!, 'utf8')));
 }
@@ -75,12 +87,33 @@ function expectOneLine(r: CliResult, folder: string, cause: RegExp): void {
 
 function sampleRecord(runId: string, steps = 1, output = ''): RunRecord {
   return {
-    schemaVersion: 1, runId, runbook: { id: 'demo', title: 'Demo', file: 'demo.mdx', kind: 'runbook' }, git: { commit: null, dirty: false },
-    pageHash: 'h', stepHashes: {}, params: [], operator: 'op@host', host: hostname(), pid: process.pid, cluster: {},
-    status: 'running', startedAt: '2026-11-01T00:00:00.000Z', resumes: [],
+    schemaVersion: 1,
+    runId,
+    runbook: { id: 'demo', title: 'Demo', file: 'demo.mdx', kind: 'runbook' },
+    git: { commit: null, dirty: false },
+    pageHash: 'h',
+    stepHashes: {},
+    params: [],
+    operator: 'op@host',
+    host: hostname(),
+    pid: process.pid,
+    cluster: {},
+    status: 'running',
+    startedAt: '2026-11-01T00:00:00.000Z',
+    resumes: [],
     steps: Array.from({ length: steps }, (_, i) => ({
-      index: i + 1, id: `s${i + 1}`, stepId: `s${i + 1}`, hash: 'h', flags: [], status: 'succeeded' as const, exitCode: 0, attempts: 1,
-      durationMs: 1, output, truncated: false, targets: [],
+      index: i + 1,
+      id: `s${i + 1}`,
+      stepId: `s${i + 1}`,
+      hash: 'h',
+      flags: [],
+      status: 'succeeded' as const,
+      exitCode: 0,
+      attempts: 1,
+      durationMs: 1,
+      output,
+      truncated: false,
+      targets: [],
     })),
   };
 }
@@ -91,7 +124,9 @@ const RUN_ID = '20261101T000000Z-demo-0a0a';
 
 const isRoot = process.getuid?.() === 0;
 function mountTmpfs(dir: string, size: string): boolean {
-  return spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0755`, 'tmpfs', dir], { stdio: 'ignore' }).status === 0;
+  return (
+    spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0755`, 'tmpfs', dir], { stdio: 'ignore' }).status === 0
+  );
 }
 const umount = (dir: string) => spawnSync('umount', ['-l', dir], { stdio: 'ignore' });
 const canMount = (() => {
@@ -127,7 +162,10 @@ describe('writeRecord: a record is replaced only by a complete, fsynced, schema-
     };
     const dirs = new Set<number>();
     return {
-      mkdirSync: (p, o) => (tick('mkdir'), fs.mkdirSync(p, o)),
+      mkdirSync: (p, o) => {
+        tick('mkdir');
+        return fs.mkdirSync(p, o);
+      },
       openSync: (p, flags, mode) => {
         tick(flags === 'r' ? 'open-dir' : 'open');
         const fd = fs.openSync(p, flags, mode);
@@ -143,9 +181,19 @@ describe('writeRecord: a record is replaced only by a complete, fsynced, schema-
         tick('write');
         return fs.writeSync(fd, buf, off, len);
       },
-      fsyncSync: (fd) => (tick(dirs.has(fd) ? 'fsync-dir' : 'fsync'), fs.fsyncSync(fd)),
-      closeSync: (fd) => (tick('close'), dirs.delete(fd), fs.closeSync(fd)),
-      renameSync: (a, b) => (tick('rename'), fs.renameSync(a, b)),
+      fsyncSync: (fd) => {
+        tick(dirs.has(fd) ? 'fsync-dir' : 'fsync');
+        fs.fsyncSync(fd);
+      },
+      closeSync: (fd) => {
+        tick('close');
+        dirs.delete(fd);
+        fs.closeSync(fd);
+      },
+      renameSync: (a, b) => {
+        tick('rename');
+        fs.renameSync(a, b);
+      },
       unlinkSync: (p) => fs.unlinkSync(p), // cleanup never fails here: it is what is being checked
     };
   }
@@ -156,33 +204,39 @@ describe('writeRecord: a record is replaced only by a complete, fsynced, schema-
     writeRecord(file, old);
     const oldText = readFileSync(file, 'utf8');
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 14 }), fc.constantFrom(...CODES), fc.boolean(), fc.integer({ min: 1, max: 40 }), (failAt, code, short, steps) => {
-        writeFileSync(file, oldText);
-        const next = sampleRecord(RUN_ID, steps, 'x'.repeat(500));
-        const calls: string[] = [];
-        let threw: unknown;
-        try {
-          writeRecord(file, next, { io: faultyIo(failAt, code, short, calls) });
-        } catch (err) {
-          threw = err;
-        }
-        const text = readFileSync(file, 'utf8');
-        expect(readdirSync(join(lab.records, 'demo'))).toEqual([`${RUN_ID}.json`]);
-        const renamed = calls.includes('rename');
-        if (threw === undefined) {
-          expect(runRecordSchema.parse(JSON.parse(text))).toEqual(runRecordSchema.parse(next));
-          // Durable: the bytes are synced before the rename, the folder after it.
-          expect(calls.indexOf('fsync')).toBeGreaterThan(calls.lastIndexOf('write'));
-          expect(calls.indexOf('fsync')).toBeLessThan(calls.indexOf('rename'));
-          expect(calls.indexOf('fsync-dir')).toBeGreaterThan(calls.indexOf('rename'));
-        } else {
-          expect(threw).toBeInstanceOf(RecordWriteError);
-          expect((threw as Error).message).toContain(`cannot write the run record in ${join(lab.records, 'demo')}: `);
-          expect((threw as Error).message).toContain(`(${code === 'ENOTDIR' ? 'ENOTDIR' : code})`);
-          // Before the rename nothing changed; after it (the folder's fsync failed) the new record is whole.
-          expect(text).toBe(renamed ? `${JSON.stringify(runRecordSchema.parse(next), null, 2)}\n` : oldText);
-        }
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 14 }),
+        fc.constantFrom(...CODES),
+        fc.boolean(),
+        fc.integer({ min: 1, max: 40 }),
+        (failAt, code, short, steps) => {
+          writeFileSync(file, oldText);
+          const next = sampleRecord(RUN_ID, steps, 'x'.repeat(500));
+          const calls: string[] = [];
+          let threw: unknown;
+          try {
+            writeRecord(file, next, { io: faultyIo(failAt, code, short, calls) });
+          } catch (err) {
+            threw = err;
+          }
+          const text = readFileSync(file, 'utf8');
+          expect(readdirSync(join(lab.records, 'demo'))).toEqual([`${RUN_ID}.json`]);
+          const renamed = calls.includes('rename');
+          if (threw === undefined) {
+            expect(runRecordSchema.parse(JSON.parse(text))).toEqual(runRecordSchema.parse(next));
+            // Durable: the bytes are synced before the rename, the folder after it.
+            expect(calls.indexOf('fsync')).toBeGreaterThan(calls.lastIndexOf('write'));
+            expect(calls.indexOf('fsync')).toBeLessThan(calls.indexOf('rename'));
+            expect(calls.indexOf('fsync-dir')).toBeGreaterThan(calls.indexOf('rename'));
+          } else {
+            expect(threw).toBeInstanceOf(RecordWriteError);
+            expect((threw as Error).message).toContain(`cannot write the run record in ${join(lab.records, 'demo')}: `);
+            expect((threw as Error).message).toContain(`(${code === 'ENOTDIR' ? 'ENOTDIR' : code})`);
+            // Before the rename nothing changed; after it (the folder's fsync failed) the new record is whole.
+            expect(text).toBe(renamed ? `${JSON.stringify(runRecordSchema.parse(next), null, 2)}\n` : oldText);
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -191,7 +245,9 @@ describe('writeRecord: a record is replaced only by a complete, fsynced, schema-
     const file = recordFile(lab.records, 'demo', RUN_ID);
     writeRecord(file, sampleRecord(RUN_ID));
     const before = readFileSync(file, 'utf8');
-    expect(() => writeRecord(file, { ...sampleRecord(RUN_ID), status: 'weird' as never })).toThrow(/invalid run record/);
+    expect(() => writeRecord(file, { ...sampleRecord(RUN_ID), status: 'weird' as never })).toThrow(
+      /invalid run record/,
+    );
     expect(readFileSync(file, 'utf8')).toBe(before);
   });
 
@@ -223,15 +279,29 @@ describe('writeRecord: a record is replaced only by a complete, fsynced, schema-
 
 describe('runbook run when its record cannot be written', () => {
   const threeSteps = (l: Lab, marker?: string) =>
-    l.runbook('rec', step('step=one', 'echo one') + step('step=two', 'echo two') + step('step=three', marker ? `touch ${marker}` : 'echo three'));
+    l.runbook(
+      'rec',
+      step('step=one', 'echo one') +
+        step('step=two', 'echo two') +
+        step('step=three', marker ? `touch ${marker}` : 'echo three'),
+    );
 
   it('fails no matter which record write fails, at which stage and why: exit 2, one line, the last complete record, never succeeded (property)', async () => {
     const file = threeSteps(lab);
     // A clean run counts the writes: the initial record, one per step, the final one.
     const log = join(lab.dir, 'writes.log');
-    const clean = await cli(['run', file, ...lab.flags], { ...lab.env, FAULT_DIR: lab.records, FAULT_AT: '0', FAULT_LOG: log }, FAULTS);
+    const clean = await cli(
+      ['run', file, ...lab.flags],
+      { ...lab.env, FAULT_DIR: lab.records, FAULT_AT: '0', FAULT_LOG: log },
+      FAULTS,
+    );
     expect(clean.code, clean.stderr).toBe(0);
-    const total = new Set(readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split(' ')[0])).size;
+    const total = new Set(
+      readFileSync(log, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' ')[0]),
+    ).size;
     expect(total).toBe(5);
     rmSync(lab.records, { recursive: true, force: true });
 
@@ -242,7 +312,13 @@ describe('runbook run when its record cannot be written', () => {
         fc.constantFrom('ENOSPC', 'EIO', 'EROFS', 'EDQUOT'),
         async (at, stage, code) => {
           rmSync(lab.records, { recursive: true, force: true });
-          const env = { ...lab.env, FAULT_DIR: lab.records, FAULT_AT: String(at), FAULT_STAGE: stage, FAULT_CODE: code };
+          const env = {
+            ...lab.env,
+            FAULT_DIR: lab.records,
+            FAULT_AT: String(at),
+            FAULT_STAGE: stage,
+            FAULT_CODE: code,
+          };
           const r = await cli(['run', file, ...lab.flags], env, FAULTS);
           if (at > total) {
             expect(r.code, r.stderr).toBe(0);
@@ -264,47 +340,63 @@ describe('runbook run when its record cannot be written', () => {
     );
   }, 120_000); // 25 whole runs of the CLI: on two loaded cores that is more than the default 30 s
 
-  it.skipIf(!canMount)(`on a full filesystem (${canMount ? 'tmpfs' : NEEDS_MOUNT}): stops at the step whose record does not fit`, async () => {
-    const mnt = mkdtempSync(join(tmpdir(), 'runbook-full-run-'));
-    try {
-      expect(mountTmpfs(mnt, '200k')).toBe(true);
-      const marker = join(lab.dir, 'ran-after');
-      // Each step's output (40 KB) lands in the record, which soon no longer fits beside its previous version.
-      const big = 'head -c 40000 /dev/zero | tr "\\0" x; echo';
-      const file = lab.runbook('full', [1, 2, 3, 4, 5].map((n) => step(`step=s${n}`, big)).join('') + step('step=after', `touch ${marker}`));
-      const r = await cli(['run', file, '--records', mnt, '--inventory', lab.inventory], lab.env);
-      expectOneLine(r, join(mnt, 'full'), /no space left on device \(ENOSPC\)/);
-      expect(existsSync(marker)).toBe(false); // the run stopped before the next step
-      const record = theRecord(mnt);
-      expect(record.status).toBe('running'); // the last complete record: written before the failing step ended
-      const failed = record.steps.findIndex((s) => s.status === 'pending');
-      expect(failed).toBeGreaterThan(0);
-      // On stdout the step whose record did not fit is not a success.
-      expect(r.stdout).toMatch(new RegExp(`■ ${failed + 1}/6 s${failed + 1} interrupted in \\S+: the run stopped: cannot write the run record`));
-    } finally {
-      umount(mnt);
-      rmSync(mnt, { recursive: true, force: true });
-    }
-  });
+  it.skipIf(!canMount)(
+    `on a full filesystem (${canMount ? 'tmpfs' : NEEDS_MOUNT}): stops at the step whose record does not fit`,
+    async () => {
+      const mnt = mkdtempSync(join(tmpdir(), 'runbook-full-run-'));
+      try {
+        expect(mountTmpfs(mnt, '200k')).toBe(true);
+        const marker = join(lab.dir, 'ran-after');
+        // Each step's output (40 KB) lands in the record, which soon no longer fits beside its previous version.
+        const big = 'head -c 40000 /dev/zero | tr "\\0" x; echo';
+        const file = lab.runbook(
+          'full',
+          [1, 2, 3, 4, 5].map((n) => step(`step=s${n}`, big)).join('') + step('step=after', `touch ${marker}`),
+        );
+        const r = await cli(['run', file, '--records', mnt, '--inventory', lab.inventory], lab.env);
+        expectOneLine(r, join(mnt, 'full'), /no space left on device \(ENOSPC\)/);
+        expect(existsSync(marker)).toBe(false); // the run stopped before the next step
+        const record = theRecord(mnt);
+        expect(record.status).toBe('running'); // the last complete record: written before the failing step ended
+        const failed = record.steps.findIndex((s) => s.status === 'pending');
+        expect(failed).toBeGreaterThan(0);
+        // On stdout the step whose record did not fit is not a success.
+        expect(r.stdout).toMatch(
+          new RegExp(
+            `■ ${failed + 1}/6 s${failed + 1} interrupted in \\S+: the run stopped: cannot write the run record`,
+          ),
+        );
+      } finally {
+        umount(mnt);
+        rmSync(mnt, { recursive: true, force: true });
+      }
+    },
+  );
 
-  it.skipIf(!canMount)(`when the folder turns read-only mid-run (${canMount ? 'tmpfs remounted ro' : NEEDS_MOUNT})`, async () => {
-    const mnt = mkdtempSync(join(tmpdir(), 'runbook-ro-'));
-    try {
-      expect(mountTmpfs(mnt, '1m')).toBe(true);
-      const marker = join(lab.dir, 'ran-after');
-      const file = lab.runbook('ro', step('step=freeze', `mount -o remount,ro ${mnt}`) + step('step=after', `touch ${marker}`));
-      const r = await cli(['run', file, '--records', mnt, '--inventory', lab.inventory], lab.env);
-      expectOneLine(r, join(mnt, 'ro'), /read-only file system \(EROFS\)/);
-      expect(existsSync(marker)).toBe(false);
-      const record = theRecord(mnt);
-      expect(record.steps.map((s) => s.status)).toEqual(['pending', 'pending']); // the record before the step: intact
-      expect(r.stdout).toMatch(/■ 1\/2 freeze interrupted in \S+: the run stopped: cannot write the run record/);
-    } finally {
-      spawnSync('mount', ['-o', 'remount,rw', mnt], { stdio: 'ignore' });
-      umount(mnt);
-      rmSync(mnt, { recursive: true, force: true });
-    }
-  });
+  it.skipIf(!canMount)(
+    `when the folder turns read-only mid-run (${canMount ? 'tmpfs remounted ro' : NEEDS_MOUNT})`,
+    async () => {
+      const mnt = mkdtempSync(join(tmpdir(), 'runbook-ro-'));
+      try {
+        expect(mountTmpfs(mnt, '1m')).toBe(true);
+        const marker = join(lab.dir, 'ran-after');
+        const file = lab.runbook(
+          'ro',
+          step('step=freeze', `mount -o remount,ro ${mnt}`) + step('step=after', `touch ${marker}`),
+        );
+        const r = await cli(['run', file, '--records', mnt, '--inventory', lab.inventory], lab.env);
+        expectOneLine(r, join(mnt, 'ro'), /read-only file system \(EROFS\)/);
+        expect(existsSync(marker)).toBe(false);
+        const record = theRecord(mnt);
+        expect(record.steps.map((s) => s.status)).toEqual(['pending', 'pending']); // the record before the step: intact
+        expect(r.stdout).toMatch(/■ 1\/2 freeze interrupted in \S+: the run stopped: cannot write the run record/);
+      } finally {
+        spawnSync('mount', ['-o', 'remount,rw', mnt], { stdio: 'ignore' });
+        umount(mnt);
+        rmSync(mnt, { recursive: true, force: true });
+      }
+    },
+  );
 
   it('when a file is where the records folder (or the runbook folder) should be: exit 2, one line, nothing runs', async () => {
     const marker = join(lab.dir, 'ran');
@@ -320,7 +412,11 @@ describe('runbook run when its record cannot be written', () => {
     mkdirSync(lab.records);
     writeFileSync(join(lab.records, 'rec'), 'a file where the runbook folder goes');
     const inner = await cli(['run', file, ...lab.flags], lab.env);
-    expectOneLine(inner, join(lab.records, 'rec'), /a file is in the way where a folder should be \((EEXIST|ENOTDIR)\)/);
+    expectOneLine(
+      inner,
+      join(lab.records, 'rec'),
+      /a file is in the way where a folder should be \((EEXIST|ENOTDIR)\)/,
+    );
     expect(inner.stderr).toContain('nothing was run');
     expect(existsSync(marker)).toBe(false);
     expect(readFileSync(join(lab.records, 'rec'), 'utf8')).toBe('a file where the runbook folder goes');
@@ -331,8 +427,10 @@ describe('runbook run when its record cannot be written', () => {
     const later = join(lab.dir, 'later-ran');
     const file = lab.runbook(
       'swap',
-      step('step=swap', `mv ${lab.records}/swap ${lab.dir}/moved && mkdir -p ${outside} && ln -s ${outside} ${lab.records}/swap`) +
-        step('step=later', `touch ${later}`),
+      step(
+        'step=swap',
+        `mv ${lab.records}/swap ${lab.dir}/moved && mkdir -p ${outside} && ln -s ${outside} ${lab.records}/swap`,
+      ) + step('step=later', `touch ${later}`),
     );
     const r = await cli(['run', file, ...lab.flags], lab.env);
     expectOneLine(r, join(lab.records, 'swap'), /leads outside the records folder/);
@@ -370,11 +468,21 @@ describe('paths never leave the records folder', () => {
   it('findRecord accepts only run ids, and never finds a record outside the folder, whatever the input (property)', () => {
     honeypot();
     mkdirSync(join(lab.records, 'demo'), { recursive: true });
-    const traversal = fc.constantFrom('..', '../outside', `../outside/${RUN_ID}`, `../../outside/${RUN_ID}`, '/etc/passwd', '../../etc/passwd', `..%2F${RUN_ID}`);
+    const traversal = fc.constantFrom(
+      '..',
+      '../outside',
+      `../outside/${RUN_ID}`,
+      `../../outside/${RUN_ID}`,
+      '/etc/passwd',
+      '../../etc/passwd',
+      `..%2F${RUN_ID}`,
+    );
     const tricky = fc.oneof(
       traversal,
       fc.string({ unit: 'binary', maxLength: 60 }),
-      fc.tuple(fc.constantFrom('', '../', '/', './'), fc.constant(RUN_ID), fc.constantFrom('', '\0', '/..', '\n')).map((p) => p.join('')),
+      fc
+        .tuple(fc.constantFrom('', '../', '/', './'), fc.constant(RUN_ID), fc.constantFrom('', '\0', '/..', '\n'))
+        .map((p) => p.join('')),
       fc.string({ minLength: 200, maxLength: 400 }),
       fc.stringMatching(/^\d{8}T\d{6}Z-[a-z./-]{1,20}-[0-9a-f]{4}$/),
     );
@@ -388,7 +496,7 @@ describe('paths never leave the records folder', () => {
           expect((err as Error).message.split('\n')).toHaveLength(1);
           return;
         }
-        expect(resolve(found).startsWith(resolve(lab.records) + '/')).toBe(true);
+        expect(resolve(found).startsWith(`${resolve(lab.records)}/`)).toBe(true);
       }),
       { numRuns: 500 },
     );
@@ -396,17 +504,27 @@ describe('paths never leave the records folder', () => {
 
   it('recordFile refuses ids that are not one plain path segment, and anything it returns is inside the folder (property)', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ unit: 'binary', maxLength: 140 }), fc.constantFrom('..', '.', 'a/b', 'a\0b', '', 'x'.repeat(129), '-x', 'ok-id')), (id) => {
-        let file: string;
-        try {
-          file = recordFile(lab.records, id, `20261101T000000Z-${/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id) ? id : 'demo'}-abcd`);
-        } catch (err) {
-          expect(err).toBeInstanceOf(UsageError);
-          return;
-        }
-        expect(file.startsWith(resolve(lab.records) + '/')).toBe(true);
-        expect(file.slice(resolve(lab.records).length + 1).split('/')).toHaveLength(2);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string({ unit: 'binary', maxLength: 140 }),
+          fc.constantFrom('..', '.', 'a/b', 'a\0b', '', 'x'.repeat(129), '-x', 'ok-id'),
+        ),
+        (id) => {
+          let file: string;
+          try {
+            file = recordFile(
+              lab.records,
+              id,
+              `20261101T000000Z-${/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id) ? id : 'demo'}-abcd`,
+            );
+          } catch (err) {
+            expect(err).toBeInstanceOf(UsageError);
+            return;
+          }
+          expect(file.startsWith(`${resolve(lab.records)}/`)).toBe(true);
+          expect(file.slice(resolve(lab.records).length + 1).split('/')).toHaveLength(2);
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -422,7 +540,14 @@ describe('paths never leave the records folder', () => {
 
   it('`runbook resume` with a path, `..`, an absolute path, a control character or an overlong name: exit 2, one line', async () => {
     honeypot();
-    for (const bad of ['../../etc/passwd', '..', `../outside/${RUN_ID}`, '/etc/passwd', 'x\x1b[31mred', 'r'.repeat(5000)]) {
+    for (const bad of [
+      '../../etc/passwd',
+      '..',
+      `../outside/${RUN_ID}`,
+      '/etc/passwd',
+      'x\x1b[31mred',
+      'r'.repeat(5000),
+    ]) {
       const r = await cli(['resume', bad, ...lab.flags], lab.env);
       expect(r.code, bad).toBe(2);
       const lines = r.stderr.trimEnd().split('\n');

@@ -26,7 +26,10 @@ describe('runbook run refuses a page that check rejects', () => {
       lab = makeLab();
       const marker = join(lab.dir, 'ran');
       const target = join(lab.dir, 'victim');
-      const page = lab.runbook('gate', `\`\`\`bash step=first\ntouch ${marker}\n\`\`\`\n\n\`\`\`bash step=wipe\n${line}\n\`\`\`\n`);
+      const page = lab.runbook(
+        'gate',
+        `\`\`\`bash step=first\ntouch ${marker}\n\`\`\`\n\n\`\`\`bash step=wipe\n${line}\n\`\`\`\n`,
+      );
       const env = { ...lab.env, TARGET: target };
       for (const extra of [['--yes'], ['--dry-run']]) {
         const r = runbook(['run', page, ...lab.flags, ...extra], { env });

@@ -36,9 +36,7 @@ const noiseArb = fc.string({ unit: 'grapheme', maxLength: 40 }).map((s) => s.rep
 /** Inserts a line break (\n or \r\n) at each of `cuts` positions (as `fold` or a terminal would). */
 function splitOverLines(s: string, cuts: number[]): string {
   const at = new Set(cuts.map((c) => 1 + (c % Math.max(1, s.length - 1))));
-  let out = '';
-  [...s].forEach((ch, i) => (out += (at.has(i) ? (i % 2 ? '\r\n' : '\n') : '') + ch));
-  return out;
+  return [...s].map((ch, i) => (at.has(i) ? (i % 2 ? '\r\n' : '\n') : '') + ch).join('');
 }
 
 const wrap76 = (s: string) => s.replace(/(.{76})(?=.)/g, '$1\n');
@@ -54,8 +52,14 @@ function leaks(secret: string, prefix: string, suffix: string, cuts: number[]): 
     { kind: 'plain', text: secret },
     { kind: 'plain', text: splitOverLines(secret, cuts) },
     { kind: 'base64', text: Buffer.from(secret).toString('base64') },
-    { kind: 'base64', text: Buffer.concat([bytes(prefix), bytes(':'), bytes(secret), bytes(suffix)]).toString('base64') },
-    { kind: 'base64', text: wrap76(Buffer.concat([bytes(prefix.repeat(4)), bytes(secret), bytes(suffix)]).toString('base64')) },
+    {
+      kind: 'base64',
+      text: Buffer.concat([bytes(prefix), bytes(':'), bytes(secret), bytes(suffix)]).toString('base64'),
+    },
+    {
+      kind: 'base64',
+      text: wrap76(Buffer.concat([bytes(prefix.repeat(4)), bytes(secret), bytes(suffix)]).toString('base64')),
+    },
     { kind: 'base64url', text: Buffer.concat([bytes(prefix), bytes(secret)]).toString('base64url') },
     { kind: 'url', text: encodeURIComponent(secret) },
     { kind: 'url', text: new URLSearchParams({ v: secret }).toString() },
@@ -73,7 +77,11 @@ function decodedRuns(text: string, alphabet: 'base64' | 'base64url'): Buffer[] {
 function assertNoLeak(out: string, secret: string) {
   const flat = joinShortBreaks(out);
   expect(flat).not.toContain(strip(secret));
-  for (const form of [encodeURIComponent(secret), new URLSearchParams({ v: secret }).toString().slice(2), JSON.stringify(secret).slice(1, -1)]) {
+  for (const form of [
+    encodeURIComponent(secret),
+    new URLSearchParams({ v: secret }).toString().slice(2),
+    JSON.stringify(secret).slice(1, -1),
+  ]) {
     expect(flat).not.toContain(form);
   }
   for (const alphabet of ['base64', 'base64url'] as const) {
@@ -89,54 +97,81 @@ function streamed(secret: string, text: string, cuts: number[]): string {
 describe('the masker, property-tested against encoders it does not share', () => {
   it('no secret, or its base64 (any alignment, wrapped), URL, form or JSON encoding, or a line-split copy survives a stream cut anywhere', () => {
     fc.assert(
-      fc.property(secretArb, noiseArb, noiseArb, fc.array(fc.nat(500), { maxLength: 12 }), fc.array(fc.nat(50), { maxLength: 3 }), (secret, a, b, cuts, lineCuts) => {
-        const prefix = a.slice(0, 7);
-        const text = leaks(secret, prefix, b.slice(0, 5), lineCuts).map((l) => `${a}${l.text}${b}`).join('\n');
-        const out = streamed(secret, text, cuts);
-        assertNoLeak(out, secret);
-        // A stream and the whole text agree exactly, wherever the cuts fall.
-        expect(out).toBe(createMasker([secret]).mask(text));
-      }),
+      fc.property(
+        secretArb,
+        noiseArb,
+        noiseArb,
+        fc.array(fc.nat(500), { maxLength: 12 }),
+        fc.array(fc.nat(50), { maxLength: 3 }),
+        (secret, a, b, cuts, lineCuts) => {
+          const prefix = a.slice(0, 7);
+          const text = leaks(secret, prefix, b.slice(0, 5), lineCuts)
+            .map((l) => `${a}${l.text}${b}`)
+            .join('\n');
+          const out = streamed(secret, text, cuts);
+          assertNoLeak(out, secret);
+          // A stream and the whole text agree exactly, wherever the cuts fall.
+          expect(out).toBe(createMasker([secret]).mask(text));
+        },
+      ),
       { numRuns: 400 },
     );
   });
 
   it('changes nothing but covered forms: text outside each masked span is kept byte for byte, and each span is a piece of an encoding of the secret', () => {
     fc.assert(
-      fc.property(secretArb, fc.array(noiseArb, { maxLength: 6 }), fc.array(fc.nat(40), { maxLength: 3 }), (secret, noise, lineCuts) => {
-        const pieces = leaks(secret, 'u', '', lineCuts).map((l) => l.text);
-        const text = noise.map((n, i) => n + (pieces[i] ?? '')).join('') + noise.join('|');
-        const { spans } = new FormMatcher(secretForms(secret)).scan(text, true);
-        const bytes = Buffer.from(secret);
-        const encodings = [
-          strip(secret), JSON.stringify(secret).slice(1, -1), encodeURIComponent(secret),
-          new URLSearchParams({ v: secret }).toString().slice(2),
-          ...[0, 1, 2].flatMap((n) => [Buffer.concat([Buffer.alloc(n), bytes]).toString('base64'), Buffer.concat([Buffer.alloc(n), bytes]).toString('base64url')]),
-          ...secret.split(/\r?\n|\r/),
-        ];
-        const lower = (s: string) => s.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase());
-        let kept = '';
-        let at = 0;
-        for (const [start, end] of spans) {
-          expect(start).toBeGreaterThanOrEqual(at);
-          const inside = strip(text.slice(start, end));
-          expect(encodings.some((e) => e.includes(inside) || lower(e).includes(inside)), `masked ${JSON.stringify(inside)}`).toBe(true);
-          expect(/^[\r\n]|[\r\n]$/.test(text.slice(start, end))).toBe(false);
-          kept += `${text.slice(at, start)}${MASK}`;
-          at = end;
-        }
-        expect(createMasker([secret]).mask(text)).toBe(kept + text.slice(at));
-      }),
+      fc.property(
+        secretArb,
+        fc.array(noiseArb, { maxLength: 6 }),
+        fc.array(fc.nat(40), { maxLength: 3 }),
+        (secret, noise, lineCuts) => {
+          const pieces = leaks(secret, 'u', '', lineCuts).map((l) => l.text);
+          const text = noise.map((n, i) => n + (pieces[i] ?? '')).join('') + noise.join('|');
+          const { spans } = new FormMatcher(secretForms(secret)).scan(text, true);
+          const bytes = Buffer.from(secret);
+          const encodings = [
+            strip(secret),
+            JSON.stringify(secret).slice(1, -1),
+            encodeURIComponent(secret),
+            new URLSearchParams({ v: secret }).toString().slice(2),
+            ...[0, 1, 2].flatMap((n) => [
+              Buffer.concat([Buffer.alloc(n), bytes]).toString('base64'),
+              Buffer.concat([Buffer.alloc(n), bytes]).toString('base64url'),
+            ]),
+            ...secret.split(/\r?\n|\r/),
+          ];
+          const lower = (s: string) => s.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase());
+          let kept = '';
+          let at = 0;
+          for (const [start, end] of spans) {
+            expect(start).toBeGreaterThanOrEqual(at);
+            const inside = strip(text.slice(start, end));
+            expect(
+              encodings.some((e) => e.includes(inside) || lower(e).includes(inside)),
+              `masked ${JSON.stringify(inside)}`,
+            ).toBe(true);
+            expect(/^[\r\n]|[\r\n]$/.test(text.slice(start, end))).toBe(false);
+            kept += `${text.slice(at, start)}${MASK}`;
+            at = end;
+          }
+          expect(createMasker([secret]).mask(text)).toBe(kept + text.slice(at));
+        },
+      ),
       { numRuns: 300 },
     );
   });
 
   it('text that holds no secret comes out unchanged, through a stream cut anywhere', () => {
     fc.assert(
-      fc.property(fc.string({ minLength: 8, maxLength: 16, unit: 'grapheme' }), fc.string({ unit: 'grapheme', maxLength: 300 }), fc.array(fc.nat(300)), (secret, text, cuts) => {
-        fc.pre(!joinShortBreaks(text).includes(secret.slice(0, 4)) && !text.includes('•'));
-        expect(streamed(secret, text, cuts)).toBe(text);
-      }),
+      fc.property(
+        fc.string({ minLength: 8, maxLength: 16, unit: 'grapheme' }),
+        fc.string({ unit: 'grapheme', maxLength: 300 }),
+        fc.array(fc.nat(300)),
+        (secret, text, cuts) => {
+          fc.pre(!joinShortBreaks(text).includes(secret.slice(0, 4)) && !text.includes('•'));
+          expect(streamed(secret, text, cuts)).toBe(text);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -158,7 +193,9 @@ describe('the masker, property-tested against encoders it does not share', () =>
     const t3 = performance.now();
     const maskedB64 = m.mask(b64);
     const t4 = performance.now();
-    console.log(`mask 1 MB: ${(t1 - t0).toFixed(1)} ms whole, ${(t2 - t1).toFixed(1)} ms in 64 KB chunks; 1.3 MB wrapped base64: ${(t4 - t3).toFixed(1)} ms`);
+    console.log(
+      `mask 1 MB: ${(t1 - t0).toFixed(1)} ms whole, ${(t2 - t1).toFixed(1)} ms in 64 KB chunks; 1.3 MB wrapped base64: ${(t4 - t3).toFixed(1)} ms`,
+    );
     expect(whole.endsWith(MASK)).toBe(true);
     expect(chunked).toBe(whole);
     assertNoLeak(maskedB64.slice(-200), secrets[0]!);
@@ -176,7 +213,9 @@ describe('the masker, property-tested against encoders it does not share', () =>
       [...secret].reverse().join(''),
       secret.slice(0, 10),
       secret.split('').join(' '),
-      Buffer.from(secret).toString('base64').replace(/(.{4})/g, '$1 '),
+      Buffer.from(secret)
+        .toString('base64')
+        .replace(/(.{4})/g, '$1 '),
     ]) {
       expect(m.mask(uncovered)).toBe(uncovered);
     }
@@ -194,10 +233,19 @@ describe('secrets through real steps (bash, chunks, records)', () => {
     const secret = `Pa55:${randomBytes(30).toString('hex')}/+=`; // > 57 bytes: `base64` wraps it at 76 columns
     const file = lab.runbook(
       'leaky',
-      step('step=slow', 'for ((i=0; i<${#DB_PASSWORD}; i++)); do printf %s "${DB_PASSWORD:i:1}"; sleep 0.01; done; echo') +
+      step(
+        'step=slow',
+        'for ((i=0; i<${#DB_PASSWORD}; i++)); do printf %s "${DB_PASSWORD:i:1}"; sleep 0.01; done; echo',
+      ) +
         step('step=lines', 'for ((i=0; i<${#DB_PASSWORD}; i++)); do printf "%s\\n" "${DB_PASSWORD:i:1}"; done') +
-        step('step=b64', 'printf %s "$DB_PASSWORD" | base64; printf "admin:%s" "$DB_PASSWORD" | base64; printf "xy%s" "$DB_PASSWORD" | base64 -w 20') +
-        step('step=url', 'for ((i=0; i<${#DB_PASSWORD}; i++)); do c=${DB_PASSWORD:i:1}; case $c in [a-zA-Z0-9.~_-]) printf %s "$c";; *) printf %%%02X "\'$c";; esac; done; echo'),
+        step(
+          'step=b64',
+          'printf %s "$DB_PASSWORD" | base64; printf "admin:%s" "$DB_PASSWORD" | base64; printf "xy%s" "$DB_PASSWORD" | base64 -w 20',
+        ) +
+        step(
+          'step=url',
+          'for ((i=0; i<${#DB_PASSWORD}; i++)); do c=${DB_PASSWORD:i:1}; case $c in [a-zA-Z0-9.~_-]) printf %s "$c";; *) printf %%%02X "\'$c";; esac; done; echo',
+        ),
       '  params:\n    DB_PASSWORD:\n      secret: true\n',
     );
     const r = await runCli(['run', file, '--json', ...lab.flags], { ...lab.env, DB_PASSWORD: secret });
@@ -216,7 +264,9 @@ describe('secrets through real steps (bash, chunks, records)', () => {
     const out = join(lab.dir, 'seen');
     const file = lab.runbook(
       'verbatim',
-      step('step=note', `echo "$NAMESPACE" >> ${out}`) + step('step=gate', `[ -f ${join(lab.dir, 'open')} ]`) + step('step=again', `echo "$NAMESPACE" >> ${out}`),
+      step('step=note', `echo "$NAMESPACE" >> ${out}`) +
+        step('step=gate', `[ -f ${join(lab.dir, 'open')} ]`) +
+        step('step=again', `echo "$NAMESPACE" >> ${out}`),
       '  params:\n    NAMESPACE:\n      required: true\n',
     );
     const env = { ...lab.env, BACKUP_TOKEN: shared };
@@ -262,7 +312,12 @@ describe('secrets through real steps (bash, chunks, records)', () => {
     const ran = await runCli(['run', file, '--set', 'MODE=fast', '--set', 'REASON=r', ...lab.flags], env);
     // A record written by hand (or an older runner) with a secret in it: history masks it too.
     mkdirSync(join(lab.records, 'masks'), { recursive: true });
-    const forged = { ...lab.onlyRecord(), runId: '20200101T000000Z-masks-0000', operator: `${canary}@host`, startedAt: '2020-01-01T00:00:00.000Z' };
+    const forged = {
+      ...lab.onlyRecord(),
+      runId: '20200101T000000Z-masks-0000',
+      operator: `${canary}@host`,
+      startedAt: '2020-01-01T00:00:00.000Z',
+    };
     writeFileSync(join(lab.records, 'masks', `${forged.runId}.json`), JSON.stringify(forged));
     const history = await runCli(['history', '--records', lab.records], env);
     const historyJson = await runCli(['history', '--json', '--records', lab.records], env);
@@ -296,10 +351,14 @@ describe('bash re-quoting a secret (set -x, printf %q, ${v@Q}) is masked', () =>
     fc.assert(
       fc.property(middle, (m) => {
         const secret = `Zx${m}Qy`;
-        const r = spawnSync('bash', ['--norc', '-c', 'set -x; : "$S"; { set +x; } 2>/dev/null; printf "%q\\n" "$S"; echo "${S@Q}"'], {
-          env: { PATH: process.env.PATH, S: secret },
-          encoding: 'utf8',
-        });
+        const r = spawnSync(
+          'bash',
+          ['--norc', '-c', 'set -x; : "$S"; { set +x; } 2>/dev/null; printf "%q\\n" "$S"; echo "${S@Q}"'],
+          {
+            env: { PATH: process.env.PATH, S: secret },
+            encoding: 'utf8',
+          },
+        );
         const masked = createMasker([secret]).mask(`${r.stdout}${r.stderr}`);
         expect(masked).not.toMatch(/Zx|Qy/);
         expect(masked.split(MASK).length - 1).toBe(3);

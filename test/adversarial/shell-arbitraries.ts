@@ -43,9 +43,9 @@ export function globbed(path: string): string[] {
 
 /** A command name as it may be invoked: plain, quoted, escaped, by a path, or by a glob naming that path. */
 export function commandWord(name: string): fc.Arbitrary<string> {
-  const paths = name.endsWith('.sh') ? [name, `/usr/local/bin/${name}`, `./${name}`] : [
-    name, `/usr/bin/${name}`, `/bin/${name}`, `/usr/local/bin/${name}`,
-  ];
+  const paths = name.endsWith('.sh')
+    ? [name, `/usr/local/bin/${name}`, `./${name}`]
+    : [name, `/usr/bin/${name}`, `/bin/${name}`, `/usr/local/bin/${name}`];
   const globs = paths.flatMap(globbed);
   return fc.oneof(
     { arbitrary: fc.constantFrom(...paths).chain((p) => spell(p, true)), weight: 4 },
@@ -98,7 +98,11 @@ type Wrapper = (l: Line) => fc.Arbitrary<Line>;
 /** Wrappers that take the command as words after their own. */
 const PREFIX: Record<string, fc.Arbitrary<string[]>> = {
   sudo: fc.constantFrom(
-    ['sudo'], ['sudo', '-u', 'root'], ['sudo', '-E'], ['sudo', '-n', '--'], ['sudo', '--user=root', '-H'],
+    ['sudo'],
+    ['sudo', '-u', 'root'],
+    ['sudo', '-E'],
+    ['sudo', '-n', '--'],
+    ['sudo', '--user=root', '-H'],
     ['sudo', 'A=1'],
   ),
   env: fc.constantFrom(['env'], ['env', 'A=1'], ['env', '-i', 'PATH=/usr/bin:/bin'], ['env', '-u', 'HOME', 'B=2']),
@@ -107,7 +111,10 @@ const PREFIX: Record<string, fc.Arbitrary<string[]>> = {
   nice: fc.constantFrom(['nice'], ['nice', '-n', '10'], ['nice', '--adjustment=5']),
   ionice: fc.constantFrom(['ionice', '-c', '3'], ['ionice', '-c2', '-n7']),
   timeout: fc.constantFrom(
-    ['timeout', '5m'], ['timeout', '-s', 'KILL', '30'], ['timeout', '--kill-after=5', '1h'], ['timeout', '-k5', '10s'],
+    ['timeout', '5m'],
+    ['timeout', '-s', 'KILL', '30'],
+    ['timeout', '--kill-after=5', '1h'],
+    ['timeout', '-k5', '10s'],
   ),
   stdbuf: fc.constantFrom(['stdbuf', '-oL'], ['stdbuf', '-o', '0', '-e', '0']),
   time: fc.constantFrom(['time'], ['time', '-p']),
@@ -117,9 +124,10 @@ const PREFIX: Record<string, fc.Arbitrary<string[]>> = {
 
 function prefixWrapper(name: string): Wrapper {
   return (l) =>
-    PREFIX[name]!
-      .chain((pre) => fc.tuple(...pre.map((w, i) => (i === 0 ? commandWord(w) : spell(w)))))
-      .map((pre) => ({ ...l, words: [...pre, ...l.words] }));
+    PREFIX[name]!.chain((pre) => fc.tuple(...pre.map((w, i) => (i === 0 ? commandWord(w) : spell(w))))).map((pre) => ({
+      ...l,
+      words: [...pre, ...l.words],
+    }));
 }
 
 /** `bash -c '…'` and friends: the command becomes one word of script text. */
@@ -127,7 +135,11 @@ const shellC: Wrapper = (l) =>
   fc
     .tuple(
       fc.constantFrom(
-        ['bash', '-c'], ['sh', '-c'], ['bash', '-ec'], ['bash', '-euo', 'pipefail', '-c'], ['dash', '-c'],
+        ['bash', '-c'],
+        ['sh', '-c'],
+        ['bash', '-ec'],
+        ['bash', '-euo', 'pipefail', '-c'],
+        ['dash', '-c'],
       ),
       spell(scriptOf(l)),
     )
@@ -138,7 +150,10 @@ const ssh: Wrapper = (l) =>
   fc
     .tuple(
       fc.constantFrom(
-        ['ssh'], ['ssh', '-p', '22'], ['ssh', '-o', 'BatchMode=yes'], ['ssh', '-tt', '-i', 'key'],
+        ['ssh'],
+        ['ssh', '-p', '22'],
+        ['ssh', '-o', 'BatchMode=yes'],
+        ['ssh', '-tt', '-i', 'key'],
         ['ssh', '-J', 'jump'],
       ),
       fc.constantFrom('k3s-master', 'root@k3s-worker-01', 'node-2'),
@@ -154,7 +169,8 @@ const ssh: Wrapper = (l) =>
 const kubectlExec: Wrapper = (l) =>
   fc
     .constantFrom(
-      ['kubectl', 'exec', 'pg-0', '--'], ['kubectl', '-n', 'db', 'exec', '-it', 'deploy/pg', '--'],
+      ['kubectl', 'exec', 'pg-0', '--'],
+      ['kubectl', '-n', 'db', 'exec', '-it', 'deploy/pg', '--'],
       ['kubectl', 'exec', '--namespace=db', '-c', 'main', 'pod/x', '--'],
     )
     .map((pre) => ({ ...l, words: [...pre, ...l.words] }));
@@ -190,9 +206,9 @@ export const aliased: Wrapper = (l) =>
 
 /** xargs runs its command with words from stdin appended: the argv we know still runs. */
 const xargs: Wrapper = (l) =>
-  fc.constantFrom(
-    ['xargs'], ['xargs', '-0'], ['xargs', '-n', '1'], ['xargs', '-r', '-P', '4'],
-  ).map((pre) => ({ words: [...pre, ...l.words] }));
+  fc
+    .constantFrom(['xargs'], ['xargs', '-0'], ['xargs', '-n', '1'], ['xargs', '-r', '-P', '4'])
+    .map((pre) => ({ words: [...pre, ...l.words] }));
 
 /** A script text for a line, with its stdin inline (so it can travel inside bash -c or ssh). */
 export function scriptOf(l: Line): string {
@@ -209,7 +225,11 @@ function commandOf(l: Line): string {
 }
 
 const WRAPPERS: Record<string, Wrapper> = {
-  ...Object.fromEntries(Object.keys(PREFIX).map((k) => [k, prefixWrapper(k)])), shellC, ssh, kubectlExec, xargs,
+  ...Object.fromEntries(Object.keys(PREFIX).map((k) => [k, prefixWrapper(k)])),
+  shellC,
+  ssh,
+  kubectlExec,
+  xargs,
   scriptText,
 };
 
@@ -218,24 +238,24 @@ const WRAPPERS: Record<string, Wrapper> = {
  * alias as the outermost indirection.
  */
 export function wrapped(line: fc.Arbitrary<Line>, maxDepth = 3): fc.Arbitrary<{ line: Line; wrappers: string[] }> {
-  return fc.tuple(
-    line, fc.array(fc.constantFrom(...Object.keys(WRAPPERS)), { maxLength: maxDepth }), fc.nat(5),
-  ).chain(([l, names, aliasRoll]) => {
-    let acc: fc.Arbitrary<Line> = fc.constant(l);
-    const used: string[] = [];
-    for (const n of names) {
-      used.push(n);
-      acc = acc.chain((x) => {
-        if (n === 'xargs' && (x.stdin || x.readsStdin)) return fc.constant(x);
-        return WRAPPERS[n]!(x);
-      });
-    }
-    if (aliasRoll === 0) {
-      used.push('alias');
-      acc = acc.chain(aliased);
-    }
-    return acc.map((x) => ({ line: x, wrappers: used }));
-  });
+  return fc
+    .tuple(line, fc.array(fc.constantFrom(...Object.keys(WRAPPERS)), { maxLength: maxDepth }), fc.nat(5))
+    .chain(([l, names, aliasRoll]) => {
+      let acc: fc.Arbitrary<Line> = fc.constant(l);
+      const used: string[] = [];
+      for (const n of names) {
+        used.push(n);
+        acc = acc.chain((x) => {
+          if (n === 'xargs' && (x.stdin || x.readsStdin)) return fc.constant(x);
+          return WRAPPERS[n]!(x);
+        });
+      }
+      if (aliasRoll === 0) {
+        used.push('alias');
+        acc = acc.chain(aliased);
+      }
+      return acc.map((x) => ({ line: x, wrappers: used }));
+    });
 }
 
 /** Splits a one-line command across continuation lines between words, sometimes. */
@@ -285,15 +305,15 @@ export function inScript(line: fc.Arbitrary<Line>, maxDepth = 3): fc.Arbitrary<S
     const heredoc = scriptOf(l).includes('\n');
     const body = heredoc ? fc.constant(scriptOf(l)) : fc.oneof(fc.constant(scriptOf(l)), continued(l));
     const contexts = heredoc || l.stdin ? MULTI_LINE_CONTEXTS : ONE_LINE_CONTEXTS;
-    return fc.tuple(
-      body, fc.constantFrom(...contexts), fc.array(fc.constantFrom(...LEADING), { maxLength: 3 }),
-    ).map(([c, ctx, leading]) => {
-      const text = ctx(c);
-      const before = leading.length ? `${leading.join('\n')}\n` : '';
-      const code = `${before}${text}\n`;
-      const at = code.indexOf(c);
-      const start = code.slice(0, at).split('\n').length - 1;
-      return { code, start, end: start + c.split('\n').length - 1, wrappers };
-    });
+    return fc
+      .tuple(body, fc.constantFrom(...contexts), fc.array(fc.constantFrom(...LEADING), { maxLength: 3 }))
+      .map(([c, ctx, leading]) => {
+        const text = ctx(c);
+        const before = leading.length ? `${leading.join('\n')}\n` : '';
+        const code = `${before}${text}\n`;
+        const at = code.indexOf(c);
+        const start = code.slice(0, at).split('\n').length - 1;
+        return { code, start, end: start + c.split('\n').length - 1, wrappers };
+      });
   });
 }

@@ -2,7 +2,18 @@
 // they were edited (same size, same mtime, a new import, a dependency reinstall), and a build that cannot
 // be made falls back to the sources.
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync, readdirSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+  readdirSync,
+} from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -35,7 +46,10 @@ describe('a small project run through bundledEntry', () => {
     root = mkdtempSync(join(tmpdir(), 'bundle-test-'));
     mkdirSync(join(root, 'node_modules'));
     writeFileSync(join(root, 'node_modules', '.package-lock.json'), '{"lockfileVersion":3}');
-    writeFileSync(join(root, 'entry.ts'), "import { value } from './dep.ts';\nexport function main(): string {\n  return value;\n}\n");
+    writeFileSync(
+      join(root, 'entry.ts'),
+      "import { value } from './dep.ts';\nexport function main(): string {\n  return value;\n}\n",
+    );
     writeFileSync(join(root, 'dep.ts'), "export const value: string = 'one';\n");
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -89,7 +103,9 @@ describe('a small project run through bundledEntry', () => {
       writeFileSync(join(root, 'dep.ts'), `export const value: string = 'v${i}';\n`);
       expect(runEntry()).toBe(`bundle v${i}`);
     }
-    expect(readdirSync(cacheDir()).filter((d) => !d.startsWith('.') && d !== 'current.json').length).toBeLessThanOrEqual(4);
+    expect(
+      readdirSync(cacheDir()).filter((d) => !d.startsWith('.') && d !== 'current.json').length,
+    ).toBeLessThanOrEqual(4);
   });
 });
 
@@ -99,7 +115,13 @@ describe('the runbook bin in a copy of the project', () => {
     spawnSync(process.execPath, [join(root, 'runner/bin/runbook.js'), ...args], {
       encoding: 'utf8',
       cwd: root,
-      env: { ...process.env, NO_COLOR: '1', RUNBOOK_BUNDLE_DIR: join(root, 'bundles'), npm_package_version: undefined, ...env },
+      env: {
+        ...process.env,
+        NO_COLOR: '1',
+        RUNBOOK_BUNDLE_DIR: join(root, 'bundles'),
+        npm_package_version: undefined,
+        ...env,
+      },
     });
 
   beforeAll(() => {
@@ -128,7 +150,10 @@ describe('the runbook bin in a copy of the project', () => {
     expect(bin(['--help']).stdout).toContain('DOCUMENTED procedures: parse');
     const verb = join(root, 'runner/commands/list.ts');
     expect(readFileSync(verb, 'utf8')).toContain("'list the runbooks in this project");
-    editKeepingTime(verb, readFileSync(verb, 'utf8').replace("'list the runbooks in this project", "'LIST the runbooks in this project"));
+    editKeepingTime(
+      verb,
+      readFileSync(verb, 'utf8').replace("'list the runbooks in this project", "'LIST the runbooks in this project"),
+    );
     expect(bin(['--help']).stdout).toContain('LIST the runbooks in this project');
   });
 });

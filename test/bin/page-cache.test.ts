@@ -38,7 +38,10 @@ beforeAll(() => {
   writeFileSync(join(dir, 'beta.mdx'), runbook('beta', 'Beta two', 'echo two'));
   writeFileSync(join(copy.root, 'src/content/docs/runbooks/../inventory-free.md'), '# no steps\n');
   mkdirSync(join(copy.root, 'src/content/lab'));
-  writeFileSync(join(copy.root, 'src/content/lab/inventory.yaml'), 'cluster:\n  name: homelab\n  context: bench\n  server: https://127.0.0.1:6443\n  k3sVersion: v1.34.3+k3s1\nnodes:\n  - { name: n1, roles: [server], address: 127.0.0.1 }\n');
+  writeFileSync(
+    join(copy.root, 'src/content/lab/inventory.yaml'),
+    'cluster:\n  name: homelab\n  context: bench\n  server: https://127.0.0.1:6443\n  k3sVersion: v1.34.3+k3s1\nnodes:\n  - { name: n1, roles: [server], address: 127.0.0.1 }\n',
+  );
 });
 afterAll(() => copy.remove());
 
@@ -46,9 +49,16 @@ describe('the page cache', () => {
   it('is filled by the first list and answers the next ones', () => {
     same(['list', '--json']);
     expect(readdirSync(pagesDir()).sort()).toEqual(
-      ['src/content/docs/inventory-free.md', 'src/content/docs/runbooks/alpha.mdx', 'src/content/docs/runbooks/beta.mdx'].map((n) => `${encodeURIComponent(n)}.v8`),
+      [
+        'src/content/docs/inventory-free.md',
+        'src/content/docs/runbooks/alpha.mdx',
+        'src/content/docs/runbooks/beta.mdx',
+      ].map((n) => `${encodeURIComponent(n)}.v8`),
     );
-    expect(JSON.parse(same(['list', '--json']).stdout).map((r: { title: string }) => r.title)).toEqual(['Alpha one', 'Beta two']);
+    expect(JSON.parse(same(['list', '--json']).stdout).map((r: { title: string }) => r.title)).toEqual([
+      'Alpha one',
+      'Beta two',
+    ]);
   });
 
   it('never serves a stale page: any edit, same size and same mtime included, is what list and show print', () => {
@@ -78,7 +88,10 @@ describe('the page cache', () => {
     writeFileSync(entry('alpha.mdx'), readFileSync(entry('alpha.mdx')).subarray(0, 40));
     copyFileSync(entry('beta.mdx'), join(pagesDir(), 'stolen.v8'));
     copyFileSync(join(pagesDir(), 'stolen.v8'), entry('alpha.mdx'));
-    expect(JSON.parse(same(['list', '--json']).stdout).map((r: { title: string }) => r.title)).toEqual(['Alpha one', 'Beta two']);
+    expect(JSON.parse(same(['list', '--json']).stdout).map((r: { title: string }) => r.title)).toEqual([
+      'Alpha one',
+      'Beta two',
+    ]);
   });
 
   it('a page that turns invalid shows its errors, and RUNBOOK_PAGE_CACHE=0 parses without the cache', () => {

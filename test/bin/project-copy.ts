@@ -25,7 +25,14 @@ export function projectCopy(options: { content?: boolean } = {}) {
     const r = spawnSync(process.execPath, [join(root, 'runner/bin/runbook.js'), ...args], {
       encoding: 'utf8',
       cwd: root,
-      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined, RUNBOOK_INVENTORY: undefined, npm_package_version: undefined, ...env },
+      env: {
+        ...process.env,
+        NO_COLOR: '1',
+        FORCE_COLOR: undefined,
+        RUNBOOK_INVENTORY: undefined,
+        npm_package_version: undefined,
+        ...env,
+      },
       timeout: 60_000,
     });
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };

@@ -17,7 +17,7 @@ const VALID = [
   'cat <<-EOF\n\t    { \n\tEOF',
   '{ echo a; echo b; } > /dev/null',
   'f() {\n  echo "$1"\n}\nf x',
-  'case "$X" in\n  a) echo a ;;\n  *) echo other ;;\esac'.replace('\\esac', '\nesac'),
+  'case "$X" in\n  a) echo a ;;\n  *) echo other ;;esac'.replace('\\esac', '\nesac'),
   `touch ${marker}`,
   `echo "$(touch ${marker})"`,
   'while read -r line; do echo "$line"; done < /dev/null',
@@ -44,7 +44,11 @@ const WARNING = ['cat <<EOF\nnot closed'];
 
 /** What `bash -n` says about a snippet on its own: the reference the chunked check must reproduce. */
 function bashN(code: string): SyntaxResult {
-  const r = spawnSync('bash', ['--norc', '--noprofile', '-n'], { input: `${code}\n`, encoding: 'utf8', env: { PATH: process.env.PATH, LC_ALL: 'C' } });
+  const r = spawnSync('bash', ['--norc', '--noprofile', '-n'], {
+    input: `${code}\n`,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, LC_ALL: 'C' },
+  });
   const line = Number(/line (\d+):/.exec(r.stderr)?.[1] ?? 1);
   if (r.status === 0) return r.stderr.trim() ? { ok: true, warning: true, line } : { ok: true };
   return { ok: false, line };
@@ -56,7 +60,9 @@ describe('bash syntax check in chunks', () => {
     const templates = [...VALID, ...BROKEN, ...WARNING];
     const pad = (i: number) => `# step ${i} ${'x'.repeat(120)}\n`;
     const reference = templates.map((t) => bashN(`${pad(0)}${t}`));
-    const picks = Array.from({ length: 1000 }, (_, i) => (i % 97 === 13 ? VALID.length + ((i / 97) | 0) % (BROKEN.length + WARNING.length) : i % VALID.length));
+    const picks = Array.from({ length: 1000 }, (_, i) =>
+      i % 97 === 13 ? VALID.length + (((i / 97) | 0) % (BROKEN.length + WARNING.length)) : i % VALID.length,
+    );
     const checker = new BashSyntaxChecker();
     const pending = picks.map((t, i) => checker.check(`${pad(i)}${templates[t]}`));
     checker.flush();
@@ -74,7 +80,11 @@ describe('bash syntax check in chunks', () => {
 
   it('fails a chunk whose one bad step closes the braces early', async () => {
     const checker = new BashSyntaxChecker();
-    const codes = [...Array.from({ length: 50 }, () => 'kubectl get nodes'), 'echo hi\n}\n{ echo sneaky', ...Array.from({ length: 50 }, () => 'echo ok')];
+    const codes = [
+      ...Array.from({ length: 50 }, () => 'kubectl get nodes'),
+      'echo hi\n}\n{ echo sneaky',
+      ...Array.from({ length: 50 }, () => 'echo ok'),
+    ];
     const pending = codes.map((c) => checker.check(c));
     checker.flush();
     const results = await Promise.all(pending);

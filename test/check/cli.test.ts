@@ -14,7 +14,9 @@ describe('runbook check (CLI)', () => {
   it('prints path:line:col  severity  rule  message and exits 2 on errors', () => {
     const r = runbook(['check', ...inv, 'test/fixtures/check/broken/destructive-unconfirmed.mdx']);
     expect(r.code).toBe(2);
-    expect(r.stdout).toMatch(/^test\/fixtures\/check\/broken\/destructive-unconfirmed\.mdx:7:1 {2}error {2}destructive-unconfirmed {2}step "drain" runs kubectl drain without confirm/m);
+    expect(r.stdout).toMatch(
+      /^test\/fixtures\/check\/broken\/destructive-unconfirmed\.mdx:7:1 {2}error {2}destructive-unconfirmed {2}step "drain" runs kubectl drain without confirm/m,
+    );
     expect(r.stderr).toContain('1 page, 1 step: 1 error, 0 warnings');
   });
 
@@ -32,13 +34,24 @@ describe('runbook check (CLI)', () => {
     const out = JSON.parse(r.stdout);
     expect(out.ok).toBe(false);
     expect(out.files).toBeGreaterThan(20);
-    expect(out.diagnostics[0]).toEqual(expect.objectContaining({ file: expect.any(String), line: expect.any(Number), column: expect.any(Number), severity: expect.any(String), rule: expect.any(String) }));
+    expect(out.diagnostics[0]).toEqual(
+      expect.objectContaining({
+        file: expect.any(String),
+        line: expect.any(Number),
+        column: expect.any(Number),
+        severity: expect.any(String),
+        rule: expect.any(String),
+      }),
+    );
   });
 
   it('executes nothing, not even command substitutions in a broken step', () => {
     const marker = join(tmp, 'executed');
     const page = join(tmp, 'page.mdx');
-    writeFileSync(page, `---\ntitle: t\n---\n\`\`\`bash step=a\ntouch ${marker}\necho "$(touch ${marker})"\nif\n\`\`\`\n\n\`\`\`bash step=b\ntouch ${marker}\n\`\`\`\n`);
+    writeFileSync(
+      page,
+      `---\ntitle: t\n---\n\`\`\`bash step=a\ntouch ${marker}\necho "$(touch ${marker})"\nif\n\`\`\`\n\n\`\`\`bash step=b\ntouch ${marker}\n\`\`\`\n`,
+    );
     const r = runbook(['check', ...inv, page]);
     expect(r.stdout).toContain('bash-syntax');
     expect(existsSync(marker)).toBe(false);
@@ -46,7 +59,10 @@ describe('runbook check (CLI)', () => {
 
   it('names the file and line of a broken inventory', () => {
     const bad = join(tmp, 'inventory.yaml');
-    writeFileSync(bad, 'cluster:\n  name: x\n  context: x\n  server: https://127.0.0.1:6443\n  k3sVersion: v1.34.3+k3s1\nnodes:\n  - name: Bad_Name\n    roles: [server]\n    address: 127.0.0.1\n');
+    writeFileSync(
+      bad,
+      'cluster:\n  name: x\n  context: x\n  server: https://127.0.0.1:6443\n  k3sVersion: v1.34.3+k3s1\nnodes:\n  - name: Bad_Name\n    roles: [server]\n    address: 127.0.0.1\n',
+    );
     const r = runbook(['check', '--inventory', bad, 'test/fixtures/check/valid']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/inventory\.yaml:7 {2}nodes\.0\.name: use lowercase letters/);
@@ -58,7 +74,9 @@ describe('runbook check (CLI)', () => {
     writeFileSync(join(records, 'rolling', 'broken.json'), '{"schemaVersion": 1}');
     const r = runbook(['check', ...inv, '--records', records, 'test/fixtures/check/valid']);
     expect(r.code).toBe(2);
-    expect(r.stdout).toMatch(/runs\/rolling\/broken\.json:1:1 {2}error {2}run-record {2}not a valid run record: runId: /);
+    expect(r.stdout).toMatch(
+      /runs\/rolling\/broken\.json:1:1 {2}error {2}run-record {2}not a valid run record: runId: /,
+    );
   });
 
   it('says what to do for a missing path', () => {
@@ -76,7 +94,14 @@ describe('CLI conventions', () => {
   });
 
   it('a closed pipe (runbook show … | head -1) ends quietly with the exit code, no EPIPE crash', () => {
-    const r = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" runner/cli.ts show k3s-upgrade --set TARGET_VERSION=v1.35.1+k3s1 | head -1`], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined } });
+    const r = spawnSync(
+      'bash',
+      [
+        '-c',
+        `set -o pipefail; "${process.execPath}" runner/cli.ts show k3s-upgrade --set TARGET_VERSION=v1.35.1+k3s1 | head -1`,
+      ],
+      { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined } },
+    );
     expect(r.stdout).toMatch(/^K3s upgrade/);
     expect(r.stderr).not.toContain('EPIPE');
     expect(r.status).toBe(0);
@@ -86,7 +111,8 @@ describe('CLI conventions', () => {
     const r = runbook(['history', 'cluster-health', '--json']);
     expect(r.code).toBe(0);
     const rows = JSON.parse(r.stdout) as Array<{ sandbox: boolean; file: string }>;
-    const server = (file: string) => (JSON.parse(readFileSync(file, 'utf8')) as { cluster: { server?: string } }).cluster.server ?? '';
+    const server = (file: string) =>
+      (JSON.parse(readFileSync(file, 'utf8')) as { cluster: { server?: string } }).cluster.server ?? '';
     for (const row of rows) expect(row.sandbox, row.file).toBe(/^https:\/\/127\./.test(server(row.file)));
     expect(rows.some((row) => row.sandbox)).toBe(true);
     expect(runbook(['history', 'cluster-health']).stdout).toMatch(/succeeded \(sandbox\)/);
@@ -106,14 +132,18 @@ describe('CLI conventions', () => {
   });
 
   it('show prints a numbered plan with targets, masked secrets and param sources', () => {
-    const r = runbook(['show', ...inv, 'test/fixtures/check/valid/rolling.mdx', '--set', 'REASON=kernel'], { env: { API_TOKEN: 'canary-5e3c1' } });
+    const r = runbook(['show', ...inv, 'test/fixtures/check/valid/rolling.mdx', '--set', 'REASON=kernel'], {
+      env: { API_TOKEN: 'canary-5e3c1' },
+    });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('3. restart@agent-1');
     expect(r.stdout).toContain('on agent-1 (operator@127.0.0.2:2202)');
     expect(r.stdout).toMatch(/API_TOKEN\s+••••\s+environment/);
     expect(r.stdout).toMatch(/REASON\s+kernel\s+--set/);
     expect(r.stdout).not.toContain('canary-5e3c1');
-    const json = runbook(['show', ...inv, '--json', 'test/fixtures/check/valid/rolling.mdx'], { env: { API_TOKEN: 'canary-5e3c1' } });
+    const json = runbook(['show', ...inv, '--json', 'test/fixtures/check/valid/rolling.mdx'], {
+      env: { API_TOKEN: 'canary-5e3c1' },
+    });
     expect(json.stdout).not.toContain('canary-5e3c1');
     expect(JSON.parse(json.stdout).problems).toEqual([expect.stringContaining('param REASON is required')]);
   });

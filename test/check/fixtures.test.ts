@@ -23,7 +23,9 @@ describe('runbook check on broken fixtures', () => {
   const inventory = testInventory();
   for (const file of pages(BROKEN)) {
     it(`${file.slice(BROKEN.length + 1)} fails with a positioned diagnostic`, async () => {
-      const expectation = /(?:\{\/\*|<!--) expect: ([\w-]+) @ (\d+)(?::(\d+))? (?:\*\/\}|-->)/.exec(readFileSync(file, 'utf8'));
+      const expectation = /(?:\{\/\*|<!--) expect: ([\w-]+) @ (\d+)(?::(\d+))? (?:\*\/\}|-->)/.exec(
+        readFileSync(file, 'utf8'),
+      );
       expect(expectation, 'fixture must declare {/* expect: rule @ line */}').not.toBeNull();
       const [, rule, line, column] = expectation!;
       const { diagnostics } = await checkFiles(process.cwd(), [file], inventory);

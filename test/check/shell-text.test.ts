@@ -28,7 +28,7 @@ describe('requires sees the commands the step runs here', () => {
   });
 
   it('points at the line the tool is on', () => {
-    const page = '---\ntitle: t\nrunbook:\n  risk: low\n---\n\n```bash step=s\na \'\nb\n\'\nhelm list\n```\n';
+    const page = "---\ntitle: t\nrunbook:\n  risk: low\n---\n\n```bash step=s\na '\nb\n'\nhelm list\n```\n";
     expect(requiresRule(parseProcedure(page, 'p.mdx'), testInventory()).map((d) => d.line)).toEqual([11]);
   });
 

@@ -42,7 +42,9 @@ describe('.github/workflows/runbooks.yml', () => {
       expect(deploy.permissions).toEqual({ pages: 'write', 'id-token': 'write' });
       expect(deploy.environment.name).toBe('github-pages');
       expect(deploy.concurrency.group).toBe('pages');
-      expect(deploy.steps.some((s: Record<string, any>) => String(s.uses).startsWith('actions/deploy-pages@'))).toBe(true);
+      expect(deploy.steps.some((s: Record<string, any>) => String(s.uses).startsWith('actions/deploy-pages@'))).toBe(
+        true,
+      );
     });
 
     it('the build asks configure-pages for the base path and uploads dist/ on main only', () => {
@@ -50,7 +52,10 @@ describe('.github/workflows/runbooks.yml', () => {
       expect(step('actions/upload-pages-artifact@')?.if).toBe(onMainPush);
       expect(step('actions/upload-pages-artifact@')?.with.path).toBe('dist/');
       const build = buildSteps.find((s) => s.run === 'npm run build');
-      expect(build?.env).toEqual({ SITE_URL: '${{ steps.pages.outputs.origin }}', SITE_BASE: '${{ steps.pages.outputs.base_path }}' });
+      expect(build?.env).toEqual({
+        SITE_URL: '${{ steps.pages.outputs.origin }}',
+        SITE_BASE: '${{ steps.pages.outputs.base_path }}',
+      });
     });
   });
 

@@ -69,8 +69,14 @@ function records_(id: string): RunRecord[] {
 }
 
 /** The CLI without blocking this process (the listener below must go on accepting meanwhile). */
-function runbookAsync(args: string[], extraEnv: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['runner/cli.ts', ...args], { env: { ...process.env, NO_COLOR: '1', ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+function runbookAsync(
+  args: string[],
+  extraEnv: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['runner/cli.ts', ...args], {
+    env: { ...process.env, NO_COLOR: '1', ...extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -87,12 +93,14 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  await sandbox().kc.makeApiClient(CoreV1Api).deleteNamespace({ name: ns }).catch(() => {});
+  await sandbox()
+    .kc.makeApiClient(CoreV1Api)
+    .deleteNamespace({ name: ns })
+    .catch(() => {});
   rmSync(dir, { recursive: true, force: true });
 });
 
 describe('apply steps go through the API (server-side apply, field manager runbook)', () => {
-
   const run = (file: string) => runbook(['run', file, '--inventory', inventory, '--records', records], { env: env() });
 
   it('created on the first run, unchanged on the second, configured after a change; the record says so', () => {
@@ -113,21 +121,44 @@ describe('apply steps go through the API (server-side apply, field manager runbo
 
     const [a, b, c] = records_('apply-web');
     expect(results(a!)).toEqual([`Namespace/${ns} created`, 'ConfigMap/web-config created', 'Deployment/web created']);
-    expect(results(b!)).toEqual([`Namespace/${ns} unchanged`, 'ConfigMap/web-config unchanged', 'Deployment/web unchanged']);
-    expect(results(c!)).toEqual([`Namespace/${ns} unchanged`, 'ConfigMap/web-config configured', 'Deployment/web unchanged']);
+    expect(results(b!)).toEqual([
+      `Namespace/${ns} unchanged`,
+      'ConfigMap/web-config unchanged',
+      'Deployment/web unchanged',
+    ]);
+    expect(results(c!)).toEqual([
+      `Namespace/${ns} unchanged`,
+      'ConfigMap/web-config configured',
+      'Deployment/web unchanged',
+    ]);
     expect(a!.steps[0]!.applied![0]).toEqual({ apiVersion: 'v1', kind: 'Namespace', name: ns, result: 'created' });
-    expect(a!.steps[0]!.applied![2]).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: 'web', result: 'created' });
-    expect(c!.steps[0]!.output).toBe(`namespace/${ns} unchanged\nconfigmap/web-config configured\ndeployment.apps/web unchanged\n`);
+    expect(a!.steps[0]!.applied![2]).toEqual({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      namespace: ns,
+      name: 'web',
+      result: 'created',
+    });
+    expect(c!.steps[0]!.output).toBe(
+      `namespace/${ns} unchanged\nconfigmap/web-config configured\ndeployment.apps/web unchanged\n`,
+    );
 
     // The cluster has it, owned by the field manager `runbook`.
-    const cm = JSON.parse(kubectlOk(['get', 'configmap', 'web-config', '-n', ns, '-o', 'json', '--show-managed-fields']));
+    const cm = JSON.parse(
+      kubectlOk(['get', 'configmap', 'web-config', '-n', ns, '-o', 'json', '--show-managed-fields']),
+    );
     expect(cm.data).toEqual({ greeting: 'changed' });
-    expect(cm.metadata.managedFields.map((m: { manager: string; operation: string }) => `${m.manager} ${m.operation}`)).toContain('runbook Apply');
+    expect(
+      cm.metadata.managedFields.map((m: { manager: string; operation: string }) => `${m.manager} ${m.operation}`),
+    ).toContain('runbook Apply');
   });
 
-  it('a namespaced object without a namespace goes to the kube context\'s (here: default)', () => {
+  it("a namespaced object without a namespace goes to the kube context's (here: default)", () => {
     const name = uniqueName('cm');
-    const file = page('apply-default-ns', `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  a: "1"`);
+    const file = page(
+      'apply-default-ns',
+      `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  a: "1"`,
+    );
     try {
       const r = run(file);
       expect(r.code, r.stderr + r.stdout).toBe(0);
@@ -139,7 +170,7 @@ describe('apply steps go through the API (server-side apply, field manager runbo
     }
   });
 
-  it('an invalid manifest fails the step with the API\'s own message per object; the valid ones are still applied', () => {
+  it("an invalid manifest fails the step with the API's own message per object; the valid ones are still applied", () => {
     const file = page('apply-invalid', manifest({ data: 'changed', replicas: '"2"' }));
     const r = run(file);
     expect(r.code, r.stderr + r.stdout).toBe(1);
@@ -154,13 +185,18 @@ describe('apply steps go through the API (server-side apply, field manager runbo
     const typo = page('apply-typo', manifest({ data: 'changed', extra: '\n  replicaz: 3' }));
     const t = run(typo);
     expect(t.code).toBe(1);
-    expect(records_('apply-typo')[0]!.steps[0]!.applied![2]!.error).toMatch(/\.spec\.replicaz: field not declared in schema/);
+    expect(records_('apply-typo')[0]!.steps[0]!.applied![2]!.error).toMatch(
+      /\.spec\.replicaz: field not declared in schema/,
+    );
   });
 
   it('a manifest of more objects than a record keeps: 200 in applied, failures first, and the count of the rest', () => {
     const prefix = uniqueName('many');
-    const objects = Array.from({ length: 205 }, (_, i) =>
-      `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${prefix}-${i}\n  namespace: ${ns}\ndata:\n  n: ${i === 204 ? '[not, a, string]' : `"${i}"`}`);
+    const objects = Array.from(
+      { length: 205 },
+      (_, i) =>
+        `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${prefix}-${i}\n  namespace: ${ns}\ndata:\n  n: ${i === 204 ? '[not, a, string]' : `"${i}"`}`,
+    );
     const file = page('apply-many', objects.join('\n---\n'));
     const r = run(file);
     expect(r.code, r.stderr + r.stdout).toBe(1);
@@ -176,18 +212,30 @@ describe('runbook check --cluster: a server-side dry run of every apply step', (
   const check = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) =>
     runbook(['check', ...args, '--inventory', inventory], { env: { ...env(), ...extraEnv } });
 
-  it('reports each object the API refuses at its line with the API\'s message, exit 1; nothing is created', async () => {
+  it("reports each object the API refuses at its line with the API's message, exit 1; nothing is created", async () => {
     const fresh = uniqueName('dry-ns');
     const file = page('dry-invalid', manifest({ replicas: '"2"' }).replaceAll(ns, fresh));
     const r = check(['--cluster', file]);
     expect(r.code, r.stderr + r.stdout).toBe(1);
     // The Deployment's `apiVersion:` is line 14 of the manifest, so the page's line FENCE_LINE + 14.
     const line = FENCE_LINE + 14;
-    expect(r.stdout).toMatch(new RegExp(`dry-invalid\\.mdx:${line}:1  error  cluster-dry-run  step "web": deployment\\.apps/web \\(namespace ${fresh}\\): .*\\.spec\\.replicas: expected numeric \\(int or float\\), got string`));
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `dry-invalid\\.mdx:${line}:1  error  cluster-dry-run  step "web": deployment\\.apps/web \\(namespace ${fresh}\\): .*\\.spec\\.replicas: expected numeric \\(int or float\\), got string`,
+      ),
+    );
     expect(r.stdout.match(/cluster-dry-run/g)).toHaveLength(1); // the namespace and the ConfigMap pass (in a namespace the page creates)
-    expect(r.stderr).toMatch(/server-side dry run against https:\/\/127\.0\.0\.1:\d+: 3 objects in 1 apply step, 1 refused/);
+    expect(r.stderr).toMatch(
+      /server-side dry run against https:\/\/127\.0\.0\.1:\d+: 3 objects in 1 apply step, 1 refused/,
+    );
     const { kc } = sandbox();
-    const err = await kc.makeApiClient(CoreV1Api).readNamespace({ name: fresh }).then(() => undefined, (e: { code?: number }) => e);
+    const err = await kc
+      .makeApiClient(CoreV1Api)
+      .readNamespace({ name: fresh })
+      .then(
+        () => undefined,
+        (e: { code?: number }) => e,
+      );
     expect(err?.code).toBe(404);
 
     const json = check(['--cluster', '--json', file]);
@@ -195,7 +243,10 @@ describe('runbook check --cluster: a server-side dry run of every apply step', (
     const out = JSON.parse(json.stdout);
     expect(out.ok).toBe(false);
     expect(out.cluster).toMatchObject({ objects: 3, refused: 1, steps: 1 });
-    expect(out.diagnostics.find((d: { rule: string }) => d.rule === 'cluster-dry-run')).toMatchObject({ line, severity: 'error' });
+    expect(out.diagnostics.find((d: { rule: string }) => d.rule === 'cluster-dry-run')).toMatchObject({
+      line,
+      severity: 'error',
+    });
   });
 
   it('a valid manifest: exit 0', () => {

@@ -16,8 +16,7 @@ describe('cordon, drain and uncordon', () => {
   const policy = kc.makeApiClient(PolicyV1Api);
   let node = '';
 
-  const appPods = async () =>
-    (await core.listNamespacedPod({ namespace: ns, labelSelector: `app=${app}` })).items;
+  const appPods = async () => (await core.listNamespacedPod({ namespace: ns, labelSelector: `app=${app}` })).items;
   const runningOn = (pods: V1Pod[], n: string) =>
     pods.filter((p) => p.spec?.nodeName === n && p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp);
 
@@ -28,20 +27,30 @@ describe('cordon, drain and uncordon', () => {
     node = agent.metadata!.name!;
     await core.createNamespace({ body: { metadata: { name: ns } } });
     // Two replicas pinned to the node, and a budget that allows no disruption.
-    await apps.createNamespacedDeployment({ namespace: ns, body: {
-      metadata: { name: app },
-      spec: {
-        replicas: 2,
-        selector: { matchLabels: { app } },
-        template: {
-          metadata: { labels: { app } },
-          spec: { nodeSelector: { 'kubernetes.io/hostname': node }, containers: [{ name: 'app', image: 'nginx:1.27' }] },
+    await apps.createNamespacedDeployment({
+      namespace: ns,
+      body: {
+        metadata: { name: app },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: { app } },
+          template: {
+            metadata: { labels: { app } },
+            spec: {
+              nodeSelector: { 'kubernetes.io/hostname': node },
+              containers: [{ name: 'app', image: 'nginx:1.27' }],
+            },
+          },
         },
       },
-    } });
-    await policy.createNamespacedPodDisruptionBudget({ namespace: ns, body: {
-      metadata: { name: app }, spec: { minAvailable: 2, selector: { matchLabels: { app } } },
-    } });
+    });
+    await policy.createNamespacedPodDisruptionBudget({
+      namespace: ns,
+      body: {
+        metadata: { name: app },
+        spec: { minAvailable: 2, selector: { matchLabels: { app } } },
+      },
+    });
     await eventually('2 pods Running on the node', async () => runningOn(await appPods(), node).length === 2);
     await eventually('the budget to be observed', async () => {
       const pdb = await policy.readNamespacedPodDisruptionBudget({ name: app, namespace: ns });
@@ -59,15 +68,22 @@ describe('cordon, drain and uncordon', () => {
     expect((await core.readNode({ name: node })).spec?.unschedulable).toBe(true);
     // The node lifecycle controller (controller-manager) adds the matching taint, a moment later.
     await eventually('the unschedulable taint', async () =>
-      (await core.readNode({ name: node })).spec?.taints?.some((t) => t.key === 'node.kubernetes.io/unschedulable'));
+      (await core.readNode({ name: node })).spec?.taints?.some((t) => t.key === 'node.kubernetes.io/unschedulable'),
+    );
   });
 
   it('an eviction that would break the budget is refused with 429', async () => {
     const pod = (await appPods())[0]!;
-    const err = await core.createNamespacedPodEviction({
-      name: pod.metadata!.name!, namespace: ns,
-      body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: pod.metadata!.name!, namespace: ns } },
-    }).then(() => undefined, (e: unknown) => e);
+    const err = await core
+      .createNamespacedPodEviction({
+        name: pod.metadata!.name!,
+        namespace: ns,
+        body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: pod.metadata!.name!, namespace: ns } },
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(err).toBeInstanceOf(ApiException);
     const api = err as ApiException<string>;
     expect(api.code).toBe(429);
@@ -75,21 +91,39 @@ describe('cordon, drain and uncordon', () => {
   });
 
   it('drain gives up while the budget blocks it, and leaves the pods running', () => {
-    const r = kubectl(['drain', node, '--ignore-daemonsets', '--delete-emptydir-data',
-      `--pod-selector=app=${app}`, '--timeout=8s']);
+    const r = kubectl([
+      'drain',
+      node,
+      '--ignore-daemonsets',
+      '--delete-emptydir-data',
+      `--pod-selector=app=${app}`,
+      '--timeout=8s',
+    ]);
     expect(r.status).not.toBe(0);
     expect(r.stderr + r.stdout).toMatch(/violate the pod's disruption budget/);
   });
 
   it('drain evicts the pods once the budget allows it', async () => {
     expect(runningOn(await appPods(), node)).toHaveLength(2);
-    await policy.patchNamespacedPodDisruptionBudget({ name: app, namespace: ns,
-      body: [{ op: 'replace', path: '/spec/minAvailable', value: 0 }] });
-    await eventually('the budget to allow 2 disruptions', async () =>
-      (await policy.readNamespacedPodDisruptionBudget({ name: app, namespace: ns })).status?.disruptionsAllowed === 2);
+    await policy.patchNamespacedPodDisruptionBudget({
+      name: app,
+      namespace: ns,
+      body: [{ op: 'replace', path: '/spec/minAvailable', value: 0 }],
+    });
+    await eventually(
+      'the budget to allow 2 disruptions',
+      async () =>
+        (await policy.readNamespacedPodDisruptionBudget({ name: app, namespace: ns })).status?.disruptionsAllowed === 2,
+    );
 
-    const out = kubectlOk(['drain', node, '--ignore-daemonsets', '--delete-emptydir-data',
-      `--pod-selector=app=${app}`, '--timeout=60s']);
+    const out = kubectlOk([
+      'drain',
+      node,
+      '--ignore-daemonsets',
+      '--delete-emptydir-data',
+      `--pod-selector=app=${app}`,
+      '--timeout=60s',
+    ]);
     expect(out).toMatch(/evicted/);
     expect(out).toContain(`node/${node} drained`);
     // Replacements cannot go anywhere: pinned to a cordoned node.

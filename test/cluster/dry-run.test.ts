@@ -28,12 +28,18 @@ describe('server-side dry-run apply', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain(`deployment.apps/${name} serverside-applied (server dry run)`);
-    const err = await apps.readNamespacedDeployment({ name, namespace: 'default' }).then(() => undefined, (e: unknown) => e);
+    const err = await apps.readNamespacedDeployment({ name, namespace: 'default' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect((err as ApiException<unknown>).code).toBe(404);
   });
 
-  it('rejects a manifest whose selector does not match its template, with the API\'s message', () => {
-    const bad = good.replace(`template:\n    metadata: { labels: { app: ${name} } }`, 'template:\n    metadata: { labels: { app: other } }');
+  it("rejects a manifest whose selector does not match its template, with the API's message", () => {
+    const bad = good.replace(
+      `template:\n    metadata: { labels: { app: ${name} } }`,
+      'template:\n    metadata: { labels: { app: other } }',
+    );
     const r = kubectl(['apply', '--server-side', '--dry-run=server', '-f', '-'], bad);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain(`The Deployment "${name}" is invalid`);
@@ -42,16 +48,26 @@ describe('server-side dry-run apply', () => {
   });
 
   it('rejects an unknown field (strict server-side field validation)', () => {
-    const r = kubectl(['apply', '--server-side', '--dry-run=server', '-f', '-'], good.replace('replicas: 2', 'replicaz: 2'));
+    const r = kubectl(
+      ['apply', '--server-side', '--dry-run=server', '-f', '-'],
+      good.replace('replicas: 2', 'replicaz: 2'),
+    );
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('.spec.replicaz: field not declared in schema');
   });
 
   it('answers client-node dry-run creates with an ApiException carrying the API status', async () => {
-    const body = { metadata: { name: 'Not_A_Valid_Name' }, spec: { selector: { matchLabels: { a: 'b' } },
-      template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } } };
-    const err = await apps.createNamespacedDeployment({ namespace: 'default', body, dryRun: 'All' })
-      .then(() => undefined, (e: unknown) => e);
+    const body = {
+      metadata: { name: 'Not_A_Valid_Name' },
+      spec: {
+        selector: { matchLabels: { a: 'b' } },
+        template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } },
+      },
+    };
+    const err = await apps.createNamespacedDeployment({ namespace: 'default', body, dryRun: 'All' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ApiException);
     const api = err as ApiException<string>;
     expect(api.code).toBe(422);

@@ -21,7 +21,12 @@ let stateDir: string | undefined;
 
 // If vitest exits without running teardown (Ctrl-C, a crash), still leave no
 // process or file behind. 'exit' handlers must be synchronous: SIGKILL.
-const onExit = () => { if (stateDir) { killNow(stateDir); rmSync(stateDir, { recursive: true, force: true }); } };
+const onExit = () => {
+  if (stateDir) {
+    killNow(stateDir);
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+};
 
 export async function setup(project: TestProject): Promise<void> {
   stateDir = mkdtempSync(join(tmpdir(), 'k3s-lab-sandbox-test-'));

@@ -15,16 +15,22 @@ export function sandbox(): { kubeconfig: string; kubectlPath: string; kc: KubeCo
   return { kubeconfig, kubectlPath, kc };
 }
 
-export interface Run { status: number | null; stdout: string; stderr: string }
+export interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs the sandbox's kubectl against the sandbox only (KUBECONFIG is set explicitly). */
 export function kubectl(args: string[], input?: string): Run {
   const { kubeconfig, kubectlPath } = sandbox();
   const r = spawnSync(kubectlPath, args, {
-    encoding: 'utf8', input, timeout: 90_000,
+    encoding: 'utf8',
+    input,
+    timeout: 90_000,
     env: { ...process.env, KUBECONFIG: kubeconfig, HOME: process.env.HOME ?? '/tmp' },
   });
-  return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? (r.error?.message ?? '') };
+  return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? r.error?.message ?? '' };
 }
 
 /** kubectl that must succeed; returns stdout. */
@@ -35,8 +41,12 @@ export function kubectlOk(args: string[], input?: string): string {
 }
 
 /** Polls fn until it returns a value other than undefined/false, or fails with the last observation. */
-export async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>,
-  timeoutMs = 60_000, intervalMs = 250): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+  intervalMs = 250,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -48,7 +58,9 @@ export async function eventually<T>(what: string, fn: () => Promise<T | undefine
       last = err;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+      throw new Error(
+        `timed out after ${timeoutMs / 1000}s waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`,
+      );
     }
     await sleep(intervalMs);
   }

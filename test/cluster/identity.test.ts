@@ -44,7 +44,11 @@ function lastRecord(id: string): RunRecord {
 
 const run = (file: string, inv: string, kubeconfig: string) =>
   runbook(['run', file, '--inventory', inv, '--records', records, '--yes'], {
-    env: { KUBECONFIG: kubeconfig, RUNBOOK_LOCK_DIR: join(dir, 'locks'), PATH: `${join(inject('kubectl'), '..')}:${process.env.PATH}` },
+    env: {
+      KUBECONFIG: kubeconfig,
+      RUNBOOK_LOCK_DIR: join(dir, 'locks'),
+      PATH: `${join(inject('kubectl'), '..')}:${process.env.PATH}`,
+    },
   });
 
 describe('the cluster identity guard', () => {
@@ -101,7 +105,9 @@ describe('the cluster identity guard', () => {
 
   it('a look-alike cluster at the pinned address is refused before anything runs, naming both UIDs', () => {
     const pinned = inventory('lookalike-pin', () => {});
-    const uid = JSON.parse(runbook(['inventory', 'pin', '--inventory', pinned, '--json'], { env: { KUBECONFIG: kubeconfig } }).stdout).uid;
+    const uid = JSON.parse(
+      runbook(['inventory', 'pin', '--inventory', pinned, '--json'], { env: { KUBECONFIG: kubeconfig } }).stdout,
+    ).uid;
     // The other sandbox as if it had replaced the lab at its address: same names, its own server.
     const inv = inventory('lookalike', (i) => Object.assign(i.cluster, { uid, server: other.server }));
     const r = run(page('lookalike'), inv, other.kubeconfig);
@@ -115,7 +121,9 @@ describe('the cluster identity guard', () => {
     const refuse = runbook(['inventory', 'pin', '--inventory', inv], { env: { KUBECONFIG: other.kubeconfig } });
     expect(refuse.code).toBe(2);
     expect(refuse.stderr).toContain('--force');
-    const force = runbook(['inventory', 'pin', '--inventory', inv, '--force', '--json'], { env: { KUBECONFIG: other.kubeconfig } });
+    const force = runbook(['inventory', 'pin', '--inventory', inv, '--force', '--json'], {
+      env: { KUBECONFIG: other.kubeconfig },
+    });
     expect(JSON.parse(force.stdout)).toMatchObject({ changed: true, previous: uid });
   });
 
@@ -135,7 +143,10 @@ describe('the cluster identity guard', () => {
     // The step itself needs the API and fails; the run was allowed to start and recorded why there is no identity.
     expect(tolerated.code).toBe(1);
     const rec = lastRecord('no-api');
-    expect(rec.cluster).toMatchObject({ identity: 'unreachable', error: expect.stringContaining('connection refused') });
+    expect(rec.cluster).toMatchObject({
+      identity: 'unreachable',
+      error: expect.stringContaining('connection refused'),
+    });
     expect(rec.snapshots?.before).toMatchObject({ error: expect.stringContaining('connection refused') });
     expect(rec.lease).toBeUndefined();
   });

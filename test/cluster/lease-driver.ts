@@ -4,26 +4,31 @@
 // Prints one JSON line: {"taken":true,"takenOver":…} or {"refused":"<message>"} (exit 2);
 // later lines report {"note":…}, {"lost":…} and {"released":true}.
 import { connectCluster } from '../../runner/cluster/api.ts';
-import { takeClusterLease } from '../../runner/cluster/lease.ts';
+import { type HeldLease, takeClusterLease } from '../../runner/cluster/lease.ts';
 import { describeError } from '../../runner/errors.ts';
 
 const [kubeconfig, clusterName, operator, runId, duration, renewEvery] = process.argv.slice(2);
 if (!kubeconfig || !clusterName || !operator || !runId) {
-  console.error('usage: lease-driver.ts <kubeconfig> <clusterName> <operator> <runId> [durationSeconds] [renewEveryMs]');
+  console.error(
+    'usage: lease-driver.ts <kubeconfig> <clusterName> <operator> <runId> [durationSeconds] [renewEveryMs]',
+  );
   process.exit(2);
 }
 const say = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`);
 
 const cluster = await connectCluster(kubeconfig);
-let lease;
+let lease: HeldLease;
 try {
-  lease = await takeClusterLease(cluster, clusterName,
+  lease = await takeClusterLease(
+    cluster,
+    clusterName,
     { operator, host: '', runbook: 'k3s-upgrade', runId, startedAt: new Date().toISOString() },
     {
       ...(duration ? { durationSeconds: Number(duration) } : {}),
       ...(renewEvery ? { renewEveryMs: Number(renewEvery) } : {}),
       onNote: (note) => say({ note }),
-    });
+    },
+  );
 } catch (err) {
   say({ refused: describeError(err) });
   process.exit(2);
@@ -34,7 +39,10 @@ say({ taken: true, takenOver: lease.takenOver ?? null });
 const held = lease;
 const watch = setInterval(() => {
   const lost = held.lost();
-  if (lost) { say({ lost }); clearInterval(watch); }
+  if (lost) {
+    say({ lost });
+    clearInterval(watch);
+  }
 }, 100);
 watch.unref();
 let input = '';

@@ -16,7 +16,9 @@ import type { SandboxState } from '../../scripts/sandbox-lib/sandbox.ts';
 const cli = join(repoRoot, 'scripts', 'sandbox');
 const work = mkdtempSync(join(tmpdir(), 'k3s-lab-sandbox-lifecycle-'));
 const inventory = join(work, 'inventory.yaml');
-writeFileSync(inventory, `cluster:
+writeFileSync(
+  inventory,
+  `cluster:
   name: tiny
   context: tiny-lab
   server: https://192.0.2.10:6443
@@ -24,17 +26,33 @@ writeFileSync(inventory, `cluster:
 nodes:
   - { name: tiny-server, roles: [server], address: 192.0.2.10 }
   - { name: tiny-gpu, roles: [agent, gpu], address: 192.0.2.11, labels: { example.com/accel: rtx } }
-`);
+`,
+);
 
-interface Result { code: number | null; signal: string | null; stdout: string; stderr: string }
+interface Result {
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+}
 
-function run(args: string[], onStderr?: (text: string) => void): { done: Promise<Result>; pid: number; kill: (s: NodeJS.Signals) => void } {
+function run(
+  args: string[],
+  onStderr?: (text: string) => void,
+): { done: Promise<Result>; pid: number; kill: (s: NodeJS.Signals) => void } {
   const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (c: string) => { stdout += stripVTControlCharacters(c); });
-  child.stderr.setEncoding('utf8').on('data', (c: string) => { stderr += stripVTControlCharacters(c); onStderr?.(stderr); });
-  const done = new Promise<Result>((resolve) => child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  child.stdout.setEncoding('utf8').on('data', (c: string) => {
+    stdout += stripVTControlCharacters(c);
+  });
+  child.stderr.setEncoding('utf8').on('data', (c: string) => {
+    stderr += stripVTControlCharacters(c);
+    onStderr?.(stderr);
+  });
+  const done = new Promise<Result>((resolve) =>
+    child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
   return { done, pid: child.pid!, kill: (s) => child.kill(s) };
 }
 
@@ -72,10 +90,17 @@ describe('scripts/sandbox', () => {
       const line = s === sa ? ra!.stdout : rb!.stdout;
       expect(line).toContain(`${s.kubectl} get nodes -o wide`);
       const r = await new Promise<Result>((resolve) => {
-        const c = spawn(s.kubectl, ['get', 'nodes', '-L', 'example.com/accel'], { env: { ...process.env, KUBECONFIG: s.kubeconfig } });
-        let stdout = ''; let stderr = '';
-        c.stdout.on('data', (d: Buffer) => { stdout += d; });
-        c.stderr.on('data', (d: Buffer) => { stderr += d; });
+        const c = spawn(s.kubectl, ['get', 'nodes', '-L', 'example.com/accel'], {
+          env: { ...process.env, KUBECONFIG: s.kubeconfig },
+        });
+        let stdout = '';
+        let stderr = '';
+        c.stdout.on('data', (d: Buffer) => {
+          stdout += d;
+        });
+        c.stderr.on('data', (d: Buffer) => {
+          stderr += d;
+        });
         c.once('close', (code) => resolve({ code, signal: null, stdout, stderr }));
       });
       expect(r.code, r.stderr).toBe(0);
@@ -90,11 +115,17 @@ describe('scripts/sandbox', () => {
     expect(env.stdout).toContain(`export KUBECONFIG=${join(a, 'kubeconfig')}`);
     expect(env.stdout).toContain(`export RUNBOOK_INVENTORY=${join(a, 'inventory.yaml')}`);
     expect(env.stdout).toContain(`export PATH=${sa.binDir}:`);
-    const inv = parse(readFileSync(join(a, 'inventory.yaml'), 'utf8')) as { cluster: { server: string }; nodes: { address: string }[] };
+    const inv = parse(readFileSync(join(a, 'inventory.yaml'), 'utf8')) as {
+      cluster: { server: string };
+      nodes: { address: string }[];
+    };
     expect(inv.cluster.server).toBe(sa.server);
     expect(inv.nodes.map((n) => n.address)).toEqual(['127.0.1.1', '127.0.1.2']);
 
-    for (const [dir, s] of [[a, sa], [b, sb]] as const) {
+    for (const [dir, s] of [
+      [a, sa],
+      [b, sb],
+    ] as const) {
       const d = await run(['down', '--state-dir', dir]).done;
       expect(d.code, d.stderr).toBe(0);
       expect(d.stderr).toContain('sandbox stopped');
@@ -127,8 +158,13 @@ describe('scripts/sandbox', () => {
     const dir = join(work, 'bad');
     const badInventory = join(work, 'bad.yaml');
     // An impossible service CIDR: etcd starts, the apiserver refuses to.
-    writeFileSync(badInventory, readFileSync(inventory, 'utf8')
-      .replace('k3sVersion: v1.34.3+k3s1', 'k3sVersion: v1.34.3+k3s1\n  network: { serviceCidr: 10.43.0.0/99 }'));
+    writeFileSync(
+      badInventory,
+      readFileSync(inventory, 'utf8').replace(
+        'k3sVersion: v1.34.3+k3s1',
+        'k3sVersion: v1.34.3+k3s1\n  network: { serviceCidr: 10.43.0.0/99 }',
+      ),
+    );
     const r = await run(['up', '--state-dir', dir, '--inventory', badInventory, '--timeout', '60']).done;
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('kube-apiserver exited before becoming healthy');

@@ -8,7 +8,12 @@ import { inventorySchema } from '../../runner/inventory/schema.ts';
 import { defaultInventory } from '../../scripts/sandbox-lib/paths.ts';
 import { kubectlOk, sandbox } from './helpers.ts';
 
-interface InvNode { name: string; roles: string[]; address: string; labels?: Record<string, string> }
+interface InvNode {
+  name: string;
+  roles: string[];
+  address: string;
+  labels?: Record<string, string>;
+}
 const inventory = parse(readFileSync(defaultInventory, 'utf8')) as {
   cluster: { name: string; context: string; k3sVersion: string };
   nodes: InvNode[];
@@ -61,7 +66,9 @@ describe('kubectl against the sandbox', () => {
   });
 
   it('reports a K3s-style server version and uses the inventory context', () => {
-    const v = JSON.parse(kubectlOk(['version', '-o', 'json'])) as { serverVersion: { gitVersion: string; minor: string } };
+    const v = JSON.parse(kubectlOk(['version', '-o', 'json'])) as {
+      serverVersion: { gitVersion: string; minor: string };
+    };
     expect(v.serverVersion.gitVersion).toBe(inventory.cluster.k3sVersion);
     expect(v.serverVersion.minor).toBe(inventory.cluster.k3sVersion.split('.')[1]);
     expect(kubectlOk(['config', 'current-context']).trim()).toBe(inventory.cluster.context);

@@ -28,7 +28,10 @@ const env = () => ({
 
 function page(id: string, risk: string, body: string): string {
   const file = join(dir, `${id}.mdx`);
-  writeFileSync(file, `---\ntitle: ${id}\nrunbook:\n  id: ${id}\n  risk: ${risk}\n  cluster: ${clusterName}\n  params:\n    NODE_NAME: { required: true }\n---\n\n# ${id}\n\n${body}`);
+  writeFileSync(
+    file,
+    `---\ntitle: ${id}\nrunbook:\n  id: ${id}\n  risk: ${risk}\n  cluster: ${clusterName}\n  params:\n    NODE_NAME: { required: true }\n---\n\n# ${id}\n\n${body}`,
+  );
   return file;
 }
 
@@ -62,10 +65,25 @@ describe('a run records the cluster before and after its steps', () => {
 
   /** Starts a run in the background; resolves its exit code and output. */
   function startRun(file: string) {
-    const child = spawn(process.execPath, ['runner/cli.ts', 'run', file, '--inventory', inventory, '--records', records, '--yes', '--set', `NODE_NAME=${node}`], {
-      env: { ...process.env, NO_COLOR: '1', ...env() },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        'runner/cli.ts',
+        'run',
+        file,
+        '--inventory',
+        inventory,
+        '--records',
+        records,
+        '--yes',
+        '--set',
+        `NODE_NAME=${node}`,
+      ],
+      {
+        env: { ...process.env, NO_COLOR: '1', ...env() },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
@@ -80,7 +98,10 @@ describe('a run records the cluster before and after its steps', () => {
       'medium',
       '```bash step=drain confirm\nkubectl drain "$NODE_NAME" --ignore-daemonsets --delete-emptydir-data --timeout=60s\n```\n',
     );
-    const r = runbook(['run', file, '--inventory', inventory, '--records', records, '--yes', '--set', `NODE_NAME=${node}`], { env: env() });
+    const r = runbook(
+      ['run', file, '--inventory', inventory, '--records', records, '--yes', '--set', `NODE_NAME=${node}`],
+      { env: env() },
+    );
     expect(r.code, r.stderr + r.stdout).toBe(0);
     expect(r.stdout).toContain(`cluster lock kube-system/runbook-${clusterName} held for this run`);
     const rec = onlyRecord('drain-one');
@@ -116,16 +137,19 @@ describe('a run records the cluster before and after its steps', () => {
     expect(lease.spec?.holderIdentity ?? '').toBe('');
   });
 
-
   it('a lock broken between renewals stops the run before its next step (asked of the API before every step)', async () => {
     const marker = join(dir, 'third-ran');
     // The first step holds until the test has broken the lock (a gate, not a sleep: a loaded machine can take seconds for `lock`).
     const gate = join(dir, 'broken-gate');
-    const file = page('broken', 'medium', [
-      `\`\`\`bash step=one\necho started; for i in $(seq 600); do [ -e ${gate} ] && break; sleep 0.1; done\n\`\`\`\n`,
-      '```bash step=two\ntrue\n```\n',
-      `\`\`\`bash step=three\ntouch ${marker}\n\`\`\`\n`,
-    ].join('\n'));
+    const file = page(
+      'broken',
+      'medium',
+      [
+        `\`\`\`bash step=one\necho started; for i in $(seq 600); do [ -e ${gate} ] && break; sleep 0.1; done\n\`\`\`\n`,
+        '```bash step=two\ntrue\n```\n',
+        `\`\`\`bash step=three\ntouch ${marker}\n\`\`\`\n`,
+      ].join('\n'),
+    );
     const run = startRun(file);
     await eventually('the first step to start', async () => run.output().includes('started'), 30_000, 50);
     const broke = lock('--release', '--force');
@@ -142,7 +166,11 @@ describe('a run records the cluster before and after its steps', () => {
 
   it('`runbook lock --release` (without --force) refuses to free the lease of your run that is still going', async () => {
     const gate = join(dir, 'alive-gate');
-    const file = page('alive', 'medium', `\`\`\`bash step=one\necho started; for i in $(seq 600); do [ -e ${gate} ] && break; sleep 0.1; done\n\`\`\`\n`);
+    const file = page(
+      'alive',
+      'medium',
+      `\`\`\`bash step=one\necho started; for i in $(seq 600); do [ -e ${gate} ] && break; sleep 0.1; done\n\`\`\`\n`,
+    );
     const run = startRun(file);
     await eventually('the step to start', async () => run.output().includes('started'), 30_000, 50);
     const refused = lock('--release');
@@ -152,12 +180,22 @@ describe('a run records the cluster before and after its steps', () => {
     expect(await run.exited, run.output()).toBe(0);
   });
 
-  it('a Lease another tool took is shown by its holderIdentity, not by the last runner\'s stale annotations', async () => {
+  it("a Lease another tool took is shown by its holderIdentity, not by the last runner's stale annotations", async () => {
     // A free lease with the last holder's annotations (from the runs above), then another tool takes it.
     const name = `runbook-${clusterName}`;
     const now = new Date().toISOString().replace(/Z$/, '000Z');
-    kubectl(['-n', 'kube-system', 'patch', 'lease', name, '--type=merge', '-p',
-      JSON.stringify({ spec: { holderIdentity: 'other-tool', renewTime: now, acquireTime: now, leaseDurationSeconds: 60 } })]);
+    kubectl([
+      '-n',
+      'kube-system',
+      'patch',
+      'lease',
+      name,
+      '--type=merge',
+      '-p',
+      JSON.stringify({
+        spec: { holderIdentity: 'other-tool', renewTime: now, acquireTime: now, leaseDurationSeconds: 60 },
+      }),
+    ]);
     try {
       const shown = lock('--json');
       expect(shown.code, shown.stderr).toBe(0);
@@ -172,7 +210,9 @@ describe('a run records the cluster before and after its steps', () => {
 
   it('a low-risk run of checks only takes no lock', () => {
     const file = page('checks-only', 'low', '```bash step=nodes check\nkubectl get nodes -o name\n```\n');
-    const r = runbook(['run', file, '--inventory', inventory, '--records', records, '--set', `NODE_NAME=${node}`], { env: env() });
+    const r = runbook(['run', file, '--inventory', inventory, '--records', records, '--set', `NODE_NAME=${node}`], {
+      env: env(),
+    });
     expect(r.code, r.stderr + r.stdout).toBe(0);
     const rec = onlyRecord('checks-only');
     expect(rec.lease).toBeUndefined();

@@ -34,26 +34,42 @@ describe('takeSnapshot', () => {
   beforeAll(async () => {
     cluster = await connectCluster(kubeconfig);
     const nodes = (await core.listNode()).items;
-    node = (nodes.find((n) => !n.metadata?.labels?.['node-role.kubernetes.io/control-plane']) ?? nodes[0]!).metadata!.name!;
+    node = (nodes.find((n) => !n.metadata?.labels?.['node-role.kubernetes.io/control-plane']) ?? nodes[0]!).metadata!
+      .name!;
     await core.createNamespace({ body: { metadata: { name: ns } } });
     // Two replicas that no node can take (no node has this label), and a budget that wants both up.
-    await apps.createNamespacedDeployment({ namespace: ns, body: {
-      metadata: { name: app },
-      spec: {
-        replicas: 2,
-        selector: { matchLabels: { app } },
-        template: {
-          metadata: { labels: { app } },
-          spec: { nodeSelector: { 'example.com/no-such-node': 'true' }, containers: [{ name: 'app', image: 'nginx:1.27' }] },
+    await apps.createNamespacedDeployment({
+      namespace: ns,
+      body: {
+        metadata: { name: app },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: { app } },
+          template: {
+            metadata: { labels: { app } },
+            spec: {
+              nodeSelector: { 'example.com/no-such-node': 'true' },
+              containers: [{ name: 'app', image: 'nginx:1.27' }],
+            },
+          },
         },
       },
-    } });
-    await policy.createNamespacedPodDisruptionBudget({ namespace: ns, body: {
-      metadata: { name: app }, spec: { minAvailable: 2, selector: { matchLabels: { app } } },
-    } });
+    });
+    await policy.createNamespacedPodDisruptionBudget({
+      namespace: ns,
+      body: {
+        metadata: { name: app },
+        spec: { minAvailable: 2, selector: { matchLabels: { app } } },
+      },
+    });
     await eventually('2 pods Pending and marked unschedulable', async () => {
       const pods = (await core.listNamespacedPod({ namespace: ns })).items;
-      return pods.length === 2 && pods.every((p) => p.status?.phase === 'Pending' && p.status.conditions?.some((c) => c.reason === 'Unschedulable'));
+      return (
+        pods.length === 2 &&
+        pods.every(
+          (p) => p.status?.phase === 'Pending' && p.status.conditions?.some((c) => c.reason === 'Unschedulable'),
+        )
+      );
     });
     await eventually('the budget observed', async () => {
       const pdb = await policy.readNamespacedPodDisruptionBudget({ name: app, namespace: ns });
@@ -77,7 +93,9 @@ describe('takeSnapshot', () => {
       // The node lifecycle controller adds the cordon's taint a moment after spec.unschedulable.
       const after = await eventually('the cordon and its taint in a snapshot', async () => {
         const s = await takeSnapshot(cluster);
-        return s.nodes.find((n) => n.name === node)?.taints.includes('node.kubernetes.io/unschedulable:NoSchedule') ? s : undefined;
+        return s.nodes.find((n) => n.name === node)?.taints.includes('node.kubernetes.io/unschedulable:NoSchedule')
+          ? s
+          : undefined;
       });
 
       const nodes = (await core.listNode()).items;
@@ -91,12 +109,17 @@ describe('takeSnapshot', () => {
       expect(server?.roles).toEqual(expect.arrayContaining(['control-plane', 'master']));
       const mine = after.nodes.find((n) => n.name === node)!;
       expect(mine.unschedulable).toBe(true);
-      expect(after.nodes.filter((n) => n.name !== node).every((n) => !n.taints.includes('node.kubernetes.io/unschedulable:NoSchedule'))).toBe(true);
+      expect(
+        after.nodes
+          .filter((n) => n.name !== node)
+          .every((n) => !n.taints.includes('node.kubernetes.io/unschedulable:NoSchedule')),
+      ).toBe(true);
 
       const stuck = after.stuckPods.find((s) => s.namespace === ns);
       expect(stuck?.count).toBe(2);
       expect(stuck?.pods).toHaveLength(2);
-      for (const p of stuck!.pods) expect(p).toMatch(new RegExp(`^${app}-[a-z0-9]+-[a-z0-9]+ \\(Pending: Unschedulable\\)$`));
+      for (const p of stuck!.pods)
+        expect(p).toMatch(new RegExp(`^${app}-[a-z0-9]+-[a-z0-9]+ \\(Pending: Unschedulable\\)$`));
       expect(after.unavailable).toContainEqual({ kind: 'Deployment', namespace: ns, name: app, ready: 0, desired: 2 });
       expect(after.blockingPdbs).toContainEqual({ namespace: ns, name: app, disruptionsAllowed: 0 });
       expect(after.omitted).toBeUndefined();
@@ -126,7 +149,9 @@ describe('takeSnapshot', () => {
       times.push(performance.now() - t0);
     }
     times.sort((a, b) => a - b);
-    console.log(`takeSnapshot x10 on the sandbox: median ${times[5]!.toFixed(1)} ms, min ${times[0]!.toFixed(1)} ms, max ${times[9]!.toFixed(1)} ms`);
+    console.log(
+      `takeSnapshot x10 on the sandbox: median ${times[5]!.toFixed(1)} ms, min ${times[0]!.toFixed(1)} ms, max ${times[9]!.toFixed(1)} ms`,
+    );
     // Loose bound: a loaded 2-core CI machine, not a benchmark.
     expect(times[5]).toBeLessThan(500);
   });
@@ -142,7 +167,13 @@ describe('takeSnapshot', () => {
     const dir = mkdtempSync(join(tmpdir(), 'snapshot-down-'));
     try {
       const file = join(dir, 'kubeconfig');
-      writeFileSync(file, readFileSync(kubeconfig, 'utf8').replace(/server: https:\/\/127\.0\.0\.1:\d+/, `server: https://127.0.0.1:${port}`));
+      writeFileSync(
+        file,
+        readFileSync(kubeconfig, 'utf8').replace(
+          /server: https:\/\/127\.0\.0\.1:\d+/,
+          `server: https://127.0.0.1:${port}`,
+        ),
+      );
       const t0 = performance.now();
       await expect(takeSnapshot(await connectCluster(file))).rejects.toBeInstanceOf(ClusterUnreachable);
       expect(performance.now() - t0).toBeLessThan(5_000);

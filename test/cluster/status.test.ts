@@ -35,8 +35,21 @@ describe('how K3s role labels read as inventory roles', () => {
       ],
     } as Inventory;
     const live: LiveNode[] = [
-      { name: 's', labels: { 'node-role.kubernetes.io/control-plane': 'true', zone: 'b' }, kubeletVersion: 'v1.34.3+k3s1', ready: true, unschedulable: true },
-      { name: 'a', labels: {}, kubeletVersion: 'v1.33.1+k3s1', ready: false, notReadyBecause: 'Ready=Unknown: NodeStatusUnknown', unschedulable: false },
+      {
+        name: 's',
+        labels: { 'node-role.kubernetes.io/control-plane': 'true', zone: 'b' },
+        kubeletVersion: 'v1.34.3+k3s1',
+        ready: true,
+        unschedulable: true,
+      },
+      {
+        name: 'a',
+        labels: {},
+        kubeletVersion: 'v1.33.1+k3s1',
+        ready: false,
+        notReadyBecause: 'Ready=Unknown: NodeStatusUnknown',
+        unschedulable: false,
+      },
     ];
     const { drift } = compareInventory(inventory, live);
     expect(drift.map((d) => [d.node, d.kind, d.expected, d.actual])).toEqual([
@@ -51,14 +64,22 @@ describe('how K3s role labels read as inventory roles', () => {
 describe('runbook status against a sandbox of its own', () => {
   let stateDir = '';
   let state: SandboxState;
-  const env = () => ({ KUBECONFIG: state.kubeconfig, RUNBOOK_INVENTORY: state.sandboxInventory, RUNBOOK_API_TIMEOUT_MS: undefined });
+  const env = () => ({
+    KUBECONFIG: state.kubeconfig,
+    RUNBOOK_INVENTORY: state.sandboxInventory,
+    RUNBOOK_API_TIMEOUT_MS: undefined,
+  });
   const status = (...args: string[]) => runbook(['status', ...args], { env: env() });
   const json = () => {
     const r = status('--json');
     return { code: r.code, out: JSON.parse(r.stdout) as StatusJson, stderr: r.stderr };
   };
   const kubectl = (...args: string[]) => {
-    const r = spawnSync(state.kubectl, args, { encoding: 'utf8', env: { ...process.env, KUBECONFIG: state.kubeconfig }, timeout: 60_000 });
+    const r = spawnSync(state.kubectl, args, {
+      encoding: 'utf8',
+      env: { ...process.env, KUBECONFIG: state.kubeconfig },
+      timeout: 60_000,
+    });
     if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
     return r.stdout;
   };
@@ -89,7 +110,13 @@ describe('runbook status against a sandbox of its own', () => {
     const { code, out } = json();
     expect(code).toBe(0);
     expect(out).toMatchObject({
-      cluster: { name: 'homelab', context: 'homelab', server: state.server, identity: 'unpinned', k3sVersion: 'v1.34.3+k3s1' },
+      cluster: {
+        name: 'homelab',
+        context: 'homelab',
+        server: state.server,
+        identity: 'unpinned',
+        k3sVersion: 'v1.34.3+k3s1',
+      },
       inventory: state.sandboxInventory,
       ok: true,
       drift: [],
@@ -97,8 +124,15 @@ describe('runbook status against a sandbox of its own', () => {
     expect(out.cluster.uid).toMatch(/^[0-9a-f-]{36}$/);
     expect(out.nodes.map((n) => n.name)).toEqual(state.nodes);
     expect(out.nodes[0]).toEqual({
-      name: 'k3s-master', inInventory: true, inCluster: true, roles: ['server'], liveRoles: ['server'],
-      kubeletVersion: 'v1.34.3+k3s1', ready: true, unschedulable: false, drift: [],
+      name: 'k3s-master',
+      inInventory: true,
+      inCluster: true,
+      roles: ['server'],
+      liveRoles: ['server'],
+      kubeletVersion: 'v1.34.3+k3s1',
+      ready: true,
+      unschedulable: false,
+      drift: [],
     });
   });
 
@@ -120,16 +154,27 @@ describe('runbook status against a sandbox of its own', () => {
       const r = status();
       expect(r.code).toBe(1);
       expect(r.stdout).toContain('Drift: 2 differences between the inventory and the cluster:');
-      expect(r.stdout).toContain('[label] k3s-worker-01 has label topology.kubernetes.io/zone=elsewhere, the inventory says topology.kubernetes.io/zone=proxmox');
+      expect(r.stdout).toContain(
+        '[label] k3s-worker-01 has label topology.kubernetes.io/zone=elsewhere, the inventory says topology.kubernetes.io/zone=proxmox',
+      );
       expect(r.stdout).toContain('[role] k3s-worker-02 is a gpu in the cluster');
       const { out } = json();
       expect(out.ok).toBe(false);
       expect(out.drift).toEqual([
-        expect.objectContaining({ node: 'k3s-worker-01', kind: 'label', expected: 'topology.kubernetes.io/zone=proxmox', actual: 'topology.kubernetes.io/zone=elsewhere' }),
+        expect.objectContaining({
+          node: 'k3s-worker-01',
+          kind: 'label',
+          expected: 'topology.kubernetes.io/zone=proxmox',
+          actual: 'topology.kubernetes.io/zone=elsewhere',
+        }),
         expect.objectContaining({ node: 'k3s-worker-02', kind: 'role', expected: null, actual: 'gpu' }),
       ]);
       kubectl('label', 'node', 'k3s-worker-01', 'topology.kubernetes.io/zone-');
-      expect(json().out.drift[0]).toMatchObject({ kind: 'label', expected: 'topology.kubernetes.io/zone=proxmox', actual: null });
+      expect(json().out.drift[0]).toMatchObject({
+        kind: 'label',
+        expected: 'topology.kubernetes.io/zone=proxmox',
+        actual: null,
+      });
     } finally {
       kubectl('label', 'node', 'k3s-worker-01', 'topology.kubernetes.io/zone=proxmox', '--overwrite');
       kubectl('label', 'node', 'k3s-worker-02', 'node-role.kubernetes.io/gpu-');
@@ -138,18 +183,33 @@ describe('runbook status against a sandbox of its own', () => {
   });
 
   it('a kubelet version patched through the status subresource: version drift (kwok keeps the patched value)', async () => {
-    kubectl('patch', 'node', 'k3s-worker-02', '--subresource=status', '--type=json',
-      '-p', JSON.stringify([{ op: 'replace', path: '/status/nodeInfo/kubeletVersion', value: 'v1.33.6+k3s1' }]));
+    kubectl(
+      'patch',
+      'node',
+      'k3s-worker-02',
+      '--subresource=status',
+      '--type=json',
+      '-p',
+      JSON.stringify([{ op: 'replace', path: '/status/nodeInfo/kubeletVersion', value: 'v1.33.6+k3s1' }]),
+    );
     // kwok rewrites node status on its heartbeat; its template keeps a kubeletVersion that is set. Give it a beat.
     await sleep(3000);
-    expect(kubectl('get', 'node', 'k3s-worker-02', '-o', 'jsonpath={.status.nodeInfo.kubeletVersion}')).toBe('v1.33.6+k3s1');
+    expect(kubectl('get', 'node', 'k3s-worker-02', '-o', 'jsonpath={.status.nodeInfo.kubeletVersion}')).toBe(
+      'v1.33.6+k3s1',
+    );
     const r = status();
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^k3s-worker-02\s+both\s+agent\s+v1\.33\.6\+k3s1\s/m);
     expect(r.stdout).toContain('[version] k3s-worker-02 runs kubelet v1.33.6+k3s1, the inventory says v1.34.3+k3s1');
     const { out } = json();
     expect(out.drift).toEqual([
-      { node: 'k3s-worker-02', kind: 'version', expected: 'v1.34.3+k3s1', actual: 'v1.33.6+k3s1', message: expect.any(String) },
+      {
+        node: 'k3s-worker-02',
+        kind: 'version',
+        expected: 'v1.34.3+k3s1',
+        actual: 'v1.33.6+k3s1',
+        message: expect.any(String),
+      },
     ]);
   });
 
@@ -160,22 +220,38 @@ describe('runbook status against a sandbox of its own', () => {
     expect(r.stdout).toMatch(/^k3s-worker-02\s+inventory only\s+agent\s+-\s+-\s+-\s+1$/m);
     expect(r.stdout).toContain('[missing] k3s-worker-02 is in the inventory but not in the cluster');
     const { out } = json();
-    expect(out.nodes.find((n) => n.name === 'k3s-worker-02')).toMatchObject({ inInventory: true, inCluster: false, kubeletVersion: null, ready: null });
+    expect(out.nodes.find((n) => n.name === 'k3s-worker-02')).toMatchObject({
+      inInventory: true,
+      inCluster: false,
+      kubeletVersion: null,
+      ready: null,
+    });
     expect(out.drift).toEqual([expect.objectContaining({ node: 'k3s-worker-02', kind: 'missing' })]);
 
     // A node that registered but is not in the inventory (no kwok annotation: nobody plays its kubelet, so it is not Ready either).
-    const manifest = { apiVersion: 'v1', kind: 'Node', metadata: { name: 'k3s-stray', labels: { 'kubernetes.io/hostname': 'k3s-stray' } } };
+    const manifest = {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: 'k3s-stray', labels: { 'kubernetes.io/hostname': 'k3s-stray' } },
+    };
     const created = spawnSync(state.kubectl, ['create', '-f', '-'], {
-      input: JSON.stringify(manifest), encoding: 'utf8', env: { ...process.env, KUBECONFIG: state.kubeconfig },
+      input: JSON.stringify(manifest),
+      encoding: 'utf8',
+      env: { ...process.env, KUBECONFIG: state.kubeconfig },
     });
     expect(created.status, created.stderr).toBe(0);
     const again = json();
     expect(again.code).toBe(1);
     expect(again.out.drift.map((d) => `${d.node}:${d.kind}`)).toEqual(['k3s-worker-02:missing', 'k3s-stray:extra']);
-    expect(again.out.nodes.at(-1)).toMatchObject({ name: 'k3s-stray', inInventory: false, inCluster: true, liveRoles: ['agent'] });
+    expect(again.out.nodes.at(-1)).toMatchObject({
+      name: 'k3s-stray',
+      inInventory: false,
+      inCluster: true,
+      liveRoles: ['agent'],
+    });
   });
 
-  it('a context that is not the inventory\'s: refused, exit 2, nothing listed', () => {
+  it("a context that is not the inventory's: refused, exit 2, nothing listed", () => {
     const r = status('--context', 'elsewhere');
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
@@ -190,7 +266,11 @@ describe('runbook status against a sandbox of its own', () => {
     copyFileSync(state.sandboxInventory, join(kept, 'inventory.yaml'));
     await down(stateDir);
     const r = runbook(['status'], {
-      env: { KUBECONFIG: join(kept, 'kubeconfig'), RUNBOOK_INVENTORY: join(kept, 'inventory.yaml'), RUNBOOK_API_TIMEOUT_MS: '2000' },
+      env: {
+        KUBECONFIG: join(kept, 'kubeconfig'),
+        RUNBOOK_INVENTORY: join(kept, 'inventory.yaml'),
+        RUNBOOK_API_TIMEOUT_MS: '2000',
+      },
     });
     rmSync(kept, { recursive: true, force: true });
     expect(r.code).toBe(2);
@@ -203,6 +283,14 @@ interface StatusJson {
   cluster: { name: string; context: string; server: string; uid: string; identity: string; k3sVersion: string };
   inventory: string;
   ok: boolean;
-  nodes: Array<{ name: string; inInventory: boolean; inCluster: boolean; roles: string[]; liveRoles: string[]; kubeletVersion: string | null; ready: boolean | null }>;
+  nodes: Array<{
+    name: string;
+    inInventory: boolean;
+    inCluster: boolean;
+    roles: string[];
+    liveRoles: string[];
+    kubeletVersion: string | null;
+    ready: boolean | null;
+  }>;
   drift: Array<{ node: string; kind: string; expected: string | null; actual: string | null; message: string }>;
 }

@@ -15,7 +15,14 @@ import { down, readState, up, type SandboxState } from '../../scripts/sandbox-li
 import { isOurs } from '../../scripts/sandbox-lib/processes.ts';
 import { kwokStages, repoRoot } from '../../scripts/sandbox-lib/paths.ts';
 import {
-  FAULT_NAMESPACE, faultsFile, K3S_ANNOTATION, PRESSURE_ANNOTATION, publishTwin, readFaults, releaseFaults, twinDir,
+  FAULT_NAMESPACE,
+  faultsFile,
+  K3S_ANNOTATION,
+  PRESSURE_ANNOTATION,
+  publishTwin,
+  readFaults,
+  releaseFaults,
+  twinDir,
 } from '../../scripts/sandbox-lib/twin/faults.ts';
 import { eventually } from './helpers.ts';
 
@@ -26,7 +33,9 @@ let kc: KubeConfig;
 
 function sandboxCli(...args: string[]): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(join(repoRoot, 'scripts/sandbox'), [...args, '--state-dir', stateDir], {
-    encoding: 'utf8', timeout: 120_000, env: { ...process.env, NO_COLOR: '1' },
+    encoding: 'utf8',
+    timeout: 120_000,
+    env: { ...process.env, NO_COLOR: '1' },
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -48,7 +57,10 @@ async function apiAnswers(): Promise<boolean> {
 }
 async function published(): Promise<{ twin?: string; faults: { kind: string; node?: string }[] } | undefined> {
   try {
-    const cm = await cluster.core.readNamespacedConfigMap({ namespace: 'kube-system', name: 'lab-twin' }, cluster.within(3_000));
+    const cm = await cluster.core.readNamespacedConfigMap(
+      { namespace: 'kube-system', name: 'lab-twin' },
+      cluster.within(3_000),
+    );
     return { twin: cm.data?.twin, faults: JSON.parse(cm.data?.faults ?? '[]') };
   } catch {
     return undefined;
@@ -60,8 +72,9 @@ const node = () => state.nodes.at(-1)!;
  * machines themselves are the `twin` project's tests. `status` says such a twin is degraded.
  */
 const fakeTwin = () => join(twinDir(stateDir), 'twin.json');
-const withFakeTwin = () => writeFileSync(fakeTwin(), JSON.stringify({ processes: [], nodes: [] }) + '\n');
-const annotations = async (name: string) => (await kc.makeApiClient(CoreV1Api).readNode({ name })).metadata?.annotations ?? {};
+const withFakeTwin = () => writeFileSync(fakeTwin(), `${JSON.stringify({ processes: [], nodes: [] })}\n`);
+const annotations = async (name: string) =>
+  (await kc.makeApiClient(CoreV1Api).readNode({ name })).metadata?.annotations ?? {};
 /** Until twin-sim lands our own stages, only the annotations can be checked. */
 const stagesRead = (annotation: string) => readFileSync(kwokStages, 'utf8').includes(annotation);
 
@@ -103,7 +116,11 @@ describe('readTwin: is this cluster the lab twin, and with which faults', () => 
       expect(await readTwin(cluster)).toEqual({ faults: faults.slice(0, 2) });
 
       const core = kc.makeApiClient(CoreV1Api);
-      await core.patchNamespacedConfigMap({ namespace: 'kube-system', name: 'lab-twin', body: [{ op: 'replace', path: '/data/faults', value: 'not json' }] });
+      await core.patchNamespacedConfigMap({
+        namespace: 'kube-system',
+        name: 'lab-twin',
+        body: [{ op: 'replace', path: '/data/faults', value: 'not json' }],
+      });
       expect(await readTwin(cluster)).toEqual({ faults: [] });
     } finally {
       await publishTwin(stateDir, []);
@@ -130,13 +147,17 @@ describe('scripts/sandbox fault on a running sandbox', () => {
     expect(r.code).not.toBe(0); // commander: missing argument
     r = fault('k3s-stopped', 'no-such-node');
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`k3s-stopped: no node "no-such-node" in this sandbox (nodes: ${state.nodes.join(', ')})`);
+    expect(r.stderr).toContain(
+      `k3s-stopped: no node "no-such-node" in this sandbox (nodes: ${state.nodes.join(', ')})`,
+    );
     r = fault('api-down', '--seconds', '-3');
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--seconds must be a positive number');
     r = fault('unreachable', node());
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('unreachable is acted out by the twin\'s node machines, and this sandbox runs without the twin; start it with the twin');
+    expect(r.stderr).toContain(
+      "unreachable is acted out by the twin's node machines, and this sandbox runs without the twin; start it with the twin",
+    );
     expect(readFaults(stateDir)).toEqual([]);
   });
 
@@ -170,14 +191,18 @@ describe('scripts/sandbox fault on a running sandbox', () => {
     rmSync(fakeTwin());
     const r = fault('never-returns', node());
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('never-returns is acted out by the twin\'s node machines, and this sandbox runs without the twin');
+    expect(r.stderr).toContain(
+      "never-returns is acted out by the twin's node machines, and this sandbox runs without the twin",
+    );
   });
 
   it('api-down (pause) for N seconds: published first, requests hang, then it answers and the fault is gone', async () => {
     const t0 = Date.now();
     ok(fault('api-down', '--seconds', '4'));
     expect(await apiAnswers()).toBe(false);
-    expect(readFaults(stateDir)).toEqual([expect.objectContaining({ kind: 'api-down', how: 'pause', until: expect.any(String) })]);
+    expect(readFaults(stateDir)).toEqual([
+      expect.objectContaining({ kind: 'api-down', how: 'pause', until: expect.any(String) }),
+    ]);
     expect(sandboxCli('status').stdout).toMatch(/fault api-down \(--how pause\) since .*, clears by itself in \d+ s/);
     await eventually('the API to answer again', apiAnswers, 30_000, 200);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(3_500);
@@ -189,8 +214,12 @@ describe('scripts/sandbox fault on a running sandbox', () => {
     const before = apiserver();
     ok(fault('api-down', '--how', 'stop'));
     expect(isOurs(before)).toBe(false);
-    const refused = await callApi(cluster, () => cluster.core.readNamespace({ name: 'kube-system' }, cluster.within(2_000)))
-      .then(() => 'answered', (e: Error) => e.message);
+    const refused = await callApi(cluster, () =>
+      cluster.core.readNamespace({ name: 'kube-system' }, cluster.within(2_000)),
+    ).then(
+      () => 'answered',
+      (e: Error) => e.message,
+    );
     expect(refused).toMatch(/ECONNREFUSED|connection refused/i);
     const st = sandboxCli('status');
     expect(st.code).toBe(1); // degraded: the apiserver is down
@@ -213,17 +242,31 @@ describe('scripts/sandbox fault on a running sandbox', () => {
     expect(pods.items).toHaveLength(1);
     const pod = pods.items[0]!;
     expect(pod.spec?.nodeName).toBe(n);
-    const evict = () => core.createNamespacedPodEviction({
-      name: pod.metadata!.name!, namespace: FAULT_NAMESPACE,
-      body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: pod.metadata!.name!, namespace: FAULT_NAMESPACE } },
-    }).then(() => 200, (e: { code?: number; body?: string }) => ({ code: e.code, body: String(e.body) }));
+    const evict = () =>
+      core
+        .createNamespacedPodEviction({
+          name: pod.metadata!.name!,
+          namespace: FAULT_NAMESPACE,
+          body: {
+            apiVersion: 'policy/v1',
+            kind: 'Eviction',
+            metadata: { name: pod.metadata!.name!, namespace: FAULT_NAMESPACE },
+          },
+        })
+        .then(
+          () => 200,
+          (e: { code?: number; body?: string }) => ({ code: e.code, body: String(e.body) }),
+        );
     const refused = await evict();
     expect(refused).toMatchObject({ code: 429 });
     expect((refused as { body: string }).body).toContain('disruption budget');
 
     // kubectl drain gives up on it (the runbooks' drain steps use a timeout).
-    const drain = spawnSync(state.kubectl, ['drain', n, '--ignore-daemonsets', '--delete-emptydir-data', '--timeout=5s'],
-      { encoding: 'utf8', env: { ...process.env, KUBECONFIG: state.kubeconfig } });
+    const drain = spawnSync(
+      state.kubectl,
+      ['drain', n, '--ignore-daemonsets', '--delete-emptydir-data', '--timeout=5s'],
+      { encoding: 'utf8', env: { ...process.env, KUBECONFIG: state.kubeconfig } },
+    );
     expect(drain.status).not.toBe(0);
     expect(drain.stderr).toMatch(/disruption budget|global timeout/);
     spawnSync(state.kubectl, ['uncordon', n], { env: { ...process.env, KUBECONFIG: state.kubeconfig } });
@@ -231,25 +274,38 @@ describe('scripts/sandbox fault on a running sandbox', () => {
     ok(fault('clear', 'pdb-block', n));
     const policy = kc.makeApiClient(PolicyV1Api);
     expect((await policy.listNamespacedPodDisruptionBudget({ namespace: FAULT_NAMESPACE })).items).toHaveLength(0);
-    await eventually('the fault namespace to go', async () =>
-      core.readNamespace({ name: FAULT_NAMESPACE }).then(() => false, (e: { code?: number }) => e.code === 404), 60_000, 500);
+    await eventually(
+      'the fault namespace to go',
+      async () =>
+        core.readNamespace({ name: FAULT_NAMESPACE }).then(
+          () => false,
+          (e: { code?: number }) => e.code === 404,
+        ),
+      60_000,
+      500,
+    );
   });
 
   it('k3s-stopped annotates the node stopped (NotReady through our kwok stage) and back to running on clear', async () => {
     const n = node();
     ok(fault('k3s-stopped', n));
     expect((await annotations(n))[K3S_ANNOTATION]).toBe('stopped');
-    const ready = async () => (await kc.makeApiClient(CoreV1Api).readNode({ name: n })).status?.conditions?.find((c) => c.type === 'Ready')?.status;
-    if (stagesRead(K3S_ANNOTATION)) await eventually('the node to be NotReady', async () => (await ready()) !== 'True', 30_000, 250);
+    const ready = async () =>
+      (await kc.makeApiClient(CoreV1Api).readNode({ name: n })).status?.conditions?.find((c) => c.type === 'Ready')
+        ?.status;
+    if (stagesRead(K3S_ANNOTATION))
+      await eventually('the node to be NotReady', async () => (await ready()) !== 'True', 30_000, 250);
     ok(fault('clear', 'k3s-stopped'));
     expect((await annotations(n))[K3S_ANNOTATION]).toBe('running');
-    if (stagesRead(K3S_ANNOTATION)) await eventually('the node to be Ready', async () => (await ready()) === 'True', 30_000, 250);
+    if (stagesRead(K3S_ANNOTATION))
+      await eventually('the node to be Ready', async () => (await ready()) === 'True', 30_000, 250);
   });
 
   it('disk and memory pressure share one annotation, listing both when both are on', async () => {
     const n = node();
     const condition = async (type: string) =>
-      (await kc.makeApiClient(CoreV1Api).readNode({ name: n })).status?.conditions?.find((c) => c.type === type)?.status;
+      (await kc.makeApiClient(CoreV1Api).readNode({ name: n })).status?.conditions?.find((c) => c.type === type)
+        ?.status;
     ok(fault('memory-pressure', n));
     expect((await annotations(n))[PRESSURE_ANNOTATION]).toBe('memory');
     ok(fault('disk-pressure', n));
@@ -282,7 +338,9 @@ describe('scripts/sandbox fault on a running sandbox', () => {
   it('down clears every fault: no timer, no paused API server, nothing left', async () => {
     ok(fault('disk-pressure', node(), '--seconds', '600'));
     ok(fault('api-down'));
-    const timer = JSON.parse(readFileSync(join(twinDir(stateDir), 'fault-undo.json'), 'utf8'))[`disk-pressure@${node()}`].timer;
+    const timer = JSON.parse(readFileSync(join(twinDir(stateDir), 'fault-undo.json'), 'utf8'))[
+      `disk-pressure@${node()}`
+    ].timer;
     const api = apiserver();
     expect(isOurs(timer)).toBe(true);
     const t0 = Date.now();

@@ -25,9 +25,9 @@ deciders: ["Lab owner"]
 ## Validation
 
 ${fence('step=api-ready check expect="readyz check passed"', "kubectl get --raw='/readyz?verbose'")}${fence(
-    'step=master-listed check',
-    'kubectl get nodes -o name | grep -x node/k3s-master',
-  )}`,
+  'step=master-listed check',
+  'kubectl get nodes -o name | grep -x node/k3s-master',
+)}`,
   'src/content/docs/runbooks/mixed.mdx': `---
 title: Mixed
 runbook:
@@ -36,12 +36,12 @@ runbook:
 ---
 
 ${fence('step=prepare title="Not a check: must not run in a sweep"', 'echo ran > prepare-ran.txt')}${fence(
-    'step=nodes check',
-    'kubectl get nodes -o name',
-  )}${fence('step=absent check', 'kubectl get namespace verify-absent-namespace')}${fence(
-    'step=after-failure check title="Runs although the check before it failed"',
-    'kubectl get namespace kube-system -o name',
-  )}`,
+  'step=nodes check',
+  'kubectl get nodes -o name',
+)}${fence('step=absent check', 'kubectl get namespace verify-absent-namespace')}${fence(
+  'step=after-failure check title="Runs although the check before it failed"',
+  'kubectl get namespace kube-system -o name',
+)}`,
   'src/content/docs/runbooks/sneaky.mdx': `---
 title: Sneaky
 runbook:
@@ -50,10 +50,10 @@ runbook:
 ---
 
 ${fence(
-    'step=write check title="A write only known at run time"',
-    // check (the linter) cannot see the verb; the read-only shim refuses it when the step runs.
-    'verb=create\nkubectl "$verb" namespace verify-written-by-a-check',
-  )}`,
+  'step=write check title="A write only known at run time"',
+  // check (the linter) cannot see the verb; the read-only shim refuses it when the step runs.
+  'verb=create\nkubectl "$verb" namespace verify-written-by-a-check',
+)}`,
   'src/content/docs/runbooks/needs-param.mdx': `---
 title: Needs a param
 runbook:
@@ -90,12 +90,19 @@ describe('runbook verify against the sandbox', () => {
   let env: NodeJS.ProcessEnv = {};
   const records = () => join(project, 'src/content/runs');
   const verify = (...args: string[]) => {
-    const r = spawnSync(process.execPath, [CLI, 'verify', ...args], { cwd: project, env: operatorEnv(env), encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync(process.execPath, [CLI, 'verify', ...args], {
+      cwd: project,
+      env: operatorEnv(env),
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
   };
   const readRecords = (): RunRecord[] =>
     (existsSync(records()) ? readdirSync(records()) : []).flatMap((page) =>
-      readdirSync(join(records(), page)).map((f) => runRecordSchema.parse(JSON.parse(readFileSync(join(records(), page, f), 'utf8')))),
+      readdirSync(join(records(), page)).map((f) =>
+        runRecordSchema.parse(JSON.parse(readFileSync(join(records(), page, f), 'utf8'))),
+      ),
     );
 
   beforeAll(() => {
@@ -124,9 +131,15 @@ describe('runbook verify against the sandbox', () => {
     expect(r.code, r.stderr).toBe(1);
     expect(r.stdout).toMatch(/^Verifying 4 pages against homelab · https:\/\/127\.0\.0\.1:\d+ · uid [0-9a-f-]{36}/);
     // One line per page as it finishes (plus one per failed check), then the table and the verdict.
-    expect(r.stdout).toMatch(/^✓ 0001-probe {2}2\/2 checks passed {2}\S+ {2}src\/content\/runs\/0001-probe\/\S+\.json$/m);
-    expect(r.stdout).toMatch(/^✗ mixed {2}2\/3 checks passed .*$\n^ {4}✗ absent:\d+: exit code 1 — Error from server \(NotFound\): namespaces "verify-absent-namespace" not found$/m);
-    expect(r.stdout).toMatch(/^- needs-param {2}not run: cannot run: param PROBE_TARGET is required \(Something only the operator knows\): pass --set PROBE_TARGET=…$/m);
+    expect(r.stdout).toMatch(
+      /^✓ 0001-probe {2}2\/2 checks passed {2}\S+ {2}src\/content\/runs\/0001-probe\/\S+\.json$/m,
+    );
+    expect(r.stdout).toMatch(
+      /^✗ mixed {2}2\/3 checks passed .*$\n^ {4}✗ absent:\d+: exit code 1 — Error from server \(NotFound\): namespaces "verify-absent-namespace" not found$/m,
+    );
+    expect(r.stdout).toMatch(
+      /^- needs-param {2}not run: cannot run: param PROBE_TARGET is required \(Something only the operator knows\): pass --set PROBE_TARGET=…$/m,
+    );
     expect(r.stdout).toMatch(/^✗ sneaky {2}0\/1 checks passed/m);
     expect(r.stdout).toMatch(/^PAGE\s+KIND\s+PASSED\s+FAILED\s+RESULT\s+RECORD$/m);
     expect(r.stdout).toMatch(/^mixed\s+runbook\s+2\s+1\s+failed\s+src\/content\/runs\/mixed\//m);
@@ -156,7 +169,9 @@ describe('runbook verify against the sandbox', () => {
   it('a check step that tries to write is refused by the read-only shim, and the cluster is unchanged', () => {
     const r = verify('sneaky');
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/^ {4}✗ write:\d+: exit code 3 — runbook: check step is read-only: kubectl create refused/m);
+    expect(r.stdout).toMatch(
+      /^ {4}✗ write:\d+: exit code 3 — runbook: check step is read-only: kubectl create refused/m,
+    );
     const [record] = readRecords();
     expect(record!.steps[0]).toMatchObject({ id: 'write', status: 'failed', exitCode: 3, readOnly: true });
     expect(kubectl(['get', 'namespace', 'verify-written-by-a-check']).status).not.toBe(0);
@@ -169,7 +184,17 @@ describe('runbook verify against the sandbox', () => {
     expect(out).toMatchObject({
       ok: true,
       cluster: { name: 'homelab', identity: expect.stringMatching(/^(pinned|unpinned)$/) },
-      totals: { pages: 1, verified: 1, passedPages: 1, failedPages: 0, notRun: 0, checks: 2, passed: 2, failed: 0, unreachable: 0 },
+      totals: {
+        pages: 1,
+        verified: 1,
+        passedPages: 1,
+        failedPages: 0,
+        notRun: 0,
+        checks: 2,
+        passed: 2,
+        failed: 0,
+        unreachable: 0,
+      },
       pages: [{ id: '0001-probe', kind: 'adr', outcome: 'passed', checks: 2, passed: 2, failed: 0, failures: [] }],
     });
     expect(out.pages[0].record).toBe(`src/content/runs/0001-probe/${out.pages[0].runId}.json`);
@@ -184,7 +209,11 @@ describe('runbook verify against the sandbox', () => {
     expect(out.ok).toBe(false);
     expect(out.pages[0].failures).toEqual([
       {
-        step: 'absent', line: expect.any(Number), status: 'failed', unreachable: false, error: 'exit code 1',
+        step: 'absent',
+        line: expect.any(Number),
+        status: 'failed',
+        unreachable: false,
+        error: 'exit code 1',
         lastOutput: 'Error from server (NotFound): namespaces "verify-absent-namespace" not found',
       },
     ]);
@@ -196,11 +225,13 @@ describe('runbook verify against the sandbox', () => {
     expect(param.stdout).toMatch(/not run: .*PROBE_TARGET/);
     const guide = verify('guide');
     expect(guide.code).toBe(2);
-    expect(guide.stderr).toBe('runbook: src/content/docs/guide.mdx has no check step: nothing to verify there (`runbook show guide` lists its steps)\n');
+    expect(guide.stderr).toBe(
+      'runbook: src/content/docs/guide.mdx has no check step: nothing to verify there (`runbook show guide` lists its steps)\n',
+    );
     expect(readRecords()).toHaveLength(0);
   });
 
-  it('--verbose shows each page\'s run as `runbook run` prints it', () => {
+  it("--verbose shows each page's run as `runbook run` prints it", () => {
     const r = verify('mixed', '--verbose');
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^▶ 2\/4 nodes/m);
@@ -217,7 +248,10 @@ describe('runbook verify against the sandbox', () => {
       'src/content/adrs/0002-later.mdx': PAGES['src/content/adrs/0001-probe.mdx']!,
     });
     try {
-      const child = spawn(process.execPath, [CLI, 'verify'], { cwd: slow, env: operatorEnv({ ...env, RUNBOOK_LOCK_DIR: join(slow, 'locks') }) });
+      const child = spawn(process.execPath, [CLI, 'verify'], {
+        cwd: slow,
+        env: operatorEnv({ ...env, RUNBOOK_LOCK_DIR: join(slow, 'locks') }),
+      });
       let stdout = '';
       child.stdout.on('data', (d) => (stdout += d));
       const closed = new Promise<number | null>((res) => child.on('close', (code) => res(code)));
@@ -226,8 +260,10 @@ describe('runbook verify against the sandbox', () => {
       const deadline = Date.now() + 30_000;
       for (;;) {
         // Only the record itself: a write in progress leaves a `.…tmp` beside it for a moment.
-        const file = existsSync(runs) ? readdirSync(runs).find((f) => f.endsWith('.json') && !f.startsWith('.')) : undefined;
-        const rec = file ? JSON.parse(readFileSync(join(runs, file), 'utf8')) as RunRecord : undefined;
+        const file = existsSync(runs)
+          ? readdirSync(runs).find((f) => f.endsWith('.json') && !f.startsWith('.'))
+          : undefined;
+        const rec = file ? (JSON.parse(readFileSync(join(runs, file), 'utf8')) as RunRecord) : undefined;
         if (rec?.steps.some((s) => s.id === 'slow' && s.status === 'running')) break;
         if (Date.now() > deadline) throw new Error(`the slow check never started; stdout:\n${stdout}`);
         await sleep(100);

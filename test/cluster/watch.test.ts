@@ -20,16 +20,33 @@ describe('watching nodes', () => {
     node = kubectlOk(['get', 'nodes', '-o', 'jsonpath={.items[0].metadata.name}']).trim();
     const events: { type: string; labels: Record<string, string> }[] = [];
     let notify = () => {};
-    const seen = (pred: (e: (typeof events)[number]) => boolean) => new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`no matching event; got ${JSON.stringify(events.map((e) => e.type))}`)), 30_000);
-      notify = () => { if (events.some(pred)) { clearTimeout(t); resolve(); } };
-      notify();
-    });
+    const seen = (pred: (e: (typeof events)[number]) => boolean) =>
+      new Promise<void>((resolve, reject) => {
+        const t = setTimeout(
+          () => reject(new Error(`no matching event; got ${JSON.stringify(events.map((e) => e.type))}`)),
+          30_000,
+        );
+        notify = () => {
+          if (events.some(pred)) {
+            clearTimeout(t);
+            resolve();
+          }
+        };
+        notify();
+      });
 
     let ended: unknown;
-    const req = await new Watch(kc).watch('/api/v1/nodes', { fieldSelector: `metadata.name=${node}` },
-      (type: string, obj: V1Node) => { events.push({ type, labels: { ...obj.metadata?.labels } }); notify(); },
-      (err: unknown) => { ended = err; });
+    const req = await new Watch(kc).watch(
+      '/api/v1/nodes',
+      { fieldSelector: `metadata.name=${node}` },
+      (type: string, obj: V1Node) => {
+        events.push({ type, labels: { ...obj.metadata?.labels } });
+        notify();
+      },
+      (err: unknown) => {
+        ended = err;
+      },
+    );
     abort = () => req.abort();
 
     // The initial state arrives as ADDED; then our change as MODIFIED.
@@ -37,8 +54,12 @@ describe('watching nodes', () => {
     kubectlOk(['label', 'node', node, `${label}=${value}`]);
     await seen((e) => e.type === 'MODIFIED' && e.labels[label] === value);
     kubectlOk(['label', 'node', node, `${label}-`]);
-    await seen((e) => e.type === 'MODIFIED' && events.indexOf(e) > events.findIndex((x) => x.labels[label] === value)
-      && !(label in e.labels));
+    await seen(
+      (e) =>
+        e.type === 'MODIFIED' &&
+        events.indexOf(e) > events.findIndex((x) => x.labels[label] === value) &&
+        !(label in e.labels),
+    );
     expect(ended).toBeUndefined();
   });
 });

@@ -38,7 +38,9 @@ describe('a Deployment on simulated nodes', () => {
       return dep.status?.availableReplicas === 3 ? dep : undefined;
     });
     expect(d.status?.readyReplicas).toBe(3);
-    expect(kubectlOk(['-n', ns, 'rollout', 'status', 'deployment/web', '--timeout=60s'])).toContain('successfully rolled out');
+    expect(kubectlOk(['-n', ns, 'rollout', 'status', 'deployment/web', '--timeout=60s'])).toContain(
+      'successfully rolled out',
+    );
   });
 
   it('scales down through the ReplicaSet controller', async () => {

@@ -16,7 +16,15 @@ describe('parseProcedure', () => {
     expect(p.runbook).toMatchObject({ risk: 'medium', cluster: 'testlab', requires: ['kubectl', 'ssh'] });
     expect(p.runbook!.params.DATASTORE!.enum).toEqual(['etcd', 'sqlite']);
     expect(p.runbook!.lines.params.REASON).toBe(12);
-    expect(p.steps.map((s) => s.id)).toEqual(['snapshot', 'copy-db', 'drain', 'restart', 'ready', 'all-ready', 'marker']);
+    expect(p.steps.map((s) => s.id)).toEqual([
+      'snapshot',
+      'copy-db',
+      'drain',
+      'restart',
+      'ready',
+      'all-ready',
+      'marker',
+    ]);
     expect(p.diagnostics).toEqual([]);
     const snapshot = p.steps[0]!;
     expect(snapshot.position.start).toEqual({ line: 32, column: 1 });
@@ -51,7 +59,10 @@ describe('parseProcedure', () => {
     const src = readFileSync(ROLLING, 'utf8');
     const a = parseProcedure(src, ROLLING);
     const b = parseProcedure(src.replace('Illustration only', 'Example only'), ROLLING);
-    const c = parseProcedure(src.replace('systemctl restart k3s-agent', 'systemctl restart k3s-agent --no-block'), ROLLING);
+    const c = parseProcedure(
+      src.replace('systemctl restart k3s-agent', 'systemctl restart k3s-agent --no-block'),
+      ROLLING,
+    );
     expect(b.hash).toBe(a.hash);
     expect(c.hash).not.toBe(a.hash);
     const changed = c.steps.filter((s, i) => s.hash !== a.steps[i]!.hash).map((s) => s.id);
@@ -60,12 +71,14 @@ describe('parseProcedure', () => {
 
   it('infers page kinds from frontmatter and path', () => {
     expect(parseProcedure('# x', 'src/content/adrs/0001-x.mdx').kind).toBe('adr');
-    expect(parseProcedure('---\ntitle: W\nweekend: { number: 1, status: done, goal: g }\n---\n', 'w.mdx').kind).toBe('weekend');
+    expect(parseProcedure('---\ntitle: W\nweekend: { number: 1, status: done, goal: g }\n---\n', 'w.mdx').kind).toBe(
+      'weekend',
+    );
     expect(parseProcedure('# Plain', 'plain.mdx')).toMatchObject({ kind: 'page', title: 'Plain', steps: [] });
   });
 
   it('reads fence attributes as written, not with Markdown escapes applied', () => {
-    const p = parseProcedure("```bash step=a expect='^v1\\.34$' title=\"A &amp; B\"\necho\n```\n", 'p.mdx');
+    const p = parseProcedure('```bash step=a expect=\'^v1\\.34$\' title="A &amp; B"\necho\n```\n', 'p.mdx');
     expect(p.steps[0]!.attrs).toMatchObject({ expect: '^v1\\.34$', title: 'A &amp; B' });
   });
 
@@ -77,7 +90,9 @@ describe('parseProcedure', () => {
     const { frontmatter } = parsePage('---\ntitle: T\nrunbook:\n  risk: low\n  params:\n    A: {}\n---\n', 'p.mdx');
     expect(frontmatter.positions.lineOf(['runbook', 'params', 'A'])).toBe(6);
     expect(frontmatter.positions.lineOf(['runbook', 'missing'])).toBe(3);
-    expect(JSON.parse(JSON.stringify(parseProcedure('---\nrunbook: { risk: low }\n---\n', 'p.mdx').runbook))).not.toHaveProperty('lines');
+    expect(
+      JSON.parse(JSON.stringify(parseProcedure('---\nrunbook: { risk: low }\n---\n', 'p.mdx').runbook)),
+    ).not.toHaveProperty('lines');
   });
 
   it('parses plain Markdown without MDX syntax errors on braces', () => {
@@ -105,7 +120,9 @@ describe('tokenizeMeta', () => {
     expect(tokenizeMeta(String.raw`expect="^v1\.34\.\d+ \"x\" \\$"`)).toEqual({
       tokens: [{ key: 'expect', value: String.raw`^v1\.34\.\d+ "x" \$`, offset: 0 }],
     });
-    expect(tokenizeMeta(String.raw`expect='a\"b'`)).toEqual({ tokens: [{ key: 'expect', value: String.raw`a\"b`, offset: 0 }] });
+    expect(tokenizeMeta(String.raw`expect='a\"b'`)).toEqual({
+      tokens: [{ key: 'expect', value: String.raw`a\"b`, offset: 0 }],
+    });
   });
 
   it('rejects an unterminated quote at the attribute', () => {
@@ -115,7 +132,9 @@ describe('tokenizeMeta', () => {
 
 describe('durations', () => {
   it('parses the documented units', () => {
-    expect([parseDuration('90s'), parseDuration('5m'), parseDuration('1h'), parseDuration('500ms')]).toEqual([90_000, 300_000, 3_600_000, 500]);
+    expect([parseDuration('90s'), parseDuration('5m'), parseDuration('1h'), parseDuration('500ms')]).toEqual([
+      90_000, 300_000, 3_600_000, 500,
+    ]);
     expect(parseDuration('5')).toBeUndefined();
     expect(parseDuration('1.5m')).toBeUndefined();
     expect(formatTimeout(600_000)).toBe('10m');

@@ -75,7 +75,8 @@ describe('runbook import', () => {
   });
 
   it('the CLI exits 1 with decisions left, 2 on bad input, and --dry-run --json writes nothing', () => {
-    const cli = (...args: string[]) => spawnSync(process.execPath, ['runner/cli.ts', 'import', ...args], { cwd: root, encoding: 'utf8' });
+    const cli = (...args: string[]) =>
+      spawnSync(process.execPath, ['runner/cli.ts', 'import', ...args], { cwd: root, encoding: 'utf8' });
     const dry = cli('test/import/fixtures/k3s-upgrade.md', '--out', join(out, 'cli'), '--dry-run', '--json');
     expect(dry.status).toBe(1);
     expect(JSON.parse(dry.stdout)[0]).toMatchObject({ id: 'k3s-upgrade', written: false, nodeSteps: 2 });
@@ -94,14 +95,23 @@ describe('runbook import', () => {
 
   it('escapes MDX-hostile prose but keeps code spans', () => {
     const changes: Array<{ line: number; what: string }> = [];
-    expect(escapeProseLine('use `<x>` at <node-ip> {}', 7, { inComment: false }, changes)).toBe('use `<x>` at &lt;node-ip> &#123;&#125;');
+    expect(escapeProseLine('use `<x>` at <node-ip> {}', 7, { inComment: false }, changes)).toBe(
+      'use `<x>` at &lt;node-ip> &#123;&#125;',
+    );
     expect(changes).toEqual([{ line: 7, what: 'escaped < { } as HTML entities' }]);
   });
 
   it('keeps config, untagged and output fences as illustration; strips console prompts', () => {
-    expect(classifyFence({ lang: 'bash', code: 'server: https://x\ntoken: abc', before: '', proseSection: false }).kind).toBe('illustration');
+    expect(
+      classifyFence({ lang: 'bash', code: 'server: https://x\ntoken: abc', before: '', proseSection: false }).kind,
+    ).toBe('illustration');
     expect(classifyFence({ lang: null, code: 'ls', before: '', proseSection: false }).kind).toBe('illustration');
-    expect(classifyFence({ lang: 'sh', code: 'ls', before: 'You should see:', proseSection: false }).kind).toBe('illustration');
-    expect(stripPrompts('$ kubectl get ns\nNAME STATUS\ndefault Active')).toEqual({ code: 'kubectl get ns', dropped: 2 });
+    expect(classifyFence({ lang: 'sh', code: 'ls', before: 'You should see:', proseSection: false }).kind).toBe(
+      'illustration',
+    );
+    expect(stripPrompts('$ kubectl get ns\nNAME STATUS\ndefault Active')).toEqual({
+      code: 'kubectl get ns',
+      dropped: 2,
+    });
   });
 });

@@ -29,7 +29,7 @@ describe('withUid', () => {
     expect(withUid(once, UID_B, 'inv.yaml')).toBe(once.replace(UID_A, UID_B));
   });
 
-  it('follows the file\'s own indent', () => {
+  it("follows the file's own indent", () => {
     const four = INVENTORY.replace(/^ {2}/gm, '    ');
     expect(withUid(four, UID_A, 'inv.yaml').split('\n')[6]).toBe(`    uid: ${UID_A}`);
   });

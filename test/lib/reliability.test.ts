@@ -19,7 +19,13 @@ const MIN = 60_000;
 const HOUR = 60 * MIN;
 
 /** A step record with only what the measures read. */
-function step(stepId: string, status: StepRecord['status'], startedAt: string, endedAt: string, node?: string): StepRecord {
+function step(
+  stepId: string,
+  status: StepRecord['status'],
+  startedAt: string,
+  endedAt: string,
+  node?: string,
+): StepRecord {
   return {
     index: 1,
     id: node ? `${stepId}@${node}` : stepId,
@@ -39,10 +45,20 @@ function step(stepId: string, status: StepRecord['status'], startedAt: string, e
   };
 }
 
-function run(runbook: string, startedAt: string, steps: StepRecord[], how: { rehearsal?: boolean; sandbox?: boolean } = {}): RunEvidence {
+function run(
+  runbook: string,
+  startedAt: string,
+  steps: StepRecord[],
+  how: { rehearsal?: boolean; sandbox?: boolean } = {},
+): RunEvidence {
   return {
     url: `/runs/${runbook}/${startedAt}/`,
-    data: { runId: `${startedAt}-${runbook}`, runbook: { id: runbook, title: runbook, file: `${runbook}.mdx`, kind: 'runbook' }, startedAt, steps },
+    data: {
+      runId: `${startedAt}-${runbook}`,
+      runbook: { id: runbook, title: runbook, file: `${runbook}.mdx`, kind: 'runbook' },
+      startedAt,
+      steps,
+    },
     status: steps.every((s) => s.status === 'succeeded') ? 'succeeded' : 'failed',
     sandbox: how.sandbox ?? false,
     rehearsal: how.rehearsal ?? false,
@@ -82,16 +98,26 @@ describe('recoveryOf', () => {
   });
 
   it('accepts either tab of postgres-restore as the verifying step', () => {
-    const scratch = run('postgres-restore', '2026-11-05T10:00:00.000Z', [step('compare-scratch', 'succeeded', '2026-11-05T10:05:00.000Z', '2026-11-05T10:06:00.000Z')]);
-    const inPlace = run('postgres-restore', '2026-11-06T10:00:00.000Z', [step('client-healthy', 'succeeded', '2026-11-06T10:11:00.000Z', '2026-11-06T10:12:00.000Z')]);
+    const scratch = run('postgres-restore', '2026-11-05T10:00:00.000Z', [
+      step('compare-scratch', 'succeeded', '2026-11-05T10:05:00.000Z', '2026-11-05T10:06:00.000Z'),
+    ]);
+    const inPlace = run('postgres-restore', '2026-11-06T10:00:00.000Z', [
+      step('client-healthy', 'succeeded', '2026-11-06T10:11:00.000Z', '2026-11-06T10:12:00.000Z'),
+    ]);
     expect(recoveryOf(scratch, target('database'))!.ms).toBe(6 * MIN);
     expect(recoveryOf(inPlace, target('database'))!.ms).toBe(12 * MIN);
   });
 
   it('measures nothing when the verifying step failed or was never reached, or for another runbook', () => {
-    const failed = run('cluster-restore', '2026-11-10T08:00:00.000Z', [step('ingress-after-restore', 'failed', '2026-11-10T08:41:00.000Z', '2026-11-10T08:42:00.000Z')]);
-    const stopped = run('cluster-restore', '2026-11-10T08:00:00.000Z', [step('fetch-from-nas', 'failed', '2026-11-10T08:00:01.000Z', '2026-11-10T08:01:00.000Z')]);
-    const other = run('postgres-restore', '2026-11-10T08:00:00.000Z', [step('ingress-after-restore', 'succeeded', '2026-11-10T08:41:00.000Z', '2026-11-10T08:42:00.000Z')]);
+    const failed = run('cluster-restore', '2026-11-10T08:00:00.000Z', [
+      step('ingress-after-restore', 'failed', '2026-11-10T08:41:00.000Z', '2026-11-10T08:42:00.000Z'),
+    ]);
+    const stopped = run('cluster-restore', '2026-11-10T08:00:00.000Z', [
+      step('fetch-from-nas', 'failed', '2026-11-10T08:00:01.000Z', '2026-11-10T08:01:00.000Z'),
+    ]);
+    const other = run('postgres-restore', '2026-11-10T08:00:00.000Z', [
+      step('ingress-after-restore', 'succeeded', '2026-11-10T08:41:00.000Z', '2026-11-10T08:42:00.000Z'),
+    ]);
     expect(recoveryOf(failed, target('control-plane'))).toBeUndefined();
     expect(recoveryOf(stopped, target('control-plane'))).toBeUndefined();
     expect(recoveryOf(other, target('control-plane'))).toBeUndefined();
@@ -99,18 +125,44 @@ describe('recoveryOf', () => {
 
   it('ends at the last node of a step repeated per node', () => {
     const r = run('node-failure-recovery', '2026-11-12T07:00:00.000Z', [
-      step('cluster-healthy-again', 'succeeded', '2026-11-12T07:10:00.000Z', '2026-11-12T07:11:00.000Z', 'k3s-worker-01'),
-      step('cluster-healthy-again', 'succeeded', '2026-11-12T07:20:00.000Z', '2026-11-12T07:21:00.000Z', 'k3s-worker-02'),
+      step(
+        'cluster-healthy-again',
+        'succeeded',
+        '2026-11-12T07:10:00.000Z',
+        '2026-11-12T07:11:00.000Z',
+        'k3s-worker-01',
+      ),
+      step(
+        'cluster-healthy-again',
+        'succeeded',
+        '2026-11-12T07:20:00.000Z',
+        '2026-11-12T07:21:00.000Z',
+        'k3s-worker-02',
+      ),
     ]);
     expect(recoveryOf(r, RELIABILITY_TARGETS.mttr)!.ms).toBe(21 * MIN);
   });
 });
 
 describe('measureRecovery', () => {
-  const lab1 = run('node-failure-recovery', '2026-10-01T07:00:00.000Z', [step('cluster-healthy-again', 'succeeded', '2026-10-01T07:19:00.000Z', '2026-10-01T07:20:00.000Z')]);
-  const lab2 = run('node-failure-recovery', '2026-11-01T07:00:00.000Z', [step('cluster-healthy-again', 'succeeded', '2026-11-01T07:39:00.000Z', '2026-11-01T07:40:00.000Z')]);
-  const rehearsed = run('node-failure-recovery', '2026-12-01T07:00:00.000Z', [step('cluster-healthy-again', 'succeeded', '2026-12-01T07:04:00.000Z', '2026-12-01T07:05:00.000Z')], { rehearsal: true });
-  const sandbox = run('node-failure-recovery', '2026-12-01T08:00:00.000Z', [step('cluster-healthy-again', 'succeeded', '2026-12-01T08:00:30.000Z', '2026-12-01T08:01:00.000Z')], { sandbox: true });
+  const lab1 = run('node-failure-recovery', '2026-10-01T07:00:00.000Z', [
+    step('cluster-healthy-again', 'succeeded', '2026-10-01T07:19:00.000Z', '2026-10-01T07:20:00.000Z'),
+  ]);
+  const lab2 = run('node-failure-recovery', '2026-11-01T07:00:00.000Z', [
+    step('cluster-healthy-again', 'succeeded', '2026-11-01T07:39:00.000Z', '2026-11-01T07:40:00.000Z'),
+  ]);
+  const rehearsed = run(
+    'node-failure-recovery',
+    '2026-12-01T07:00:00.000Z',
+    [step('cluster-healthy-again', 'succeeded', '2026-12-01T07:04:00.000Z', '2026-12-01T07:05:00.000Z')],
+    { rehearsal: true },
+  );
+  const sandbox = run(
+    'node-failure-recovery',
+    '2026-12-01T08:00:00.000Z',
+    [step('cluster-healthy-again', 'succeeded', '2026-12-01T08:00:30.000Z', '2026-12-01T08:01:00.000Z')],
+    { sandbox: true },
+  );
   const runs = [lab1, rehearsed, lab2, sandbox];
 
   it('takes the MTTR as the mean of lab runs only, latest first', () => {
@@ -127,7 +179,11 @@ describe('measureRecovery', () => {
   });
 
   it('has no mean without a measured run', () => {
-    expect(measureRecovery([], RELIABILITY_TARGETS.mttr, 'lab')).toEqual({ recoveries: [], latest: undefined, meanMs: undefined });
+    expect(measureRecovery([], RELIABILITY_TARGETS.mttr, 'lab')).toEqual({
+      recoveries: [],
+      latest: undefined,
+      meanMs: undefined,
+    });
   });
 });
 
@@ -135,8 +191,12 @@ describe('newestBackupPoint', () => {
   const now = new Date('2026-11-20T12:00:00.000Z');
 
   it('takes the newest of an on-demand dump and a check of the nightly schedule (minus its bound)', () => {
-    const onDemand = run('postgres-backup', '2026-11-18T09:00:00.000Z', [step('dump-databases', 'succeeded', '2026-11-18T09:00:10.000Z', '2026-11-18T09:02:00.000Z')]);
-    const health = run('cluster-health', '2026-11-20T08:00:00.000Z', [step('nightly-dump-recent', 'succeeded', '2026-11-20T08:00:05.000Z', '2026-11-20T08:00:06.000Z')]);
+    const onDemand = run('postgres-backup', '2026-11-18T09:00:00.000Z', [
+      step('dump-databases', 'succeeded', '2026-11-18T09:00:10.000Z', '2026-11-18T09:02:00.000Z'),
+    ]);
+    const health = run('cluster-health', '2026-11-20T08:00:00.000Z', [
+      step('nightly-dump-recent', 'succeeded', '2026-11-20T08:00:05.000Z', '2026-11-20T08:00:06.000Z'),
+    ]);
     const p = newestBackupPoint([onDemand, health], point('postgres'), 'lab', now)!;
     expect(p.run).toBe(health);
     expect(p.step).toBe('nightly-dump-recent');
@@ -146,12 +206,25 @@ describe('newestBackupPoint', () => {
   });
 
   it('ignores failed steps, other runbooks and rehearsals for the lab', () => {
-    const failedCheck = run('cluster-health', '2026-11-20T08:00:00.000Z', [step('nightly-dump-recent', 'failed', '2026-11-20T08:00:05.000Z', '2026-11-20T08:00:06.000Z')]);
-    const otherStep = run('cluster-health', '2026-11-20T09:00:00.000Z', [step('nodes-ready', 'succeeded', '2026-11-20T09:00:05.000Z', '2026-11-20T09:00:06.000Z')]);
-    const rehearsed = run('postgres-backup', '2026-11-20T10:00:00.000Z', [step('dump-databases', 'succeeded', '2026-11-20T10:00:05.000Z', '2026-11-20T10:01:00.000Z')], { rehearsal: true });
+    const failedCheck = run('cluster-health', '2026-11-20T08:00:00.000Z', [
+      step('nightly-dump-recent', 'failed', '2026-11-20T08:00:05.000Z', '2026-11-20T08:00:06.000Z'),
+    ]);
+    const otherStep = run('cluster-health', '2026-11-20T09:00:00.000Z', [
+      step('nodes-ready', 'succeeded', '2026-11-20T09:00:05.000Z', '2026-11-20T09:00:06.000Z'),
+    ]);
+    const rehearsed = run(
+      'postgres-backup',
+      '2026-11-20T10:00:00.000Z',
+      [step('dump-databases', 'succeeded', '2026-11-20T10:00:05.000Z', '2026-11-20T10:01:00.000Z')],
+      { rehearsal: true },
+    );
     const runs = [failedCheck, otherStep, rehearsed];
     expect(newestBackupPoint(runs, point('postgres'), 'lab', now)).toBeUndefined();
-    expect(newestBackupPoint(runs, point('postgres'), 'rehearsal', now)).toMatchObject({ run: rehearsed, at: '2026-11-20T10:01:00.000Z', ageMs: 119 * MIN });
+    expect(newestBackupPoint(runs, point('postgres'), 'rehearsal', now)).toMatchObject({
+      run: rehearsed,
+      at: '2026-11-20T10:01:00.000Z',
+      ageMs: 119 * MIN,
+    });
   });
 
   it('counts an off-VM copy only from the steps that verify a copy on the NAS', () => {
@@ -173,7 +246,11 @@ describe('verdict and measureReliability', () => {
 
   it('gives every target a row, measured or not, with the schedules judged against their targets', () => {
     const all = measureReliability([], new Date('2026-11-20T12:00:00.000Z'));
-    expect(all.rto.map((r) => r.target.runbook)).toEqual(['cluster-restore', 'postgres-restore', 'velero-restore-drill']);
+    expect(all.rto.map((r) => r.target.runbook)).toEqual([
+      'cluster-restore',
+      'postgres-restore',
+      'velero-restore-drill',
+    ]);
     expect(all.rto.every((r) => r.by.lab.latest === undefined && r.by.rehearsal.latest === undefined)).toBe(true);
     expect(all.rpo.map((r) => [r.target.id, r.scheduleVerdict, r.by.lab])).toEqual([
       ['etcd-on-server', 'met', undefined],

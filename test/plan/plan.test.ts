@@ -10,7 +10,10 @@ const procedure = () => parseProcedure(readFileSync(ROLLING, 'utf8'), ROLLING);
 
 describe('planProcedure', () => {
   it('unrolls ForEach node by node and fans role targets out', () => {
-    const { plan, problems } = planProcedure(procedure(), testInventory(), { sets: { REASON: 'kernel update' }, env: {} });
+    const { plan, problems } = planProcedure(procedure(), testInventory(), {
+      sets: { REASON: 'kernel update' },
+      env: {},
+    });
     expect(problems).toEqual([]);
     expect(plan!.instances.map((i) => i.id)).toEqual([
       'snapshot',
@@ -27,15 +30,22 @@ describe('planProcedure', () => {
     const drain = plan!.instances[1]!;
     expect(drain.targets).toEqual([{ kind: 'local' }]);
     expect(drain.env).toEqual({ NODE: 'agent-1', NODE_ADDRESS: '127.0.0.2' });
-    expect(plan!.instances[2]!.targets).toEqual([{ kind: 'node', node: 'agent-1', host: '127.0.0.2', user: 'operator', port: 2202, become: false }]);
-    expect(plan!.instances[0]!.targets).toEqual([{ kind: 'node', node: 'server-1', host: '127.0.0.1', user: 'operator', port: 2201, become: true }]);
+    expect(plan!.instances[2]!.targets).toEqual([
+      { kind: 'node', node: 'agent-1', host: '127.0.0.2', user: 'operator', port: 2202, become: false },
+    ]);
+    expect(plan!.instances[0]!.targets).toEqual([
+      { kind: 'node', node: 'server-1', host: '127.0.0.1', user: 'operator', port: 2201, become: true },
+    ]);
     const fan = plan!.instances[7]!;
     expect(fan.targets.map((t) => (t.kind === 'node' ? t.node : 'local'))).toEqual(['agent-1', 'agent-2']);
     expect(fan.parallel).toBe(2);
   });
 
   it('chooses tab alternatives by their enum param', () => {
-    const { plan } = planProcedure(procedure(), testInventory(), { sets: { REASON: 'x', DATASTORE: 'sqlite' }, env: {} });
+    const { plan } = planProcedure(procedure(), testInventory(), {
+      sets: { REASON: 'x', DATASTORE: 'sqlite' },
+      env: {},
+    });
     const ids = plan!.instances.map((i) => i.id);
     expect(ids).toContain('copy-db');
     expect(ids).not.toContain('snapshot');
@@ -43,7 +53,10 @@ describe('planProcedure', () => {
   });
 
   it('refuses a plan with missing or invalid params, and names them', () => {
-    const { plan, problems } = planProcedure(procedure(), testInventory(), { sets: { DATASTORE: 'postgres' }, env: {} });
+    const { plan, problems } = planProcedure(procedure(), testInventory(), {
+      sets: { DATASTORE: 'postgres' },
+      env: {},
+    });
     expect(plan).toBeUndefined();
     expect(problems.map((p) => p.message)).toEqual([
       'param DATASTORE: "postgres" is not one of etcd, sqlite',
@@ -85,7 +98,9 @@ describe('params', () => {
   });
 
   it('rejects unknown --set names and malformed --set', () => {
-    expect(resolveParams(specs, { VERSON: 'x' }, {}).problems[0]!.message).toBe('--set VERSON: this runbook has no param VERSON (params: VERSION, TOKEN, MODE)');
+    expect(resolveParams(specs, { VERSON: 'x' }, {}).problems[0]!.message).toBe(
+      '--set VERSON: this runbook has no param VERSON (params: VERSION, TOKEN, MODE)',
+    );
     expect(parseSetArgs(['A=b=c', 'broken'])).toEqual({
       values: { A: 'b=c' },
       problems: [{ name: 'broken', message: '--set broken: write --set NAME=value (NAME is a param name)' }],

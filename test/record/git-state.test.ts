@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { gitState } from '../../runner/git.ts';
 
 const git = (dir: string, ...args: string[]) =>
-  spawnSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@example.invalid', ...args], { encoding: 'utf8' });
+  spawnSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@example.invalid', ...args], {
+    encoding: 'utf8',
+  });
 
 describe('gitState', () => {
   it('no repository, no commit yet, clean, modified, untracked, and a new run record', () => {

@@ -18,7 +18,18 @@ describe('history --json and snapshots', () => {
     const record = JSON.parse(readFileSync(fixture, 'utf8'));
     cpSync(fixture, join(dir, 'k3s-upgrade', 'a.json'));
     // The same run whose after snapshot failed, and one without snapshots at all.
-    const failed = { ...record, runId: `${record.runId}-b`, startedAt: '2026-09-21T08:40:00.000Z', snapshots: { before: record.snapshots.before, after: { takenAt: '2026-09-21T08:50:00.000Z', error: 'the API server https://192.168.2.20:6443 did not answer: connection refused' } } };
+    const failed = {
+      ...record,
+      runId: `${record.runId}-b`,
+      startedAt: '2026-09-21T08:40:00.000Z',
+      snapshots: {
+        before: record.snapshots.before,
+        after: {
+          takenAt: '2026-09-21T08:50:00.000Z',
+          error: 'the API server https://192.168.2.20:6443 did not answer: connection refused',
+        },
+      },
+    };
     const none = { ...record, runId: `${record.runId}-c`, startedAt: '2026-09-22T08:40:00.000Z', snapshots: undefined };
     writeFileSync(join(dir, 'k3s-upgrade', 'b.json'), JSON.stringify(failed));
     writeFileSync(join(dir, 'k3s-upgrade', 'c.json'), JSON.stringify(none));
@@ -26,7 +37,11 @@ describe('history --json and snapshots', () => {
     const r = runbook(['history', 'k3s-upgrade', '--json', '--records', dir]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const rows = JSON.parse(r.stdout) as Array<{ runId: string; snapshots: { before: unknown; after: unknown }; snapshotDiff: unknown }>;
+    const rows = JSON.parse(r.stdout) as Array<{
+      runId: string;
+      snapshots: { before: unknown; after: unknown };
+      snapshotDiff: unknown;
+    }>;
     const row = (id: string) => rows.find((x) => x.runId === id)!;
 
     const full = row(record.runId);

@@ -15,9 +15,13 @@ const fresh = join(root, 'fresh');
 
 const put = (dir: string, page: string, name: string, rehearsal: boolean) => {
   mkdirSync(join(dir, page), { recursive: true });
-  writeFileSync(join(dir, page, `${name}.json`), JSON.stringify({ runId: name, ...(rehearsal ? { rehearsal: { twin: true, faults: [] } } : {}) }));
+  writeFileSync(
+    join(dir, page, `${name}.json`),
+    JSON.stringify({ runId: name, ...(rehearsal ? { rehearsal: { twin: true, faults: [] } } : {}) }),
+  );
 };
-const list = (dir: string) => Object.fromEntries(readdirSync(dir).map((d) => [d, d.endsWith('.md') ? 'file' : readdirSync(join(dir, d)).sort()]));
+const list = (dir: string) =>
+  Object.fromEntries(readdirSync(dir).map((d) => [d, d.endsWith('.md') ? 'file' : readdirSync(join(dir, d)).sort()]));
 
 beforeEach(() => {
   rmSync(runs, { recursive: true, force: true });
@@ -40,7 +44,9 @@ describe('record-history swaps its rehearsals in', () => {
       'cluster-health': ['new-health.json', 'sandbox-run.json'],
       'k3s-upgrade': ['new-upgrade.json'],
     });
-    expect(JSON.parse(readFileSync(join(runs, 'cluster-health', 'sandbox-run.json'), 'utf8')).rehearsal).toBeUndefined();
+    expect(
+      JSON.parse(readFileSync(join(runs, 'cluster-health', 'sandbox-run.json'), 'utf8')).rehearsal,
+    ).toBeUndefined();
     expect(readdirSync(runs).some((d) => d.startsWith('.'))).toBe(false);
   });
 

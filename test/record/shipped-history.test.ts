@@ -27,7 +27,11 @@ const hint = 'record the history again: npm run fixtures:runs (scripts/record-hi
 
 const files = readdirSync(RUNS, { withFileTypes: true })
   .filter((d) => d.isDirectory())
-  .flatMap((d) => readdirSync(join(RUNS, d.name)).filter((f) => f.endsWith('.json')).map((f) => `${d.name}/${f}`))
+  .flatMap((d) =>
+    readdirSync(join(RUNS, d.name))
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => `${d.name}/${f}`),
+  )
   .sort();
 
 describe('the shipped run history was written by the runner', () => {
@@ -42,7 +46,10 @@ describe('the shipped run history was written by the runner', () => {
       const record = runRecordSchema.parse(JSON.parse(readFileSync(join(RUNS, file), 'utf8')));
       expect(file).toBe(`${record.runbook.id}/${record.runId}.json`);
       expect(record.host, 'synthetic records belong in test/site/fixtures/runs').not.toBe('workstation');
-      expect(record.rehearsal !== undefined || isSandboxServer(record.cluster.server), 'a rehearsal on the twin or a run against the sandbox').toBe(true);
+      expect(
+        record.rehearsal !== undefined || isSandboxServer(record.cluster.server),
+        'a rehearsal on the twin or a run against the sandbox',
+      ).toBe(true);
 
       const procedure = procedures.get(record.runbook.id);
       expect(procedure, `no page has the id ${record.runbook.id}`).toBeDefined();
@@ -50,7 +57,10 @@ describe('the shipped run history was written by the runner', () => {
       // The run's own params (secrets are not recorded: planning is lenient about them).
       const sets = Object.fromEntries(record.params.filter((p) => !p.secret).map((p) => [p.name, p.value]));
       const { plan } = planProcedure(procedure!, inventory, { sets, env: {}, lenient: true });
-      expect(record.steps.map((s) => s.id), `${file}: the page's steps changed since this run; ${hint}`).toEqual(plan!.instances.map((i) => i.id));
+      expect(
+        record.steps.map((s) => s.id),
+        `${file}: the page's steps changed since this run; ${hint}`,
+      ).toEqual(plan!.instances.map((i) => i.id));
     });
   }
 });

@@ -1,18 +1,35 @@
 // diffSnapshots and upgradeRange on hand-built snapshots: what the run page and
 // the landing figure say a run changed.
 import { describe, expect, it } from 'vitest';
-import { compareVersions, diffSlots, diffSnapshots, missingSnapshotReason, oldestVersion, upgradeRange } from '../../runner/record/snapshot-diff.ts';
+import {
+  compareVersions,
+  diffSlots,
+  diffSnapshots,
+  missingSnapshotReason,
+  oldestVersion,
+  upgradeRange,
+} from '../../runner/record/snapshot-diff.ts';
 import type { ClusterSnapshot } from '../../runner/record/snapshot.ts';
 
 const node = (name: string, kubeletVersion: string, extra: Partial<ClusterSnapshot['nodes'][number]> = {}) => ({
-  name, roles: ['agent'], kubeletVersion, ready: true, unschedulable: false, taints: [], ...extra,
+  name,
+  roles: ['agent'],
+  kubeletVersion,
+  ready: true,
+  unschedulable: false,
+  taints: [],
+  ...extra,
 });
 
 function snap(extra: Partial<ClusterSnapshot> = {}): ClusterSnapshot {
   return {
     takenAt: '2026-11-08T09:30:00Z',
     serverVersion: 'v1.34.1+k3s1',
-    nodes: [node('k3s-master', 'v1.34.1+k3s1', { roles: ['control-plane', 'etcd', 'master'] }), node('k3s-worker-01', 'v1.34.1+k3s1'), node('k3s-worker-02', 'v1.34.1+k3s1')],
+    nodes: [
+      node('k3s-master', 'v1.34.1+k3s1', { roles: ['control-plane', 'etcd', 'master'] }),
+      node('k3s-worker-01', 'v1.34.1+k3s1'),
+      node('k3s-worker-02', 'v1.34.1+k3s1'),
+    ],
     stuckPods: [],
     unavailable: [],
     blockingPdbs: [],
@@ -31,7 +48,11 @@ describe('diffSnapshots', () => {
   it('names each node whose version moved, and the server', () => {
     const after = snap({
       serverVersion: 'v1.34.3+k3s1',
-      nodes: [node('k3s-master', 'v1.34.3+k3s1'), node('k3s-worker-01', 'v1.34.3+k3s1'), node('k3s-worker-02', 'v1.34.1+k3s1')],
+      nodes: [
+        node('k3s-master', 'v1.34.3+k3s1'),
+        node('k3s-worker-01', 'v1.34.3+k3s1'),
+        node('k3s-worker-02', 'v1.34.1+k3s1'),
+      ],
     });
     const d = diffSnapshots(snap(), after);
     expect(d.changed).toBe(true);
@@ -43,10 +64,20 @@ describe('diffSnapshots', () => {
   });
 
   it('finds nodes added and removed, Ready changes, cordons left behind and taints', () => {
-    const before = snap({ nodes: [node('a', 'v1'), node('b', 'v1', { unschedulable: true, taints: ['node.kubernetes.io/unschedulable:NoSchedule'] }), node('c', 'v1')] });
+    const before = snap({
+      nodes: [
+        node('a', 'v1'),
+        node('b', 'v1', { unschedulable: true, taints: ['node.kubernetes.io/unschedulable:NoSchedule'] }),
+        node('c', 'v1'),
+      ],
+    });
     const after = snap({
       nodes: [
-        node('a', 'v1', { unschedulable: true, ready: false, taints: ['node.kubernetes.io/unschedulable:NoSchedule', 'dedicated=gpu:NoExecute'] }),
+        node('a', 'v1', {
+          unschedulable: true,
+          ready: false,
+          taints: ['node.kubernetes.io/unschedulable:NoSchedule', 'dedicated=gpu:NoExecute'],
+        }),
         node('b', 'v1'),
         node('d', 'v1'),
       ],
@@ -88,7 +119,10 @@ describe('diffSnapshots', () => {
 
   it('a namespace whose stuck pods are the same ones is not newly stuck', () => {
     const s = { namespace: 'apps', count: 1, pods: ['a (Pending)'] };
-    expect(diffSnapshots(snap({ stuckPods: [s] }), snap({ stuckPods: [{ ...s, pods: ['a (ContainerCreating)'] }] })).newlyStuck).toEqual([]);
+    expect(
+      diffSnapshots(snap({ stuckPods: [s] }), snap({ stuckPods: [{ ...s, pods: ['a (ContainerCreating)'] }] }))
+        .newlyStuck,
+    ).toEqual([]);
   });
 
   it('workloads that became unavailable or recovered, and PDBs that started blocking', () => {
@@ -108,7 +142,10 @@ describe('diffSnapshots', () => {
 
 describe('diffSlots', () => {
   it('is undefined unless both slots are snapshots', () => {
-    const error = { takenAt: '2026-11-08T09:30:00Z', error: 'the API server https://127.0.0.1:1 did not answer: connection refused' };
+    const error = {
+      takenAt: '2026-11-08T09:30:00Z',
+      error: 'the API server https://127.0.0.1:1 did not answer: connection refused',
+    };
     expect(diffSlots(snap(), error)).toBeUndefined();
     expect(diffSlots(undefined, snap())).toBeUndefined();
     expect(diffSlots(snap(), snap())?.changed).toBe(false);
@@ -117,10 +154,16 @@ describe('diffSlots', () => {
 
 describe('upgradeRange', () => {
   it('reads from → to as the oldest version of the server and the kubelets on each side', () => {
-    const after = snap({ serverVersion: 'v1.34.3+k3s1', nodes: [node('m', 'v1.34.3+k3s1'), node('w', 'v1.34.3+k3s1')] });
+    const after = snap({
+      serverVersion: 'v1.34.3+k3s1',
+      nodes: [node('m', 'v1.34.3+k3s1'), node('w', 'v1.34.3+k3s1')],
+    });
     expect(upgradeRange(snap(), after)).toEqual({ from: 'v1.34.1+k3s1', to: 'v1.34.3+k3s1' });
     // An agent left behind holds the cluster back.
-    const partial = snap({ serverVersion: 'v1.34.3+k3s1', nodes: [node('m', 'v1.34.3+k3s1'), node('w', 'v1.34.1+k3s1')] });
+    const partial = snap({
+      serverVersion: 'v1.34.3+k3s1',
+      nodes: [node('m', 'v1.34.3+k3s1'), node('w', 'v1.34.1+k3s1')],
+    });
     expect(upgradeRange(snap(), partial)).toEqual({ from: 'v1.34.1+k3s1', to: 'v1.34.1+k3s1' });
   });
 
@@ -130,9 +173,20 @@ describe('upgradeRange', () => {
   });
 
   it('orders versions numerically, K3s release suffix and pre-releases included', () => {
-    const sorted = ['v1.34.10+k3s1', 'v1.34.9+k3s1', 'v1.35.0-rc1+k3s1', 'v1.34.9+k3s2', 'v1.35.0+k3s1', 'v1.4.0'].sort(compareVersions);
-    expect(sorted).toEqual(['v1.4.0', 'v1.34.9+k3s1', 'v1.34.9+k3s2', 'v1.34.10+k3s1', 'v1.35.0-rc1+k3s1', 'v1.35.0+k3s1']);
-    expect(oldestVersion(snap({ serverVersion: 'v1.35.0+k3s1', nodes: [node('a', 'v1.34.10+k3s1'), node('b', '')] }))).toBe('v1.34.10+k3s1');
+    const sorted = ['v1.34.10+k3s1', 'v1.34.9+k3s1', 'v1.35.0-rc1+k3s1', 'v1.34.9+k3s2', 'v1.35.0+k3s1', 'v1.4.0'].sort(
+      compareVersions,
+    );
+    expect(sorted).toEqual([
+      'v1.4.0',
+      'v1.34.9+k3s1',
+      'v1.34.9+k3s2',
+      'v1.34.10+k3s1',
+      'v1.35.0-rc1+k3s1',
+      'v1.35.0+k3s1',
+    ]);
+    expect(
+      oldestVersion(snap({ serverVersion: 'v1.35.0+k3s1', nodes: [node('a', 'v1.34.10+k3s1'), node('b', '')] })),
+    ).toBe('v1.34.10+k3s1');
   });
 });
 
@@ -140,10 +194,21 @@ describe('missingSnapshotReason', () => {
   it('says plainly why a slot holds no snapshot', () => {
     expect(missingSnapshotReason(snap(), 'before')).toBeUndefined();
     expect(missingSnapshotReason(undefined, 'before')).toBe('No snapshot before the first step: none was recorded.');
-    expect(missingSnapshotReason(undefined, 'after')).toMatch(/^No snapshot after the last step: none was recorded \(the run is still going/);
-    expect(missingSnapshotReason({ takenAt: 'x', error: 'the API server https://192.168.2.20:6443 did not answer: connection refused' }, 'after'))
-      .toBe('No snapshot after the last step: it could not be taken (the API server https://192.168.2.20:6443 did not answer: connection refused).');
-    expect(missingSnapshotReason({ takenAt: 'x', error: 'the API said 403 Forbidden: nodes is forbidden' }, 'before'))
-      .toBe('No snapshot before the first step: it could not be taken (the API said 403 Forbidden: nodes is forbidden).');
+    expect(missingSnapshotReason(undefined, 'after')).toMatch(
+      /^No snapshot after the last step: none was recorded \(the run is still going/,
+    );
+    expect(
+      missingSnapshotReason(
+        { takenAt: 'x', error: 'the API server https://192.168.2.20:6443 did not answer: connection refused' },
+        'after',
+      ),
+    ).toBe(
+      'No snapshot after the last step: it could not be taken (the API server https://192.168.2.20:6443 did not answer: connection refused).',
+    );
+    expect(
+      missingSnapshotReason({ takenAt: 'x', error: 'the API said 403 Forbidden: nodes is forbidden' }, 'before'),
+    ).toBe(
+      'No snapshot before the first step: it could not be taken (the API said 403 Forbidden: nodes is forbidden).',
+    );
   });
 });

@@ -34,17 +34,41 @@ const alive = (pids: number[]): Here => ({ host: 'ops', isAlive: (pid) => pids.i
 
 function step(id: string, status: StepStatus, over: Partial<StepRecord> = {}): StepRecord {
   return {
-    index: 1, id, stepId: id.split('@')[0]!, hash: `h-${id}`, flags: [], status, exitCode: null, attempts: 1,
-    durationMs: 1, output: '', truncated: false, targets: [], ...over,
+    index: 1,
+    id,
+    stepId: id.split('@')[0]!,
+    hash: `h-${id}`,
+    flags: [],
+    status,
+    exitCode: null,
+    attempts: 1,
+    durationMs: 1,
+    output: '',
+    truncated: false,
+    targets: [],
+    ...over,
   };
 }
 
 function record(over: Partial<RunRecord> = {}): RunRecord {
   return {
-    schemaVersion: 1, runId: 'r', runbook: { id: 'demo', title: 'Demo', file: 'demo.mdx', kind: 'runbook' },
-    git: { commit: null, dirty: false }, pageHash: 'p', stepHashes: {}, params: [], operator: 'op', host: 'ops',
-    pid: 42, cluster: { server: 'https://192.168.2.20:6443' }, status: 'succeeded', startedAt: '2026-11-10T10:00:00Z',
-    endedAt: '2026-11-10T10:05:00Z', resumes: [], steps: [], ...over,
+    schemaVersion: 1,
+    runId: 'r',
+    runbook: { id: 'demo', title: 'Demo', file: 'demo.mdx', kind: 'runbook' },
+    git: { commit: null, dirty: false },
+    pageHash: 'p',
+    stepHashes: {},
+    params: [],
+    operator: 'op',
+    host: 'ops',
+    pid: 42,
+    cluster: { server: 'https://192.168.2.20:6443' },
+    status: 'succeeded',
+    startedAt: '2026-11-10T10:00:00Z',
+    endedAt: '2026-11-10T10:05:00Z',
+    resumes: [],
+    steps: [],
+    ...over,
   };
 }
 
@@ -152,8 +176,15 @@ describe('kind and tallies', () => {
   });
 
   it('counts nodes per ForEach instance or per fan-out target', () => {
-    const target = (t: string, status: StepStatus) =>
-      ({ target: t, status, exitCode: 0, attempts: 1, durationMs: 1, output: '', truncated: false });
+    const target = (t: string, status: StepStatus) => ({
+      target: t,
+      status,
+      exitCode: 0,
+      attempts: 1,
+      durationMs: 1,
+      output: '',
+      truncated: false,
+    });
     const forEach = [step('a@n1', 'succeeded', { node: 'n1' }), step('a@n2', 'failed', { node: 'n2' })];
     expect(nodeTally(forEach)).toEqual({ total: 2, succeeded: 1 });
     const targets = [target('n1', 'succeeded'), target('n2', 'failed'), target('n3', 'succeeded')];
@@ -176,8 +207,10 @@ describe('what the runs prove about a page', () => {
       }),
       here,
     ),
-    viewRun(record({ runId: 'sandbox', cluster: { server: 'https://localhost:1' }, endedAt: '2026-11-18T12:00:00Z' }),
-      here),
+    viewRun(
+      record({ runId: 'sandbox', cluster: { server: 'https://localhost:1' }, endedAt: '2026-11-18T12:00:00Z' }),
+      here,
+    ),
     viewRun(
       record({
         runId: 'cut',
@@ -214,8 +247,18 @@ describe('what the runs prove about a page', () => {
   });
 
   it('stale steps: changed since the last good lab run, or new since', () => {
-    const stale = staleSteps([{ id: 'a', hash: 'h-a' }, { id: 'b', hash: 'h-b' }, { id: 'c', hash: 'h-c' }], runs);
-    expect([...stale]).toEqual([['b', 'changed'], ['c', 'new']]);
+    const stale = staleSteps(
+      [
+        { id: 'a', hash: 'h-a' },
+        { id: 'b', hash: 'h-b' },
+        { id: 'c', hash: 'h-c' },
+      ],
+      runs,
+    );
+    expect([...stale]).toEqual([
+      ['b', 'changed'],
+      ['c', 'new'],
+    ]);
     expect(staleSteps([{ id: 'a', hash: 'x' }], runs.slice(0, 2)).size).toBe(0);
   });
 

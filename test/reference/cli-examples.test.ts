@@ -13,9 +13,16 @@ const COMMAND = /runbook (?:show|run) ([a-z0-9-]+)(?![\w/.])((?:\s+--set\s+[A-Za
 
 describe('runbook commands shown in the docs', async () => {
   // The format reference's examples are made-up pages, shown as such.
-  const files = ['README.md', ...(await glob('src/content/docs/**/*.mdx', { cwd: root, ignore: ['**/reference/runbook-format.mdx'] }))].sort();
+  const files = [
+    'README.md',
+    ...(await glob('src/content/docs/**/*.mdx', { cwd: root, ignore: ['**/reference/runbook-format.mdx'] })),
+  ].sort();
   const uses = files.flatMap((file) =>
-    [...readFileSync(file, 'utf8').matchAll(COMMAND)].map((m) => ({ file, id: m[1]!, sets: [...m[2]!.matchAll(/--set\s+(\w+)=/g)].map((s) => s[1]!) })),
+    [...readFileSync(file, 'utf8').matchAll(COMMAND)].map((m) => ({
+      file,
+      id: m[1]!,
+      sets: [...m[2]!.matchAll(/--set\s+(\w+)=/g)].map((s) => s[1]!),
+    })),
   );
 
   it('finds the examples it checks', () => {
@@ -26,7 +33,8 @@ describe('runbook commands shown in the docs', async () => {
     it(`${use.file}: runbook ${use.id} ${use.sets.map((s) => `--set ${s}`).join(' ')}`, () => {
       const rb = procedures.get(use.id);
       expect(rb, `${use.file} names runbook "${use.id}", which does not exist`).toBeDefined();
-      for (const name of use.sets) expect(Object.keys(rb!.params), `${use.file}: ${use.id} has no param ${name}`).toContain(name);
+      for (const name of use.sets)
+        expect(Object.keys(rb!.params), `${use.file}: ${use.id} has no param ${name}`).toContain(name);
     });
   }
 });

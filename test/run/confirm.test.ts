@@ -15,15 +15,26 @@ function confirmRunbook() {
   const first = join(lab.dir, 'first');
   const file = lab.runbook(
     'destructive',
-    step('step=prepare', `touch ${first}`) + step('step=destroy title="Destroy it" confirm', `echo "rm -rf the thing"; touch ${marker}`) + step('step=again confirm', 'true'),
+    step('step=prepare', `touch ${first}`) +
+      step('step=destroy title="Destroy it" confirm', `echo "rm -rf the thing"; touch ${marker}`) +
+      step('step=again confirm', 'true'),
   );
   return { file, marker, first };
 }
 
 /** Runs the CLI on a pseudo-terminal (util-linux `script`), typing `keys` once the question shows. */
 function onTerminal(args: string[], keys: string): Promise<{ code: number | null; output: string }> {
-  const cmd = ['stty cols 120 rows 40;', process.execPath, join(ROOT, 'runner/cli.ts'), ...args.map((a) => `'${a}'`)].join(' ');
-  const child = spawn('script', ['-qfec', cmd, '/dev/null'], { cwd: ROOT, env: operatorEnv(lab.env), stdio: ['pipe', 'pipe', 'pipe'] });
+  const cmd = [
+    'stty cols 120 rows 40;',
+    process.execPath,
+    join(ROOT, 'runner/cli.ts'),
+    ...args.map((a) => `'${a}'`),
+  ].join(' ');
+  const child = spawn('script', ['-qfec', cmd, '/dev/null'], {
+    cwd: ROOT,
+    env: operatorEnv(lab.env),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let output = '';
   let typed = false;
   child.stdout.on('data', (d) => {

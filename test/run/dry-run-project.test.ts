@@ -32,7 +32,10 @@ describe('dry-run of every procedure in the project executes nothing', () => {
   it.concurrent.each(pages.map((p) => [p.kind === 'runbook' ? p.id : p.file, p] as const))('%s', async (ref, page) => {
     const records = join(sandbox, `records-${page.id}`);
     const log = join(sandbox, `${page.id}.calls`);
-    const r = await runCli(['run', ref, '--dry-run', '--records', records], { PATH: `${shims}:${process.env.PATH}`, SHIM_LOG: log });
+    const r = await runCli(['run', ref, '--dry-run', '--records', records], {
+      PATH: `${shims}:${process.env.PATH}`,
+      SHIM_LOG: log,
+    });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     for (const s of page.steps) expect(r.stdout).toContain(s.id);
@@ -46,7 +49,11 @@ describe('dry-run of every procedure in the project executes nothing', () => {
     try {
       const file = lab.runbook('calls-kubectl', step('step=get', 'kubectl get nodes'));
       const log = join(lab.dir, 'calls.log');
-      const r = await runCli(['run', file, ...lab.flags], { ...lab.env, PATH: `${shims}:${process.env.PATH}`, SHIM_LOG: log });
+      const r = await runCli(['run', file, ...lab.flags], {
+        ...lab.env,
+        PATH: `${shims}:${process.env.PATH}`,
+        SHIM_LOG: log,
+      });
       expect(r.code).toBe(1);
       expect(invoked(log)).toBe('kubectl get nodes\n');
     } finally {

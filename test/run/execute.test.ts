@@ -38,13 +38,23 @@ describe('runbook run executes local steps in bash', () => {
 
   it('stops at a failing step: exit 1, later steps stay pending, the summary and resume command are printed', async () => {
     const marker = join(lab.dir, 'after-failure');
-    const file = lab.runbook('fails', step('step=one', 'echo one') + step('step=two title="Breaks"', 'echo "about to fail"; exit 7') + step('step=three', `touch ${marker}`));
+    const file = lab.runbook(
+      'fails',
+      step('step=one', 'echo one') +
+        step('step=two title="Breaks"', 'echo "about to fail"; exit 7') +
+        step('step=three', `touch ${marker}`),
+    );
     const r = await run(file);
     expect(r.code).toBe(1);
     expect(existsSync(marker)).toBe(false);
     const record = lab.onlyRecord();
     expect(record.steps.map((s) => s.status)).toEqual(['succeeded', 'failed', 'pending']);
-    expect(record.steps[1]).toMatchObject({ exitCode: 7, attempts: 1, error: 'exit code 7', output: 'about to fail\n' });
+    expect(record.steps[1]).toMatchObject({
+      exitCode: 7,
+      attempts: 1,
+      error: 'exit code 7',
+      output: 'about to fail\n',
+    });
     expect(r.stdout).toMatch(/✗ 2\/3 two failed in \S+: exit code 7/);
     expect(r.stdout).toMatch(/#\s+STEP\s+TARGET\s+STATUS/);
     expect(r.stdout).toContain(`runbook resume ${record.runId} --records ${lab.records} --inventory ${lab.inventory}`);
@@ -61,7 +71,10 @@ describe('runbook run executes local steps in bash', () => {
   });
 
   it('continue-on-error lets the run go on and succeed, keeping the failure in the record', async () => {
-    const file = lab.runbook('tolerant', step('step=flaky continue-on-error', 'exit 3') + step('step=after', 'echo after'));
+    const file = lab.runbook(
+      'tolerant',
+      step('step=flaky continue-on-error', 'exit 3') + step('step=after', 'echo after'),
+    );
     const r = await run(file);
     expect(r.code).toBe(0);
     const record = lab.onlyRecord();
@@ -74,7 +87,10 @@ describe('runbook run executes local steps in bash', () => {
     writeFileSync(counter, '0');
     const file = lab.runbook(
       'retries',
-      step('step=eventually retries=3 retry-delay=200ms', `n=$(( $(cat ${counter}) + 1 )); echo $n > ${counter}; echo "attempt $n"; [ "$n" -ge 3 ]`),
+      step(
+        'step=eventually retries=3 retry-delay=200ms',
+        `n=$(( $(cat ${counter}) + 1 )); echo $n > ${counter}; echo "attempt $n"; [ "$n" -ge 3 ]`,
+      ),
     );
     const started = Date.now();
     const r = await run(file);
@@ -97,14 +113,19 @@ describe('runbook run executes local steps in bash', () => {
   it('fails a step whose output does not match expect=, and passes one that does', async () => {
     const file = lab.runbook(
       'expectations',
-      step("step=ready expect='Ready\\s+v1\\.34'", 'echo "node-1   Ready    v1.34.3+k3s1"') + step("step=version expect='v1\\.35'", 'echo "node-1   Ready    v1.34.3+k3s1"'),
+      step("step=ready expect='Ready\\s+v1\\.34'", 'echo "node-1   Ready    v1.34.3+k3s1"') +
+        step("step=version expect='v1\\.35'", 'echo "node-1   Ready    v1.34.3+k3s1"'),
     );
     const r = await run(file);
     expect(r.code).toBe(1);
     const steps = lab.readRecords()[0]!.record.steps;
     expect(steps[0]!.status).toBe('succeeded');
     // The pattern arrives as written (format/attributes.ts reads fence attributes before Markdown unescaping).
-    expect(steps[1]).toMatchObject({ status: 'failed', exitCode: 0, error: 'the output did not match expect=/v1\\.35/' });
+    expect(steps[1]).toMatchObject({
+      status: 'failed',
+      exitCode: 0,
+      error: 'the output did not match expect=/v1\\.35/',
+    });
   });
 
   it('kills the whole process tree on timeout, background grandchildren and TERM-ignoring ones included', async () => {
@@ -126,7 +147,10 @@ describe('runbook run executes local steps in bash', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('spawned');
     const record = lab.onlyRecord();
-    expect(record.steps[0]).toMatchObject({ status: 'timed-out', error: 'timed out after 1s; its processes were killed' });
+    expect(record.steps[0]).toMatchObject({
+      status: 'timed-out',
+      error: 'timed out after 1s; its processes were killed',
+    });
     expect(livingProcesses('sleep 4321.')).toEqual([]);
     // Killing process trees must not print Node's DEP0190 warning (or any other) at the operator.
     expect(r.stderr).not.toMatch(/DEP0|Warning/);
@@ -139,15 +163,26 @@ describe('runbook run executes local steps in bash', () => {
     expect(livingProcesses('sleep 4322.')).toEqual([]);
   });
 
-  it("outside a ForEach, NODE is unset even when the runner inherited one (npm sets NODE under npx)", async () => {
-    const file = lab.runbook('no-node', step('step=where', 'echo "node=${NODE:-unset} address=${NODE_ADDRESS:-unset} other=$OTHER"'));
-    const r = await runCli(['run', file, ...lab.flags], { ...lab.env, NODE: '/usr/bin/node', NODE_ADDRESS: '10.0.0.1', OTHER: 'kept' });
+  it('outside a ForEach, NODE is unset even when the runner inherited one (npm sets NODE under npx)', async () => {
+    const file = lab.runbook(
+      'no-node',
+      step('step=where', 'echo "node=${NODE:-unset} address=${NODE_ADDRESS:-unset} other=$OTHER"'),
+    );
+    const r = await runCli(['run', file, ...lab.flags], {
+      ...lab.env,
+      NODE: '/usr/bin/node',
+      NODE_ADDRESS: '10.0.0.1',
+      OTHER: 'kept',
+    });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(lab.onlyRecord().steps[0]!.output).toBe('node=unset address=unset other=kept\n');
   });
 
   it('runs in cwd= relative to the project root, with stdin closed', async () => {
-    const file = lab.runbook('where', step('step=here cwd=runner', 'pwd; cat || echo "no stdin"; test ! -t 0 && echo "not a tty"'));
+    const file = lab.runbook(
+      'where',
+      step('step=here cwd=runner', 'pwd; cat || echo "no stdin"; test ! -t 0 && echo "not a tty"'),
+    );
     const r = await run(file);
     expect(r.code).toBe(0);
     const out = lab.readRecords()[0]!.record.steps[0]!.output;
@@ -163,22 +198,35 @@ describe('runbook run executes local steps in bash', () => {
     const called = join(lab.dir, 'kubectl-called');
     writeFileSync(join(bin, 'kubectl'), `#!/bin/sh\ntouch ${called}\n`);
     chmodSync(join(bin, 'kubectl'), 0o755);
-    const file = lab.runbook('manifest', '```yaml step=cm apply\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: demo\ndata:\n  home: $HOME\n```\n');
-    const r = await runCli(['run', file, ...lab.flags], { ...lab.env, PATH: `${bin}:${process.env.PATH}`, RUNBOOK_API_TIMEOUT_MS: '3000' });
+    const file = lab.runbook(
+      'manifest',
+      '```yaml step=cm apply\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: demo\ndata:\n  home: $HOME\n```\n',
+    );
+    const r = await runCli(['run', file, ...lab.flags], {
+      ...lab.env,
+      PATH: `${bin}:${process.env.PATH}`,
+      RUNBOOK_API_TIMEOUT_MS: '3000',
+    });
     expect(r.code, r.stdout + r.stderr).toBe(1);
     expect(existsSync(called)).toBe(false);
     const step = lab.onlyRecord().steps[0]!;
     expect(step.status).toBe('failed');
     expect(step.error).toMatch(/the API server https:\/\/127\.0\.0\.1:6443 did not answer: connection refused/);
     expect(step.output).toMatch(/^error: the API server .* did not answer/);
-    expect(step.applied).toEqual([{ apiVersion: 'v1', kind: 'ConfigMap', name: 'demo', result: 'failed', error: step.error }]);
+    expect(step.applied).toEqual([
+      { apiVersion: 'v1', kind: 'ConfigMap', name: 'demo', result: 'failed', error: step.error },
+    ]);
   });
 });
 
 describe('runbook run refuses before executing anything', () => {
   it('with --dry-run: prints the resolved plan and executes nothing', async () => {
     const marker = join(lab.dir, 'ran');
-    const file = lab.runbook('dry', step('step=touch title="Touch it"', `touch ${marker}`), '  params:\n    SIZE:\n      required: true\n');
+    const file = lab.runbook(
+      'dry',
+      step('step=touch title="Touch it"', `touch ${marker}`),
+      '  params:\n    SIZE:\n      required: true\n',
+    );
     const r = await run(file, '--dry-run');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('1. touch  Touch it');
@@ -191,11 +239,15 @@ describe('runbook run refuses before executing anything', () => {
 
   it('when a step runs on a node it cannot reach (no ssh client here): nothing half-runs', async () => {
     const marker = join(lab.dir, 'ran');
-    const file = lab.runbook('remote', step('step=local-first', `touch ${marker}`) + step('step=on-node on=node-1', 'uptime'));
+    const file = lab.runbook(
+      'remote',
+      step('step=local-first', `touch ${marker}`) + step('step=on-node on=node-1', 'uptime'),
+    );
     // A PATH with bash and touch but no ssh.
     const bin = join(lab.dir, 'bin-no-ssh');
     mkdirSync(bin);
-    for (const tool of ['bash', 'touch']) symlinkSync(execSync(`command -v ${tool}`, { shell: '/bin/bash' }).toString().trim(), join(bin, tool));
+    for (const tool of ['bash', 'touch'])
+      symlinkSync(execSync(`command -v ${tool}`, { shell: '/bin/bash' }).toString().trim(), join(bin, tool));
     const env = { ...lab.env, PATH: bin };
     const r = await runCli(['run', file, ...lab.flags], env);
     expect(r.code).toBe(2);
@@ -241,7 +293,10 @@ describe('runbook run refuses before executing anything', () => {
     expect(pinned.clusters[0].cluster.server).toBe('https://127.0.0.1:6443');
     // Nothing listens there: the lab's pages say `api: optional`, so the run goes on and the record says why it has no identity.
     expect(lab.readRecords()[0]!.record.cluster).toEqual({
-      name: 'homelab', context: 'lab-test', server: 'https://127.0.0.1:6443', identity: 'unreachable',
+      name: 'homelab',
+      context: 'lab-test',
+      server: 'https://127.0.0.1:6443',
+      identity: 'unreachable',
       error: 'the API server https://127.0.0.1:6443 did not answer: connection refused',
     });
   });

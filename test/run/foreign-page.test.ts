@@ -39,7 +39,13 @@ describe('a page from outside the content folders', () => {
   });
 
   it('is refused with an explicit runbook.id that is the same colliding name', () => {
-    const r = runbook(['run', page(`${PROJECT_PAGE}.md`, `  id: ${PROJECT_PAGE}\n`), '--yes', '--records', join(tmp, 'rec-same')]);
+    const r = runbook([
+      'run',
+      page(`${PROJECT_PAGE}.md`, `  id: ${PROJECT_PAGE}\n`),
+      '--yes',
+      '--records',
+      join(tmp, 'rec-same'),
+    ]);
     expect(r.code).toBe(2);
     expect(existsSync(join(tmp, 'rec-same'))).toBe(false);
   });

@@ -71,7 +71,10 @@ export function makeLab(): Lab {
     flags: ['--records', records, '--inventory', inventory],
     runbook(name, body, frontmatter = '') {
       const file = join(dir, `${name}.mdx`);
-      writeFileSync(file, `---\ntitle: ${name}\nrunbook:\n  id: ${name}\n  risk: low\n  cluster: homelab\n  api: optional\n${frontmatter}---\n\n# ${name}\n\n${body}`);
+      writeFileSync(
+        file,
+        `---\ntitle: ${name}\nrunbook:\n  id: ${name}\n  risk: low\n  cluster: homelab\n  api: optional\n${frontmatter}---\n\n# ${name}\n\n${body}`,
+      );
       return file;
     },
     readRecords() {
@@ -132,11 +135,19 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliRun {
   let stdout = '';
   let stderr = '';
   const waiters: Array<() => void> = [];
-  const poke = () => waiters.forEach((w) => w());
-  child.stdout!.on('data', (d) => ((stdout += d), poke()));
-  child.stderr!.on('data', (d) => ((stderr += d), poke()));
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((res) =>
-    child.on('close', (code, signal) => res({ code, signal, stdout, stderr })),
+  const poke = () => {
+    for (const w of waiters) w();
+  };
+  child.stdout!.on('data', (d) => {
+    stdout += d;
+    poke();
+  });
+  child.stderr!.on('data', (d) => {
+    stderr += d;
+    poke();
+  });
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>(
+    (res) => child.on('close', (code, signal) => res({ code, signal, stdout, stderr })),
   );
   return {
     child,
@@ -150,7 +161,10 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliRun {
             res();
           }
         };
-        const timer = setTimeout(() => rej(new Error(`timed out waiting for ${JSON.stringify(text)}; stdout:\n${stdout}\nstderr:\n${stderr}`)), timeoutMs);
+        const timer = setTimeout(
+          () => rej(new Error(`timed out waiting for ${JSON.stringify(text)}; stdout:\n${stdout}\nstderr:\n${stderr}`)),
+          timeoutMs,
+        );
         waiters.push(check);
         check();
         void done.then(() => setTimeout(check, 0));

@@ -18,7 +18,10 @@ function gatedRunbook(name: string) {
   const file = lab.runbook(
     name,
     step('step=first', `echo ran >> ${count}`) +
-      step('step=wait title="Wait for the gate"', `trap 'echo "wait got SIGINT"; exit 130' INT\necho "waiting-for-gate"\nwhile [ ! -f ${gate} ]; do sleep 0.05; done\necho "gate open"`) +
+      step(
+        'step=wait title="Wait for the gate"',
+        `trap 'echo "wait got SIGINT"; exit 130' INT\necho "waiting-for-gate"\nwhile [ ! -f ${gate} ]; do sleep 0.05; done\necho "gate open"`,
+      ) +
       step('step=last', 'echo last'),
   );
   return { file, gate, count };
@@ -60,10 +63,14 @@ describe('Ctrl-C and kill -9 mid-step, then resume', () => {
     // The step's own trap ran: it got SIGINT (not an outright kill), and nothing of it is left.
     expect(record.steps[1]!.output).toContain('wait got SIGINT');
     expect(livingProcesses(gate)).toEqual([]);
-    expect(r.stdout).toContain(`Resume with: runbook resume ${record.runId} --records ${lab.records} --inventory ${lab.inventory}`);
+    expect(r.stdout).toContain(
+      `Resume with: runbook resume ${record.runId} --records ${lab.records} --inventory ${lab.inventory}`,
+    );
 
     const history = await runCli(['history', ...historyFlags()], lab.env);
-    expect(history.stdout).toMatch(new RegExp(`${record.runId}\\s+interrupted at wait(?: \\(sandbox\\))?\\s+\\S+ \\S+\\s+\\S+\\s+1/3\\s+\\S+@\\S+`));
+    expect(history.stdout).toMatch(
+      new RegExp(`${record.runId}\\s+interrupted at wait(?: \\(sandbox\\))?\\s+\\S+ \\S+\\s+\\S+\\s+1/3\\s+\\S+@\\S+`),
+    );
 
     writeFileSync(gate, '');
     const resumed = await runCli(['resume', record.runId, ...lab.flags], lab.env);
@@ -82,7 +89,10 @@ describe('Ctrl-C and kill -9 mid-step, then resume', () => {
   it('a step that ignores SIGINT gets SIGTERM after the grace period, and SIGKILL if it ignores that too', async () => {
     const file = lab.runbook(
       'stubborn',
-      step('step=stubborn', `trap 'echo "ignored INT"' INT\ntrap 'echo "ignored TERM"' TERM\necho ready\nwhile true; do sleep 0.05 || true; done`),
+      step(
+        'step=stubborn',
+        `trap 'echo "ignored INT"' INT\ntrap 'echo "ignored TERM"' TERM\necho ready\nwhile true; do sleep 0.05 || true; done`,
+      ),
     );
     const env = { ...lab.env, RUNBOOK_GRACE_MS: '400' };
     const cli = startCli(['run', file, ...lab.flags], env);
@@ -95,7 +105,7 @@ describe('Ctrl-C and kill -9 mid-step, then resume', () => {
     const step0 = lab.readRecords()[0]!.record.steps[0]!;
     expect(step0.status).toBe('interrupted');
     // In order: SIGINT (ignored), SIGTERM (ignored; bash also reports its sleep `Terminated`), then SIGKILL.
-    expect(step0.output).toMatch(/^ready\nignored INT\n[^]*ignored TERM\n/);
+    expect(step0.output).toMatch(/^ready\nignored INT\n[\s\S]*ignored TERM\n/);
     expect(step0.output.indexOf('ignored TERM')).toBeGreaterThan(step0.output.lastIndexOf('ignored INT'));
     expect(livingProcesses('ignored TERM')).toEqual([]);
   });
@@ -117,7 +127,9 @@ describe('Ctrl-C and kill -9 mid-step, then resume', () => {
     expect(record.status).toBe('running');
     expect(record.steps.map((s) => s.status)).toEqual(['succeeded', 'running', 'pending']);
     const history = await runCli(['history', 'sigkill', '--json', ...historyFlags()], lab.env);
-    expect(JSON.parse(history.stdout)).toMatchObject([{ runId: record.runId, status: 'interrupted', stoppedAt: 'wait' }]);
+    expect(JSON.parse(history.stdout)).toMatchObject([
+      { runId: record.runId, status: 'interrupted', stoppedAt: 'wait' },
+    ]);
 
     writeFileSync(gate, '');
     const resumed = await runCli(['resume', record.runId, ...lab.flags], lab.env);
@@ -151,6 +163,8 @@ describe('Ctrl-C and kill -9 mid-step, then resume', () => {
     expect((await runCli(['resume', runId, ...lab.flags], lab.env)).stderr).toContain('nothing to resume');
     const missing = runId.replace(/-[0-9a-f]{4}$/, runId.endsWith('0000') ? '-ffff' : '-0000');
     expect((await runCli(['resume', missing, ...lab.flags], lab.env)).stderr).toContain(`no run ${missing} under`);
-    expect((await runCli(['resume', 'no-such-run', ...lab.flags], lab.env)).stderr).toContain('"no-such-run" is not a run id');
+    expect((await runCli(['resume', 'no-such-run', ...lab.flags], lab.env)).stderr).toContain(
+      '"no-such-run" is not a run id',
+    );
   });
 });

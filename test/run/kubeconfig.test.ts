@@ -31,11 +31,19 @@ describe('the context guard reads kubeconfig files as kubectl merges them', () =
 
   it('explains a wrong server, a wrong name, an unknown context and a missing one', () => {
     const at = (server: string, name = 'lab-test') => ({ files: ['k'], context: name, server, contextExists: true });
-    expect(contextMismatch(cluster, at('https://127.0.0.2:6443'), 'inv.yaml')).toMatch(/expected context "lab-test" with server https:\/\/127.0.0.1:6443 \(cluster homelab in inv.yaml\), found context "lab-test" with server https:\/\/127.0.0.2:6443/);
-    expect(contextMismatch(cluster, at('https://127.0.0.1:6443', 'default'), 'inv.yaml')).toContain('found context "default"');
+    expect(contextMismatch(cluster, at('https://127.0.0.2:6443'), 'inv.yaml')).toMatch(
+      /expected context "lab-test" with server https:\/\/127.0.0.1:6443 \(cluster homelab in inv.yaml\), found context "lab-test" with server https:\/\/127.0.0.2:6443/,
+    );
+    expect(contextMismatch(cluster, at('https://127.0.0.1:6443', 'default'), 'inv.yaml')).toContain(
+      'found context "default"',
+    );
     expect(contextMismatch(cluster, at('https://127.0.0.1:6443/'), 'inv.yaml')).toBeUndefined();
-    expect(contextMismatch(cluster, { files: ['k'], context: 'ghost', contextExists: false }, 'inv.yaml')).toContain('context "ghost" does not exist');
-    expect(contextMismatch(cluster, { files: ['k'], contextExists: false }, 'inv.yaml')).toContain('no kube context is set');
+    expect(contextMismatch(cluster, { files: ['k'], context: 'ghost', contextExists: false }, 'inv.yaml')).toContain(
+      'context "ghost" does not exist',
+    );
+    expect(contextMismatch(cluster, { files: ['k'], contextExists: false }, 'inv.yaml')).toContain(
+      'no kube context is set',
+    );
   });
 
   it('names the file when a kubeconfig is not YAML', () => {

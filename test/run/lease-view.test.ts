@@ -13,38 +13,71 @@ const lease = (spec: V1Lease['spec'], annotations: Record<string, string> = {}):
   spec,
 });
 const ours = {
-  'runbook.k3s-lab/operator': 'alice@lab1', 'runbook.k3s-lab/host': 'lab1', 'runbook.k3s-lab/runbook': 'k3s-upgrade',
-  'runbook.k3s-lab/run-id': 'run-1', 'runbook.k3s-lab/started-at': '2026-11-23T10:00:00Z',
+  'runbook.k3s-lab/operator': 'alice@lab1',
+  'runbook.k3s-lab/host': 'lab1',
+  'runbook.k3s-lab/runbook': 'k3s-upgrade',
+  'runbook.k3s-lab/run-id': 'run-1',
+  'runbook.k3s-lab/started-at': '2026-11-23T10:00:00Z',
 };
 const where = { cluster: 'homelab', namespace: 'kube-system', name: 'runbook-homelab' };
 
 describe('viewLease', () => {
-  it('a held lease expires renewTime + duration later, by the reader\'s clock', () => {
-    const l = lease({ holderIdentity: 'alice@lab1/run-1', leaseDurationSeconds: 60,
-      acquireTime: '2026-11-23T10:00:00.000000Z' as never, renewTime: '2026-11-23T10:14:30.000000Z' as never }, ours);
+  it("a held lease expires renewTime + duration later, by the reader's clock", () => {
+    const l = lease(
+      {
+        holderIdentity: 'alice@lab1/run-1',
+        leaseDurationSeconds: 60,
+        acquireTime: '2026-11-23T10:00:00.000000Z' as never,
+        renewTime: '2026-11-23T10:14:30.000000Z' as never,
+      },
+      ours,
+    );
     expect(viewLease(l, T)).toMatchObject({
-      expired: false, expiresAt: '2026-11-23T10:15:30.000Z', durationSeconds: 60, resourceVersion: '42',
+      expired: false,
+      expiresAt: '2026-11-23T10:15:30.000Z',
+      durationSeconds: 60,
+      resourceVersion: '42',
       holder: { identity: 'alice@lab1/run-1', who: 'alice@lab1', runbook: 'k3s-upgrade', runId: 'run-1' },
     });
     expect(viewLease(l, T + 31_000).expired).toBe(true);
   });
 
   it('a lease without a renewTime counts from its acquisition; without either it is expired', () => {
-    expect(viewLease(lease({ holderIdentity: 'x', leaseDurationSeconds: 10, acquireTime: '2026-11-23T10:14:55Z' as never }), T).expired).toBe(false);
+    expect(
+      viewLease(
+        lease({ holderIdentity: 'x', leaseDurationSeconds: 10, acquireTime: '2026-11-23T10:14:55Z' as never }),
+        T,
+      ).expired,
+    ).toBe(false);
     expect(viewLease(lease({ holderIdentity: 'x' }), T).expired).toBe(true);
   });
 
   it('a free lease keeps its last holder and who released it', () => {
-    const v = viewLease(lease({ leaseDurationSeconds: 60 }, {
-      ...ours, 'runbook.k3s-lab/released-at': '2026-11-23T10:14:00Z', 'runbook.k3s-lab/released-by': 'bob@ci (forced)',
-    }), T);
+    const v = viewLease(
+      lease(
+        { leaseDurationSeconds: 60 },
+        {
+          ...ours,
+          'runbook.k3s-lab/released-at': '2026-11-23T10:14:00Z',
+          'runbook.k3s-lab/released-by': 'bob@ci (forced)',
+        },
+      ),
+      T,
+    );
     expect(v.holder).toBeUndefined();
     expect(v.expired).toBe(false);
-    expect(v.released).toMatchObject({ at: '2026-11-23T10:14:00Z', by: 'bob@ci (forced)', last: { who: 'alice@lab1', runId: 'run-1' } });
+    expect(v.released).toMatchObject({
+      at: '2026-11-23T10:14:00Z',
+      by: 'bob@ci (forced)',
+      last: { who: 'alice@lab1', runId: 'run-1' },
+    });
   });
 
   it('a Lease another tool wrote is named by its holderIdentity', () => {
-    const v = viewLease(lease({ holderIdentity: 'some-controller-7f9', renewTime: new Date(T) as never, leaseDurationSeconds: 15 }), T);
+    const v = viewLease(
+      lease({ holderIdentity: 'some-controller-7f9', renewTime: new Date(T) as never, leaseDurationSeconds: 15 }),
+      T,
+    );
     expect(v.holder).toEqual({ identity: 'some-controller-7f9', who: 'some-controller-7f9' });
   });
 
@@ -58,8 +91,13 @@ describe('viewLease', () => {
 
 describe('runbook lock output', () => {
   it('shows a held lease line by line, with relative times', () => {
-    const v = viewLease(lease({ holderIdentity: 'alice@lab1/run-1', leaseDurationSeconds: 60,
-      renewTime: '2026-11-23T10:14:48Z' as never }, ours), T);
+    const v = viewLease(
+      lease(
+        { holderIdentity: 'alice@lab1/run-1', leaseDurationSeconds: 60, renewTime: '2026-11-23T10:14:48Z' as never },
+        ours,
+      ),
+      T,
+    );
     const out = plain(describeLease(where, v, T));
     expect(out).toContain('Cluster homelab · lease kube-system/runbook-homelab');
     expect(out).toMatch(/state\s+held/);
@@ -71,10 +109,19 @@ describe('runbook lock output', () => {
   });
 
   it('shows an expired one as taken over by the next run, and a never-taken one as free', () => {
-    const v = viewLease(lease({ holderIdentity: 'alice@lab1/run-1', leaseDurationSeconds: 60,
-      renewTime: '2026-11-23T10:00:00Z' as never }, ours), T);
-    expect(plain(describeLease(where, v, T))).toMatch(/state\s+expired: the next run takes it over[\s\S]*expired\s+2026-11-23T10:01:00.000Z \(14 min ago\)/);
-    expect(plain(describeLease(where, undefined, T))).toMatch(/state\s+free: no run holds the cluster\n.*no run has taken it yet/);
+    const v = viewLease(
+      lease(
+        { holderIdentity: 'alice@lab1/run-1', leaseDurationSeconds: 60, renewTime: '2026-11-23T10:00:00Z' as never },
+        ours,
+      ),
+      T,
+    );
+    expect(plain(describeLease(where, v, T))).toMatch(
+      /state\s+expired: the next run takes it over[\s\S]*expired\s+2026-11-23T10:01:00.000Z \(14 min ago\)/,
+    );
+    expect(plain(describeLease(where, undefined, T))).toMatch(
+      /state\s+free: no run holds the cluster\n.*no run has taken it yet/,
+    );
   });
 
   it('says times as a person would', () => {

@@ -8,9 +8,11 @@ describe('masking secrets', () => {
   it('masks the value and its base64, URL and JSON forms, and each line of a multi-line secret', () => {
     const m = createMasker(['s3cr3t/"pa ss"', '-----BEGIN KEY-----\nMIIEabcdefgh\n-----END KEY-----']);
     const b64 = Buffer.from('s3cr3t/"pa ss"').toString('base64');
-    expect(m.mask(`a s3cr3t/"pa ss" b ${b64} c ${encodeURIComponent('s3cr3t/"pa ss"')} d ${JSON.stringify('s3cr3t/"pa ss"')}`)).toBe(
-      `a ${MASK} b ${MASK} c ${MASK} d "${MASK}"`,
-    );
+    expect(
+      m.mask(
+        `a s3cr3t/"pa ss" b ${b64} c ${encodeURIComponent('s3cr3t/"pa ss"')} d ${JSON.stringify('s3cr3t/"pa ss"')}`,
+      ),
+    ).toBe(`a ${MASK} b ${MASK} c ${MASK} d "${MASK}"`);
     expect(m.mask('key line MIIEabcdefgh here')).toBe(`key line ${MASK} here`);
   });
 
@@ -20,7 +22,13 @@ describe('masking secrets', () => {
         { name: 'PASS', value: 'p1', source: 'env', secret: true },
         { name: 'SIZE', value: '10Gi', source: 'set', secret: false },
       ],
-      { GITHUB_TOKEN: 'ghp_abcdef', AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI', KEYMAP: 'us', HOME: '/root', DB_PASSWORD: 'hunter22' },
+      {
+        GITHUB_TOKEN: 'ghp_abcdef',
+        AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI',
+        KEYMAP: 'us',
+        HOME: '/root',
+        DB_PASSWORD: 'hunter22',
+      },
     );
     expect(values.sort()).toEqual(['ghp_abcdef', 'hunter22', 'p1', 'wJalrXUtnFEMI']);
   });

@@ -25,7 +25,10 @@ describe('secrets never leave the runner unmasked', () => {
     const file = lab.runbook(
       'secretive',
       step('step=plain', 'echo "password: $DB_PASSWORD"; echo "token: $API_TOKEN"') +
-        step('step=encoded', 'echo "basic: $(printf %s "$DB_PASSWORD" | base64)"; echo "{\\"p\\":\\"$DB_PASSWORD\\"}"') +
+        step(
+          'step=encoded',
+          'echo "basic: $(printf %s "$DB_PASSWORD" | base64)"; echo "{\\"p\\":\\"$DB_PASSWORD\\"}"',
+        ) +
         // Half the secret, a pause (a separate chunk), then the rest on the same line.
         step('step=split', 'printf "%s" "split: ${DB_PASSWORD:0:10}"; sleep 0.3; printf "%s\\n" "${DB_PASSWORD:10}"') +
         step('step=fails', 'echo "cannot log in with $DB_PASSWORD" >&2; exit 4'),
@@ -41,7 +44,11 @@ describe('secrets never leave the runner unmasked', () => {
     const dryJson = await runCli(['run', file, '--dry-run', '--json', ...lab.flags], env);
     const history = await runCli(['history', '--json', ...lab.flags], env);
     // A param whose name says TOKEN, rejected by its pattern: the message must not echo the value.
-    const invalid = lab.runbook('badtoken', step('step=x', 'true'), '  params:\n    GITHUB_TOKEN:\n      pattern: "ghp_[a-z]+"\n');
+    const invalid = lab.runbook(
+      'badtoken',
+      step('step=x', 'true'),
+      '  params:\n    GITHUB_TOKEN:\n      pattern: "ghp_[a-z]+"\n',
+    );
     const given = `ghp_X${randomBytes(8).toString('hex')}`;
     const rejected = await runCli(['run', invalid, '--set', `GITHUB_TOKEN=${given}`, ...lab.flags], env);
     expect(rejected.code).toBe(2);
@@ -72,7 +79,11 @@ describe('secrets never leave the runner unmasked', () => {
   });
 
   it('resume needs secret params from the environment again', async () => {
-    const file = lab.runbook('needs-secret', step('step=fails', 'exit 1'), '  params:\n    DB_PASSWORD:\n      secret: true\n      required: true\n');
+    const file = lab.runbook(
+      'needs-secret',
+      step('step=fails', 'exit 1'),
+      '  params:\n    DB_PASSWORD:\n      secret: true\n      required: true\n',
+    );
     await runCli(['run', file, ...lab.flags], { ...lab.env, DB_PASSWORD: 'first-secret-value' });
     const { runId } = lab.readRecords()[0]!.record;
     const r = await runCli(['resume', runId, ...lab.flags], { ...lab.env, DB_PASSWORD: '' });

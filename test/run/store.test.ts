@@ -19,9 +19,22 @@ const RB = '20261102T000000Z-demo-000b';
 
 function record(runId: string, startedAt: string, over: Partial<RunRecord> = {}): RunRecord {
   return {
-    schemaVersion: 1, runId, runbook: { id: 'demo', title: 'Demo', file: 'demo.mdx', kind: 'runbook' }, git: { commit: null, dirty: false },
-    pageHash: 'h', stepHashes: {}, params: [], operator: 'op@host', host: hostname(), pid: process.pid, cluster: {},
-    status: 'succeeded', startedAt, resumes: [], steps: [], ...over,
+    schemaVersion: 1,
+    runId,
+    runbook: { id: 'demo', title: 'Demo', file: 'demo.mdx', kind: 'runbook' },
+    git: { commit: null, dirty: false },
+    pageHash: 'h',
+    stepHashes: {},
+    params: [],
+    operator: 'op@host',
+    host: hostname(),
+    pid: process.pid,
+    cluster: {},
+    status: 'succeeded',
+    startedAt,
+    resumes: [],
+    steps: [],
+    ...over,
   };
 }
 
@@ -43,13 +56,18 @@ describe('run record store', () => {
   });
 
   it('refuses to write an invalid record and reports unreadable ones without failing the listing', () => {
-    expect(() => writeRecord(recordFile(lab.records, 'demo', RA), { ...record(RA, 'x'), status: 'weird' as never })).toThrow(/invalid run record/);
+    expect(() =>
+      writeRecord(recordFile(lab.records, 'demo', RA), { ...record(RA, 'x'), status: 'weird' as never }),
+    ).toThrow(/invalid run record/);
     mkdirSync(join(lab.records, 'demo'), { recursive: true });
     writeFileSync(join(lab.records, 'demo', 'junk.json'), '{');
     writeRecord(recordFile(lab.records, 'demo', RB), record(RB, '2026-11-03T00:00:00.000Z'));
     const { records, problems } = listRecords(lab.records, 'demo');
     expect(records.map((r) => r.record.runId)).toEqual([RB]);
-    expect(problems[0]).toMatchObject({ file: expect.stringContaining('junk.json'), message: expect.stringContaining('not a readable run record') });
+    expect(problems[0]).toMatchObject({
+      file: expect.stringContaining('junk.json'),
+      message: expect.stringContaining('not a readable run record'),
+    });
   });
 
   it('a running record whose runner is gone reads as interrupted', () => {

@@ -14,11 +14,17 @@ function write(name: string, text: string): string {
   return file;
 }
 
-const runbookPage = write('no-steps-here.md', '---\ntitle: Empty\nrunbook:\n  risk: low\n---\n\n# Empty\n\n```bash\necho not a step\n```\n');
+const runbookPage = write(
+  'no-steps-here.md',
+  '---\ntitle: Empty\nrunbook:\n  risk: low\n---\n\n# Empty\n\n```bash\necho not a step\n```\n',
+);
 const plainPage = write('plain-notes.md', '# Notes\n\nJust text.\n');
 
 describe('a page with no steps', () => {
-  for (const [what, file] of [['a runbook page', runbookPage], ['plain Markdown', plainPage]] as const) {
+  for (const [what, file] of [
+    ['a runbook page', runbookPage],
+    ['plain Markdown', plainPage],
+  ] as const) {
     it(`run of ${what} is refused with exit 2 and writes no record`, () => {
       const records = join(tmp, `rec-${what.replaceAll(' ', '-')}`);
       const r = runbook(['run', file, '--yes', '--records', records]);

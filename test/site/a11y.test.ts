@@ -32,13 +32,25 @@ interface Finding {
 /** Runs axe's WCAG 2 A/AA rules in `page` (axe must be loaded) and flattens its violations to one finding per element. */
 async function audit(page: Page, path: string, theme: Theme): Promise<Finding[]> {
   const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: AxeViolation[] }> } }).axe;
-    type AxeViolation = { id: string; impact: string; nodes: Array<{ target: unknown[]; any: Array<{ data?: Record<string, unknown> }> }> };
-    const result = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] }, resultTypes: ['violations'] });
+    const axe = (
+      window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: AxeViolation[] }> } }
+    ).axe;
+    type AxeViolation = {
+      id: string;
+      impact: string;
+      nodes: Array<{ target: unknown[]; any: Array<{ data?: Record<string, unknown> }> }>;
+    };
+    const result = await axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] },
+      resultTypes: ['violations'],
+    });
     return result.violations.map((v) => ({
       id: v.id,
       impact: v.impact,
-      nodes: v.nodes.map((n) => ({ target: n.target.map(String).join(' '), data: n.any.find((c) => c.data?.contrastRatio !== undefined)?.data })),
+      nodes: v.nodes.map((n) => ({
+        target: n.target.map(String).join(' '),
+        data: n.any.find((c) => c.data?.contrastRatio !== undefined)?.data,
+      })),
     }));
   });
   return violations.flatMap((v) =>
@@ -48,7 +60,11 @@ async function audit(page: Page, path: string, theme: Theme): Promise<Finding[]>
       rule: v.id,
       impact: v.impact,
       target: n.target,
-      ...(n.data ? { detail: `${n.data.fgColor} on ${n.data.bgColor} = ${n.data.contrastRatio}:1 (needs ${n.data.expectedContrastRatio})` } : {}),
+      ...(n.data
+        ? {
+            detail: `${n.data.fgColor} on ${n.data.bgColor} = ${n.data.contrastRatio}:1 (needs ${n.data.expectedContrastRatio})`,
+          }
+        : {}),
     })),
   );
 }
@@ -58,16 +74,28 @@ async function load(page: Page, path: string): Promise<void> {
   const response = await page.goto(url + path, { waitUntil: 'load' });
   expect(response?.status(), `${path} should be served`).toBe(200);
   // Mermaid draws in the browser; audit the drawn SVG, not the source text.
-  await page.waitForFunction(() => [...document.querySelectorAll('pre.mermaid')].every((p) => p.hasAttribute('data-processed')), null, { timeout: 20_000 });
+  await page.waitForFunction(
+    () => [...document.querySelectorAll('pre.mermaid')].every((p) => p.hasAttribute('data-processed')),
+    null,
+    { timeout: 20_000 },
+  );
   // Expressive Code makes a code block that overflows focusable from a script (after a
   // 250 ms debounce and an idle callback): give it that time; if it never does, axe says so.
   await page
-    .waitForFunction(() => [...document.querySelectorAll('.expressive-code pre')].every((p) => p.scrollWidth <= p.clientWidth || p.hasAttribute('tabindex')), null, { timeout: 3_000 })
+    .waitForFunction(
+      () =>
+        [...document.querySelectorAll('.expressive-code pre')].every(
+          (p) => p.scrollWidth <= p.clientWidth || p.hasAttribute('tabindex'),
+        ),
+      null,
+      { timeout: 3_000 },
+    )
     .catch(() => undefined);
   await page.addScriptTag({ path: AXE });
 }
 
-const format = (f: Finding) => `${f.page} [${f.theme}] ${f.rule} (${f.impact}) ${f.target}${f.detail ? `: ${f.detail}` : ''}`;
+const format = (f: Finding) =>
+  `${f.page} [${f.theme}] ${f.rule} (${f.impact}) ${f.target}${f.detail ? `: ${f.detail}` : ''}`;
 
 let browser: Browser;
 beforeAll(async () => {
@@ -77,18 +105,22 @@ afterAll(async () => {
   await browser?.close();
 });
 
-test.each(THEMES)(`axe (WCAG 2 A, AA) finds no violation on any of the ${paths.length} pages, %s theme`, { timeout: 600_000 }, async (theme) => {
-  expect(paths.length).toBeGreaterThan(10);
-  const context = await browser.newContext({ colorScheme: theme, viewport: { width: 1440, height: 900 } });
-  // Starlight reads the theme from localStorage before first paint.
-  await context.addInitScript((t) => localStorage.setItem('starlight-theme', t), theme);
-  const page = await context.newPage();
-  const findings: Finding[] = [];
-  for (const path of paths) {
-    await load(page, path);
-    expect(await page.evaluate(() => document.documentElement.dataset.theme), `${path}: theme`).toBe(theme);
-    findings.push(...(await audit(page, path, theme)));
-  }
-  await context.close();
-  expect(findings.map(format)).toEqual([]);
-});
+test.each(THEMES)(
+  `axe (WCAG 2 A, AA) finds no violation on any of the ${paths.length} pages, %s theme`,
+  { timeout: 600_000 },
+  async (theme) => {
+    expect(paths.length).toBeGreaterThan(10);
+    const context = await browser.newContext({ colorScheme: theme, viewport: { width: 1440, height: 900 } });
+    // Starlight reads the theme from localStorage before first paint.
+    await context.addInitScript((t) => localStorage.setItem('starlight-theme', t), theme);
+    const page = await context.newPage();
+    const findings: Finding[] = [];
+    for (const path of paths) {
+      await load(page, path);
+      expect(await page.evaluate(() => document.documentElement.dataset.theme), `${path}: theme`).toBe(theme);
+      findings.push(...(await audit(page, path, theme)));
+    }
+    await context.close();
+    expect(findings.map(format)).toEqual([]);
+  },
+);

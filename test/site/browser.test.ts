@@ -68,7 +68,11 @@ async function open(path: string, options: { theme?: 'light' | 'dark'; mobile?: 
   const response = await page.goto(url + path, { waitUntil: 'networkidle' });
   expect(response?.status(), `${path} should be served`).toBe(200);
   // Mermaid renders in the browser; a diagram that fails keeps no data-processed or shows an error.
-  await page.waitForFunction(() => [...document.querySelectorAll('pre.mermaid')].every((p) => p.hasAttribute('data-processed')), null, { timeout: 20_000 });
+  await page.waitForFunction(
+    () => [...document.querySelectorAll('pre.mermaid')].every((p) => p.hasAttribute('data-processed')),
+    null,
+    { timeout: 20_000 },
+  );
   return { page, problems, close: () => context.close() };
 }
 
@@ -84,9 +88,12 @@ describe('landing page', () => {
     expect(await page.locator('.hero .owner').innerText()).toContain(owner.name);
     expect(await page.locator('.hero .status').innerText()).toContain(inventory.cluster.k3sVersion);
 
-    const figure = async (label: string) => (await page.locator('.figures li', { hasText: label }).locator('.value').innerText()).trim();
+    const figure = async (label: string) =>
+      (await page.locator('.figures li', { hasText: label }).locator('.value').innerText()).trim();
     expect(await figure('nodes')).toBe(String(inventory.nodes.length));
-    const adrCount = readdirSync(join(ROOT, 'src/content/adrs')).filter((f) => /\.mdx?$/.test(f) && !f.startsWith('_')).length;
+    const adrCount = readdirSync(join(ROOT, 'src/content/adrs')).filter(
+      (f) => /\.mdx?$/.test(f) && !f.startsWith('_'),
+    ).length;
     expect(await figure('decisions')).toBe(String(adrCount));
     // Runs against the sandbox (a loopback API server) are not evidence about the lab.
     const runCount = readdirSync(RUNS)
@@ -117,7 +124,8 @@ describe('runbook page with history', () => {
     expect(await header.isVisible()).toBe(true);
     expect((await header.innerText()).toLowerCase()).toContain(procedure.runbook!.risk);
     expect(await header.locator('.cmd-text').innerText()).toContain(`npx runbook run ${procedure.id}`);
-    for (const name of Object.keys(procedure.runbook!.params)) expect(await header.locator('.params').innerText()).toContain(name);
+    for (const name of Object.keys(procedure.runbook!.params))
+      expect(await header.locator('.params').innerText()).toContain(name);
 
     // Every step of the parsed page has its header, in order, with id and timeout.
     const ids = await page.locator('.rb-step').evaluateAll((els) => els.map((e) => e.getAttribute('data-step')));
@@ -141,7 +149,9 @@ describe('runbook page with history', () => {
     // The history table lists the runs newest first, each linking to its page.
     const rows = page.locator('.run-history tbody tr');
     expect(await rows.count()).toBe(Math.min(runs.length, 20));
-    expect(await rows.first().locator('a.run-link').getAttribute('href')).toBe(`/runs/${procedure.id}/${runs[0]!.runId}/`);
+    expect(await rows.first().locator('a.run-link').getAttribute('href')).toBe(
+      `/runs/${procedure.id}/${runs[0]!.runId}/`,
+    );
     await shot(page, 'runbook');
     expect(problems).toEqual([]);
     await close();
@@ -156,8 +166,14 @@ describe('a run against the sandbox', () => {
     expect(sandbox.length, 'the history holds a run of cluster-health against the sandbox').toBeGreaterThan(0);
     const { page, problems, close } = await open('/runbooks/cluster-health/');
     const rows = page.locator('.run-history tbody tr');
-    for (const r of sandbox) expect(await rows.filter({ has: page.locator(`a[href="/runs/cluster-health/${r.runId}/"]`) }).innerText()).toContain('sandbox');
-    for (const r of lab) expect(await rows.filter({ has: page.locator(`a[href="/runs/cluster-health/${r.runId}/"]`) }).innerText()).not.toContain('sandbox');
+    for (const r of sandbox)
+      expect(
+        await rows.filter({ has: page.locator(`a[href="/runs/cluster-health/${r.runId}/"]`) }).innerText(),
+      ).toContain('sandbox');
+    for (const r of lab)
+      expect(
+        await rows.filter({ has: page.locator(`a[href="/runs/cluster-health/${r.runId}/"]`) }).innerText(),
+      ).not.toContain('sandbox');
     // Each step's latest result links to the newest lab run that reached it, never to a sandbox run.
     const hrefs = await page.locator('.rb-result').evaluateAll((els) => els.map((e) => e.getAttribute('href')));
     expect(hrefs.length).toBeGreaterThan(0);
@@ -177,13 +193,17 @@ describe('ADR page', () => {
     const path = pathOf('adr');
     const slug = path.split('/')[2]!;
     const file = readdirSync(join(ROOT, 'src/content/adrs')).find((f) => f.replace(/\.mdx?$/, '') === slug)!;
-    const procedure = parseProcedure(readFileSync(join(ROOT, 'src/content/adrs', file), 'utf8'), `src/content/adrs/${file}`);
+    const procedure = parseProcedure(
+      readFileSync(join(ROOT, 'src/content/adrs', file), 'utf8'),
+      `src/content/adrs/${file}`,
+    );
     const status = /^status:\s*(\S+)/m.exec(readFileSync(join(ROOT, 'src/content/adrs', file), 'utf8'))![1]!;
     const { page, problems, close } = await open(path);
     expect(await page.locator('.adr-facts').innerText()).toContain(status);
     const checks = procedure.steps.filter((s) => s.attrs.check);
     expect(await page.locator('.rb-step').count()).toBe(procedure.steps.length);
-    if (checks.length > 0) expect(await page.locator('.adr-facts').innerText()).toMatch(new RegExp(`\\d+/${checks.length} passing`));
+    if (checks.length > 0)
+      expect(await page.locator('.adr-facts').innerText()).toMatch(new RegExp(`\\d+/${checks.length} passing`));
     await shot(page, 'adr');
     expect(problems).toEqual([]);
     await close();
@@ -212,11 +232,15 @@ describe('weekend plan', () => {
     const path = pathOf('weekend');
     const { page, problems, close } = await open(path);
     const source = readFileSync(join(ROOT, `src/content/docs${path.replace(/\/$/, '')}.mdx`), 'utf8');
-    const goal = /^\s+goal:\s*"?([^"\n]+)/m.exec(source)![1]!.trim().replace(/^>-?\s*/, '');
+    const goal = /^\s+goal:\s*"?([^"\n]+)/m
+      .exec(source)![1]!
+      .trim()
+      .replace(/^>-?\s*/, '');
     expect(await page.locator('.wk-header').innerText()).toContain(goal.slice(0, 30));
     const procedure = parseProcedure(source, `src/content/docs${path.replace(/\/$/, '')}.mdx`);
     const checks = procedure.steps.filter((s) => s.attrs.check).length;
-    if (checks > 0) expect(await page.locator('.wk-criteria').innerText()).toMatch(new RegExp(`\\d+/${checks} checks passing`));
+    if (checks > 0)
+      expect(await page.locator('.wk-criteria').innerText()).toMatch(new RegExp(`\\d+/${checks} checks passing`));
     await shot(page, 'weekend');
     expect(problems).toEqual([]);
     await close();
@@ -231,7 +255,9 @@ describe('run page', () => {
     const { page, problems, close } = await open(path);
     const items = page.locator('.timeline .tl-item');
     expect(await items.count()).toBe(record.steps.length);
-    expect(await items.evaluateAll((els) => els.map((e) => e.querySelector('.tl-id')?.textContent))).toEqual(record.steps.map((s) => s.id));
+    expect(await items.evaluateAll((els) => els.map((e) => e.querySelector('.tl-id')?.textContent))).toEqual(
+      record.steps.map((s) => s.id),
+    );
     const summary = await page.locator('.run-summary').innerText();
     expect(summary).toContain(record.operator);
     expect(summary).toContain(record.cluster.name!);
@@ -254,9 +280,13 @@ describe('architecture pages', () => {
     const names = [...inventory.nodes.map((n) => n.name), ...(inventory.devices ?? []).map((d) => d.name)];
     for (const path of ['/architecture/overview/', '/architecture/network/', '/architecture/hardware/']) {
       const { page, problems, close } = await open(path);
-      const shown = path.endsWith('hardware/') ? await page.locator('main table').allInnerTexts() : await page.locator('pre.mermaid svg').allTextContents();
+      const shown = path.endsWith('hardware/')
+        ? await page.locator('main table').allInnerTexts()
+        : await page.locator('pre.mermaid svg').allTextContents();
       for (const name of names) expect(shown.join('\n'), `${path} should show ${name}`).toContain(name);
-      if (path.endsWith('network/')) for (const n of inventory.nodes) expect(shown.join('\n')).toContain(`.${n.address.split('.').at(-1)} ${n.name}`);
+      if (path.endsWith('network/'))
+        for (const n of inventory.nodes)
+          expect(shown.join('\n')).toContain(`.${n.address.split('.').at(-1)} ${n.name}`);
       expect(problems).toEqual([]);
       await close();
     }
@@ -271,7 +301,9 @@ describe('run page of a node fan-out', () => {
     const { page, problems, close } = await open(`/runs/${ref}/`);
     for (const step of record.steps.filter((s) => s.targets.length > 1)) {
       const nodes = page.locator(`[id="i-${step.id}"] .tl-node`);
-      expect(await nodes.evaluateAll((els) => els.map((e) => e.getAttribute('data-target')))).toEqual(step.targets.map((t) => t.target));
+      expect(await nodes.evaluateAll((els) => els.map((e) => e.getAttribute('data-target')))).toEqual(
+        step.targets.map((t) => t.target),
+      );
       for (const [i, target] of step.targets.entries()) {
         const text = await nodes.nth(i).innerText();
         expect(text).toContain(STATUS_LOOK[target.status].label);
@@ -280,7 +312,8 @@ describe('run page of a node fan-out', () => {
         // A failing node's output is open; the others' output is one click away.
         if (target.output) {
           const details = nodes.nth(i).locator('details.tl-output');
-          if (!(await details.evaluate((d) => (d as HTMLDetailsElement).open))) await details.locator('summary').click();
+          if (!(await details.evaluate((d) => (d as HTMLDetailsElement).open)))
+            await details.locator('summary').click();
           expect(await details.locator('pre').innerText()).toBe(target.output);
         }
       }
@@ -329,7 +362,10 @@ describe('themes and mobile', () => {
     const others = ['landing', 'adr', 'adr-index', 'weekend', 'weekends', 'run', 'fan-out-run', 'runs', 'network'];
     for (const name of others) {
       const { page, problems, close } = await open(pathOf(name), { mobile: true });
-      expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth), `${name}: sideways scroll`).toBeLessThanOrEqual(1);
+      expect(
+        await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth),
+        `${name}: sideways scroll`,
+      ).toBeLessThanOrEqual(1);
       expect(await page.evaluate(offscreen), `${name}: cut off at the right edge`).toEqual([]);
       expect(problems).toEqual([]);
       await close();
@@ -339,7 +375,11 @@ describe('themes and mobile', () => {
   test('fact strips keep every value inside its cell at desktop width', async () => {
     for (const name of ['runbook', 'adr', 'run', 'fan-out-run']) {
       const { page, close } = await open(pathOf(name));
-      const spilling = await page.locator('.lab-facts > div').evaluateAll((cells) => cells.filter((c) => c.scrollWidth > c.clientWidth + 1).map((c) => c.textContent?.trim().slice(0, 40)));
+      const spilling = await page
+        .locator('.lab-facts > div')
+        .evaluateAll((cells) =>
+          cells.filter((c) => c.scrollWidth > c.clientWidth + 1).map((c) => c.textContent?.trim().slice(0, 40)),
+        );
       expect(spilling, `${name}: values running into the next cell`).toEqual([]);
       await close();
     }
@@ -371,7 +411,9 @@ describe('search', () => {
     const input = page.locator('.pagefind-ui__search-input');
     await input.waitFor({ timeout: 30_000 });
     await input.fill(title.split(/\s+/).slice(0, 2).join(' '));
-    await expect.poll(() => page.locator('.pagefind-ui__result-link').allInnerTexts(), { timeout: 20_000 }).toContain(title);
+    await expect
+      .poll(() => page.locator('.pagefind-ui__result-link').allInnerTexts(), { timeout: 20_000 })
+      .toContain(title);
     expect(problems).toEqual([]);
     await close();
   });

@@ -38,9 +38,16 @@ test(`all ${paths.length} pages load without console errors or failed requests`,
     await page.goto(url + path, { waitUntil: 'load' });
     const diagrams = await page.locator('pre.mermaid').count();
     if (diagrams > 0) {
-      await page.waitForFunction(() => [...document.querySelectorAll('pre.mermaid')].every((p) => p.hasAttribute('data-processed')), null, { timeout: 20_000 });
+      await page.waitForFunction(
+        () => [...document.querySelectorAll('pre.mermaid')].every((p) => p.hasAttribute('data-processed')),
+        null,
+        { timeout: 20_000 },
+      );
       // Mermaid draws its own error graphic when a diagram does not parse.
-      expect(await page.locator('pre.mermaid svg[aria-roledescription="error"]').count(), `${path}: a Mermaid diagram failed to render`).toBe(0);
+      expect(
+        await page.locator('pre.mermaid svg[aria-roledescription="error"]').count(),
+        `${path}: a Mermaid diagram failed to render`,
+      ).toBe(0);
     }
   }
   await context.close();

@@ -39,7 +39,8 @@ function fixtures(runsDir: string): Map<string, string> {
 }
 
 test('the committed fixture records are what the generator writes from the current pages', () => {
-  for (const dir of ['src/content/docs', 'src/content/adrs', 'src/content/lab']) cpSync(join(ROOT, dir), join(tmp, dir), { recursive: true });
+  for (const dir of ['src/content/docs', 'src/content/adrs', 'src/content/lab'])
+    cpSync(join(ROOT, dir), join(tmp, dir), { recursive: true });
   writeExampleRuns(tmp, EXAMPLE_RUNS, () => {});
   const expected = fixtures(join(tmp, FIXTURE_RUNS));
   const committed = fixtures(join(ROOT, FIXTURE_RUNS));

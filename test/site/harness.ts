@@ -4,7 +4,16 @@
  * Debian's Chromium through playwright-core. Never downloads a browser.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, createReadStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:http';
 import { extname, join, relative, resolve } from 'node:path';
 import { globSync } from 'tinyglobby';
@@ -42,7 +51,9 @@ export function buildIsFresh(root = ROOT, outDir = join(root, 'dist'), runsDir?:
   if (runsDir && readIf(join(outDir, RUNS_MARKER)) !== runsDir) return false;
   const built = statSync(marker).mtimeMs;
   const inputs = [...INPUTS, ...(runsDir ? [`${relative(root, runsDir)}/**/*.json`] : [])];
-  return globSync(inputs, { cwd: root, ignore: ['**/node_modules/**', 'runner/**/*.test.ts'] }).every((f) => statSync(join(root, f)).mtimeMs <= built);
+  return globSync(inputs, { cwd: root, ignore: ['**/node_modules/**', 'runner/**/*.test.ts'] }).every(
+    (f) => statSync(join(root, f)).mtimeMs <= built,
+  );
 }
 
 const readIf = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8') : undefined);
@@ -54,11 +65,18 @@ export function buildSite(root = ROOT, env: NodeJS.ProcessEnv = {}, outDir?: str
     cwd: root,
     encoding: 'utf8',
     // NODE_ENV: vitest sets `test`, which makes Astro build dev-mode pages (no search index UI).
-    env: { ...process.env, NODE_ENV: 'production', PATH: `${join(ROOT, 'node_modules/.bin')}:${process.env.PATH}`, ASTRO_TELEMETRY_DISABLED: '1', ...env },
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      PATH: `${join(ROOT, 'node_modules/.bin')}:${process.env.PATH}`,
+      ASTRO_TELEMETRY_DISABLED: '1',
+      ...env,
+    },
     maxBuffer: 64 * 1024 * 1024,
   });
   const output = `${result.stdout}\n${result.stderr}`;
-  if (result.status !== 0) throw new Error(`astro build failed in ${root} (exit ${result.status}):\n${output.slice(-6000)}`);
+  if (result.status !== 0)
+    throw new Error(`astro build failed in ${root} (exit ${result.status}):\n${output.slice(-6000)}`);
   return { ms: performance.now() - started, output };
 }
 
@@ -127,7 +145,9 @@ export const CHROMIUM_FLAGS = [
  */
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium fonts-liberation) or set CHROMIUM_PATH`);
+    throw new Error(
+      `${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium fonts-liberation) or set CHROMIUM_PATH`,
+    );
   }
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
 }
@@ -136,10 +156,17 @@ export async function launchChromium(): Promise<Browser> {
  * Opens `base + path` in a new page of `browser` and collects its console errors and uncaught
  * exceptions (a console error matching `ignore` is not one); the page must answer 200.
  */
-export async function openPage(browser: Browser, base: string, path: string, ignore?: RegExp): Promise<{ page: Page; problems: string[] }> {
+export async function openPage(
+  browser: Browser,
+  base: string,
+  path: string,
+  ignore?: RegExp,
+): Promise<{ page: Page; problems: string[] }> {
   const page = await browser.newPage();
   const problems: string[] = [];
-  page.on('console', (m) => { if (m.type() === 'error' && !ignore?.test(m.text())) problems.push(`${path}: ${m.text()}`); });
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !ignore?.test(m.text())) problems.push(`${path}: ${m.text()}`);
+  });
   page.on('pageerror', (e) => problems.push(`${path}: ${e.message}`));
   // networkidle: Starlight's search UI logs an error when the page is closed before its script has run.
   const res = await page.goto(`${base}${path}`, { waitUntil: 'networkidle' });
@@ -148,7 +175,8 @@ export async function openPage(browser: Browser, base: string, path: string, ign
 }
 
 /** The text of the first element matching `selector`, whitespace folded. */
-export const textOf = async (page: Page, selector: string) => (await page.locator(selector).first().innerText()).replace(/\s+/g, ' ').trim();
+export const textOf = async (page: Page, selector: string) =>
+  (await page.locator(selector).first().innerText()).replace(/\s+/g, ' ').trim();
 
 /**
  * A throwaway copy of the project's site (config, site code, runner, public) under
@@ -162,7 +190,8 @@ export function makeSandbox(name: string, options: { content: boolean }): string
   for (const entry of ['astro.config.mjs', 'package.json', 'tsconfig.json', 'runner', 'public', 'src']) {
     cpSync(join(ROOT, entry), join(dir, entry), {
       recursive: true,
-      filter: (src) => options.content || !src.startsWith(join(ROOT, 'src/content/')) || src.startsWith(join(ROOT, 'src/content/lab')),
+      filter: (src) =>
+        options.content || !src.startsWith(join(ROOT, 'src/content/')) || src.startsWith(join(ROOT, 'src/content/lab')),
     });
   }
   return dir;

@@ -28,7 +28,18 @@ describe('findBrokenLinks', () => {
     writeFileSync(join(dist, 'favicon.svg'), '');
     writeFileSync(
       join(dist, 'a/b/index.html'),
-      html(['/adrs/0001-x/', '/adrs/0001-x/#context', '../../adrs/0001-x/', '/favicon.svg', '#top', 'https://example.org/x', 'mailto:a@b', '/adrs/0002-missing/', '../missing/', '/runs/x/?q=1']),
+      html([
+        '/adrs/0001-x/',
+        '/adrs/0001-x/#context',
+        '../../adrs/0001-x/',
+        '/favicon.svg',
+        '#top',
+        'https://example.org/x',
+        'mailto:a@b',
+        '/adrs/0002-missing/',
+        '../missing/',
+        '/runs/x/?q=1',
+      ]),
     );
     writeFileSync(join(dist, 'index.html'), html(['/a/b/']));
     expect(findBrokenLinks(dist)).toEqual([
@@ -48,17 +59,30 @@ describe('astro build', () => {
   };
 
   test('succeeds when every link resolves', () => {
-    writeFiles(dir, { ...base, 'src/content/docs/notes.mdx': page('Notes', 'See [the demo](/runbooks/demo/) and [all decisions](/adrs/).') });
+    writeFiles(dir, {
+      ...base,
+      'src/content/docs/notes.mdx': page('Notes', 'See [the demo](/runbooks/demo/) and [all decisions](/adrs/).'),
+    });
     expect(() => buildSite(dir, STRICT)).not.toThrow();
   });
 
   test('fails on a Markdown link to a missing docs page', () => {
-    writeFiles(dir, { ...base, 'src/content/docs/notes.mdx': page('Notes', 'See [the upgrade](/runbooks/no-such-runbook/).') });
-    expect(() => buildSite(dir, STRICT)).toThrow(/no-such-runbook[\s\S]*Links validation failed|Links validation failed[\s\S]*no-such-runbook/);
+    writeFiles(dir, {
+      ...base,
+      'src/content/docs/notes.mdx': page('Notes', 'See [the upgrade](/runbooks/no-such-runbook/).'),
+    });
+    expect(() => buildSite(dir, STRICT)).toThrow(
+      /no-such-runbook[\s\S]*Links validation failed|Links validation failed[\s\S]*no-such-runbook/,
+    );
   });
 
   test('fails on a link to a missing ADR route, which the validator cannot see', () => {
-    writeFiles(dir, { ...base, 'src/content/docs/notes.mdx': page('Notes', 'See [ADR-0099](/adrs/0099-no-such-decision/).') });
-    expect(() => buildSite(dir, STRICT)).toThrow(/broken internal link[\s\S]*\/notes\/ → \/adrs\/0099-no-such-decision\//);
+    writeFiles(dir, {
+      ...base,
+      'src/content/docs/notes.mdx': page('Notes', 'See [ADR-0099](/adrs/0099-no-such-decision/).'),
+    });
+    expect(() => buildSite(dir, STRICT)).toThrow(
+      /broken internal link[\s\S]*\/notes\/ → \/adrs\/0099-no-such-decision\//,
+    );
   });
 });

@@ -11,13 +11,17 @@ export type KeyPage = { path: string; error?: undefined } | { path?: undefined; 
 export function keyPages(dist: string, runsDir?: string): Record<string, KeyPage> {
   const dirs = (path: string) =>
     existsSync(join(dist, path))
-      ? readdirSync(join(dist, path), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort()
+      ? readdirSync(join(dist, path), { withFileTypes: true })
+          .filter((d) => d.isDirectory())
+          .map((d) => d.name)
+          .sort()
       : [];
   const pick = (kind: string, candidates: string[], preferred: string, url: (name: string) => string): KeyPage => {
     const found = candidates.includes(preferred) ? preferred : candidates[0];
     return found ? { path: url(found) } : { error: `no ${kind} page in ${dist}: the example content should have one` };
   };
-  const built = (path: string): KeyPage => (existsSync(join(dist, path, 'index.html')) ? { path } : { error: `${path} was not built in ${dist}` });
+  const built = (path: string): KeyPage =>
+    existsSync(join(dist, path, 'index.html')) ? { path } : { error: `${path} was not built in ${dist}` };
   const runbooksWithRuns = dirs('runs').filter((id) => existsSync(join(dist, 'runbooks', id, 'index.html')));
   const runbook = pick('runbook with run history', runbooksWithRuns, 'k3s-upgrade', (id) => `/runbooks/${id}/`);
   const runs = runbook.path ? dirs(`runs${runbook.path.slice('/runbooks'.length)}`) : [];
@@ -29,8 +33,13 @@ export function keyPages(dist: string, runsDir?: string): Record<string, KeyPage
     'adr-index': { path: '/adrs/' },
     weekend: pick('weekend plan', dirs('weekends'), 'weekend-1-cluster', (id) => `/weekends/${id}/`),
     weekends: built('/weekends/'),
-    run: runbook.path && runs.length ? { path: `/runs${runbook.path.slice('/runbooks'.length)}${runs.at(-1)}/` } : { error: 'no run page for the runbook' },
-    'fan-out-run': fanOut ? built(`/runs/${fanOut}/`) : { error: 'no run record with a node skipped after a failing node' },
+    run:
+      runbook.path && runs.length
+        ? { path: `/runs${runbook.path.slice('/runbooks'.length)}${runs.at(-1)}/` }
+        : { error: 'no run page for the runbook' },
+    'fan-out-run': fanOut
+      ? built(`/runs/${fanOut}/`)
+      : { error: 'no run record with a node skipped after a failing node' },
     runs: built('/runs/'),
     architecture: built('/architecture/overview/'),
     hardware: built('/architecture/hardware/'),
@@ -42,10 +51,18 @@ export function keyPages(dist: string, runsDir?: string): Record<string, KeyPage
 
 /** `<runbook>/<runId>` of the first record with a fan-out step whose later nodes were skipped. */
 export function fanOutRun(runsDir: string): string | undefined {
-  for (const id of readdirSync(runsDir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort()) {
-    for (const file of readdirSync(join(runsDir, id)).filter((f) => f.endsWith('.json')).sort()) {
-      const record = JSON.parse(readFileSync(join(runsDir, id, file), 'utf8')) as { steps: Array<{ targets?: Array<{ status: string }> }> };
-      if (record.steps.some((s) => (s.targets?.length ?? 0) > 1 && s.targets!.some((t) => t.status === 'skipped'))) return `${id}/${file.replace(/\.json$/, '')}`;
+  for (const id of readdirSync(runsDir, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort()) {
+    for (const file of readdirSync(join(runsDir, id))
+      .filter((f) => f.endsWith('.json'))
+      .sort()) {
+      const record = JSON.parse(readFileSync(join(runsDir, id, file), 'utf8')) as {
+        steps: Array<{ targets?: Array<{ status: string }> }>;
+      };
+      if (record.steps.some((s) => (s.targets?.length ?? 0) > 1 && s.targets!.some((t) => t.status === 'skipped')))
+        return `${id}/${file.replace(/\.json$/, '')}`;
     }
   }
   return undefined;

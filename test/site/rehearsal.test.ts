@@ -18,7 +18,8 @@ import { runRecordSchema, type RunRecord } from '../../runner/record/schema.ts';
 const DAY = 86_400_000;
 const daysAgo = (n: number) => new Date(Date.now() - n * DAY - 3_600_000).toISOString();
 
-const runbook = (title: string) => `---\ntitle: ${title}\nrunbook:\n  risk: low\n  cluster: homelab\n---\n\n\`\`\`bash step=hello check\necho hello\n\`\`\`\n`;
+const runbook = (title: string) =>
+  `---\ntitle: ${title}\nrunbook:\n  risk: low\n  cluster: homelab\n---\n\n\`\`\`bash step=hello check\necho hello\n\`\`\`\n`;
 const FILES = {
   'src/content/docs/index.mdx': `---\ntitle: Home\ntemplate: splash\n---\n\nimport LabFigures from '~/components/landing/LabFigures.astro';\nimport RunbookFreshness from '~/components/landing/RunbookFreshness.astro';\n\n<LabFigures />\n\n<RunbookFreshness />\n`,
   // The figures strip links here.
@@ -58,8 +59,15 @@ beforeAll(async () => {
   records.both = record('src/content/docs/runbooks/both.mdx', daysAgo(2), { faults: FAULTS });
   records.twinOnly = record('src/content/docs/runbooks/twin-only.mdx', daysAgo(5), { faults: [] });
   records.weekend = record('src/content/docs/weekends/weekend-1-demo.mdx', daysAgo(3), { faults: [] });
-  writeFiles(dir, Object.fromEntries(Object.values(records).map((r) =>
-    [`src/content/runs/${r.runbook.id}/${r.runId}.json`, JSON.stringify(r, null, 2)])));
+  writeFiles(
+    dir,
+    Object.fromEntries(
+      Object.values(records).map((r) => [
+        `src/content/runs/${r.runbook.id}/${r.runId}.json`,
+        JSON.stringify(r, null, 2),
+      ]),
+    ),
+  );
   buildSite(dir);
   const server = await serveDir(join(dir, 'dist'));
   url = server.url;
@@ -82,7 +90,9 @@ describe('rehearsals on the site', () => {
     const { page, problems } = await open('/runbooks/both/');
     const verified = await text(page, '.rb-header .verified');
     expect(verified).toMatch(/^10 days ago rehearsed 2 days ago$/);
-    expect(await page.locator('.rb-header .verified .rehearsed a').getAttribute('href')).toBe(`/runs/${records.both!.runbook.id}/${records.both!.runId}/`);
+    expect(await page.locator('.rb-header .verified .rehearsed a').getAttribute('href')).toBe(
+      `/runs/${records.both!.runbook.id}/${records.both!.runId}/`,
+    );
     expect(problems).toEqual([]);
   });
 
@@ -115,7 +125,9 @@ describe('rehearsals on the site', () => {
     const box = await text(page, '[data-rehearsal]');
     expect(box).toContain('Rehearsal on the lab twin.');
     expect(box).toContain('never counts as verification');
-    expect(await text(page, '[data-fault="slow-ready"]')).toMatch(/^slow-ready on k3s-worker-01 \(delay 40 s\) · since /);
+    expect(await text(page, '[data-fault="slow-ready"]')).toMatch(
+      /^slow-ready on k3s-worker-01 \(delay 40 s\) · since /,
+    );
     expect(await text(page, '[data-fault="api-down"]')).toMatch(/^api-down \(how pause\) · since .*, until /);
     expect(await text(page, '.run-summary .headline')).toContain('rehearsal');
     expect(problems).toEqual([]);
@@ -124,12 +136,16 @@ describe('rehearsals on the site', () => {
     const labPage = (await open(`/runs/${lab.runbook.id}/${lab.runId}/`)).page;
     expect(await labPage.locator('[data-rehearsal]').count()).toBe(0);
     const noFaults = records.twinOnly!;
-    expect(await text((await open(`/runs/${noFaults.runbook.id}/${noFaults.runId}/`)).page, '[data-rehearsal]')).toContain('No fault was injected.');
+    expect(
+      await text((await open(`/runs/${noFaults.runbook.id}/${noFaults.runId}/`)).page, '[data-rehearsal]'),
+    ).toContain('No fault was injected.');
   });
 
   test('the run history marks rehearsals as such, not as sandbox runs', async () => {
     const { page } = await open('/runs/');
-    const row = page.locator('tr', { has: page.locator(`a[href="/runs/${records.both!.runbook.id}/${records.both!.runId}/"]`) });
+    const row = page.locator('tr', {
+      has: page.locator(`a[href="/runs/${records.both!.runbook.id}/${records.both!.runId}/"]`),
+    });
     const cells = (await row.innerText()).replace(/\s+/g, ' ');
     expect(cells).toContain('rehearsal');
     expect(cells).not.toContain('sandbox');

@@ -20,7 +20,11 @@ import { isSandboxServer } from '../../runner/record/sandbox.ts';
 
 const records: RunRecord[] = readdirSync(SHIPPED_RUNS, { withFileTypes: true })
   .filter((d) => d.isDirectory())
-  .flatMap((d) => readdirSync(join(SHIPPED_RUNS, d.name)).filter((f) => f.endsWith('.json')).map((f) => join(SHIPPED_RUNS, d.name, f)))
+  .flatMap((d) =>
+    readdirSync(join(SHIPPED_RUNS, d.name))
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => join(SHIPPED_RUNS, d.name, f)),
+  )
   .map((f) => runRecordSchema.parse(JSON.parse(readFileSync(f, 'utf8'))));
 const isLab = (r: RunRecord) => !r.rehearsal && !isSandboxServer(r.cluster.server);
 
@@ -80,7 +84,7 @@ describe('the shipped history on the site', () => {
     });
   }
 
-  test('every run page loads, and a rehearsal\'s says it was one', { timeout: 300_000 }, async () => {
+  test("every run page loads, and a rehearsal's says it was one", { timeout: 300_000 }, async () => {
     const problems: string[] = [];
     for (const r of records) {
       const { page, problems: own } = await open(`/runs/${r.runbook.id}/${r.runId}/`);

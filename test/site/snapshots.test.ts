@@ -20,13 +20,19 @@ const url = inject('siteUrl');
 const RUNS = inject('siteRuns');
 const SHOTS = join(ROOT, 'screenshots');
 
-interface Entry { id: string; record: RunRecord }
+interface Entry {
+  id: string;
+  record: RunRecord;
+}
 const records: Entry[] = readdirSync(RUNS, { withFileTypes: true })
   .filter((d) => d.isDirectory())
   .flatMap((d) =>
     readdirSync(join(RUNS, d.name))
       .filter((f) => f.endsWith('.json'))
-      .map((f) => ({ id: `${d.name}/${f.replace(/\.json$/, '')}`, record: runRecordSchema.parse(JSON.parse(readFileSync(join(RUNS, d.name, f), 'utf8'))) })),
+      .map((f) => ({
+        id: `${d.name}/${f.replace(/\.json$/, '')}`,
+        record: runRecordSchema.parse(JSON.parse(readFileSync(join(RUNS, d.name, f), 'utf8'))),
+      })),
   );
 const withBoth = records.filter((r) => isSnapshot(r.record.snapshots?.before) && isSnapshot(r.record.snapshots?.after));
 const diffOf = (r: Entry) => diffSnapshots(r.record.snapshots!.before as never, r.record.snapshots!.after as never);
@@ -44,9 +50,13 @@ async function open(path: string) {
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'dark' });
   const page = await context.newPage();
   const problems: string[] = [];
-  page.on('console', (msg) => { if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`); });
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
+  });
   page.on('pageerror', (err) => problems.push(`uncaught: ${err.message}`));
-  page.on('response', (res) => { if (res.status() >= 400) problems.push(`HTTP ${res.status()} ${res.url()}`); });
+  page.on('response', (res) => {
+    if (res.status() >= 400) problems.push(`HTTP ${res.status()} ${res.url()}`);
+  });
   const response = await page.goto(url + path, { waitUntil: 'networkidle' });
   expect(response?.status(), `${path} should be served`).toBe(200);
   return { page, problems, close: () => context.close() };
@@ -76,27 +86,43 @@ describe('run page: cluster before → after', () => {
       expect(said).toContain(`${s.namespace}:`);
       for (const p of s.pods) expect(said).toContain(p);
     }
-    for (const w of diff.newlyUnavailable) expect(said).toContain(`${w.kind} ${w.namespace}/${w.name} became unavailable`);
+    for (const w of diff.newlyUnavailable)
+      expect(said).toContain(`${w.kind} ${w.namespace}/${w.name} became unavailable`);
     // Bad news is toned as such.
     expect(await section.locator('.changes li[data-tone="bad"]').count()).toBeGreaterThan(0);
-    expect(await section.locator('.changes li[data-tone="warn"]', { hasText: 'left cordoned' }).count()).toBe(diff.cordonsLeft.length);
+    expect(await section.locator('.changes li[data-tone="warn"]', { hasText: 'left cordoned' }).count()).toBe(
+      diff.cordonsLeft.length,
+    );
 
     // The node table: one row per node, changed cells highlighted with before → after.
-    const after = run!.record.snapshots!.after as Extract<NonNullable<RunRecord['snapshots']>['after'], { nodes: unknown }>;
+    const after = run!.record.snapshots!.after as Extract<
+      NonNullable<RunRecord['snapshots']>['after'],
+      { nodes: unknown }
+    >;
     expect(await section.locator('tr[data-node]').count()).toBe(after.nodes.length);
     for (const v of diff.versions) {
       const cellText = await section.locator(`tr[data-node="${v.node}"] td[data-changed]`).first().innerText();
       expect(cellText.replace(/\s+/g, ' ')).toContain(`${v.from} → ${v.to}`);
     }
     for (const n of diff.cordonsLeft) {
-      expect((await section.locator(`tr[data-node="${n}"] td[data-changed]`).allInnerTexts()).join(' ')).toMatch(/schedulable\s*→\s*cordoned/);
+      expect((await section.locator(`tr[data-node="${n}"] td[data-changed]`).allInnerTexts()).join(' ')).toMatch(
+        /schedulable\s*→\s*cordoned/,
+      );
     }
-    const unchanged = after.nodes.filter((n) => !diff.versions.some((v) => v.node === n.name) && !diff.cordonsLeft.includes(n.name) && !diff.ready.some((r) => r.node === n.name));
-    for (const n of unchanged) expect(await section.locator(`tr[data-node="${n.name}"] td[data-changed]`).count()).toBe(0);
+    const unchanged = after.nodes.filter(
+      (n) =>
+        !diff.versions.some((v) => v.node === n.name) &&
+        !diff.cordonsLeft.includes(n.name) &&
+        !diff.ready.some((r) => r.node === n.name),
+    );
+    for (const n of unchanged)
+      expect(await section.locator(`tr[data-node="${n.name}"] td[data-changed]`).count()).toBe(0);
 
     // What is stuck after the run, the new ones marked.
     const stuck = section.locator('.snapshot-stuck tr.fresh');
-    expect(await stuck.count()).toBe(diff.newlyStuck.length + diff.newlyUnavailable.length + diff.newlyBlockingPdbs.length);
+    expect(await stuck.count()).toBe(
+      diff.newlyStuck.length + diff.newlyUnavailable.length + diff.newlyBlockingPdbs.length,
+    );
     await section.screenshot({ path: join(SHOTS, 'test-run-snapshots.png') });
     expect(problems).toEqual([]);
     await close();
@@ -105,8 +131,16 @@ describe('run page: cluster before → after', () => {
   test('an upgrade that changed only versions lists them and says nothing is stuck', async () => {
     const run = withBoth.find((r) => {
       const d = diffOf(r);
-      const after = r.record.snapshots!.after as { stuckPods: unknown[]; unavailable: unknown[]; blockingPdbs: unknown[] };
-      return d.versions.length > 0 && d.cordonsLeft.length === 0 && after.stuckPods.length + after.unavailable.length + after.blockingPdbs.length === 0;
+      const after = r.record.snapshots!.after as {
+        stuckPods: unknown[];
+        unavailable: unknown[];
+        blockingPdbs: unknown[];
+      };
+      return (
+        d.versions.length > 0 &&
+        d.cordonsLeft.length === 0 &&
+        after.stuckPods.length + after.unavailable.length + after.blockingPdbs.length === 0
+      );
     });
     expect(run).toBeDefined();
     const diff = diffOf(run!);
@@ -144,7 +178,12 @@ describe('run page: cluster before → after', () => {
 describe('landing: since last K3s upgrade', () => {
   test('reads from → to from the last successful upgrade run’s snapshots', async () => {
     const upgrade = records
-      .filter((r) => r.record.runbook.id === 'k3s-upgrade' && r.record.status === 'succeeded' && !isSandboxServer(r.record.cluster.server))
+      .filter(
+        (r) =>
+          r.record.runbook.id === 'k3s-upgrade' &&
+          r.record.status === 'succeeded' &&
+          !isSandboxServer(r.record.cluster.server),
+      )
       .sort((a, b) => b.record.startedAt.localeCompare(a.record.startedAt))[0];
     expect(upgrade).toBeDefined();
     const range = upgradeRange(upgrade!.record.snapshots?.before, upgrade!.record.snapshots?.after);

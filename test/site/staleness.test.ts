@@ -18,11 +18,16 @@ const withRecords = readdirSync(runsDir).filter((id) => procedures.has(id));
 
 /** Step ids shown as changed/new on a built page. */
 function flagged(html: string): string[] {
-  return [...html.matchAll(/data-step-result="([a-z0-9-]+)"><span class="pill tone-warn[^>]*>(?:△ changed|＋ new)/g)].map((m) => m[1]!);
+  return [
+    ...html.matchAll(/data-step-result="([a-z0-9-]+)"><span class="pill tone-warn[^>]*>(?:△ changed|＋ new)/g),
+  ].map((m) => m[1]!);
 }
 
 function pageFile(file: string): string {
-  const rel = file.replace(/^src\/content\/docs\//, '').replace(/^src\/content\//, '').replace(/\.mdx?$/, '');
+  const rel = file
+    .replace(/^src\/content\/docs\//, '')
+    .replace(/^src\/content\//, '')
+    .replace(/\.mdx?$/, '');
   return join(dist, rel, 'index.html');
 }
 
@@ -49,5 +54,8 @@ function expected(id: string): string[] {
   // As the site reads it: the last successful run against the lab (sandbox runs and rehearsals never verify).
   const success = records.find((r) => r.status === 'succeeded' && !r.rehearsal && !isSandboxServer(r.cluster.server));
   if (!success) return [];
-  return procedures.get(id)!.steps.filter((s) => success.stepHashes[s.id] !== s.hash).map((s) => s.id);
+  return procedures
+    .get(id)!
+    .steps.filter((s) => success.stepHashes[s.id] !== s.hash)
+    .map((s) => s.id);
 }

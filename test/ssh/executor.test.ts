@@ -6,7 +6,16 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createSshExecutor, type SshExecutor } from '../../runner/execute/ssh/executor.ts';
 import { describeSshTarget } from '../../runner/execute/ssh/resolve.ts';
-import { authCount, childrenOf, freePort, knownHostsLine, startSshLab, stopSshLab, writeSshConfig, type SshLab } from './lab.ts';
+import {
+  authCount,
+  childrenOf,
+  freePort,
+  knownHostsLine,
+  startSshLab,
+  stopSshLab,
+  writeSshConfig,
+  type SshLab,
+} from './lab.ts';
 import { eventually, nodeOf, pgrep, processList, start, targetOf, unique } from './helpers.ts';
 
 const lab = inject('sshLab');
@@ -27,9 +36,14 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 describe('running a step on a node', () => {
   it('runs the script in bash with params exported, and reports exit code 0', async () => {
     const value = `it's "quoted" $HOME \`x\`\nsecond line`;
-    const run = start(executor(), targetOf(lab, 'k3s-worker-01'), 'printf "%s|" "$VALUE" "$NODE"; echo; echo to-stderr >&2; shopt -qo pipefail && echo strict', {
-      env: { VALUE: value, NODE: 'k3s-worker-01' },
-    });
+    const run = start(
+      executor(),
+      targetOf(lab, 'k3s-worker-01'),
+      'printf "%s|" "$VALUE" "$NODE"; echo; echo to-stderr >&2; shopt -qo pipefail && echo strict',
+      {
+        env: { VALUE: value, NODE: 'k3s-worker-01' },
+      },
+    );
     const r = await run.result;
     expect(r).toMatchObject({ exitCode: 0, timedOut: false, interrupted: false });
     expect(r.error).toBeUndefined();
@@ -87,7 +101,12 @@ describe('ending remote processes', () => {
   it('sends SIGINT on Ctrl-C, and ends what the step left running', async () => {
     const mark = unique('runbook-ctrl-c');
     const abort = new AbortController();
-    const run = start(executor(), targetOf(lab, 'k3s-master'), `trap 'echo got-INT; exit 130' INT\n(exec -a ${mark} sleep 600) &\nwait`, { signal: abort.signal });
+    const run = start(
+      executor(),
+      targetOf(lab, 'k3s-master'),
+      `trap 'echo got-INT; exit 130' INT\n(exec -a ${mark} sleep 600) &\nwait`,
+      { signal: abort.signal },
+    );
     expect(await eventually(() => pgrep(mark).length === 1)).toBe(true);
     abort.abort();
     const r = await run.result;
@@ -121,7 +140,19 @@ describe('ending remote processes', () => {
     expect(await eventually(() => pgrep(mark).length === 2)).toBe(true);
     // The master connection process dies (as when the runner's machine loses the network or is killed).
     const dir = e.controlDir()!;
-    const check = spawnSync('ssh', ['-F', `${dir}/k3s-worker-01.config`, '-o', `ControlPath=${dir}/k3s-worker-01.sock`, '-O', 'check', 'k3s-worker-01'], { encoding: 'utf8' });
+    const check = spawnSync(
+      'ssh',
+      [
+        '-F',
+        `${dir}/k3s-worker-01.config`,
+        '-o',
+        `ControlPath=${dir}/k3s-worker-01.sock`,
+        '-O',
+        'check',
+        'k3s-worker-01',
+      ],
+      { encoding: 'utf8' },
+    );
     const master = Number(/pid=(\d+)/.exec(check.stderr)?.[1]);
     expect(master).toBeGreaterThan(0);
     process.kill(master, 'SIGKILL');
@@ -132,14 +163,19 @@ describe('ending remote processes', () => {
 });
 
 describe('refusing to connect', () => {
-  const configWith = (name: string, knownHosts: string) => writeSshConfig(join(scratch, `${name}.ssh_config`), lab.identity, knownHosts);
+  const configWith = (name: string, knownHosts: string) =>
+    writeSshConfig(join(scratch, `${name}.ssh_config`), lab.identity, knownHosts);
 
   it('refuses an unknown host key and says how to add it', async () => {
     const knownHosts = join(scratch, 'empty_known_hosts');
     writeFileSync(knownHosts, '');
     const marker = join(scratch, 'ran-unknown');
     const worker = nodeOf(lab, 'k3s-worker-01');
-    const r = await start(executor({ configFile: configWith('unknown', knownHosts) }), targetOf(lab, 'k3s-worker-01'), `touch ${marker}`).result;
+    const r = await start(
+      executor({ configFile: configWith('unknown', knownHosts) }),
+      targetOf(lab, 'k3s-worker-01'),
+      `touch ${marker}`,
+    ).result;
     expect(r.error).toBe(
       `k3s-worker-01: host key for [127.0.0.1]:${worker.port} is unknown: run ssh-keyscan -p ${worker.port} 127.0.0.1 >> ${knownHosts} after verifying the fingerprint (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub on the node)`,
     );
@@ -153,8 +189,16 @@ describe('refusing to connect', () => {
     const knownHosts = join(scratch, 'wrong_known_hosts');
     writeFileSync(knownHosts, `${knownHostsLine(worker.port, master.hostKey)}\n`); // another node's key
     const marker = join(scratch, 'ran-changed');
-    const r = await start(executor({ configFile: configWith('changed', knownHosts) }), targetOf(lab, 'k3s-worker-01'), `touch ${marker}`).result;
-    expect(r.error).toMatch(new RegExp(`^k3s-worker-01: host key for \\[127\\.0\\.0\\.1\\]:${worker.port} CHANGED \\(known_hosts entry ${knownHosts}:1\\); refusing to connect`));
+    const r = await start(
+      executor({ configFile: configWith('changed', knownHosts) }),
+      targetOf(lab, 'k3s-worker-01'),
+      `touch ${marker}`,
+    ).result;
+    expect(r.error).toMatch(
+      new RegExp(
+        `^k3s-worker-01: host key for \\[127\\.0\\.0\\.1\\]:${worker.port} CHANGED \\(known_hosts entry ${knownHosts}:1\\); refusing to connect`,
+      ),
+    );
     expect(r.error).toContain(`ssh-keygen -R '[127.0.0.1]:${worker.port}' -f ${knownHosts}`);
     expect(existsSync(marker)).toBe(false);
   });
@@ -162,7 +206,9 @@ describe('refusing to connect', () => {
   it('names the node and address when the connection is refused', async () => {
     const port = await freePort();
     const r = await start(executor(), { ...targetOf(lab, 'k3s-worker-02'), port }, 'true').result;
-    expect(r.error).toBe(`k3s-worker-02 (127.0.0.1:${port}): connection refused; is sshd running on the node and listening on that port?`);
+    expect(r.error).toBe(
+      `k3s-worker-02 (127.0.0.1:${port}): connection refused; is sshd running on the node and listening on that port?`,
+    );
     expect(r.exitCode).toBeNull();
   });
 
@@ -184,7 +230,9 @@ describe("the operator's ssh config", () => {
     expect(describeSshTarget(target, { configFile: config })).toBe(
       `ssh k3s-worker-01 → ${lab.user}@127.0.0.1:${target.port} (your ssh config applies first: Host k3s-worker-01) · bash -s`,
     );
-    expect(describeSshTarget(targetOf(lab, 'k3s-worker-02'), { configFile: config })).toBe(`ssh k3s-worker-02 → ${lab.user}@127.0.0.1:${w2.port} · bash -s`);
+    expect(describeSshTarget(targetOf(lab, 'k3s-worker-02'), { configFile: config })).toBe(
+      `ssh k3s-worker-02 → ${lab.user}@127.0.0.1:${w2.port} · bash -s`,
+    );
   });
 });
 
@@ -221,7 +269,14 @@ describe('connection reuse', () => {
   afterAll(() => stopSshLab(solo));
   const five = async (e: SshExecutor) => {
     const node = solo.nodes[0]!;
-    const target = { kind: 'node', node: node.name, host: '127.0.0.1', user: solo.user, port: node.port, become: false } as const;
+    const target = {
+      kind: 'node',
+      node: node.name,
+      host: '127.0.0.1',
+      user: solo.user,
+      port: node.port,
+      become: false,
+    } as const;
     for (let i = 0; i < 5; i++) expect((await start(e, target, `echo ${i}`).result).output).toBe(`${i}\n`);
   };
 

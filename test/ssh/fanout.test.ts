@@ -51,17 +51,25 @@ describe('fan-out over nodes', () => {
     await onAll(concurrencyProbe('one.log', 1), { parallel: 1, stopOnFailure: true });
     expect(maxConcurrent('one.log')).toBe(1);
     // One at a time means inventory order.
-    expect(readFileSync(join(dir, 'one.log'), 'utf8')).toBe(targets.map((t) => `start ${t.node}\nend ${t.node}\n`).join(''));
+    expect(readFileSync(join(dir, 'one.log'), 'utf8')).toBe(
+      targets.map((t) => `start ${t.node}\nend ${t.node}\n`).join(''),
+    );
   });
 
   it('the first failing node stops the step: later nodes do not start', async () => {
-    const entries = await onAll('echo "$NODE" >> "$DIR/stop.log"; [ "$NODE" != k3s-worker-01 ]', { parallel: 1, stopOnFailure: true });
+    const entries = await onAll('echo "$NODE" >> "$DIR/stop.log"; [ "$NODE" != k3s-worker-01 ]', {
+      parallel: 1,
+      stopOnFailure: true,
+    });
     expect(entries.map((e) => (e.ran ? e.result.exitCode : e.reason))).toEqual([0, 1, 'after-failure']);
     expect(readFileSync(join(dir, 'stop.log'), 'utf8')).toBe('k3s-master\nk3s-worker-01\n');
   });
 
   it('continue-on-error runs every node and keeps each result', async () => {
-    const entries = await onAll('echo "ran on $NODE"; [ "$NODE" != k3s-worker-01 ]', { parallel: 1, stopOnFailure: false });
+    const entries = await onAll('echo "ran on $NODE"; [ "$NODE" != k3s-worker-01 ]', {
+      parallel: 1,
+      stopOnFailure: false,
+    });
     expect(entries.map((e) => e.ran && [e.target.node, e.result.exitCode, e.result.output])).toEqual([
       ['k3s-master', 0, 'ran on k3s-master\n'],
       ['k3s-worker-01', 1, 'ran on k3s-worker-01\n'],

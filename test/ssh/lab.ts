@@ -69,7 +69,10 @@ function keygen(file: string, comment: string): string {
 function sshdConfig(dir: string, name: string, port: number): string {
   return renderSshdConfig({
     comment: `sshd for test node ${name}`,
-    port, hostKey: `${dir}/${name}.host_key`, pidFile: `${dir}/${name}.pid`, authorizedKeys: `${dir}/authorized_keys`,
+    port,
+    hostKey: `${dir}/${name}.host_key`,
+    pidFile: `${dir}/${name}.pid`,
+    authorizedKeys: `${dir}/authorized_keys`,
   });
 }
 
@@ -113,7 +116,8 @@ function alive(pid: number): boolean {
 
 /** Starts one daemon per node (the lab's three by default). */
 export async function startSshLab(specs: LabNodeSpec[] = LAB_NODES): Promise<SshLab> {
-  if (!existsSync(SSHD)) throw new Error(`${SSHD} is missing: run scripts/install-system-deps (apt-get install openssh-server)`);
+  if (!existsSync(SSHD))
+    throw new Error(`${SSHD} is missing: run scripts/install-system-deps (apt-get install openssh-server)`);
   try {
     mkdirSync('/run/sshd', { recursive: true }); // sshd's privilege separation dir
   } catch {

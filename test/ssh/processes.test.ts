@@ -31,7 +31,8 @@ afterEach(async () => {
 });
 
 const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
-const sleeper = (name: string, ignoreTerm = false) => `${ignoreTerm ? "trap '' TERM INT HUP; " : ''}exec -a ${mark}-${name} sleep 600`;
+const sleeper = (name: string, ignoreTerm = false) =>
+  `${ignoreTerm ? "trap '' TERM INT HUP; " : ''}exec -a ${mark}-${name} sleep 600`;
 /** Four escapes from the step's process group, one ignoring TERM and one holding the step's output. */
 const escapes = () =>
   [
@@ -59,7 +60,9 @@ describe('detached descendants on a node', () => {
   it('are ended at the timeout, and the step ends by its deadline plus the grace periods', async () => {
     mark = unique('rbk-timeout');
     const started = Date.now();
-    const r = await start(executor(), targetOf(lab, 'k3s-worker-02'), `${escapes()}\necho ready\n${sleeper('main')}`, { timeoutMs: 1500 }).result;
+    const r = await start(executor(), targetOf(lab, 'k3s-worker-02'), `${escapes()}\necho ready\n${sleeper('main')}`, {
+      timeoutMs: 1500,
+    }).result;
     expect(r.timedOut).toBe(true);
     expect(Date.now() - started).toBeLessThan(1500 + 4 * 500 + 2000);
     expect(await eventually(() => pgrep(mark).length === 0, 5000)).toBe(true);
@@ -85,11 +88,27 @@ describe('detached descendants when the connection to the node is lost', () => {
     mark = unique('rbk-drop');
     const e = executor();
     await start(e, targetOf(lab, 'k3s-worker-02'), 'true').result; // brings up the master connection
-    const run = start(e, targetOf(lab, 'k3s-worker-02'), `${escapes()}
+    const run = start(
+      e,
+      targetOf(lab, 'k3s-worker-02'),
+      `${escapes()}
 echo ready
-${sleeper('main')}`);
+${sleeper('main')}`,
+    );
     expect(await eventually(() => pgrep(mark).length === 5)).toBe(true);
-    const check = spawnSync('ssh', ['-F', `${e.controlDir()}/k3s-worker-02.config`, '-o', `ControlPath=${e.controlDir()}/k3s-worker-02.sock`, '-O', 'check', 'k3s-worker-02'], { encoding: 'utf8' });
+    const check = spawnSync(
+      'ssh',
+      [
+        '-F',
+        `${e.controlDir()}/k3s-worker-02.config`,
+        '-o',
+        `ControlPath=${e.controlDir()}/k3s-worker-02.sock`,
+        '-O',
+        'check',
+        'k3s-worker-02',
+      ],
+      { encoding: 'utf8' },
+    );
     process.kill(Number(/pid=(\d+)/.exec(check.stderr)?.[1]), 'SIGKILL');
     const r = await run.result;
     expect(r.error).toMatch(/connection lost/);
@@ -102,16 +121,34 @@ describe('a runner killed with -9 during a node step', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   mkdirSync(join(dir, 'locks'), { recursive: true, mode: 0o700 });
   writeFileSync(join(dir, 'kubeconfig'), kubeconfigText('homelab', 'https://127.0.0.1:6443'));
-  const env = () => ({ KUBECONFIG: join(dir, 'kubeconfig'), RUNBOOK_LOCK_DIR: join(dir, 'locks'), RUNBOOK_SSH_CONFIG: lab.configFile, RUNBOOK_GRACE_MS: '300' });
+  const env = () => ({
+    KUBECONFIG: join(dir, 'kubeconfig'),
+    RUNBOOK_LOCK_DIR: join(dir, 'locks'),
+    RUNBOOK_SSH_CONFIG: lab.configFile,
+    RUNBOOK_GRACE_MS: '300',
+  });
   const flags = () => ['--inventory', lab.inventoryFile, '--records', join(dir, 'runs')];
   const page = (id: string, body: string) => {
     const file = join(dir, `${id}.mdx`);
-    writeFileSync(file, `---\ntitle: ${id}\nrunbook:\n  id: ${id}\n  risk: low\n  cluster: homelab\n  api: optional\n---\n\n# ${id}\n\n${body}`);
+    writeFileSync(
+      file,
+      `---\ntitle: ${id}\nrunbook:\n  id: ${id}\n  risk: low\n  cluster: homelab\n  api: optional\n---\n\n# ${id}\n\n${body}`,
+    );
     return file;
   };
   /** Starts a run holding a step on a node; returns the runner and its control directory. */
   async function holding(id: string) {
-    const cli = startCli(['run', page(id, `\`\`\`bash step=hold on=k3s-worker-01\n${escapes()}\necho "run=$RUNBOOK_RUN_ID ready"\n${sleeper('main')}\n\`\`\`\n`), ...flags()], env());
+    const cli = startCli(
+      [
+        'run',
+        page(
+          id,
+          `\`\`\`bash step=hold on=k3s-worker-01\n${escapes()}\necho "run=$RUNBOOK_RUN_ID ready"\n${sleeper('main')}\n\`\`\`\n`,
+        ),
+        ...flags(),
+      ],
+      env(),
+    );
     await cli.waitFor('ready');
     expect(await eventually(() => pgrep(mark).length === 5)).toBe(true);
     const names = readdirSync(tmpdir()).filter((n) => n.startsWith(`runbook-ssh-${cli.child.pid}-`));
@@ -131,7 +168,8 @@ describe('a runner killed with -9 during a node step', () => {
   it('when the watchdog died too, the next run removes the leftover control directory and stops its master', async () => {
     mark = unique('rbk-kill9-all');
     const { cli, controlDir, runId } = await holding('remote-kill-all');
-    for (const p of findRunProcesses(runId).filter((x) => x.command.startsWith(WATCHDOG_NAME))) process.kill(p.pid, 'SIGKILL');
+    for (const p of findRunProcesses(runId).filter((x) => x.command.startsWith(WATCHDOG_NAME)))
+      process.kill(p.pid, 'SIGKILL');
     cli.child.kill('SIGKILL');
     await cli.done;
     // Nothing ended them: the master (named after its socket) and the directory are still there.

@@ -21,7 +21,11 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'runbook-ssh-run-'));
   mkdirSync(join(dir, 'locks'), { mode: 0o700 });
   writeFileSync(join(dir, 'kubeconfig'), kubeconfigText('homelab', 'https://127.0.0.1:6443'));
-  env = { KUBECONFIG: join(dir, 'kubeconfig'), RUNBOOK_LOCK_DIR: join(dir, 'locks'), RUNBOOK_SSH_CONFIG: lab.configFile };
+  env = {
+    KUBECONFIG: join(dir, 'kubeconfig'),
+    RUNBOOK_LOCK_DIR: join(dir, 'locks'),
+    RUNBOOK_SSH_CONFIG: lab.configFile,
+  };
 });
 afterAll(async () => {
   await stopSshLab(lab);
@@ -34,7 +38,8 @@ const fence = (attrs: string, code: string) => `\`\`\`bash ${attrs}\n${code}\n\`
  * file: the nodes are daemons on this machine). The port tells which daemon ran it;
  * sudo drops SSH_CONNECTION, so become nodes show none.
  */
-const note = (what: string) => `c=\${SSH_CONNECTION:-}; w=-; [ -z "\${NODE_ADDRESS:-}" ] || w=$NODE; echo "${what}@$w port=\${c##* }" >> "$TRAIL"`;
+const note = (what: string) =>
+  `c=\${SSH_CONNECTION:-}; w=-; [ -z "\${NODE_ADDRESS:-}" ] || w=$NODE; echo "${what}@$w port=\${c##* }" >> "$TRAIL"`;
 
 function writeRunbook(name: string, body: string): string {
   const file = join(dir, `${name}.mdx`);
@@ -64,7 +69,10 @@ ${body}`,
 const ROLLING = writeRunbookLater('rolling', () =>
   [
     fence('step=prepare title="Local preparation"', note('prepare')),
-    fence('step=server-snapshot on=k3s-master', `${note('snapshot')}\necho "uid=$(id -u) via sudo: \${SUDO_USER:-no}"\n[ "$(printf %s "$DB_PASSWORD" | sha256sum | cut -c1-64)" = "$PASSWORD_SHA" ]\necho "the password is $DB_PASSWORD"`),
+    fence(
+      'step=server-snapshot on=k3s-master',
+      `${note('snapshot')}\necho "uid=$(id -u) via sudo: \${SUDO_USER:-no}"\n[ "$(printf %s "$DB_PASSWORD" | sha256sum | cut -c1-64)" = "$PASSWORD_SHA" ]\necho "the password is $DB_PASSWORD"`,
+    ),
     fence('step=agents-check on=role:agent parallel=2', `${note('check')}\necho "checked"`),
     '<ForEach nodes="role:agent">\n\n',
     fence('step=drain', note('drain')),
@@ -100,7 +108,19 @@ describe('runbook run with steps on nodes', () => {
     const secret = unique('s3cret');
     const before = lab.nodes.map(authCount);
     const r = await runCli(
-      ['run', ROLLING(), '--inventory', lab.inventoryFile, '--records', join(dir, 'runs'), '--yes', '--set', `TRAIL=${trail}`, '--set', `PASSWORD_SHA=${sha(secret)}`],
+      [
+        'run',
+        ROLLING(),
+        '--inventory',
+        lab.inventoryFile,
+        '--records',
+        join(dir, 'runs'),
+        '--yes',
+        '--set',
+        `TRAIL=${trail}`,
+        '--set',
+        `PASSWORD_SHA=${sha(secret)}`,
+      ],
       { ...env, DB_PASSWORD: secret },
     );
     expect(r.code, r.stdout + r.stderr).toBe(0);
@@ -135,9 +155,16 @@ describe('runbook run with steps on nodes', () => {
     expect(record!.status).toBe('succeeded');
     expect(JSON.stringify(record)).not.toContain(secret);
     expect(record!.steps.map((s) => s.id)).toEqual([
-      'prepare', 'server-snapshot', 'agents-check',
-      'drain@k3s-worker-01', 'install@k3s-worker-01', 'uncordon@k3s-worker-01',
-      'drain@k3s-worker-02', 'install@k3s-worker-02', 'uncordon@k3s-worker-02', 'done',
+      'prepare',
+      'server-snapshot',
+      'agents-check',
+      'drain@k3s-worker-01',
+      'install@k3s-worker-01',
+      'uncordon@k3s-worker-01',
+      'drain@k3s-worker-02',
+      'install@k3s-worker-02',
+      'uncordon@k3s-worker-02',
+      'done',
     ]);
     const fan = record!.steps.find((s) => s.id === 'agents-check')!;
     expect(fan.targets.map((t) => [t.target, t.status, t.output.trim().split('\n').pop()])).toEqual([
@@ -147,7 +174,11 @@ describe('runbook run with steps on nodes', () => {
     // The run removed its private ssh dir (configs name this suite's ports) and stopped its masters.
     const leftovers = readdirSync(tmpdir())
       .filter((f) => f.startsWith('runbook-ssh-'))
-      .filter((f) => readdirSync(join(tmpdir(), f)).some((c) => c.endsWith('.config') && readFileSync(join(tmpdir(), f, c), 'utf8').includes(`Port ${master}`)));
+      .filter((f) =>
+        readdirSync(join(tmpdir(), f)).some(
+          (c) => c.endsWith('.config') && readFileSync(join(tmpdir(), f, c), 'utf8').includes(`Port ${master}`),
+        ),
+      );
     expect(leftovers).toEqual([]);
     expect(pgrep(`Port ${master}`)).toEqual([]);
   });
@@ -157,11 +188,26 @@ describe('runbook run with steps on nodes', () => {
     const file = writeRunbook(
       'fan-stop',
       fence('step=on-master on=k3s-master', 'echo "hello from master"') +
-        fence('step=agents on=role:agent parallel=1', `${note('agents')}\n[ "\${SSH_CONNECTION##* }" != ${portOf('k3s-worker-01')} ]`) +
+        fence(
+          'step=agents on=role:agent parallel=1',
+          `${note('agents')}\n[ "\${SSH_CONNECTION##* }" != ${portOf('k3s-worker-01')} ]`,
+        ) +
         fence('step=after', note('after')),
     );
     const r = await runCli(
-      ['run', file, '--inventory', lab.inventoryFile, '--records', join(dir, 'runs'), '--yes', '--set', `TRAIL=${trail}`, '--set', 'PASSWORD_SHA=x'],
+      [
+        'run',
+        file,
+        '--inventory',
+        lab.inventoryFile,
+        '--records',
+        join(dir, 'runs'),
+        '--yes',
+        '--set',
+        `TRAIL=${trail}`,
+        '--set',
+        'PASSWORD_SHA=x',
+      ],
       { ...env, DB_PASSWORD: 'unused' },
     );
     expect(r.code, r.stdout + r.stderr).toBe(1);
@@ -182,7 +228,10 @@ describe('runbook run with steps on nodes', () => {
 
   it('dry-run and show print the exact ssh target of every node instance, and connect nowhere', async () => {
     const before = lab.nodes.map(authCount);
-    const dry = await runCli(['run', ROLLING(), '--dry-run', '--inventory', lab.inventoryFile, '--records', join(dir, 'runs')], env);
+    const dry = await runCli(
+      ['run', ROLLING(), '--dry-run', '--inventory', lab.inventoryFile, '--records', join(dir, 'runs')],
+      env,
+    );
     const show = await runCli(['show', ROLLING(), '--inventory', lab.inventoryFile], env);
     for (const out of [dry, show]) {
       expect(out.code, out.stderr).toBe(0);
@@ -198,26 +247,69 @@ describe('runbook run with steps on nodes', () => {
   it('fails the step with the node and address when a node refuses the connection', async () => {
     const dead = await freePort();
     const inventory = join(dir, 'dead-inventory.yaml');
-    writeFileSync(inventory, readFileSync(lab.inventoryFile, 'utf8').replace(`port: ${portOf('k3s-worker-02')}`, `port: ${dead}`));
-    const file = writeRunbook('dead-node', fence('step=first on=k3s-worker-01', 'echo fine') + fence('step=second on=k3s-worker-02', 'echo never') + fence('step=third', 'echo never'));
-    const r = await runCli(['run', file, '--inventory', inventory, '--records', join(dir, 'runs'), '--yes', '--set', 'TRAIL=/dev/null', '--set', 'PASSWORD_SHA=x'], {
-      ...env,
-      DB_PASSWORD: 'irrelevant',
-    });
+    writeFileSync(
+      inventory,
+      readFileSync(lab.inventoryFile, 'utf8').replace(`port: ${portOf('k3s-worker-02')}`, `port: ${dead}`),
+    );
+    const file = writeRunbook(
+      'dead-node',
+      fence('step=first on=k3s-worker-01', 'echo fine') +
+        fence('step=second on=k3s-worker-02', 'echo never') +
+        fence('step=third', 'echo never'),
+    );
+    const r = await runCli(
+      [
+        'run',
+        file,
+        '--inventory',
+        inventory,
+        '--records',
+        join(dir, 'runs'),
+        '--yes',
+        '--set',
+        'TRAIL=/dev/null',
+        '--set',
+        'PASSWORD_SHA=x',
+      ],
+      {
+        ...env,
+        DB_PASSWORD: 'irrelevant',
+      },
+    );
     expect(r.code).toBe(1);
     const [record] = records().filter((x) => x.runbook.id === 'dead-node');
     expect(record!.steps.map((s) => s.status)).toEqual(['succeeded', 'failed', 'pending']);
-    expect(record!.steps[1]!.error).toBe(`k3s-worker-02 (127.0.0.1:${dead}): connection refused; is sshd running on the node and listening on that port?`);
+    expect(record!.steps[1]!.error).toBe(
+      `k3s-worker-02 (127.0.0.1:${dead}): connection refused; is sshd running on the node and listening on that port?`,
+    );
     expect(r.stdout).toContain(`k3s-worker-02 (127.0.0.1:${dead}): connection refused`);
   });
 
   it('Ctrl-C stops the remote step: its process group on the node is gone, exit 130', async () => {
     const mark = unique('runbook-e2e-int');
-    const file = writeRunbook('interrupted', fence('step=long on=k3s-worker-01', `echo started\n(exec -a ${mark}-bg sleep 600) &\nexec -a ${mark} sleep 600`));
-    const run = startCli(['run', file, '--inventory', lab.inventoryFile, '--records', join(dir, 'runs'), '--yes', '--set', 'TRAIL=/dev/null', '--set', 'PASSWORD_SHA=x'], {
-      ...env,
-      DB_PASSWORD: 'irrelevant',
-    });
+    const file = writeRunbook(
+      'interrupted',
+      fence('step=long on=k3s-worker-01', `echo started\n(exec -a ${mark}-bg sleep 600) &\nexec -a ${mark} sleep 600`),
+    );
+    const run = startCli(
+      [
+        'run',
+        file,
+        '--inventory',
+        lab.inventoryFile,
+        '--records',
+        join(dir, 'runs'),
+        '--yes',
+        '--set',
+        'TRAIL=/dev/null',
+        '--set',
+        'PASSWORD_SHA=x',
+      ],
+      {
+        ...env,
+        DB_PASSWORD: 'irrelevant',
+      },
+    );
     await run.waitFor('started');
     expect(await eventually(() => pgrep(mark).length === 2)).toBe(true);
     run.child.kill('SIGINT');

@@ -27,17 +27,20 @@ function runLocally(text: string): Promise<{ stdout: string; stderr: string; sta
 describe('the script sent to bash -s', () => {
   it('delivers any param value byte for byte (property, through a real bash)', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.string({ unit: 'binary' }).filter((s) => !s.includes('\0')), async (value) => {
-        const r = await runLocally(remoteScript('printf %s "$VALUE"', { VALUE: value }, undefined, 'n1'));
-        expect(r.stdout).toBe(value);
-        expect(r.status).toBe(0);
-      }),
+      fc.asyncProperty(
+        fc.string({ unit: 'binary' }).filter((s) => !s.includes('\0')),
+        async (value) => {
+          const r = await runLocally(remoteScript('printf %s "$VALUE"', { VALUE: value }, undefined, 'n1'));
+          expect(r.stdout).toBe(value);
+          expect(r.status).toBe(0);
+        },
+      ),
       { numRuns: 60 },
     );
   });
 
   it('keeps a step whose text contains the here-document tag intact', async () => {
-    const r = await runLocally(remoteScript("echo one\nRUNBOOK_STEP\necho two", {}, undefined, 'n2'));
+    const r = await runLocally(remoteScript('echo one\nRUNBOOK_STEP\necho two', {}, undefined, 'n2'));
     // The tag line reached bash as a command of the step (set -e stops there), not as the end of the document.
     expect(r.stdout).toMatch(/^one\n.*RUNBOOK_STEP: command not found\n$/);
     expect(r.status).toBe(127);
@@ -52,12 +55,21 @@ describe('the script sent to bash -s', () => {
   });
 
   it('refuses names that are not environment variable names', () => {
-    expect(() => remoteScript('true', { 'BAD-NAME': 'x' }, undefined, 'n4')).toThrow(/not an environment variable name/);
+    expect(() => remoteScript('true', { 'BAD-NAME': 'x' }, undefined, 'n4')).toThrow(
+      /not an environment variable name/,
+    );
   });
 });
 
 describe('the per-node ssh config', () => {
-  const target = { kind: 'node' as const, node: 'k3s-master', host: '192.168.2.20', user: 'tom', port: 22, become: true };
+  const target = {
+    kind: 'node' as const,
+    node: 'k3s-master',
+    host: '192.168.2.20',
+    user: 'tom',
+    port: 22,
+    become: true,
+  };
 
   it("reads the operator's config first, then the inventory's address, port and user", () => {
     expect(nodeConfigText(target, { configFile: '/home/op/.ssh/config' })).toBe(
@@ -66,7 +78,9 @@ describe('the per-node ssh config', () => {
   });
 
   it('refuses inventory values that could inject config lines', () => {
-    expect(() => nodeConfigText({ ...target, host: '192.168.2.20\n  ProxyCommand sh' }, { configFile: '/x' })).toThrow(/cannot be used with ssh/);
+    expect(() => nodeConfigText({ ...target, host: '192.168.2.20\n  ProxyCommand sh' }, { configFile: '/x' })).toThrow(
+      /cannot be used with ssh/,
+    );
   });
 
   it('matches Host patterns as ssh does', () => {

@@ -32,13 +32,20 @@ declare module 'vitest' {
 }
 
 let stateDir: string | undefined;
-const onExit = () => { if (stateDir) { killNow(stateDir); rmSync(stateDir, { recursive: true, force: true }); } };
+const onExit = () => {
+  if (stateDir) {
+    killNow(stateDir);
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+};
 
 /** The project's simulator when all of it is there, else the stand-in. */
 export function simulatorForTests() {
   const sim = join(import.meta.dirname, '../../scripts/sandbox-lib/twin/sim');
   const complete = ['commands.ts', 'node-root.ts', 'main.ts'].every((f) => existsSync(join(sim, f)));
-  return complete ? { kind: 'project' as const, twin: true as const } : { kind: 'stand-in' as const, twin: { simulator: standinSimulator } };
+  return complete
+    ? { kind: 'project' as const, twin: true as const }
+    : { kind: 'stand-in' as const, twin: { simulator: standinSimulator } };
 }
 
 export async function setup(project: TestProject): Promise<void> {
@@ -54,9 +61,15 @@ export async function setup(project: TestProject): Promise<void> {
     const twin = readTwin(stateDir)!;
     log(`up: ${state.nodes.length} nodes, simulator: ${sim.kind}`);
     project.provide('twin', {
-      stateDir, kubeconfig: state.kubeconfig, kubectl: state.kubectl, binDir: state.binDir,
-      sandboxInventory: state.sandboxInventory, sshConfig: twin.sshConfig, twinDir: twin.dir,
-      nodes: twin.nodes.map((n) => ({ name: n.name, roles: n.roles, address: n.address })), simulator: sim.kind,
+      stateDir,
+      kubeconfig: state.kubeconfig,
+      kubectl: state.kubectl,
+      binDir: state.binDir,
+      sandboxInventory: state.sandboxInventory,
+      sshConfig: twin.sshConfig,
+      twinDir: twin.dir,
+      nodes: twin.nodes.map((n) => ({ name: n.name, roles: n.roles, address: n.address })),
+      simulator: sim.kind,
     });
   } catch (err) {
     await down(stateDir).catch(() => {});

@@ -1,7 +1,18 @@
 // Shared pieces of the twin suites: ssh to a node the way the runner does (the twin's
 // ssh config), a throwaway runbook project, and what the host looks like.
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  type Stats,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
@@ -32,10 +43,18 @@ export function twinProject(t: { kubeconfig: string; sshConfig: string; binDir: 
   return {
     dir,
     records,
-    env: { KUBECONFIG: t.kubeconfig, RUNBOOK_SSH_CONFIG: t.sshConfig, RUNBOOK_LOCK_DIR: join(dir, 'locks'), PATH: `${t.binDir}:${process.env.PATH}` },
+    env: {
+      KUBECONFIG: t.kubeconfig,
+      RUNBOOK_SSH_CONFIG: t.sshConfig,
+      RUNBOOK_LOCK_DIR: join(dir, 'locks'),
+      PATH: `${t.binDir}:${process.env.PATH}`,
+    },
     page(name, body) {
       const file = join(dir, `${name}.mdx`);
-      writeFileSync(file, `---\ntitle: ${name}\nrunbook:\n  id: ${name}\n  risk: low\n  cluster: homelab\n  api: optional\n---\n\n# ${name}\n\n${body}`);
+      writeFileSync(
+        file,
+        `---\ntitle: ${name}\nrunbook:\n  id: ${name}\n  risk: low\n  cluster: homelab\n  api: optional\n---\n\n# ${name}\n\n${body}`,
+      );
       return file;
     },
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
@@ -48,8 +67,12 @@ export const fence = (attrs: string, code: string) => `\`\`\`bash ${attrs}\n${co
 export function fileTree(roots: string[]): Map<string, string> {
   const out = new Map<string, string>();
   const walk = (p: string) => {
-    let st;
-    try { st = lstatSync(p); } catch { return; }
+    let st: Stats;
+    try {
+      st = lstatSync(p);
+    } catch {
+      return;
+    }
     const link = st.isSymbolicLink() ? ` -> ${readlinkSync(p)}` : '';
     out.set(p, `${st.mode.toString(8)} ${st.isDirectory() ? '-' : st.size} ${st.mtimeMs}${link}`);
     if (st.isDirectory()) for (const e of safeList(p)) walk(join(p, e));
@@ -62,7 +85,11 @@ export function fileTree(roots: string[]): Map<string, string> {
 }
 
 function safeList(dir: string): string[] {
-  try { return readdirSync(dir); } catch { return []; }
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
 
 /** Listening TCP sockets (local address) and listening unix socket paths of the host's network namespace. */
@@ -85,7 +112,11 @@ export function listeners(): Set<string> {
 /** Namespace ids (`net:[4026…]`) of a process, empty when it is gone. */
 export function namespacesOf(pid: number): string[] {
   return ['net', 'mnt', 'pid', 'uts'].flatMap((ns) => {
-    try { return [readlinkSync(`/proc/${pid}/ns/${ns}`)]; } catch { return []; }
+    try {
+      return [readlinkSync(`/proc/${pid}/ns/${ns}`)];
+    } catch {
+      return [];
+    }
   });
 }
 
@@ -109,33 +140,47 @@ export function rehearsalTwin(prefix: string) {
   const records = join(root, 'runs');
   let state: SandboxState | undefined;
   const current = () => {
-    if (!state) throw new Error('the suite\'s twin is not up (beforeAll failed)');
+    if (!state) throw new Error("the suite's twin is not up (beforeAll failed)");
     return state;
   };
-  beforeAll(async () => { state = await up({ stateDir, twin: true }); }, 300_000);
+  beforeAll(async () => {
+    state = await up({ stateDir, twin: true });
+  }, 300_000);
   afterAll(async () => {
     if (state) await down(stateDir);
     rmSync(root, { recursive: true, force: true });
   }, 120_000);
   const env = (): NodeJS.ProcessEnv => ({
-    KUBECONFIG: current().kubeconfig, RUNBOOK_INVENTORY: current().sandboxInventory, RUNBOOK_LOCK_DIR: join(root, 'locks'),
+    KUBECONFIG: current().kubeconfig,
+    RUNBOOK_INVENTORY: current().sandboxInventory,
+    RUNBOOK_LOCK_DIR: join(root, 'locks'),
     XDG_STATE_HOME: join(root, 'state'), // what steps keep (k3s-upgrade's state dump) stays in the test's folder
-    PATH: `${current().binDir}:${process.env.PATH}`, ...twinEnv(stateDir),
+    PATH: `${current().binDir}:${process.env.PATH}`,
+    ...twinEnv(stateDir),
   });
   const recordsOf = (id: string): RunRecord[] =>
     (existsSync(join(records, id)) ? readdirSync(join(records, id)).sort() : []).map((f) =>
-      runRecordSchema.parse(JSON.parse(readFileSync(join(records, id, f), 'utf8'))));
+      runRecordSchema.parse(JSON.parse(readFileSync(join(records, id, f), 'utf8'))),
+    );
   return {
-    root, stateDir, records, env,
+    root,
+    stateDir,
+    records,
+    env,
     state: current,
     kubectl(...args: string[]): string {
-      const r = spawnSync(current().kubectl, args, { encoding: 'utf8', env: { ...process.env, KUBECONFIG: current().kubeconfig } });
+      const r = spawnSync(current().kubectl, args, {
+        encoding: 'utf8',
+        env: { ...process.env, KUBECONFIG: current().kubeconfig },
+      });
       if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
       return r.stdout;
     },
     /** `runbook run <id> --yes` with the given params (NAME=VALUE), recorded in the suite's folder. */
     run: (id: string, params: string[] = [], extra: string[] = []) =>
-      runbook(['run', id, '--yes', '--records', records, ...params.flatMap((p) => ['--set', p]), ...extra], { env: env() }),
+      runbook(['run', id, '--yes', '--records', records, ...params.flatMap((p) => ['--set', p]), ...extra], {
+        env: env(),
+      }),
     last: (id: string): RunRecord | undefined => recordsOf(id).at(-1),
   };
 }

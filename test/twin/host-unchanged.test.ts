@@ -17,7 +17,10 @@ import { fence, fileTree, listeners, namespacesOf, processesIn, sshNode, twinPro
  */
 const HOST_PATHS = ['/etc', '/usr/local/bin', '/usr/bin', '/usr/sbin', '/var/lib/rancher'];
 const stateDir = mkdtempSync(join(tmpdir(), 'k3s-twin-host-'));
-afterAll(() => { killNow(stateDir); rmSync(stateDir, { recursive: true, force: true }); });
+afterAll(() => {
+  killNow(stateDir);
+  rmSync(stateDir, { recursive: true, force: true });
+});
 
 describe('the host around a twin', () => {
   it('up, a rehearsal and down leave no file, mount, process, socket or namespace behind', async () => {
@@ -34,20 +37,29 @@ describe('the host around a twin', () => {
     const listenUp = [...listeners()].filter((l) => !listenBefore.has(l));
     // In the host's network namespace only the two API sockets listen (the nodes' and kwok's, which serves the
     // pods' exec from a namespace of its own); each ssh.sock belongs to its node's namespace.
-    expect(listenUp.filter((l) => l.startsWith('unix ') && l.includes(stateDir)).sort())
-      .toEqual([`unix ${stateDir}/twin/pods/api.sock`, `unix ${twin.apiSocket}`].sort());
+    expect(listenUp.filter((l) => l.startsWith('unix ') && l.includes(stateDir)).sort()).toEqual(
+      [`unix ${stateDir}/twin/pods/api.sock`, `unix ${twin.apiSocket}`].sort(),
+    );
     for (const n of twin.nodes) expect(existsSync(n.sshSocket)).toBe(true);
 
     // The rehearsal: node steps writing where K3s writes, and trying where it must not.
     const project = twinProject({ kubeconfig: state.kubeconfig, sshConfig: twin.sshConfig, binDir: state.binDir });
     try {
-      const page = project.page('twin-rehearsal', fence('step=write on=role:agent',
-        'echo "token: x" >> /etc/rancher/k3s/config.yaml\n'
-        + 'install -d /var/lib/rancher/k3s/agent/images && echo img > /var/lib/rancher/k3s/agent/images/a\n'
-        + 'cp /usr/local/bin/k3s /usr/local/bin/k3s.bak\n'
-        + 'd="$(mktemp -d)"; mount --bind /etc/rancher "$d" 2>/dev/null || true; umount "$d" 2>/dev/null || true; rmdir "$d"\n'
-        + 'touch /etc/twin-probe /usr/bin/twin-probe 2>/dev/null || echo "host dirs are read-only"'));
-      const r = await runCli(['run', page, '--inventory', state.sandboxInventory, '--records', project.records, '--yes'], project.env);
+      const page = project.page(
+        'twin-rehearsal',
+        fence(
+          'step=write on=role:agent',
+          'echo "token: x" >> /etc/rancher/k3s/config.yaml\n' +
+            'install -d /var/lib/rancher/k3s/agent/images && echo img > /var/lib/rancher/k3s/agent/images/a\n' +
+            'cp /usr/local/bin/k3s /usr/local/bin/k3s.bak\n' +
+            'd="$(mktemp -d)"; mount --bind /etc/rancher "$d" 2>/dev/null || true; umount "$d" 2>/dev/null || true; rmdir "$d"\n' +
+            'touch /etc/twin-probe /usr/bin/twin-probe 2>/dev/null || echo "host dirs are read-only"',
+        ),
+      );
+      const r = await runCli(
+        ['run', page, '--inventory', state.sandboxInventory, '--records', project.records, '--yes'],
+        project.env,
+      );
       expect(r.code, r.stdout + r.stderr).toBe(0);
       expect(r.stdout.match(/host dirs are read-only/g)).toHaveLength(2);
     } finally {
@@ -70,7 +82,9 @@ describe('the host around a twin', () => {
     const listenAfter = [...listeners()].filter((l) => !listenBefore.has(l));
     expect(listenAfter.filter((l) => listenUp.includes(l))).toEqual([]);
     const filesAfter = fileTree(HOST_PATHS);
-    const changed = [...new Set([...filesBefore.keys(), ...filesAfter.keys()])].filter((p) => filesBefore.get(p) !== filesAfter.get(p));
+    const changed = [...new Set([...filesBefore.keys(), ...filesAfter.keys()])].filter(
+      (p) => filesBefore.get(p) !== filesAfter.get(p),
+    );
     expect(changed).toEqual([]);
   });
 });

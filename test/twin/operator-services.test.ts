@@ -8,8 +8,15 @@ import { answerRequest, loadServices, type TwinRequest } from '../../scripts/san
 /** The data and answers of the operator machine's web services, and the twin CA: no namespace needed. */
 const services = loadServices();
 const req = (over: Partial<TwinRequest>): TwinRequest => ({
-  method: 'GET', host: 'grafana.home.jetzinger.com', url: '/', httpVersion: '1.1', headers: [['User-Agent', 'test']],
-  body: '', remoteAddress: '127.0.0.1:1', scheme: 'https', ...over,
+  method: 'GET',
+  host: 'grafana.home.jetzinger.com',
+  url: '/',
+  httpVersion: '1.1',
+  headers: [['User-Agent', 'test']],
+  body: '',
+  remoteAddress: '127.0.0.1:1',
+  scheme: 'https',
+  ...over,
 });
 
 function files(dir: string): string[] {
@@ -21,7 +28,9 @@ function files(dir: string): string[] {
 
 describe('the lab services of the operator machine', () => {
   it('lists every lab hostname the content names', () => {
-    const named = new Set(files('src/content').flatMap((f) => readFileSync(f, 'utf8').match(/\b[a-z0-9-]+\.home\.jetzinger\.com\b/g) ?? []));
+    const named = new Set(
+      files('src/content').flatMap((f) => readFileSync(f, 'utf8').match(/\b[a-z0-9-]+\.home\.jetzinger\.com\b/g) ?? []),
+    );
     // A generated name (ADR-0010's wildcard check) is not a service.
     const listed = new Set(services.map((s) => s.hostname));
     expect([...named].filter((n) => !listed.has(n))).toEqual([]);
@@ -33,12 +42,26 @@ describe('the lab services of the operator machine', () => {
     expect(health.status).toBe(200);
     expect(JSON.parse(health.body)).toMatchObject({ database: 'ok' });
     expect(answerRequest(services, req({ host: 'n8n.home.jetzinger.com:443', url: '/healthz' })).body).toContain('ok');
-    expect(answerRequest(services, req({ host: 'ollama.home.jetzinger.com', url: '/api/tags' })).body).toMatch(/llama3[.]2:3b/);
-    expect(answerRequest(services, req({ host: 'ollama.home.jetzinger.com', url: '/api/ps' })).body).toMatch(/"size_vram":[1-9]/);
-    expect(answerRequest(services, req({ host: 'ollama.home.jetzinger.com', url: '/api/generate', method: 'POST', body: '{}' })).body).toContain('"done":true');
+    expect(answerRequest(services, req({ host: 'ollama.home.jetzinger.com', url: '/api/tags' })).body).toMatch(
+      /llama3[.]2:3b/,
+    );
+    expect(answerRequest(services, req({ host: 'ollama.home.jetzinger.com', url: '/api/ps' })).body).toMatch(
+      /"size_vram":[1-9]/,
+    );
+    expect(
+      answerRequest(
+        services,
+        req({ host: 'ollama.home.jetzinger.com', url: '/api/generate', method: 'POST', body: '{}' }),
+      ).body,
+    ).toContain('"done":true');
     expect(answerRequest(services, req({ host: 'ollama.home.jetzinger.com', url: '/api/generate' })).status).toBe(404);
-    const who = answerRequest(services, req({ host: 'whoami.home.jetzinger.com', url: '/x?y=1', method: 'POST', body: 'hello' }));
-    expect(who.body).toMatch(/^Hostname: whoami \(lab twin\)\n[\s\S]*POST \/x\?y=1 HTTP\/1\.1\nHost: whoami\.home\.jetzinger\.com\nUser-Agent: test\n\nhello$/);
+    const who = answerRequest(
+      services,
+      req({ host: 'whoami.home.jetzinger.com', url: '/x?y=1', method: 'POST', body: 'hello' }),
+    );
+    expect(who.body).toMatch(
+      /^Hostname: whoami \(lab twin\)\n[\s\S]*POST \/x\?y=1 HTTP\/1\.1\nHost: whoami\.home\.jetzinger\.com\nUser-Agent: test\n\nhello$/,
+    );
     const missing = answerRequest(services, req({ url: '/nope' }));
     expect(missing.status).toBe(404);
     expect(missing.body).toContain('src/content/lab/services.yaml');

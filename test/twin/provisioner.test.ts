@@ -15,7 +15,11 @@ import { rehearsalTwin } from './helpers.ts';
 
 const twin = rehearsalTwin('k3s-provisioner-');
 const apply = (yaml: string) => {
-  const r = spawnSync(twin.state().kubectl, ['apply', '-f', '-'], { input: yaml, encoding: 'utf8', env: { ...process.env, KUBECONFIG: twin.state().kubeconfig } });
+  const r = spawnSync(twin.state().kubectl, ['apply', '-f', '-'], {
+    input: yaml,
+    encoding: 'utf8',
+    env: { ...process.env, KUBECONFIG: twin.state().kubeconfig },
+  });
   expect(r.status, r.stderr).toBe(0);
 };
 async function until<T>(what: string, f: () => T | undefined, ms = 30_000): Promise<T> {
@@ -30,7 +34,7 @@ async function until<T>(what: string, f: () => T | undefined, ms = 30_000): Prom
 const claim = (ns: string, name: string) => JSON.parse(twin.kubectl('-n', ns, 'get', 'pvc', name, '-o', 'json'));
 const share = () => join(twin.stateDir, 'twin', 'nas', 'volume1', 'k3s');
 
-describe('the twin\'s simulated storage provisioner', () => {
+describe("the twin's simulated storage provisioner", () => {
   it('runs as a process of the twin that status shows', async () => {
     expect((await twinStatus(twin.stateDir))?.provisioner).toBe(true);
   });
@@ -48,7 +52,10 @@ spec:
   storageClassName: nfs-csi
   resources: { requests: { storage: 16Mi } }
 `);
-    const bound = await until('the claim to be Bound', () => { const c = claim('prov-test', 'scratch'); return c.status.phase === 'Bound' ? c : undefined; });
+    const bound = await until('the claim to be Bound', () => {
+      const c = claim('prov-test', 'scratch');
+      return c.status.phase === 'Bound' ? c : undefined;
+    });
     const pv = JSON.parse(twin.kubectl('get', 'pv', bound.spec.volumeName, '-o', 'json'));
     expect(pv.metadata.name).toBe(`pvc-${bound.metadata.uid}`);
     expect(pv.spec.csi.driver).toBe('nfs.csi.k8s.io');
@@ -56,7 +63,16 @@ spec:
     expect(pv.spec.mountOptions).toEqual(['nfsvers=4.1']);
     expect(existsSync(join(share(), 'prov-test-scratch'))).toBe(true);
 
-    twin.kubectl('-n', 'prov-test', 'patch', 'pvc', 'scratch', '--type=merge', '-p', '{"spec":{"resources":{"requests":{"storage":"32Mi"}}}}');
+    twin.kubectl(
+      '-n',
+      'prov-test',
+      'patch',
+      'pvc',
+      'scratch',
+      '--type=merge',
+      '-p',
+      '{"spec":{"resources":{"requests":{"storage":"32Mi"}}}}',
+    );
     await until('the claim to grow', () => claim('prov-test', 'scratch').status.capacity?.storage === '32Mi');
     expect(JSON.parse(twin.kubectl('get', 'pv', pv.metadata.name, '-o', 'json')).spec.capacity.storage).toBe('32Mi');
 
@@ -66,7 +82,7 @@ spec:
     expect(readdirSync(share())).toContain('archived-prov-test-scratch');
   }, 120_000);
 
-  it('a local-path claim gets its volume on the node the scheduler picked, in that node\'s /var/lib/rancher/k3s/storage', async () => {
+  it("a local-path claim gets its volume on the node the scheduler picked, in that node's /var/lib/rancher/k3s/storage", async () => {
     apply(`apiVersion: v1
 kind: PersistentVolumeClaim
 metadata: { name: local-scratch, namespace: default }
@@ -84,7 +100,10 @@ spec:
   containers: [{ name: c, image: busybox:1.36, volumeMounts: [{ name: d, mountPath: /d }] }]
   volumes: [{ name: d, persistentVolumeClaim: { claimName: local-scratch } }]
 `);
-    const bound = await until('the local-path claim to be Bound', () => { const c = claim('default', 'local-scratch'); return c.status.phase === 'Bound' ? c : undefined; });
+    const bound = await until('the local-path claim to be Bound', () => {
+      const c = claim('default', 'local-scratch');
+      return c.status.phase === 'Bound' ? c : undefined;
+    });
     const pv = JSON.parse(twin.kubectl('get', 'pv', bound.spec.volumeName, '-o', 'json'));
     const path = `/var/lib/rancher/k3s/storage/${pv.metadata.name}_default_local-scratch`;
     expect(pv.spec.hostPath.path).toBe(path);

@@ -13,7 +13,9 @@ import { rehearsalTwin } from './helpers.ts';
 const twin = rehearsalTwin('k3s-recovery-');
 const succeededAll = (id: string) => {
   const rec = twin.last(id)!;
-  expect(rec.steps.filter((s) => s.status !== 'succeeded' && s.status !== 'skipped').map((s) => `${s.id}: ${s.status}`)).toEqual([]);
+  expect(
+    rec.steps.filter((s) => s.status !== 'succeeded' && s.status !== 'skipped').map((s) => `${s.id}: ${s.status}`),
+  ).toEqual([]);
   expect(rec.rehearsal?.twin).toBe(true);
   return rec;
 };
@@ -21,11 +23,15 @@ const succeededAll = (id: string) => {
 /** A command in the operator's namespace (network and mounts), as the runner runs a local step. */
 const onOperator = (command: string) => {
   const pid = JSON.parse(readFileSync(namespaceFile(twin.stateDir), 'utf8')).pid as number;
-  return spawnSync('nsenter', [`--net=/proc/${pid}/ns/net`, `--mount=/proc/${pid}/ns/mnt`, '--', 'bash', '-c', command], { encoding: 'utf8', timeout: 20_000 });
+  return spawnSync(
+    'nsenter',
+    [`--net=/proc/${pid}/ns/net`, `--mount=/proc/${pid}/ns/mnt`, '--', 'bash', '-c', command],
+    { encoding: 'utf8', timeout: 20_000 },
+  );
 };
 
 describe('recovery runbooks rehearsed on the lab twin', () => {
-  it('from the operator\'s machine a node answers ping and port 22, and neither while it is unreachable', async () => {
+  it("from the operator's machine a node answers ping and port 22, and neither while it is unreachable", async () => {
     const reach = 'ping -c 1 -W 1 127.0.1.3 && timeout 3 bash -c "</dev/tcp/127.0.1.3/22"';
     expect(onOperator(reach).status).toBe(0);
     expect(onOperator('ping -c 1 192.0.2.1').status).not.toBe(0);
@@ -61,7 +67,10 @@ describe('recovery runbooks rehearsed on the lab twin', () => {
     succeededAll('cluster-backup');
 
     const etcdDir = join(twin.stateDir, 'twin', 'nas', 'volume1', 'k3s-backups', 'etcd');
-    const snap = readdirSync(etcdDir).filter((f) => /^manual-k3s-master-\d+$/.test(f)).sort().at(-1)!;
+    const snap = readdirSync(etcdDir)
+      .filter((f) => /^manual-k3s-master-\d+$/.test(f))
+      .sort()
+      .at(-1)!;
     expect(snap).toBeTruthy();
     for (const ext of ['.token', '.sha256']) expect(existsSync(join(etcdDir, snap + ext))).toBe(true);
 
@@ -74,16 +83,24 @@ describe('recovery runbooks rehearsed on the lab twin', () => {
     expect(mine, JSON.stringify(objects)).toBeDefined();
     expect(mine!.metadata.name).toMatch(new RegExp(`^local-${snap}-[0-9a-f]{6}$`));
     expect(mine!.metadata.labels['etcd.k3s.cattle.io/snapshot-storage-node']).toBe('k3s-master');
-    expect(mine!.spec).toMatchObject({ nodeName: 'k3s-master', location: `file:///var/lib/rancher/k3s/server/db/snapshots/${snap}` });
+    expect(mine!.spec).toMatchObject({
+      nodeName: 'k3s-master',
+      location: `file:///var/lib/rancher/k3s/server/db/snapshots/${snap}`,
+    });
     expect(mine!.status.readyToUse).toBe(true);
     expect(Number(mine!.status.size)).toBeGreaterThan(0);
 
-    const version = JSON.parse(twin.kubectl('get', 'node', 'k3s-master', '-o', 'json')).status.nodeInfo.kubeletVersion as string;
+    const version = JSON.parse(twin.kubectl('get', 'node', 'k3s-master', '-o', 'json')).status.nodeInfo
+      .kubeletVersion as string;
     const restore = twin.run('cluster-restore', [`SNAPSHOT=${snap}`, `INSTALL_VERSION=${version}`]);
     expect(restore.code, restore.stdout + restore.stderr).toBe(0);
     const rec = succeededAll('cluster-restore');
     // The rollback path ran: the release was installed on the nodes, not skipped.
-    expect(rec.steps.filter((s) => s.id.startsWith('install-server-release') || s.id.startsWith('prepare-agent')).some((s) => s.status === 'succeeded')).toBe(true);
+    expect(
+      rec.steps
+        .filter((s) => s.id.startsWith('install-server-release') || s.id.startsWith('prepare-agent'))
+        .some((s) => s.status === 'succeeded'),
+    ).toBe(true);
     // The snapshot's record is still there after the restore (the sandbox's own etcd is not reset).
     expect(twin.kubectl('get', 'etcdsnapshotfiles.k3s.cattle.io', '-o', 'name')).toContain(`local-${snap}-`);
   }, 400_000);

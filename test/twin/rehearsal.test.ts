@@ -40,11 +40,14 @@ const nodes = () =>
     cordoned: n.spec.unschedulable === true,
   }));
 const upgrade = (target: string, extra: string[] = []) =>
-  runbook(['run', 'k3s-upgrade', '--set', `TARGET_VERSION=${target}`, '--yes', '--records', records, ...extra], { env: env() });
+  runbook(['run', 'k3s-upgrade', '--set', `TARGET_VERSION=${target}`, '--yes', '--records', records, ...extra], {
+    env: env(),
+  });
 const resume = (runId: string) => runbook(['resume', runId, '--yes', '--records', records], { env: env() });
 const recordsOf = (id: string): RunRecord[] =>
   (existsSync(join(records, id)) ? readdirSync(join(records, id)).sort() : []).map((f) =>
-    runRecordSchema.parse(JSON.parse(readFileSync(join(records, id, f), 'utf8'))));
+    runRecordSchema.parse(JSON.parse(readFileSync(join(records, id, f), 'utf8'))),
+  );
 const last = (id: string) => recordsOf(id).at(-1)!;
 
 describe('k3s-upgrade rehearsed on the lab twin', () => {
@@ -59,7 +62,10 @@ describe('k3s-upgrade rehearsed on the lab twin', () => {
   it('a reboot scheduled from a step outlives the step (systemd runs it) and the node comes back with a new boot id', async () => {
     const bootId = () => kubectl('get', 'node', 'k3s-worker-02', '-o', 'jsonpath={.status.nodeInfo.bootID}').trim();
     const before = bootId();
-    const r = runbook(['run', 'node-maintenance', '--only', 'reboot-agent@k3s-worker-02', '--yes', '--records', records], { env: env() });
+    const r = runbook(
+      ['run', 'node-maintenance', '--only', 'reboot-agent@k3s-worker-02', '--yes', '--records', records],
+      { env: env() },
+    );
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const deadline = Date.now() + 60_000;
     while (bootId() === before && Date.now() < deadline) await sleep(500);
@@ -78,14 +84,18 @@ describe('k3s-upgrade rehearsed on the lab twin', () => {
     expect(rec.rehearsal).toEqual({ twin: true, faults: [] });
   });
 
-  it('a PDB that blocks the drain: the drain waits on the API\'s eviction refusal (in the record) until stopped', async () => {
+  it("a PDB that blocks the drain: the drain waits on the API's eviction refusal (in the record) until stopped", async () => {
     await injectFault(stateDir, 'pdb-block', { node: 'k3s-master' });
     try {
       // kubectl drain retries a refused eviction until its --timeout (10m in the runbook): the operator stops it.
-      const child = spawn(process.execPath, ['runner/cli.ts', 'run', 'k3s-upgrade', '--set', 'TARGET_VERSION=v1.35.0+k3s1', '--yes', '--records', records], {
-        env: { ...process.env, NO_COLOR: '1', RUNBOOK_GRACE_MS: '500', ...env() },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        ['runner/cli.ts', 'run', 'k3s-upgrade', '--set', 'TARGET_VERSION=v1.35.0+k3s1', '--yes', '--records', records],
+        {
+          env: { ...process.env, NO_COLOR: '1', RUNBOOK_GRACE_MS: '500', ...env() },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       let out = '';
       child.stdout.on('data', (d) => (out += d));
       child.stderr.on('data', (d) => (out += d));
@@ -125,13 +135,16 @@ describe('k3s-upgrade rehearsed on the lab twin', () => {
     expect(after.nodes.every((n) => n.kubeletVersion === 'v1.35.0+k3s1')).toBe(true);
   });
 
-  it('an agent\'s install fails mid-upgrade: the run stops there with the node cordoned; cleared and resumed, it finishes', async () => {
+  it("an agent's install fails mid-upgrade: the run stops there with the node cordoned; cleared and resumed, it finishes", async () => {
     await injectFault(stateDir, 'install-fails', { node: 'k3s-worker-01' });
     const r = upgrade('v1.35.1+k3s1');
     expect(r.code, r.stdout + r.stderr).toBe(1);
     const rec = last('k3s-upgrade');
     expect(rec.steps.find((s) => s.status === 'failed')?.id).toBe('install-agent@k3s-worker-01');
-    expect(nodes().find((n: { name: string }) => n.name === 'k3s-worker-01')).toMatchObject({ cordoned: true, version: 'v1.35.0+k3s1' });
+    expect(nodes().find((n: { name: string }) => n.name === 'k3s-worker-01')).toMatchObject({
+      cordoned: true,
+      version: 'v1.35.0+k3s1',
+    });
     expect(rec.rehearsal?.faults.map((f) => f.kind)).toContain('install-fails');
 
     await clearFaults(stateDir, { kind: 'install-fails' });

@@ -7,16 +7,22 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
-const plan = readFileSync('scripts/rehearse-plan.txt', 'utf8').split('\n')
-  .map((l) => l.replace(/#.*/, '').trim().split(/\s+/)).filter((w) => w[0]);
+const plan = readFileSync('scripts/rehearse-plan.txt', 'utf8')
+  .split('\n')
+  .map((l) => l.replace(/#.*/, '').trim().split(/\s+/))
+  .filter((w) => w[0]);
 const expected = plan.filter((w) => w[1] === 'rehearses').map((w) => w[0]!);
 
 function rehearseAll(args: string[]): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
     const child = spawn('bash', ['scripts/rehearse-all', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { out += d; });
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      out += d;
+    });
     child.on('close', (code) => resolve({ code, out }));
   });
 }

@@ -23,12 +23,17 @@ export const standinSimulator: Simulator = {
     mkdirSync(join(root, 'etc/rancher/k3s'), { recursive: true });
     writeFileSync(join(root, 'etc/rancher/k3s/config.yaml'), `# ${node.name}\nnode-name: ${node.name}\n`);
     mkdirSync(join(root, 'etc/systemd/system'), { recursive: true });
-    writeFileSync(join(root, `etc/systemd/system/${server ? 'k3s' : 'k3s-agent'}.service`), '[Service]\nExecStart=/usr/local/bin/k3s\n');
+    writeFileSync(
+      join(root, `etc/systemd/system/${server ? 'k3s' : 'k3s-agent'}.service`),
+      '[Service]\nExecStart=/usr/local/bin/k3s\n',
+    );
     mkdirSync(join(root, 'usr/local/bin'), { recursive: true });
     writeFileSync(join(root, 'usr/local/bin/k3s'), `#!/bin/sh\necho "k3s stand-in on ${node.name}"\n`, { mode: 0o755 });
     if (server) {
       mkdirSync(join(root, 'var/lib/rancher/k3s/server/db/snapshots'), { recursive: true });
-      writeFileSync(join(root, 'var/lib/rancher/k3s/server/token'), `K10stand-in::server:${node.name}\n`, { mode: 0o600 });
+      writeFileSync(join(root, 'var/lib/rancher/k3s/server/token'), `K10stand-in::server:${node.name}\n`, {
+        mode: 0o600,
+      });
     }
     if (!existsSync(join(root, 'var/lib/rancher'))) mkdirSync(join(root, 'var/lib/rancher'), { recursive: true });
   },

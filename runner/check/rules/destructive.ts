@@ -91,8 +91,8 @@ export const destructiveRule: StepRule = (step, { at }) => {
     at(
       f.line,
       'destructive-unconfirmed',
-      `step "${step.id}" runs ${f.what}${f.where} without confirm: `
-        + 'add the confirm flag so the operator sees the command and agrees before it runs',
+      `step "${step.id}" runs ${f.what}${f.where} without confirm: ` +
+        'add the confirm flag so the operator sees the command and agrees before it runs',
     ),
   );
 };

@@ -20,7 +20,15 @@ await loadShellParser();
 
 /** Synchronous lint rules; bash syntax runs separately because it talks to a bash process. */
 export const STEP_RULES: StepRule[] = [
-  destructiveRule, checkWritesRule, sleepRule, manifestRule, targetRule,
-  interactiveRule, placeholderRule, sshCommandRule, sudoBecomeRule, statusExitRule,
+  destructiveRule,
+  checkWritesRule,
+  sleepRule,
+  manifestRule,
+  targetRule,
+  interactiveRule,
+  placeholderRule,
+  sshCommandRule,
+  sudoBecomeRule,
+  statusExitRule,
 ];
 export const PAGE_RULES: PageRule[] = [pageTargetsRule, paramsRule, requiresRule];

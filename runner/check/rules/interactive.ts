@@ -58,21 +58,28 @@ interface Finding {
 
 /** Never returns on its own (error). */
 const never = (what: string, fix: string): Finding => ({
-  what, fix: `it never returns on its own; ${fix}`, severity: 'error',
+  what,
+  fix: `it never returns on its own; ${fix}`,
+  severity: 'error',
 });
 /** Cannot do its job without a terminal (error). */
 const noTerminal = (what: string, fix: string): Finding => ({
-  what, fix: `a step has no terminal; ${fix}`, severity: 'error',
+  what,
+  fix: `a step has no terminal; ${fix}`,
+  severity: 'error',
 });
 /** Returns and works, but the terminal it asks for is useless or harmful (warning). */
 const useless = (what: string, fix: string): Finding => ({
-  what, fix: `a step has no terminal; ${fix}`, severity: 'warning',
+  what,
+  fix: `a step has no terminal; ${fix}`,
+  severity: 'warning',
 });
 
 const BOUND = 'or bound it with timeout (timeout 60 …)';
 const FIX = {
-  watchKubectl: 'wait for the condition instead (kubectl wait --for=… --timeout=…, kubectl rollout status '
-    + `--timeout=…), ${BOUND}`,
+  watchKubectl:
+    'wait for the condition instead (kubectl wait --for=… --timeout=…, kubectl rollout status ' +
+    `--timeout=…), ${BOUND}`,
   logs: `read what is there and exit: kubectl logs --since=10m (or --tail=100), ${BOUND}`,
   attach: `read the output with kubectl logs --since=10m, ${BOUND}`,
   journal: `show what is there and exit: journalctl -u <unit> -n 50 --no-pager (or --since "-10min"), ${BOUND}`,
@@ -85,8 +92,9 @@ const FIX = {
   fullScreen: 'it draws a full-screen view only; use a command that prints and exits (ps, ss, kubectl get)',
   editor: 'it waits for keys that never come and fails: write the file with a here-document, sed -i or an apply step',
   kubectlEdit: 'it opens an editor and fails: change the object with kubectl patch, kubectl set, or an apply step',
-  kubectlTty: 'kubectl goes on without one ("Unable to use a TTY"), and where it gets one the pty rewrites the output: '
-    + 'drop -t (keep -i only to feed it stdin)',
+  kubectlTty:
+    'kubectl goes on without one ("Unable to use a TTY"), and where it gets one the pty rewrites the output: ' +
+    'drop -t (keep -i only to feed it stdin)',
   systemctlEdit: 'it opens an editor: write the drop-in (/etc/systemd/system/<unit>.d/*.conf), then daemon-reload',
   crontab: 'it opens an editor: install the table from a file (crontab <file>) or write /etc/cron.d/<name>',
   visudo: 'it opens an editor: write a file under /etc/sudoers.d/ and check it with visudo -c -f <file>',
@@ -109,8 +117,8 @@ const PAGERS = new Set(['less', 'more', 'most']);
  */
 const BY_NAME = [...EDITORS, ...FULL_SCREEN, ...PAGERS, 'watch', 'top', 'ping', 'crontab', 'visudo'];
 const MAY_MATCH = new RegExp(
-  `\\b(${[...BY_NAME, 'edit', 'attach', 'compose'].join('|')})\\b`
-    + `|(?:^|[\\s'"])-[A-Za-z]*[wfFtTNe][A-Za-z]*(?=[\\s'"=]|$)|--(watch|follow|tty)`,
+  `\\b(${[...BY_NAME, 'edit', 'attach', 'compose'].join('|')})\\b` +
+    `|(?:^|[\\s'"])-[A-Za-z]*[wfFtTNe][A-Za-z]*(?=[\\s'"=]|$)|--(watch|follow|tty)`,
   'm',
 );
 

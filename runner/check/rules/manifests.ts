@@ -26,7 +26,14 @@ export const manifestRule: StepRule = (step, { at }) => {
       typeof obj.kind !== 'string' && 'kind',
       !(typeof meta?.name === 'string' || typeof meta?.generateName === 'string') && 'metadata.name',
     ].filter(Boolean);
-    if (missing.length) out.push(at(start, 'yaml-manifest', `step "${step.id}": the manifest lacks ${missing.join(', ')}; server-side apply needs them`));
+    if (missing.length)
+      out.push(
+        at(
+          start,
+          'yaml-manifest',
+          `step "${step.id}": the manifest lacks ${missing.join(', ')}; server-side apply needs them`,
+        ),
+      );
   }
   return out;
 };

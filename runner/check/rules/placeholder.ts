@@ -22,8 +22,8 @@ export const placeholderRule: StepRule = (step, { procedure, at }) => {
     at(
       p.line,
       'placeholder',
-      `step "${step.id}" has the placeholder <${p.name}>, which bash reads as redirections `
-        + `(stdin from a file "${p.name}", stdout into the word after it): ${suggestion(p.name, step, procedure)}`,
+      `step "${step.id}" has the placeholder <${p.name}>, which bash reads as redirections ` +
+        `(stdin from a file "${p.name}", stdout into the word after it): ${suggestion(p.name, step, procedure)}`,
     ),
   );
 };
@@ -60,7 +60,10 @@ function suggestion(name: string, step: Step, procedure: Procedure): string {
   if (step.group !== undefined && /^(node|host|hostname)([-_.]?name)?$/i.test(name)) {
     return 'use "$NODE", the node the ForEach is at';
   }
-  const param = name.replace(/[^A-Za-z0-9]+/g, '_').replace(/^_|_$/g, '').toUpperCase();
+  const param = name
+    .replace(/[^A-Za-z0-9]+/g, '_')
+    .replace(/^_|_$/g, '')
+    .toUpperCase();
   const declared = procedure.runbook?.params[param] !== undefined;
   return declared
     ? `use "$${param}", which runbook.params declares`

@@ -17,8 +17,8 @@ const WRITE_OPS = new Set(['>', '>>', '&>', '&>>', '>|', '<>', '>&']);
 export const checkWritesRule: StepRule = (step, { at }) => {
   if (!step.attrs.check) return [];
   const message = (what: string) =>
-    `step "${step.id}" is a read-only check but ${what}: `
-    + 'checks must not change anything; move the write to a step without check';
+    `step "${step.id}" is a read-only check but ${what}: ` +
+    'checks must not change anything; move the write to a step without check';
   if (step.kind === 'apply') return [at(-1, 'check-writes', message('applies a manifest'))];
   if (step.kind !== 'shell') return [];
   const out: Diagnostic[] = [];

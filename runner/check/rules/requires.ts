@@ -4,7 +4,19 @@ import type { PageRule } from '../types.ts';
 
 /** Tools an operator may lack: a runbook that uses one locally should list it in `requires`. */
 export const TOOLS = [
-  'kubectl', 'helm', 'velero', 'cmctl', 'jq', 'curl', 'flux', 'ssh', 'scp', 'psql', 'pg_dump', 'yq', 'tailscale',
+  'kubectl',
+  'helm',
+  'velero',
+  'cmctl',
+  'jq',
+  'curl',
+  'flux',
+  'ssh',
+  'scp',
+  'psql',
+  'pg_dump',
+  'yq',
+  'tailscale',
 ];
 
 /**

@@ -16,7 +16,12 @@ export const sleepRule: StepRule = (step, { at }) => {
     const sleep = /(^|[\s;&|])sleep\s+(\d+)/.exec(l.text);
     if (sleep && depth === 0 && Number(sleep[2]) >= 2) {
       problems.push(
-        at(l.line, 'sleep-wait', `step "${step.id}" sleeps ${sleep[2]}s to wait: use kubectl wait --for=… --timeout=…, or a loop that polls with a deadline`, 'warning'),
+        at(
+          l.line,
+          'sleep-wait',
+          `step "${step.id}" sleeps ${sleep[2]}s to wait: use kubectl wait --for=… --timeout=…, or a loop that polls with a deadline`,
+          'warning',
+        ),
       );
     }
     for (const w of words) if (w === 'done') depth = Math.max(0, depth - 1);

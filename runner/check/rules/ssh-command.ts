@@ -29,9 +29,9 @@ export const sshCommandRule: StepRule = (step, { at }) => {
       return at(
         inv.line,
         'ssh-without-command',
-        `step "${step.id}" runs ssh ${name} without a command: the remote shell exits at once and the lines after `
-          + `it run on this machine; give the step on=<node> to run it on the node, or pass the command: `
-          + `ssh ${name} '<command>'`,
+        `step "${step.id}" runs ssh ${name} without a command: the remote shell exits at once and the lines after ` +
+          `it run on this machine; give the step on=<node> to run it on the node, or pass the command: ` +
+          `ssh ${name} '<command>'`,
       );
     });
 };

@@ -19,9 +19,9 @@ export const statusExitRule: StepRule = (step, { at }) => {
     at(
       line,
       'status-under-set-e',
-      `step "${step.id}" runs systemctl status, which exits 3 when the unit is not active and so fails the step `
-        + '(set -e): ask systemctl is-active <unit> (or is-failed) for a verdict, '
-        + 'or add || true where it only shows the state',
+      `step "${step.id}" runs systemctl status, which exits 3 when the unit is not active and so fails the step ` +
+        '(set -e): ask systemctl is-active <unit> (or is-failed) for a verdict, ' +
+        'or add || true where it only shows the state',
       'warning',
     ),
   );
@@ -88,7 +88,7 @@ function matters(cmd: SyntaxNode, strict: boolean): boolean {
         if (inCondition(p, child)) return false;
         break;
       case 'command_substitution': {
-        const assignment = valueOf(p);
+        const assignment = assignedBy(p);
         if (!assignment) return false;
         child = assignment;
         p = assignment;
@@ -114,7 +114,7 @@ function inCondition(statement: SyntaxNode, child: SyntaxNode): boolean {
 }
 
 /** The bare assignment `x=$(…)` a substitution is the value of (its status is the statement's), else undefined. */
-function valueOf(substitution: SyntaxNode): SyntaxNode | undefined {
+function assignedBy(substitution: SyntaxNode): SyntaxNode | undefined {
   let n = substitution.parent;
   while (n && (n.type === 'string' || n.type === 'concatenation')) n = n.parent;
   if (n?.type !== 'variable_assignment') return undefined;

@@ -32,8 +32,8 @@ export const sudoBecomeRule: StepRule = (step, { procedure, inventory, at }) => 
       at(
         inv.line,
         'sudo-with-become',
-        `step "${step.id}" runs sudo on ${where}, whose ssh has become: true in the inventory: the step already runs `
-          + 'as root (sudo -n bash -s), so drop the sudo',
+        `step "${step.id}" runs sudo on ${where}, whose ssh has become: true in the inventory: the step already runs ` +
+          'as root (sudo -n bash -s), so drop the sudo',
         'warning',
       ),
     );

@@ -58,7 +58,8 @@ export function nodeConfigText(target: NodeTarget, settings: SshSettings): strin
 
 /** Values go into a config file: refuse anything that could end the line or the token. */
 function configValue(value: string, what: string): string {
-  if (!value || /[\s"'\\#]/.test(value)) throw new Error(`${what} "${value}" cannot be used with ssh: it contains spaces, quotes or '#'`);
+  if (!value || /[\s"'\\#]/.test(value))
+    throw new Error(`${what} "${value}" cannot be used with ssh: it contains spaces, quotes or '#'`);
   return value;
 }
 

@@ -25,7 +25,10 @@ export function explainSshFailure(stderr: string, ctx: FailureContext): string |
   const knownHosts = ctx.knownHosts ?? '~/.ssh/known_hosts';
   let m: RegExpExecArray | null;
 
-  if ((m = /Host key for (\S+) has changed and you have requested strict checking/.exec(stderr)) || /REMOTE HOST IDENTIFICATION HAS CHANGED/.test(stderr)) {
+  if (
+    (m = /Host key for (\S+) has changed and you have requested strict checking/.exec(stderr)) ||
+    /REMOTE HOST IDENTIFICATION HAS CHANGED/.test(stderr)
+  ) {
     const spec = m?.[1] ?? /Offending \S+ key for (\S+)/.exec(stderr)?.[1] ?? ctx.node;
     const offending = /Offending \S+ key in (\S+):(\d+)/.exec(stderr);
     const file = offending?.[1] ?? knownHosts;

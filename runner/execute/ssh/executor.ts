@@ -89,7 +89,12 @@ async function execOnNode(req: ExecRequest, ctx: SshContext): Promise<ExecResult
     req.onOutput(text);
   };
   const result = (fields: Partial<ExecResult>): ExecResult => ({
-    exitCode: null, signal: null, timedOut: false, interrupted: false, output: tail.text(), ...fields,
+    exitCode: null,
+    signal: null,
+    timedOut: false,
+    interrupted: false,
+    output: tail.text(),
+    ...fields,
   });
   if (req.signal.aborted) return result({ interrupted: true, error: 'interrupted before it started' });
 
@@ -127,7 +132,11 @@ async function execOnNode(req: ExecRequest, ctx: SshContext): Promise<ExecResult
   }
   const { timedOut, interrupted } = control;
   const error = failureOf(ctx, target, config, {
-    code, stderr: channel.stderr(), started: channel.started(), exit: channel.exit(), stopped: timedOut || interrupted,
+    code,
+    stderr: channel.stderr(),
+    started: channel.started(),
+    exit: channel.exit(),
+    stopped: timedOut || interrupted,
   });
   // A remote shell killed by the signal we sent exits 128+n; name the signal as the local executor would.
   const remoteSignal = (timedOut || interrupted) && code !== null && code > 128 ? signalName(code - 128) : null;
@@ -222,12 +231,15 @@ function controlRemote(child: ChildProcess, req: ExecRequest, grace: SshContext[
     later(afterMs, () => child.stdin?.end());
     later(afterMs + grace.kill, () => child.kill('SIGKILL'));
   };
-  const deadline = setTimeout(() => {
-    state.timedOut = true;
-    tell('TERM');
-    later(grace.kill, () => tell('KILL'));
-    hangUp(2 * grace.kill);
-  }, Math.min(req.timeoutMs, MAX_TIMER_MS));
+  const deadline = setTimeout(
+    () => {
+      state.timedOut = true;
+      tell('TERM');
+      later(grace.kill, () => tell('KILL'));
+      hangUp(2 * grace.kill);
+    },
+    Math.min(req.timeoutMs, MAX_TIMER_MS),
+  );
   const onAbort = () => {
     state.interrupted = true;
     clearTimeout(deadline);
@@ -269,7 +281,9 @@ function failureOf(
         ? explainSshFailure(r.stderr, { ...who, ...(knownHosts ? { knownHosts } : {}) })
         : explainSudoFailure(r.stderr, who);
     const what = r.code === 255 ? 'ssh' : 'remote shell';
-    return explained ?? `${target.node}: could not start the step (${what} exit ${r.code})${lastLine ? `: ${lastLine}` : ''}`;
+    return (
+      explained ?? `${target.node}: could not start the step (${what} exit ${r.code})${lastLine ? `: ${lastLine}` : ''}`
+    );
   }
   if (r.exit === undefined) {
     const last = lastLine ? ` (${lastLine})` : '';

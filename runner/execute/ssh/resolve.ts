@@ -11,7 +11,13 @@ export function knownHostsFile(configFile: string, node: string, ssh = 'ssh'): s
 
 /** ssh's Host patterns: `*` and `?` wildcards, `!` negates; the whole line matches when a positive pattern does and no negated one. */
 export function hostLineMatches(patterns: string[], name: string): boolean {
-  const glob = (p: string) => new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.')}$`);
+  const glob = (p: string) =>
+    new RegExp(
+      `^${p
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replaceAll('*', '.*')
+        .replaceAll('?', '.')}$`,
+    );
   if (patterns.some((p) => p.startsWith('!') && glob(p.slice(1)).test(name))) return false;
   return patterns.some((p) => !p.startsWith('!') && glob(p).test(name));
 }

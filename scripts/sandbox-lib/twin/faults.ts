@@ -10,7 +10,6 @@
 // Faults the API can show (a stopped k3s, pressure, a blocking PDB, the API
 // itself) act on the sandbox directly; the others are acted out by the simulator.
 import type { KubeConfig } from '@kubernetes/client-node';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,8 +19,16 @@ import { probe } from '../health.ts';
 import { isOurs, startProcess, stopProcesses, type ProcessRecord } from '../processes.ts';
 
 export const FAULT_KINDS = [
-  'k3s-stopped', 'unreachable', 'install-fails', 'never-returns', 'slow-ready',
-  'api-down', 'pdb-block', 'disk-pressure', 'memory-pressure', 'nas-unreachable',
+  'k3s-stopped',
+  'unreachable',
+  'install-fails',
+  'never-returns',
+  'slow-ready',
+  'api-down',
+  'pdb-block',
+  'disk-pressure',
+  'memory-pressure',
+  'nas-unreachable',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -62,26 +69,82 @@ export const TWIN_CONFIGMAP = { namespace: 'kube-system', name: 'lab-twin' } as 
 export const FAULT_NAMESPACE = 'lab-twin-faults';
 
 export const FAULT_TABLE: ReadonlyArray<FaultSpec> = [
-  { kind: 'k3s-stopped', target: 'node', actedBy: 'sandbox', summary: 'the node\'s K3s stops: NotReady',
-    effect: `annotates the Node ${K3S_ANNOTATION}=stopped, so the twin's kwok stage turns Ready to Unknown ("Kubelet stopped posting node status") as a node whose k3s is down; the simulator reports the k3s unit inactive. \`systemctl start k3s\` on the node, or clearing the fault, brings it back` },
-  { kind: 'unreachable', target: 'node', actedBy: 'sandbox', summary: 'the node cannot be reached: its sshd stops',
-    effect: 'stops the node\'s sshd (inside its namespaces); ssh to it fails as to a machine that is off the network. The Node object stays as it was. Clearing starts sshd again' },
-  { kind: 'install-fails', target: 'node', actedBy: 'simulator', summary: 'the K3s install script fails on the node',
-    effect: 'the stand-in install script (curl -sfL https://get.k3s.io | … sh -) exits non-zero on this node without touching the installed binary; --version V limits it to installs of V' },
-  { kind: 'never-returns', target: 'node', actedBy: 'simulator', summary: 'the node never comes back after a k3s (re)start',
-    effect: 'after k3s is installed or (re)started on this node, the node stays NotReady: the wait for the new version times out' },
-  { kind: 'slow-ready', target: 'node', actedBy: 'simulator', summary: 'a slow return to Ready',
-    effect: 'after k3s starts on this node, Ready comes only after --delay seconds (default 30) instead of the twin\'s short delay' },
-  { kind: 'api-down', target: 'none', actedBy: 'sandbox', summary: 'the API server is down',
-    effect: 'pauses the sandbox kube-apiserver\'s process group (SIGSTOP: requests hang until their deadline), or with --how stop stops the process (connections refused) and starts it again, same port and flags, on clear. Use --seconds N for an outage of N seconds' },
-  { kind: 'pdb-block', target: 'node', actedBy: 'sandbox', summary: 'a PodDisruptionBudget blocks draining the node',
-    effect: `runs a one-pod Deployment pdb-block-<node> on the node (namespace ${FAULT_NAMESPACE}) under a PDB with maxUnavailable 0: evicting it is refused with 429, so a drain of the node cannot finish` },
-  { kind: 'disk-pressure', target: 'node', actedBy: 'sandbox', summary: 'the node reports DiskPressure',
-    effect: `annotates the Node ${PRESSURE_ANNOTATION} (disk), so the twin's kwok stage sets the DiskPressure condition True; the controller-manager then taints it node.kubernetes.io/disk-pressure` },
-  { kind: 'memory-pressure', target: 'node', actedBy: 'sandbox', summary: 'the node reports MemoryPressure',
-    effect: `annotates the Node ${PRESSURE_ANNOTATION} (memory), so the twin's kwok stage sets the MemoryPressure condition True; the controller-manager then taints it node.kubernetes.io/memory-pressure` },
-  { kind: 'nas-unreachable', target: 'none', actedBy: 'simulator', summary: 'the NAS cannot be reached',
-    effect: 'mount -t nfs of the NAS export fails on every node ("Connection timed out"), and a mounted NAS directory refuses reads and writes' },
+  {
+    kind: 'k3s-stopped',
+    target: 'node',
+    actedBy: 'sandbox',
+    summary: "the node's K3s stops: NotReady",
+    effect: `annotates the Node ${K3S_ANNOTATION}=stopped, so the twin's kwok stage turns Ready to Unknown ("Kubelet stopped posting node status") as a node whose k3s is down; the simulator reports the k3s unit inactive. \`systemctl start k3s\` on the node, or clearing the fault, brings it back`,
+  },
+  {
+    kind: 'unreachable',
+    target: 'node',
+    actedBy: 'sandbox',
+    summary: 'the node cannot be reached: its sshd stops',
+    effect:
+      "stops the node's sshd (inside its namespaces); ssh to it fails as to a machine that is off the network. The Node object stays as it was. Clearing starts sshd again",
+  },
+  {
+    kind: 'install-fails',
+    target: 'node',
+    actedBy: 'simulator',
+    summary: 'the K3s install script fails on the node',
+    effect:
+      'the stand-in install script (curl -sfL https://get.k3s.io | … sh -) exits non-zero on this node without touching the installed binary; --version V limits it to installs of V',
+  },
+  {
+    kind: 'never-returns',
+    target: 'node',
+    actedBy: 'simulator',
+    summary: 'the node never comes back after a k3s (re)start',
+    effect:
+      'after k3s is installed or (re)started on this node, the node stays NotReady: the wait for the new version times out',
+  },
+  {
+    kind: 'slow-ready',
+    target: 'node',
+    actedBy: 'simulator',
+    summary: 'a slow return to Ready',
+    effect:
+      "after k3s starts on this node, Ready comes only after --delay seconds (default 30) instead of the twin's short delay",
+  },
+  {
+    kind: 'api-down',
+    target: 'none',
+    actedBy: 'sandbox',
+    summary: 'the API server is down',
+    effect:
+      "pauses the sandbox kube-apiserver's process group (SIGSTOP: requests hang until their deadline), or with --how stop stops the process (connections refused) and starts it again, same port and flags, on clear. Use --seconds N for an outage of N seconds",
+  },
+  {
+    kind: 'pdb-block',
+    target: 'node',
+    actedBy: 'sandbox',
+    summary: 'a PodDisruptionBudget blocks draining the node',
+    effect: `runs a one-pod Deployment pdb-block-<node> on the node (namespace ${FAULT_NAMESPACE}) under a PDB with maxUnavailable 0: evicting it is refused with 429, so a drain of the node cannot finish`,
+  },
+  {
+    kind: 'disk-pressure',
+    target: 'node',
+    actedBy: 'sandbox',
+    summary: 'the node reports DiskPressure',
+    effect: `annotates the Node ${PRESSURE_ANNOTATION} (disk), so the twin's kwok stage sets the DiskPressure condition True; the controller-manager then taints it node.kubernetes.io/disk-pressure`,
+  },
+  {
+    kind: 'memory-pressure',
+    target: 'node',
+    actedBy: 'sandbox',
+    summary: 'the node reports MemoryPressure',
+    effect: `annotates the Node ${PRESSURE_ANNOTATION} (memory), so the twin's kwok stage sets the MemoryPressure condition True; the controller-manager then taints it node.kubernetes.io/memory-pressure`,
+  },
+  {
+    kind: 'nas-unreachable',
+    target: 'none',
+    actedBy: 'simulator',
+    summary: 'the NAS cannot be reached',
+    effect:
+      'mount -t nfs of the NAS export fails on every node ("Connection timed out"), and a mounted NAS directory refuses reads and writes',
+  },
 ];
 
 export function faultSpec(kind: string): FaultSpec | undefined {
@@ -125,7 +188,7 @@ function readJson<T>(file: string, fallback: T): T {
 function writeJson(file: string, value: unknown): void {
   mkdirSync(resolve(file, '..'), { recursive: true, mode: 0o700 });
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
+  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
   renameSync(tmp, file);
 }
 
@@ -138,7 +201,8 @@ export function readFaults(stateDir: string): Fault[] {
 /** The sandbox's state; `starting` is enough for publishTwin, which `up` calls before it says running. */
 function readSandbox(stateDir: string, starting = false): SandboxState {
   const state = readJson<SandboxState | undefined>(join(resolve(stateDir), 'state.json'), undefined);
-  const running = (state?.phase === 'running' || (starting && state?.phase === 'starting')) && state.processes.length > 0;
+  const running =
+    (state?.phase === 'running' || (starting && state?.phase === 'starting')) && state.processes.length > 0;
   if (!state || !running) {
     throw new FaultRefused(`no running sandbox in ${resolve(stateDir)}; start one with: scripts/sandbox up`, 3);
   }
@@ -172,7 +236,8 @@ export async function publishTwin(stateDir: string, faults: Fault[] = readFaults
   const { CoreV1Api } = await import('@kubernetes/client-node');
   const core = (await kubeConfig(state)).makeApiClient(CoreV1Api);
   const body = {
-    apiVersion: 'v1', kind: 'ConfigMap',
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
     metadata: { ...TWIN_CONFIGMAP, labels: { 'app.kubernetes.io/managed-by': 'scripts-sandbox' } },
     // twin: "false" on a sandbox without the twin: its faults are shown, but runs there are no rehearsals.
     data: { twin: String(twinIsUp(stateDir)), faults: JSON.stringify(faults) },
@@ -196,8 +261,15 @@ async function withLock<T>(stateDir: string, fn: () => Promise<T>): Promise<T> {
       break;
     } catch {
       // A holder that died (Ctrl-C) leaves the dir: stale after a minute.
-      try { if (Date.now() - statSync(dir).mtimeMs > 60_000) rmSync(dir, { recursive: true, force: true }); } catch { /* gone */ }
-      if (Date.now() > deadline) throw new FaultRefused(`another \`scripts/sandbox fault\` holds ${dir}; wait for it, or remove the dir if none runs`);
+      try {
+        if (Date.now() - statSync(dir).mtimeMs > 60_000) rmSync(dir, { recursive: true, force: true });
+      } catch {
+        /* gone */
+      }
+      if (Date.now() > deadline)
+        throw new FaultRefused(
+          `another \`scripts/sandbox fault\` holds ${dir}; wait for it, or remove the dir if none runs`,
+        );
       await sleep(100);
     }
   }
@@ -228,27 +300,38 @@ export async function injectFault(stateDir: string, kind: string, opts: InjectOp
   if (!spec) throw new FaultRefused(`unknown fault "${kind}"; the kinds are: ${FAULT_KINDS.join(', ')}`);
   const state = readSandbox(stateDir);
   if (spec.target === 'node') {
-    if (!opts.node) throw new FaultRefused(`${kind} needs a node: scripts/sandbox fault ${kind} <node> (nodes: ${state.nodes.join(', ')})`);
-    if (!state.nodes.includes(opts.node)) throw new FaultRefused(`${kind}: no node "${opts.node}" in this sandbox (nodes: ${state.nodes.join(', ')})`);
+    if (!opts.node)
+      throw new FaultRefused(
+        `${kind} needs a node: scripts/sandbox fault ${kind} <node> (nodes: ${state.nodes.join(', ')})`,
+      );
+    if (!state.nodes.includes(opts.node))
+      throw new FaultRefused(`${kind}: no node "${opts.node}" in this sandbox (nodes: ${state.nodes.join(', ')})`);
   } else if (opts.node) {
     throw new FaultRefused(`${kind} takes no node (it is not a node fault)`);
   }
   if ((spec.actedBy === 'simulator' || kind === 'unreachable') && !twinIsUp(stateDir)) {
-    throw new FaultRefused(`${kind} is acted out by the twin's node machines, and this sandbox runs without the twin; start it with the twin: scripts/sandbox down && scripts/sandbox up`);
+    throw new FaultRefused(
+      `${kind} is acted out by the twin's node machines, and this sandbox runs without the twin; start it with the twin: scripts/sandbox down && scripts/sandbox up`,
+    );
   }
   if (opts.seconds !== undefined && !(Number.isFinite(opts.seconds) && opts.seconds > 0)) {
     throw new FaultRefused(`--seconds must be a positive number of seconds, not ${opts.seconds}`);
   }
-  if (opts.delaySeconds !== undefined && kind !== 'slow-ready') throw new FaultRefused('--delay goes with slow-ready only');
-  if (opts.version !== undefined && kind !== 'install-fails') throw new FaultRefused('--version goes with install-fails only');
+  if (opts.delaySeconds !== undefined && kind !== 'slow-ready')
+    throw new FaultRefused('--delay goes with slow-ready only');
+  if (opts.version !== undefined && kind !== 'install-fails')
+    throw new FaultRefused('--version goes with install-fails only');
   if (opts.how !== undefined && kind !== 'api-down') throw new FaultRefused('--how goes with api-down only');
-  if (opts.how !== undefined && opts.how !== 'pause' && opts.how !== 'stop') throw new FaultRefused(`--how is pause or stop, not "${opts.how}"`);
+  if (opts.how !== undefined && opts.how !== 'pause' && opts.how !== 'stop')
+    throw new FaultRefused(`--how is pause or stop, not "${opts.how}"`);
 
   return withLock(stateDir, async () => {
     const faults = readFaults(stateDir);
     const existing = faults.find((f) => f.kind === kind && f.node === opts.node);
     if (existing) {
-      throw new FaultRefused(`${kind}${opts.node ? ` on ${opts.node}` : ''} is already active (since ${existing.since}); clear it first: scripts/sandbox fault clear ${kind}${opts.node ? ` ${opts.node}` : ''}`);
+      throw new FaultRefused(
+        `${kind}${opts.node ? ` on ${opts.node}` : ''} is already active (since ${existing.since}); clear it first: scripts/sandbox fault clear ${kind}${opts.node ? ` ${opts.node}` : ''}`,
+      );
     }
     const now = new Date();
     const fault: Fault = {
@@ -280,8 +363,19 @@ export async function injectFault(stateDir: string, kind: string, opts: InjectOp
 
 /** A detached `fault clear` that waits first; recorded so a manual clear or `down` ends it. */
 function startTimer(stateDir: string, fault: Fault, seconds: number, cli: string): ProcessRecord {
-  const args = [cli, 'fault', 'clear', fault.kind, ...(fault.node ? [fault.node] : []),
-    '--state-dir', resolve(stateDir), '--after', String(seconds), '--only-since', fault.since];
+  const args = [
+    cli,
+    'fault',
+    'clear',
+    fault.kind,
+    ...(fault.node ? [fault.node] : []),
+    '--state-dir',
+    resolve(stateDir),
+    '--after',
+    String(seconds),
+    '--only-since',
+    fault.since,
+  ];
   const log = join(resolve(stateDir), 'logs', 'fault-timers.log');
   mkdirSync(join(resolve(stateDir), 'logs'), { recursive: true });
   const p = startProcess(`fault-timer ${keyOf(fault)}`, process.execPath, args, log, resolve(stateDir));
@@ -303,11 +397,15 @@ export interface ClearOptions {
 /** Clears the matching faults (undoing what each did) and returns them. */
 export async function clearFaults(stateDir: string, opts: ClearOptions = {}): Promise<Fault[]> {
   const kind = opts.kind === 'all' ? undefined : opts.kind;
-  if (kind && !faultSpec(kind)) throw new FaultRefused(`unknown fault "${kind}"; the kinds are: ${FAULT_KINDS.join(', ')} (or all)`);
+  if (kind && !faultSpec(kind))
+    throw new FaultRefused(`unknown fault "${kind}"; the kinds are: ${FAULT_KINDS.join(', ')} (or all)`);
   const state = readSandbox(stateDir);
   return withLock(stateDir, async () => {
     const faults = readFaults(stateDir);
-    const match = (f: Fault) => (!kind || f.kind === kind) && (!opts.node || f.node === opts.node) && (!opts.onlySince || f.since === opts.onlySince);
+    const match = (f: Fault) =>
+      (!kind || f.kind === kind) &&
+      (!opts.node || f.node === opts.node) &&
+      (!opts.onlySince || f.since === opts.onlySince);
     const cleared = faults.filter(match);
     const left = faults.filter((f) => !match(f));
     const undo = readJson<Undo>(undoFile(stateDir), {});
@@ -334,11 +432,21 @@ export async function clearFaults(stateDir: string, opts: ClearOptions = {}): Pr
 export function releaseFaults(stateDir: string): void {
   const undo = readJson<Undo>(undoFile(stateDir), {});
   for (const entry of Object.values(undo)) {
-    if (entry.timer && isOurs(entry.timer)) try { process.kill(-entry.timer.pid, 'SIGKILL'); } catch { /* gone */ }
+    if (entry.timer && isOurs(entry.timer))
+      try {
+        process.kill(-entry.timer.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
   }
   const state = readJson<SandboxState | undefined>(join(resolve(stateDir), 'state.json'), undefined);
   const apiserver = state?.processes.find((p) => p.name === 'kube-apiserver');
-  if (apiserver && isOurs(apiserver)) try { process.kill(-apiserver.pid, 'SIGCONT'); } catch { /* gone */ }
+  if (apiserver && isOurs(apiserver))
+    try {
+      process.kill(-apiserver.pid, 'SIGCONT');
+    } catch {
+      /* gone */
+    }
 }
 
 // ------------------------------------------------------------------ what each fault does
@@ -371,19 +479,29 @@ async function act(state: SandboxState, stateDir: string, f: Fault, on: boolean,
   }
 }
 
-async function annotateNode(state: SandboxState, node: string, annotations: Record<string, string | null>): Promise<void> {
+async function annotateNode(
+  state: SandboxState,
+  node: string,
+  annotations: Record<string, string | null>,
+): Promise<void> {
   const { CoreV1Api, setHeaderOptions, PatchStrategy } = await import('@kubernetes/client-node');
   const core = (await kubeConfig(state)).makeApiClient(CoreV1Api);
-  await core.patchNode({ name: node, body: { metadata: { annotations } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+  await core.patchNode(
+    { name: node, body: { metadata: { annotations } } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
 }
 
 /** twin-machine's sshd control (scripts/sandbox-lib/twin/index.ts), loaded only for this fault. */
 async function setNodeSshd(stateDir: string, node: string, running: boolean): Promise<void> {
   const spec = './index.ts';
   const machine = (await import(spec).catch(() => undefined)) as
-    { setNodeSshd?: (stateDir: string, node: string, running: boolean) => Promise<void> } | undefined;
+    | { setNodeSshd?: (stateDir: string, node: string, running: boolean) => Promise<void> }
+    | undefined;
   if (typeof machine?.setNodeSshd !== 'function') {
-    throw new FaultRefused('unreachable needs the twin\'s sshd control (setNodeSshd in scripts/sandbox-lib/twin/index.ts), which this checkout does not have');
+    throw new FaultRefused(
+      "unreachable needs the twin's sshd control (setNodeSshd in scripts/sandbox-lib/twin/index.ts), which this checkout does not have",
+    );
   }
   await machine.setNodeSshd(resolve(stateDir), node, running);
 }
@@ -406,39 +524,52 @@ async function pdbBlock(state: SandboxState, node: string): Promise<void> {
   const name = pdbName(node);
   const labels = { app: 'pdb-block', 'twin.k3s-lab/fault-node': node };
   try {
-    await core.createNamespace({ body: { metadata: { name: FAULT_NAMESPACE, labels: { 'app.kubernetes.io/managed-by': 'scripts-sandbox' } } } });
+    await core.createNamespace({
+      body: { metadata: { name: FAULT_NAMESPACE, labels: { 'app.kubernetes.io/managed-by': 'scripts-sandbox' } } },
+    });
   } catch (err) {
     if (httpCode(err) !== 409) throw err;
   }
-  await policy.createNamespacedPodDisruptionBudget({ namespace: FAULT_NAMESPACE, body: {
-    metadata: { name, labels },
-    spec: { maxUnavailable: 0, selector: { matchLabels: labels } },
-  } });
-  await apps.createNamespacedDeployment({ namespace: FAULT_NAMESPACE, body: {
-    metadata: { name, labels },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: labels },
-      template: {
-        metadata: { labels },
-        spec: {
-          // Bound to the node directly: it lands even on a cordoned node, as a pod that was there before the cordon.
-          nodeName: node,
-          tolerations: [{ operator: 'Exists' }],
-          containers: [{ name: 'pause', image: 'registry.k8s.io/pause:3.10' }],
+  await policy.createNamespacedPodDisruptionBudget({
+    namespace: FAULT_NAMESPACE,
+    body: {
+      metadata: { name, labels },
+      spec: { maxUnavailable: 0, selector: { matchLabels: labels } },
+    },
+  });
+  await apps.createNamespacedDeployment({
+    namespace: FAULT_NAMESPACE,
+    body: {
+      metadata: { name, labels },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: {
+            // Bound to the node directly: it lands even on a cordoned node, as a pod that was there before the cordon.
+            nodeName: node,
+            tolerations: [{ operator: 'Exists' }],
+            containers: [{ name: 'pause', image: 'registry.k8s.io/pause:3.10' }],
+          },
         },
       },
     },
-  } });
+  });
   // Blocking only once the disruption controller has counted the pod: until then an eviction may pass.
   const deadline = Date.now() + 60_000;
   for (;;) {
     const pdb = await policy.readNamespacedPodDisruptionBudget({ name, namespace: FAULT_NAMESPACE });
-    const pods = await core.listNamespacedPod({ namespace: FAULT_NAMESPACE, labelSelector: `twin.k3s-lab/fault-node=${node}` });
+    const pods = await core.listNamespacedPod({
+      namespace: FAULT_NAMESPACE,
+      labelSelector: `twin.k3s-lab/fault-node=${node}`,
+    });
     const running = pods.items.filter((p) => p.status?.phase === 'Running').length;
     if (running === 1 && pdb.status?.currentHealthy === 1 && pdb.status.disruptionsAllowed === 0) return;
     if (Date.now() > deadline) {
-      throw new Error(`pdb-block on ${node}: the pod is not Running under its budget after 60 s (running ${running}, budget ${JSON.stringify(pdb.status ?? {})})`);
+      throw new Error(
+        `pdb-block on ${node}: the pod is not Running under its budget after 60 s (running ${running}, budget ${JSON.stringify(pdb.status ?? {})})`,
+      );
     }
     await sleep(250);
   }
@@ -447,10 +578,18 @@ async function pdbBlock(state: SandboxState, node: string): Promise<void> {
 async function pdbUnblock(state: SandboxState, node: string, others: Fault[]): Promise<void> {
   const lib = await import('@kubernetes/client-node');
   const kc = await kubeConfig(state);
-  const ignore404 = (err: unknown) => { if (httpCode(err) !== 404) throw err; };
+  const ignore404 = (err: unknown) => {
+    if (httpCode(err) !== 404) throw err;
+  };
   const name = pdbName(node);
-  await kc.makeApiClient(lib.AppsV1Api).deleteNamespacedDeployment({ name, namespace: FAULT_NAMESPACE, propagationPolicy: 'Background' }).catch(ignore404);
-  await kc.makeApiClient(lib.PolicyV1Api).deleteNamespacedPodDisruptionBudget({ name, namespace: FAULT_NAMESPACE }).catch(ignore404);
+  await kc
+    .makeApiClient(lib.AppsV1Api)
+    .deleteNamespacedDeployment({ name, namespace: FAULT_NAMESPACE, propagationPolicy: 'Background' })
+    .catch(ignore404);
+  await kc
+    .makeApiClient(lib.PolicyV1Api)
+    .deleteNamespacedPodDisruptionBudget({ name, namespace: FAULT_NAMESPACE })
+    .catch(ignore404);
   if (!others.some((f) => f.kind === 'pdb-block')) {
     await kc.makeApiClient(lib.CoreV1Api).deleteNamespace({ name: FAULT_NAMESPACE }).catch(ignore404);
   }
@@ -458,7 +597,8 @@ async function pdbUnblock(state: SandboxState, node: string, others: Fault[]): P
 
 function apiserverOf(state: SandboxState): ProcessRecord {
   const rec = state.processes.find((p) => p.name === 'kube-apiserver');
-  if (!rec || !isOurs(rec)) throw new FaultRefused('the sandbox kube-apiserver is not running (see scripts/sandbox status)');
+  if (!rec || !isOurs(rec))
+    throw new FaultRefused('the sandbox kube-apiserver is not running (see scripts/sandbox status)');
   return rec;
 }
 
@@ -483,18 +623,26 @@ async function apiBack(state: SandboxState, stateDir: string, stopped: Undo[stri
     // Recorded where `down` and `status` look for it (state.json, written as sandbox.ts writes it).
     const file = join(resolve(stateDir), 'state.json');
     const saved = JSON.parse(readFileSync(file, 'utf8')) as SandboxState;
-    saved.processes = saved.processes.map((p) => (p.name === stopped.rec.name
-      ? { name: again.name, pid: again.pid, log: again.log, marker: again.marker } : p));
+    saved.processes = saved.processes.map((p) =>
+      p.name === stopped.rec.name ? { name: again.name, pid: again.pid, log: again.log, marker: again.marker } : p,
+    );
     writeJson(file, saved);
     state.processes = saved.processes;
   }
   const pki = join(resolve(stateDir), 'pki');
-  const tls = { ca: readFileSync(join(pki, 'ca.crt'), 'utf8'), cert: readFileSync(join(pki, 'admin.crt'), 'utf8'), key: readFileSync(join(pki, 'admin.key'), 'utf8') };
+  const tls = {
+    ca: readFileSync(join(pki, 'ca.crt'), 'utf8'),
+    cert: readFileSync(join(pki, 'admin.crt'), 'utf8'),
+    key: readFileSync(join(pki, 'admin.key'), 'utf8'),
+  };
   const deadline = Date.now() + 60_000;
   for (;;) {
     const r = await probe(`${state.server}/readyz`, tls);
     if (r.ok) return;
-    if (Date.now() > deadline) throw new Error(`the kube-apiserver did not answer /readyz within 60 s after the api-down fault was cleared (last: ${r.detail})`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `the kube-apiserver did not answer /readyz within 60 s after the api-down fault was cleared (last: ${r.detail})`,
+      );
     await sleep(200);
   }
 }
@@ -508,10 +656,16 @@ export function faultLines(stateDir: string, now = Date.now()): string[] {
 
 export function describeFault(now = Date.now()): (f: Fault) => string {
   return (f) => {
-    const opts = [f.how && `--how ${f.how}`, f.delaySeconds !== undefined && `--delay ${f.delaySeconds}`, f.version && `--version ${f.version}`].filter(Boolean);
+    const opts = [
+      f.how && `--how ${f.how}`,
+      f.delaySeconds !== undefined && `--delay ${f.delaySeconds}`,
+      f.version && `--version ${f.version}`,
+    ].filter(Boolean);
     const left = f.until ? Math.max(0, Math.round((Date.parse(f.until) - now) / 1000)) : undefined;
-    return `${f.kind}${f.node ? ` ${f.node}` : ''}${opts.length ? ` (${opts.join(', ')})` : ''} since ${f.since}` +
-      (left !== undefined ? `, clears by itself in ${left} s` : ', until `scripts/sandbox fault clear`');
+    return (
+      `${f.kind}${f.node ? ` ${f.node}` : ''}${opts.length ? ` (${opts.join(', ')})` : ''} since ${f.since}` +
+      (left !== undefined ? `, clears by itself in ${left} s` : ', until `scripts/sandbox fault clear`')
+    );
   };
 }
 

@@ -47,17 +47,33 @@ const DUMP_SECONDS = 42;
 
 /** The YAML body of a page's ```yaml step=<id> block. */
 export function stepManifests(pageText: string, step: string): KubeObject[] {
-  const re = new RegExp('^```ya?ml[^\\n]*\\bstep=' + step.replace(/[-]/g, '\\-') + '\\b[^\\n]*\\n([\\s\\S]*?)^```', 'm');
+  const re = new RegExp(
+    `^\`\`\`ya?ml[^\\n]*\\bstep=${step.replace(/[-]/g, '\\-')}\\b[^\\n]*\\n([\\s\\S]*?)^\`\`\``,
+    'm',
+  );
   const m = re.exec(pageText);
   if (!m) throw new Error(`the twin found no yaml step ${step} in ${NIGHTLY_DUMP.page}`);
-  return parseAllDocuments(m[1]!).map((d) => d.toJS() as KubeObject).filter((o) => o && o.kind);
+  return parseAllDocuments(m[1]!)
+    .map((d) => d.toJS() as KubeObject)
+    .filter((o) => o?.kind);
 }
 
 /** Milliseconds the wall clock of `timeZone` is ahead of UTC at `at`. */
 function zoneOffset(timeZone: string, at: Date): number {
-  const parts = Object.fromEntries(new Intl.DateTimeFormat('en-US', {
-    timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
-  }).formatToParts(at).map((p) => [p.type, p.value]));
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    })
+      .formatToParts(at)
+      .map((p) => [p.type, p.value]),
+  );
   const wall = Date.UTC(+parts.year!, +parts.month! - 1, +parts.day!, +parts.hour!, +parts.minute!, +parts.second!);
   return wall - Math.floor(at.getTime() / 1000) * 1000;
 }
@@ -77,13 +93,22 @@ function inZone(at: Date, timeZone: string | undefined): string {
   const off = timeZone ? zoneOffset(timeZone, at) : 0;
   const wall = new Date(at.getTime() + off).toISOString().replace(/\.\d{3}Z$/, '');
   const mins = Math.round(Math.abs(off) / 60_000);
-  return off === 0 ? `${wall}Z` : `${wall}${off < 0 ? '-' : '+'}${String(Math.floor(mins / 60)).padStart(2, '0')}:${String(mins % 60).padStart(2, '0')}`;
+  return off === 0
+    ? `${wall}Z`
+    : `${wall}${off < 0 ? '-' : '+'}${String(Math.floor(mins / 60)).padStart(2, '0')}:${String(mins % 60).padStart(2, '0')}`;
 }
 
-type CronJobSpec = { schedule: string; timeZone?: string; jobTemplate: { metadata?: { labels?: Record<string, string> }; spec: Record<string, unknown> } };
+type CronJobSpec = {
+  schedule: string;
+  timeZone?: string;
+  jobTemplate: { metadata?: { labels?: Record<string, string> }; spec: Record<string, unknown> };
+};
 
 /** The Job the CronJob controller made for the run at `at`, finished `DUMP_SECONDS` later (pure: for tests). */
-export function finishedJob(cronJob: KubeObject & { metadata: { uid?: string } }, at: Date): { job: KubeObject; status: KubeObject; completed: string } {
+export function finishedJob(
+  cronJob: KubeObject & { metadata: { uid?: string } },
+  at: Date,
+): { job: KubeObject; status: KubeObject; completed: string } {
   const spec = cronJob.spec as CronJobSpec;
   const start = new Date(at.getTime() + 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
   const completed = new Date(at.getTime() + DUMP_SECONDS * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -92,36 +117,75 @@ export function finishedJob(cronJob: KubeObject & { metadata: { uid?: string } }
     namespace: cronJob.metadata.namespace ?? 'default',
   };
   const job: KubeObject = {
-    apiVersion: 'batch/v1', kind: 'Job',
+    apiVersion: 'batch/v1',
+    kind: 'Job',
     metadata: {
       ...meta,
       labels: { ...(spec.jobTemplate.metadata?.labels ?? {}) },
       annotations: {
         'batch.kubernetes.io/cronjob-scheduled-timestamp': inZone(at, spec.timeZone),
-        'twin.k3s-lab/simulated': 'lab twin: the Job of the CronJob\'s last scheduled run, finished (no pod ran; spec.managedBy keeps the job controller off it)',
+        'twin.k3s-lab/simulated':
+          "lab twin: the Job of the CronJob's last scheduled run, finished (no pod ran; spec.managedBy keeps the job controller off it)",
       },
-      ownerReferences: [{ apiVersion: 'batch/v1', kind: 'CronJob', name: cronJob.metadata.name, uid: cronJob.metadata.uid, controller: true, blockOwnerDeletion: true }],
+      ownerReferences: [
+        {
+          apiVersion: 'batch/v1',
+          kind: 'CronJob',
+          name: cronJob.metadata.name,
+          uid: cronJob.metadata.uid,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
     } as KubeObject['metadata'],
     spec: { ...spec.jobTemplate.spec, managedBy: MANAGED_BY },
   };
-  const cond = (type: string) => ({ type, status: 'True', reason: 'CompletionsReached', message: 'Reached expected number of succeeded pods', lastProbeTime: completed, lastTransitionTime: completed });
+  const cond = (type: string) => ({
+    type,
+    status: 'True',
+    reason: 'CompletionsReached',
+    message: 'Reached expected number of succeeded pods',
+    lastProbeTime: completed,
+    lastTransitionTime: completed,
+  });
   const status: KubeObject = {
-    apiVersion: 'batch/v1', kind: 'Job', metadata: meta,
-    status: { startTime: start, completionTime: completed, succeeded: 1, ready: 0, terminating: 0, uncountedTerminatedPods: {}, conditions: [cond('SuccessCriteriaMet'), cond('Complete')] },
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: meta,
+    status: {
+      startTime: start,
+      completionTime: completed,
+      succeeded: 1,
+      ready: 0,
+      terminating: 0,
+      uncountedTerminatedPods: {},
+      conditions: [cond('SuccessCriteriaMet'), cond('Complete')],
+    },
   };
   return { job, status, completed };
 }
 
-export interface SeededHistory { cronJob: string; lastScheduleTime: string; lastSuccessfulTime: string; job: string }
+export interface SeededHistory {
+  cronJob: string;
+  lastScheduleTime: string;
+  lastSuccessfulTime: string;
+  job: string;
+}
 
 /** Applies the nightly dump as the lab has it (see the header); idempotent. */
 export async function seedLabHistory(kubeconfig: string, now = new Date(), pageText?: string): Promise<SeededHistory> {
   const objects = stepManifests(pageText ?? readFileSync(NIGHTLY_DUMP.page, 'utf8'), NIGHTLY_DUMP.step);
   const cron = objects.find((o) => o.kind === 'CronJob' && o.metadata.name === NIGHTLY_DUMP.cronJob);
-  if (!cron) throw new Error(`the twin found no CronJob ${NIGHTLY_DUMP.cronJob} in step ${NIGHTLY_DUMP.step} of ${NIGHTLY_DUMP.page}`);
+  if (!cron)
+    throw new Error(
+      `the twin found no CronJob ${NIGHTLY_DUMP.cronJob} in step ${NIGHTLY_DUMP.step} of ${NIGHTLY_DUMP.page}`,
+    );
   const spec = cron.spec as CronJobSpec;
   const at = lastFireIn(spec.schedule, spec.timeZone, now);
-  if (!at) throw new Error(`the twin cannot read the schedule "${spec.schedule}" of CronJob ${NIGHTLY_DUMP.cronJob} (it knows minute and hour fields)`);
+  if (!at)
+    throw new Error(
+      `the twin cannot read the schedule "${spec.schedule}" of CronJob ${NIGHTLY_DUMP.cronJob} (it knows minute and hour fields)`,
+    );
   const api = new Api(kubeconfig);
   try {
     const applied = await Promise.all(objects.map((o) => api.apply(o, undefined, RUNNER_MANAGER)));
@@ -130,11 +194,21 @@ export async function seedLabHistory(kubeconfig: string, now = new Date(), pageT
     await api.apply(job);
     await api.apply(status, 'status');
     const scheduled = at.toISOString().replace(/\.\d{3}Z$/, 'Z');
-    await api.apply({
-      apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: cronJob.metadata.name, namespace: cronJob.metadata.namespace! },
-      status: { lastScheduleTime: scheduled, lastSuccessfulTime: completed },
-    }, 'status');
-    return { cronJob: `${cronJob.metadata.namespace}/${cronJob.metadata.name}`, lastScheduleTime: scheduled, lastSuccessfulTime: completed, job: job.metadata.name };
+    await api.apply(
+      {
+        apiVersion: 'batch/v1',
+        kind: 'CronJob',
+        metadata: { name: cronJob.metadata.name, namespace: cronJob.metadata.namespace! },
+        status: { lastScheduleTime: scheduled, lastSuccessfulTime: completed },
+      },
+      'status',
+    );
+    return {
+      cronJob: `${cronJob.metadata.namespace}/${cronJob.metadata.name}`,
+      lastScheduleTime: scheduled,
+      lastSuccessfulTime: completed,
+      job: job.metadata.name,
+    };
   } finally {
     api.close();
   }
@@ -159,7 +233,11 @@ export function seedNasSnapshots(nasDir: string, exports: string[], name = NAS_S
     mkdirSync(at, { recursive: true, mode: 0o755 });
     for (const d of readdirSync(share, { withFileTypes: true })) {
       if (d.name === SNAPSHOT_FOLDER || !d.isDirectory()) continue;
-      cpSync(join(share, d.name), join(at, d.name), { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+      cpSync(join(share, d.name), join(at, d.name), {
+        recursive: true,
+        preserveTimestamps: true,
+        verbatimSymlinks: true,
+      });
     }
     done.push(e);
   }
@@ -169,6 +247,11 @@ export function seedNasSnapshots(nasDir: string, exports: string[], name = NAS_S
 /** The shares of the NAS twin: <volume>/<share> directories under nasDir, as its exports are laid out (sim/nfs.ts exportsOf). */
 export function nasShares(nasDir: string): string[] {
   if (!existsSync(nasDir)) return [];
-  return readdirSync(nasDir, { withFileTypes: true }).filter((v) => v.isDirectory()).flatMap((v) =>
-    readdirSync(join(nasDir, v.name), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => `/${v.name}/${d.name}`));
+  return readdirSync(nasDir, { withFileTypes: true })
+    .filter((v) => v.isDirectory())
+    .flatMap((v) =>
+      readdirSync(join(nasDir, v.name), { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .map((d) => `/${v.name}/${d.name}`),
+    );
 }

@@ -16,63 +16,94 @@ export const ETCD_SNAPSHOT_FILE_CRD = {
   metadata: {
     name: 'etcdsnapshotfiles.k3s.cattle.io',
     labels: { 'app.kubernetes.io/managed-by': 'lab-twin' },
-    annotations: { 'twin.k3s-lab/simulated': 'lab twin: the CRD a K3s server installs (k3s.cattle.io/v1 ETCDSnapshotFile)' },
+    annotations: {
+      'twin.k3s-lab/simulated': 'lab twin: the CRD a K3s server installs (k3s.cattle.io/v1 ETCDSnapshotFile)',
+    },
   },
   spec: {
     group: 'k3s.cattle.io',
-    names: { kind: 'ETCDSnapshotFile', listKind: 'ETCDSnapshotFileList', plural: 'etcdsnapshotfiles', singular: 'etcdsnapshotfile' },
+    names: {
+      kind: 'ETCDSnapshotFile',
+      listKind: 'ETCDSnapshotFileList',
+      plural: 'etcdsnapshotfiles',
+      singular: 'etcdsnapshotfile',
+    },
     scope: 'Cluster',
-    versions: [{
-      name: 'v1', served: true, storage: true,
-      additionalPrinterColumns: [
-        { name: 'SnapshotName', type: 'string', jsonPath: '.spec.snapshotName' },
-        { name: 'Node', type: 'string', jsonPath: '.spec.nodeName' },
-        { name: 'Location', type: 'string', jsonPath: '.spec.location' },
-        { name: 'Size', type: 'string', jsonPath: '.status.size' },
-        { name: 'CreationTime', type: 'string', jsonPath: '.status.creationTime' },
-      ],
-      schema: {
-        openAPIV3Schema: {
-          type: 'object',
-          properties: {
-            spec: {
-              type: 'object',
-              required: ['snapshotName', 'nodeName', 'location'],
-              properties: {
-                snapshotName: str, nodeName: str, location: str,
-                metadata: { type: 'object', additionalProperties: str },
-                s3: {
-                  type: 'object',
-                  properties: { endpoint: str, endpointCA: str, skipSSLVerify: bool, bucket: str, region: str, prefix: str, insecure: bool },
+    versions: [
+      {
+        name: 'v1',
+        served: true,
+        storage: true,
+        additionalPrinterColumns: [
+          { name: 'SnapshotName', type: 'string', jsonPath: '.spec.snapshotName' },
+          { name: 'Node', type: 'string', jsonPath: '.spec.nodeName' },
+          { name: 'Location', type: 'string', jsonPath: '.spec.location' },
+          { name: 'Size', type: 'string', jsonPath: '.status.size' },
+          { name: 'CreationTime', type: 'string', jsonPath: '.status.creationTime' },
+        ],
+        schema: {
+          openAPIV3Schema: {
+            type: 'object',
+            properties: {
+              spec: {
+                type: 'object',
+                required: ['snapshotName', 'nodeName', 'location'],
+                properties: {
+                  snapshotName: str,
+                  nodeName: str,
+                  location: str,
+                  metadata: { type: 'object', additionalProperties: str },
+                  s3: {
+                    type: 'object',
+                    properties: {
+                      endpoint: str,
+                      endpointCA: str,
+                      skipSSLVerify: bool,
+                      bucket: str,
+                      region: str,
+                      prefix: str,
+                      insecure: bool,
+                    },
+                  },
                 },
               },
-            },
-            status: {
-              type: 'object',
-              properties: {
-                size: { 'x-kubernetes-int-or-string': true, anyOf: [{ type: 'integer' }, { type: 'string' }] },
-                creationTime: { type: 'string', format: 'date-time' },
-                readyToUse: bool,
-                error: { type: 'object', properties: { time: { type: 'string', format: 'date-time' }, message: str } },
+              status: {
+                type: 'object',
+                properties: {
+                  size: { 'x-kubernetes-int-or-string': true, anyOf: [{ type: 'integer' }, { type: 'string' }] },
+                  creationTime: { type: 'string', format: 'date-time' },
+                  readyToUse: bool,
+                  error: {
+                    type: 'object',
+                    properties: { time: { type: 'string', format: 'date-time' }, message: str },
+                  },
+                },
               },
             },
           },
         },
       },
-    }],
+    ],
   },
 } as const;
 
 /** Applies K3s's CRDs and waits until the API serves them (a node's first `etcd-snapshot save` may follow at once). */
 export async function installK3sCrds(kubectl: string, kubeconfig: string): Promise<void> {
   const run = async (args: string[], input?: string) => {
-    const call = promisify(execFile)(kubectl, [`--kubeconfig=${kubeconfig}`, '--request-timeout=20s', ...args], { encoding: 'utf8', timeout: 40_000 });
-    if (input !== undefined) { call.child.stdin?.end(input); }
+    const call = promisify(execFile)(kubectl, [`--kubeconfig=${kubeconfig}`, '--request-timeout=20s', ...args], {
+      encoding: 'utf8',
+      timeout: 40_000,
+    });
+    if (input !== undefined) {
+      call.child.stdin?.end(input);
+    }
     try {
       await call;
     } catch (err) {
       const e = err as { stderr?: string; stdout?: string; message?: string };
-      throw new Error(`the twin could not install K3s's CRD etcdsnapshotfiles.k3s.cattle.io: ${(e.stderr || e.stdout || e.message || '').trim()}`);
+      throw new Error(
+        `the twin could not install K3s's CRD etcdsnapshotfiles.k3s.cattle.io: ${(e.stderr || e.stdout || e.message || '').trim()}`,
+      );
     }
   };
   await run(['apply', '--server-side', '--field-manager=lab-twin', '-f', '-'], JSON.stringify(ETCD_SNAPSHOT_FILE_CRD));

@@ -18,21 +18,44 @@ import { existsSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 
 /** The node root's directories mounted over the real paths (the K3s layout, docs.k3s.io). */
-export const NODE_ROOT_MOUNTS = ['/etc/rancher', '/var/lib/rancher', '/usr/local/bin', '/etc/systemd/system',
+export const NODE_ROOT_MOUNTS = [
+  '/etc/rancher',
+  '/var/lib/rancher',
+  '/usr/local/bin',
+  '/etc/systemd/system',
   // Ubuntu's unattended-upgrades (sim/apt.ts): the node's apt configuration and log, and its own /run
   // (a tmpfs on the real machine: /var/run/reboot-required lives there).
-  '/etc/apt/apt.conf.d', '/var/log/unattended-upgrades', '/run'] as const;
+  '/etc/apt/apt.conf.d',
+  '/var/log/unattended-upgrades',
+  '/run',
+] as const;
 
-export interface CommandPaths { name: string; paths: readonly string[] }
+export interface CommandPaths {
+  name: string;
+  paths: readonly string[];
+}
 
 /** A read-only overlay: `layer` (the node's) above the host directory `target`, mounted at `target`. */
-export interface OverlayMount { kind: 'overlay'; target: string; layer: string; entries: LayerEntry[] }
+export interface OverlayMount {
+  kind: 'overlay';
+  target: string;
+  layer: string;
+  entries: LayerEntry[];
+}
 /** A directory or file of the node bound read-write over a host path. */
-export interface BindMount { kind: 'bind'; source: string; target: string }
+export interface BindMount {
+  kind: 'bind';
+  source: string;
+  target: string;
+}
 export type Mount = OverlayMount | BindMount;
 
 /** What an overlay layer holds: an empty directory (a mount point) or a command symlink to the simulator. */
-export interface LayerEntry { path: string; kind: 'dir' | 'command'; command?: string }
+export interface LayerEntry {
+  path: string;
+  kind: 'dir' | 'command';
+  command?: string;
+}
 
 export interface MountPlan {
   /** In the order to mount them: overlays (shallowest first), then binds (shallowest first). */
@@ -49,7 +72,11 @@ export interface HostView {
 export const realHost: HostView = {
   realpath(p) {
     if (!existsSync(p)) return undefined;
-    try { return realpathSync(p); } catch { return undefined; }
+    try {
+      return realpathSync(p);
+    } catch {
+      return undefined;
+    }
   },
 };
 
@@ -57,14 +84,26 @@ export const realHost: HostView = {
  * The mount plan of one node. `rootDir` is <node>/root (the node's files),
  * `layersDir` is where the overlay layers are written (<node>/layers).
  */
-export function planMounts(commands: readonly CommandPaths[], rootDir: string, layersDir: string,
-  host: HostView = realHost): MountPlan {
+export function planMounts(
+  commands: readonly CommandPaths[],
+  rootDir: string,
+  layersDir: string,
+  host: HostView = realHost,
+): MountPlan {
   const overlays = new Map<string, OverlayMount>();
   const overlayFor = (anchor: string): OverlayMount => {
     let o = overlays.get(anchor);
-    if (anchor === '/') throw new Error('the twin would have to cover the host\'s / with an overlay: give every command a path in an existing directory');
+    if (anchor === '/')
+      throw new Error(
+        "the twin would have to cover the host's / with an overlay: give every command a path in an existing directory",
+      );
     if (!o) {
-      o = { kind: 'overlay', target: anchor, layer: join(layersDir, anchor === '/' ? 'root' : anchor.slice(1).replaceAll('/', '_')), entries: [] };
+      o = {
+        kind: 'overlay',
+        target: anchor,
+        layer: join(layersDir, anchor === '/' ? 'root' : anchor.slice(1).replaceAll('/', '_')),
+        entries: [],
+      };
       overlays.set(anchor, o);
     }
     return o;

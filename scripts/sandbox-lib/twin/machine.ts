@@ -12,7 +12,16 @@
 // pid 1 of the node is a small bash script (init.sh, written here). unshare
 // runs with --kill-child: when it is stopped, pid 1 is killed, and the kernel
 // kills every other process of the node and drops every mount made inside.
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -77,7 +86,10 @@ export interface MachineRecord extends ProcessRecord {
 
 /** Paths go into a bash script and into mount options: refuse what could break either. */
 function safePath(p: string): string {
-  if (!/^\/[\w@%+=.\/-]*$/.test(p)) throw new Error(`the twin cannot use the path ${p}: use a state dir whose path has only letters, digits and ._-/+=@%`);
+  if (!/^\/[\w@%+=./-]*$/.test(p))
+    throw new Error(
+      `the twin cannot use the path ${p}: use a state dir whose path has only letters, digits and ._-/+=@%`,
+    );
   return p;
 }
 
@@ -90,7 +102,8 @@ export function prepareMachine(spec: MachineSpec): MountPlan {
   const plan = planMounts(spec.commands, paths.root, paths.layers);
   // sshd re-executes itself by its path, and bash runs init.sh: neither may be the simulator's.
   const shadowed = spec.commands.flatMap((c) => c.paths).filter((p) => [spec.tools.sshd, spec.tools.bash].includes(p));
-  if (shadowed.length) throw new Error(`the command table covers ${shadowed.join(', ')}, which the twin's machines need from the host`);
+  if (shadowed.length)
+    throw new Error(`the command table covers ${shadowed.join(', ')}, which the twin's machines need from the host`);
 
   writeFileSync(paths.launcher, launcherText(spec), { mode: 0o755 });
   for (const m of plan.mounts) {
@@ -128,10 +141,14 @@ export const hostTools = (dir: string) => [join(dir, 'bin', 'host-mount'), join(
 export const simLauncher = (dir: string) => join(dir, 'bin', 'twin-sim');
 
 function launcherText(spec: MachineSpec): string {
-  const env = Object.entries(spec.simEnv).map(([k, v]) => `export ${k}=${q(v)}`).join('\n');
+  const env = Object.entries(spec.simEnv)
+    .map(([k, v]) => `export ${k}=${q(v)}`)
+    .join('\n');
   const own = simLauncher(spec.dir);
   // The command's name, as K3s's multi-call binary reads it: the simulator is one program for all of them.
-  const run = existsSync(own) ? `exec ${q(own)} "\${0##*/}" "$@"` : `exec ${q(spec.tools.node)} ${q(spec.simEntry)} "\${0##*/}" "$@"`;
+  const run = existsSync(own)
+    ? `exec ${q(own)} "\${0##*/}" "$@"`
+    : `exec ${q(spec.tools.node)} ${q(spec.simEntry)} "\${0##*/}" "$@"`;
   return `#!/bin/sh
 # The lab twin's simulator on node ${spec.name} (scripts/sandbox-lib/twin/sim/): every command
 # of the command table is a symlink to this file; the simulator acts by the name it was called as.
@@ -178,13 +195,41 @@ wait
 }
 
 /** Starts the node's namespaces and init.sh. Resolves with the record once its sshd answers on ssh.sock. */
-export async function startMachine(spec: MachineSpec, marker: string, timeoutMs: number,
-  signal?: AbortSignal): Promise<MachineRecord> {
+export async function startMachine(
+  spec: MachineSpec,
+  marker: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<MachineRecord> {
   const paths = machinePaths(spec.dir);
-  const proc = startProcess(`twin/${spec.name}`, spec.tools.unshare,
-    ['--pid', '--mount-proc', '--net', '--mount', '--uts', '--propagation', 'private', '--fork', '--kill-child=SIGKILL',
-      spec.tools.bash, paths.init], paths.log, marker);
-  const rec: MachineRecord = { name: proc.name, pid: proc.pid, log: proc.log, marker: proc.marker, node: spec.name, initPid: 0, sshSocket: paths.sshSocket };
+  const proc = startProcess(
+    `twin/${spec.name}`,
+    spec.tools.unshare,
+    [
+      '--pid',
+      '--mount-proc',
+      '--net',
+      '--mount',
+      '--uts',
+      '--propagation',
+      'private',
+      '--fork',
+      '--kill-child=SIGKILL',
+      spec.tools.bash,
+      paths.init,
+    ],
+    paths.log,
+    marker,
+  );
+  const rec: MachineRecord = {
+    name: proc.name,
+    pid: proc.pid,
+    log: proc.log,
+    marker: proc.marker,
+    node: spec.name,
+    initPid: 0,
+    sshSocket: paths.sshSocket,
+  };
   try {
     await waitSshBanner(proc, spec, timeoutMs, signal);
   } catch (err) {
@@ -208,8 +253,10 @@ async function waitSshBanner(proc: Started, spec: MachineSpec, timeoutMs: number
     signal?.throwIfAborted();
     const exited = proc.exitedWith();
     if (exited) {
-      throw new MachineFailed(`twin node ${spec.name} stopped while starting (${exited})\n  log: ${paths.log}\n${indent(tail(paths.log, 15))}`
-        + (existsSync(sshd.log) ? `\n  sshd log: ${sshd.log}\n${indent(tail(sshd.log, 10))}` : ''));
+      throw new MachineFailed(
+        `twin node ${spec.name} stopped while starting (${exited})\n  log: ${paths.log}\n${indent(tail(paths.log, 15))}` +
+          (existsSync(sshd.log) ? `\n  sshd log: ${sshd.log}\n${indent(tail(sshd.log, 10))}` : ''),
+      );
     }
     if (existsSync(paths.sshSocket)) {
       const banner = await readBanner(paths.sshSocket, 1000);
@@ -217,8 +264,10 @@ async function waitSshBanner(proc: Started, spec: MachineSpec, timeoutMs: number
       last = banner || 'no banner';
     }
     if (Date.now() > deadline) {
-      throw new MachineFailed(`twin node ${spec.name}: sshd did not answer on ${paths.sshSocket} within ${timeoutMs / 1000}s (${last})\n  log: ${paths.log}`
-        + (existsSync(sshd.log) ? `\n  sshd log: ${sshd.log}\n${indent(tail(sshd.log, 10))}` : ''));
+      throw new MachineFailed(
+        `twin node ${spec.name}: sshd did not answer on ${paths.sshSocket} within ${timeoutMs / 1000}s (${last})\n  log: ${paths.log}` +
+          (existsSync(sshd.log) ? `\n  sshd log: ${sshd.log}\n${indent(tail(sshd.log, 10))}` : ''),
+      );
     }
     await sleep(25);
   }
@@ -229,7 +278,11 @@ export function readBanner(socket: string, timeoutMs: number): Promise<string> {
   return new Promise((resolve) => {
     const c = createConnection({ path: socket });
     let buf = '';
-    const done = (v: string) => { clearTimeout(timer); c.destroy(); resolve(v); };
+    const done = (v: string) => {
+      clearTimeout(timer);
+      c.destroy();
+      resolve(v);
+    };
     const timer = setTimeout(() => done(buf.trim()), timeoutMs);
     c.on('data', (d) => {
       buf += d.toString('latin1');
@@ -253,18 +306,30 @@ export function childPid(pid: number): number | undefined {
 /** Host pids of every process inside the node (its pid namespace), pid 1 included. */
 export function nodePids(initPid: number): number[] {
   let ns: string;
-  try { ns = readlinkSync(`/proc/${initPid}/ns/pid`); } catch { return []; }
+  try {
+    ns = readlinkSync(`/proc/${initPid}/ns/pid`);
+  } catch {
+    return [];
+  }
   const out: number[] = [];
   for (const e of readdirSync('/proc')) {
     if (!/^\d+$/.test(e)) continue;
-    try { if (readlinkSync(`/proc/${e}/ns/pid`) === ns) out.push(Number(e)); } catch { /* ended meanwhile */ }
+    try {
+      if (readlinkSync(`/proc/${e}/ns/pid`) === ns) out.push(Number(e));
+    } catch {
+      /* ended meanwhile */
+    }
   }
   return out;
 }
 
 /** The process name (comm) of a pid, '' when it is gone. */
 export function commOf(pid: number): string {
-  try { return readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch { return ''; }
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
 }
 
 /** The command prefix that runs something inside a running node (for faults: stop or restart its sshd). */
@@ -274,5 +339,8 @@ export function enterNode(rec: Pick<MachineRecord, 'initPid' | 'node'>): string[
 }
 
 function indent(text: string): string {
-  return text.split('\n').map((l) => `    ${l}`).join('\n');
+  return text
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
 }

@@ -13,11 +13,14 @@ import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } fr
 
 function tlv(tag: number, content: Buffer): Buffer {
   const n = content.length;
-  const len = n < 0x80 ? Buffer.from([n]) : (() => {
-    const bytes: number[] = [];
-    for (let v = n; v > 0; v >>= 8) bytes.unshift(v & 0xff);
-    return Buffer.from([0x80 | bytes.length, ...bytes]);
-  })();
+  const len =
+    n < 0x80
+      ? Buffer.from([n])
+      : (() => {
+          const bytes: number[] = [];
+          for (let v = n; v > 0; v >>= 8) bytes.unshift(v & 0xff);
+          return Buffer.from([0x80 | bytes.length, ...bytes]);
+        })();
   return Buffer.concat([Buffer.from([tag]), len, content]);
 }
 const seq = (...items: Buffer[]) => tlv(0x30, Buffer.concat(items));
@@ -52,7 +55,7 @@ function oid(dotted: string): Buffer {
 
 /** UTCTime until 2049, GeneralizedTime after (RFC 5280 4.1.2.5). */
 function time(d: Date): Buffer {
-  const iso = d.toISOString().replace(/[-:T]/g, '').slice(0, 14) + 'Z';
+  const iso = `${d.toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
   return d.getUTCFullYear() < 2050 ? tlv(0x17, Buffer.from(iso.slice(2))) : tlv(0x18, Buffer.from(iso));
 }
 
@@ -69,11 +72,10 @@ const OID = {
   serverAuth: '1.3.6.1.5.5.7.3.1',
 } as const;
 
-const name = (cn: string) => seq(
-  set(seq(oid(OID.organization), utf8('k3s-lab-runbooks lab twin'))),
-  set(seq(oid(OID.commonName), utf8(cn))),
-);
-const extension = (id: string, critical: boolean, value: Buffer) => seq(oid(id), ...(critical ? [bool(true)] : []), octets(value));
+const name = (cn: string) =>
+  seq(set(seq(oid(OID.organization), utf8('k3s-lab-runbooks lab twin'))), set(seq(oid(OID.commonName), utf8(cn))));
+const extension = (id: string, critical: boolean, value: Buffer) =>
+  seq(oid(id), ...(critical ? [bool(true)] : []), octets(value));
 const spki = (key: KeyObject) => key.export({ type: 'spki', format: 'der' });
 const keyId = (key: KeyObject) => createHash('sha1').update(spki(key)).digest();
 
@@ -96,23 +98,27 @@ function certificate(c: CertSpec): string {
   serial[0]! &= 0x7f;
   const extensions = c.ca
     ? [
-      extension(OID.basicConstraints, true, seq(bool(true))),
-      // keyCertSign (bit 5) and cRLSign (bit 6): 0b0000_0110, one unused bit.
-      extension(OID.keyUsage, true, bits(Buffer.from([0x06]), 1)),
-      extension(OID.subjectKeyId, false, octets(keyId(c.publicKey))),
-    ]
+        extension(OID.basicConstraints, true, seq(bool(true))),
+        // keyCertSign (bit 5) and cRLSign (bit 6): 0b0000_0110, one unused bit.
+        extension(OID.keyUsage, true, bits(Buffer.from([0x06]), 1)),
+        extension(OID.subjectKeyId, false, octets(keyId(c.publicKey))),
+      ]
     : [
-      extension(OID.basicConstraints, true, seq()),
-      // digitalSignature (bit 0): 0b1000_0000, seven unused bits.
-      extension(OID.keyUsage, true, bits(Buffer.from([0x80]), 7)),
-      extension(OID.extKeyUsage, false, seq(oid(OID.serverAuth))),
-      extension(OID.subjectAltName, false, seq(
-        ...(c.dnsNames ?? []).map((n) => tlv(0x82, Buffer.from(n, 'ascii'))),
-        ...(c.ipAddresses ?? []).map((ip) => tlv(0x87, Buffer.from(ip.split('.').map(Number)))),
-      )),
-      extension(OID.subjectKeyId, false, octets(keyId(c.publicKey))),
-      extension(OID.authorityKeyId, false, seq(tlv(0x80, keyId(c.issuerPublicKey)))),
-    ];
+        extension(OID.basicConstraints, true, seq()),
+        // digitalSignature (bit 0): 0b1000_0000, seven unused bits.
+        extension(OID.keyUsage, true, bits(Buffer.from([0x80]), 7)),
+        extension(OID.extKeyUsage, false, seq(oid(OID.serverAuth))),
+        extension(
+          OID.subjectAltName,
+          false,
+          seq(
+            ...(c.dnsNames ?? []).map((n) => tlv(0x82, Buffer.from(n, 'ascii'))),
+            ...(c.ipAddresses ?? []).map((ip) => tlv(0x87, Buffer.from(ip.split('.').map(Number)))),
+          ),
+        ),
+        extension(OID.subjectKeyId, false, octets(keyId(c.publicKey))),
+        extension(OID.authorityKeyId, false, seq(tlv(0x80, keyId(c.issuerPublicKey)))),
+      ];
   const tbs = seq(
     explicit(0, uint(Buffer.from([2]))), // v3
     uint(serial),
@@ -128,7 +134,10 @@ function certificate(c: CertSpec): string {
 }
 
 function pem(label: string, der: Buffer): string {
-  const b64 = der.toString('base64').match(/.{1,64}/g)!.join('\n');
+  const b64 = der
+    .toString('base64')
+    .match(/.{1,64}/g)!
+    .join('\n');
   return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
 }
 
@@ -142,16 +151,36 @@ export interface TwinCertificates {
  * A fresh CA (key discarded: nothing else is ever signed with it) and a server
  * certificate for `dnsNames` and 127.0.0.1, all PEM.
  */
-export function makeTwinCertificates(dnsNames: readonly string[], opts: { days?: number; now?: Date } = {}): TwinCertificates {
+export function makeTwinCertificates(
+  dnsNames: readonly string[],
+  opts: { days?: number; now?: Date } = {},
+): TwinCertificates {
   const now = opts.now ?? new Date();
   const days = opts.days ?? 365;
   const ca = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const server = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-  const caName = 'lab twin CA (simulation, not the lab\'s)';
-  const caCert = certificate({ subject: caName, issuer: caName, publicKey: ca.publicKey, issuerPublicKey: ca.publicKey, signer: ca.privateKey, ca: true, days, now });
+  const caName = "lab twin CA (simulation, not the lab's)";
+  const caCert = certificate({
+    subject: caName,
+    issuer: caName,
+    publicKey: ca.publicKey,
+    issuerPublicKey: ca.publicKey,
+    signer: ca.privateKey,
+    ca: true,
+    days,
+    now,
+  });
   const serverCert = certificate({
-    subject: dnsNames[0] ?? 'lab twin', issuer: caName, publicKey: server.publicKey, issuerPublicKey: ca.publicKey,
-    signer: ca.privateKey, ca: false, dnsNames, ipAddresses: ['127.0.0.1'], days, now,
+    subject: dnsNames[0] ?? 'lab twin',
+    issuer: caName,
+    publicKey: server.publicKey,
+    issuerPublicKey: ca.publicKey,
+    signer: ca.privateKey,
+    ca: false,
+    dnsNames,
+    ipAddresses: ['127.0.0.1'],
+    days,
+    now,
   });
   return { caCert, serverCert, serverKey: server.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
 }

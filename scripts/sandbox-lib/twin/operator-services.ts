@@ -16,22 +16,28 @@ const answerSchema = z.union([
   z.object({ echo: z.literal(true) }).strict(),
 ]);
 
-const pathSchema = z.object({
-  path: z.string().startsWith('/'),
-  /** Also answers every path below it (whoami answers anything). */
-  prefix: z.boolean().optional(),
-  methods: z.array(z.enum(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH'])).optional(),
-  status: z.number().int().min(100).max(599).optional(),
-  headers: z.record(z.string(), z.string()).optional(),
-  answer: answerSchema,
-}).strict();
+const pathSchema = z
+  .object({
+    path: z.string().startsWith('/'),
+    /** Also answers every path below it (whoami answers anything). */
+    prefix: z.boolean().optional(),
+    methods: z.array(z.enum(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH'])).optional(),
+    status: z.number().int().min(100).max(599).optional(),
+    headers: z.record(z.string(), z.string()).optional(),
+    answer: answerSchema,
+  })
+  .strict();
 
-const serviceSchema = z.object({
-  name: z.string().min(1),
-  hostname: z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/, 'a lower-case DNS name'),
-  what: z.string().min(1),
-  paths: z.array(pathSchema).min(1),
-}).strict();
+const serviceSchema = z
+  .object({
+    name: z.string().min(1),
+    hostname: z
+      .string()
+      .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/, 'a lower-case DNS name'),
+    what: z.string().min(1),
+    paths: z.array(pathSchema).min(1),
+  })
+  .strict();
 
 const fileSchema = z.object({ services: z.array(serviceSchema).min(1) }).strict();
 
@@ -84,28 +90,55 @@ export function answerRequest(services: readonly LabService[], req: TwinRequest)
   const headers: Record<string, string> = { [TWIN_HEADER.name]: TWIN_HEADER.value };
   const service = services.find((s) => s.hostname === host);
   if (req.scheme === 'http' && service) {
-    return { status: 308, headers: { ...headers, Location: `https://${host}${req.url}`, 'Content-Type': 'text/plain' },
-      body: `Permanent Redirect: https://${host}${req.url} (lab twin)\n` };
+    return {
+      status: 308,
+      headers: { ...headers, Location: `https://${host}${req.url}`, 'Content-Type': 'text/plain' },
+      body: `Permanent Redirect: https://${host}${req.url} (lab twin)\n`,
+    };
   }
   const path = req.url.split('?')[0]!;
-  const route = service?.paths.find((p) => (p.path === path || (p.prefix && path.startsWith(p.path)))
-    && (p.methods ?? ['GET', 'HEAD']).includes(req.method as never));
+  const route = service?.paths.find(
+    (p) =>
+      (p.path === path || (p.prefix && path.startsWith(p.path))) &&
+      (p.methods ?? ['GET', 'HEAD']).includes(req.method as never),
+  );
   if (!service || !route) {
-    const what = service ? `${service.name} (${host}) has no ${req.method} ${path}` : `no lab service is named ${host || '(no Host header)'}`;
-    return { status: 404, headers: { ...headers, 'Content-Type': 'text/plain' },
-      body: `lab twin: ${what}; the simulated services are listed in src/content/lab/services.yaml\n` };
+    const what = service
+      ? `${service.name} (${host}) has no ${req.method} ${path}`
+      : `no lab service is named ${host || '(no Host header)'}`;
+    return {
+      status: 404,
+      headers: { ...headers, 'Content-Type': 'text/plain' },
+      body: `lab twin: ${what}; the simulated services are listed in src/content/lab/services.yaml\n`,
+    };
   }
   const status = route.status ?? 200;
   const a = route.answer;
   if ('echo' in a) {
     // traefik/whoami's format: who answered, then the request as received.
     const lines = [
-      `Hostname: ${service.name} (lab twin)`, 'IP: 127.0.0.1', `RemoteAddr: ${req.remoteAddress}`,
-      `${req.method} ${req.url} HTTP/${req.httpVersion}`, `Host: ${req.host}`,
+      `Hostname: ${service.name} (lab twin)`,
+      'IP: 127.0.0.1',
+      `RemoteAddr: ${req.remoteAddress}`,
+      `${req.method} ${req.url} HTTP/${req.httpVersion}`,
+      `Host: ${req.host}`,
       ...req.headers.filter(([k]) => k.toLowerCase() !== 'host').map(([k, v]) => `${k}: ${v}`),
     ];
-    return { status, headers: { ...headers, 'Content-Type': 'text/plain; charset=utf-8', ...route.headers }, body: `${lines.join('\n')}\n\n${req.body}` };
+    return {
+      status,
+      headers: { ...headers, 'Content-Type': 'text/plain; charset=utf-8', ...route.headers },
+      body: `${lines.join('\n')}\n\n${req.body}`,
+    };
   }
-  if ('json' in a) return { status, headers: { ...headers, 'Content-Type': 'application/json', ...route.headers }, body: JSON.stringify(a.json) };
-  return { status, headers: { ...headers, 'Content-Type': 'text/plain; charset=utf-8', ...route.headers }, body: a.text };
+  if ('json' in a)
+    return {
+      status,
+      headers: { ...headers, 'Content-Type': 'application/json', ...route.headers },
+      body: JSON.stringify(a.json),
+    };
+  return {
+    status,
+    headers: { ...headers, 'Content-Type': 'text/plain; charset=utf-8', ...route.headers },
+    body: a.text,
+  };
 }

@@ -27,18 +27,29 @@ function handler(services: readonly LabService[], scheme: 'http' | 'https') {
   return (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (c: Buffer) => { size += c.length; if (size <= MAX_BODY) chunks.push(c); });
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= MAX_BODY) chunks.push(c);
+    });
     req.on('end', () => {
       const raw = req.rawHeaders;
       const headers: Array<[string, string]> = [];
       for (let i = 0; i + 1 < raw.length; i += 2) headers.push([raw[i]!, raw[i + 1]!]);
       const a = answerRequest(services, {
-        method: req.method ?? 'GET', host: req.headers.host ?? '', url: req.url ?? '/', httpVersion: req.httpVersion,
-        headers, body: Buffer.concat(chunks).toString('utf8'), remoteAddress: `${req.socket.remoteAddress}:${req.socket.remotePort}`, scheme,
+        method: req.method ?? 'GET',
+        host: req.headers.host ?? '',
+        url: req.url ?? '/',
+        httpVersion: req.httpVersion,
+        headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+        remoteAddress: `${req.socket.remoteAddress}:${req.socket.remotePort}`,
+        scheme,
       });
       res.writeHead(a.status, { ...a.headers, 'Content-Length': Buffer.byteLength(a.body) });
       res.end(req.method === 'HEAD' ? undefined : a.body);
-      console.log(`${new Date().toISOString()} ${scheme} ${req.method} ${req.headers.host ?? '-'}${req.url} ${a.status}`);
+      console.log(
+        `${new Date().toISOString()} ${scheme} ${req.method} ${req.headers.host ?? '-'}${req.url} ${a.status}`,
+      );
     });
   };
 }
@@ -53,7 +64,10 @@ function listen(server: ReturnType<typeof createHttp>, port: number): Promise<vo
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const c = connect({ host: '127.0.0.1', port });
-    c.once('connect', () => { c.destroy(); resolve(true); });
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
     c.once('error', () => resolve(false));
   });
 }
@@ -69,7 +83,9 @@ async function main(configFile: string): Promise<void> {
     await sleep(25);
   }
   writeFileSync(cfg.ready, `${process.pid}\n`);
-  console.log(`lab services of the twin on 127.0.0.1:${cfg.https} (https) and :${cfg.http} (http): ${services.map((s) => s.hostname).join(', ')}`);
+  console.log(
+    `lab services of the twin on 127.0.0.1:${cfg.https} (https) and :${cfg.http} (http): ${services.map((s) => s.hostname).join(', ')}`,
+  );
 }
 
 if (import.meta.main) {

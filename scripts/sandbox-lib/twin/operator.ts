@@ -38,9 +38,21 @@ import { childPid } from './machine.ts';
 export const STEP_NAMESPACE_VAR = 'RUNBOOK_STEP_NAMESPACE';
 
 /** The host's CA bundles that get the twin CA appended inside (Debian/Ubuntu, Fedora/RHEL, Alpine/others). */
-export const CA_BUNDLES = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt', '/etc/ssl/cert.pem'] as const;
+export const CA_BUNDLES = [
+  '/etc/ssl/certs/ca-certificates.crt',
+  '/etc/pki/tls/certs/ca-bundle.crt',
+  '/etc/ssl/cert.pem',
+] as const;
 
-export interface OperatorTools { unshare: string; bash: string; socat: string; ip: string; mount: string; sleep: string; node: string }
+export interface OperatorTools {
+  unshare: string;
+  bash: string;
+  socat: string;
+  ip: string;
+  mount: string;
+  sleep: string;
+  node: string;
+}
 
 export interface OperatorSpec {
   stateDir: string;
@@ -95,7 +107,13 @@ export function operatorPaths(twinDir: string) {
 export const namespaceFile = (stateDir: string) => operatorPaths(join(resolve(stateDir), 'twin')).namespace;
 
 const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
-const realpath = (p: string) => { try { return realpathSync(p); } catch { return undefined; } };
+const realpath = (p: string) => {
+  try {
+    return realpathSync(p);
+  } catch {
+    return undefined;
+  }
+};
 
 export interface OperatorFiles {
   hostnames: string[];
@@ -113,21 +131,28 @@ export function prepareOperator(spec: OperatorSpec): OperatorFiles {
   const binds: OperatorFiles['binds'] = [];
 
   const hostsTarget = realpath('/etc/hosts');
-  if (!hostsTarget) throw new Error('the twin\'s operator namespace binds its hosts file over /etc/hosts, and this host has none');
-  writeFileSync(p.hosts, [
-    '# The lab twin\'s operator namespace (scripts/sandbox-lib/twin/operator.ts): only loopback exists here.',
-    '# The lab\'s services (src/content/lab/services.yaml) answer on 127.0.0.1, simulated; nothing else resolves.',
-    '127.0.0.1\tlocalhost',
-    '::1\tlocalhost ip6-localhost ip6-loopback',
-    `127.0.1.1\t${hostname()}`,
-    ...services.map((s) => `127.0.0.1\t${s.hostname}\t# ${s.name} (lab twin, simulated)`),
-    '',
-  ].join('\n'));
+  if (!hostsTarget)
+    throw new Error("the twin's operator namespace binds its hosts file over /etc/hosts, and this host has none");
+  writeFileSync(
+    p.hosts,
+    [
+      "# The lab twin's operator namespace (scripts/sandbox-lib/twin/operator.ts): only loopback exists here.",
+      "# The lab's services (src/content/lab/services.yaml) answer on 127.0.0.1, simulated; nothing else resolves.",
+      '127.0.0.1\tlocalhost',
+      '::1\tlocalhost ip6-localhost ip6-loopback',
+      `127.0.1.1\t${hostname()}`,
+      ...services.map((s) => `127.0.0.1\t${s.hostname}\t# ${s.name} (lab twin, simulated)`),
+      '',
+    ].join('\n'),
+  );
   binds.push({ source: p.hosts, target: hostsTarget });
 
   // A nameserver on the namespace's own loopback where nothing listens: a query is refused at once, and no packet leaves.
-  writeFileSync(p.resolv, '# The lab twin\'s operator namespace: no DNS here (nothing listens on 127.0.0.1:53); names are in /etc/hosts.\n'
-    + 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n');
+  writeFileSync(
+    p.resolv,
+    "# The lab twin's operator namespace: no DNS here (nothing listens on 127.0.0.1:53); names are in /etc/hosts.\n" +
+      'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n',
+  );
   const resolvTarget = realpath('/etc/resolv.conf');
   if (resolvTarget) binds.push({ source: p.resolv, target: resolvTarget });
   // Without resolv.conf glibc asks 127.0.0.1 too: the same answer.
@@ -135,8 +160,13 @@ export function prepareOperator(spec: OperatorSpec): OperatorFiles {
   // nss modules such as resolve (systemd-resolved) or mdns ask a host daemon over a unix socket: files and dns only.
   const nssTarget = realpath('/etc/nsswitch.conf');
   if (nssTarget) {
-    const lines = readFileSync(nssTarget, 'utf8').split('\n').filter((l) => !/^\s*hosts\s*:/.test(l));
-    writeFileSync(p.nsswitch, `${lines.join('\n').trimEnd()}\n# The lab twin's operator namespace: names from /etc/hosts only.\nhosts: files dns\n`);
+    const lines = readFileSync(nssTarget, 'utf8')
+      .split('\n')
+      .filter((l) => !/^\s*hosts\s*:/.test(l));
+    writeFileSync(
+      p.nsswitch,
+      `${lines.join('\n').trimEnd()}\n# The lab twin's operator namespace: names from /etc/hosts only.\nhosts: files dns\n`,
+    );
     binds.push({ source: p.nsswitch, target: nssTarget });
   }
 
@@ -151,14 +181,23 @@ export function prepareOperator(spec: OperatorSpec): OperatorFiles {
     seen.add(target);
     const source = join(p.bundles, `${i}-${bundle.split('/').pop()}`);
     const host = readFileSync(target, 'utf8');
-    writeFileSync(source, `${host.trimEnd()}\n\n# The lab twin's CA (scripts/sandbox-lib/twin/operator.ts): only inside the operator namespace.\n${certs.caCert}`);
+    writeFileSync(
+      source,
+      `${host.trimEnd()}\n\n# The lab twin's CA (scripts/sandbox-lib/twin/operator.ts): only inside the operator namespace.\n${certs.caCert}`,
+    );
     binds.push({ source, target });
   });
 
   const web: WebConfig = {
-    servicesFile: spec.servicesFile ?? servicesFile, cert: p.cert, key: p.key, https: 443, http: 80, apiPort: spec.apiPort, ready: p.ready,
+    servicesFile: spec.servicesFile ?? servicesFile,
+    cert: p.cert,
+    key: p.key,
+    https: 443,
+    http: 80,
+    apiPort: spec.apiPort,
+    ready: p.ready,
   };
-  writeFileSync(p.web, JSON.stringify(web, null, 2) + '\n');
+  writeFileSync(p.web, `${JSON.stringify(web, null, 2)}\n`);
   mkdirSync(p.shims, { recursive: true });
   writeFileSync(join(p.shims, 'ping'), operatorPing((spec.nodes ?? []).map((n) => n.address)), { mode: 0o755 });
   writeFileSync(p.init, initScript(spec, binds), { mode: 0o755 });
@@ -237,10 +276,22 @@ exit 1
 export function setOperatorReach(stateDir: string, address: string, reachable: boolean): void {
   const ns = readNamespace(stateDir);
   if (!ns?.pid || !holder(stateDir)) return; // no operator namespace: nothing to change
-  const args = [`--net=/proc/${ns.pid}/ns/net`, '--', 'ip', 'route', reachable ? 'del' : 'replace', 'blackhole', `${address}/32`, 'table', 'local'];
+  const args = [
+    `--net=/proc/${ns.pid}/ns/net`,
+    '--',
+    'ip',
+    'route',
+    reachable ? 'del' : 'replace',
+    'blackhole',
+    `${address}/32`,
+    'table',
+    'local',
+  ];
   const r = spawnSync('nsenter', args, { encoding: 'utf8' });
   if (r.status !== 0 && !(reachable && /No such process|not found/i.test(r.stderr))) {
-    throw new Error(`could not ${reachable ? 'restore' : 'cut'} the operator's route to ${address}: ${r.stderr.trim() || r.error?.message}`);
+    throw new Error(
+      `could not ${reachable ? 'restore' : 'cut'} the operator's route to ${address}: ${r.stderr.trim() || r.error?.message}`,
+    );
   }
 }
 
@@ -254,31 +305,65 @@ export interface OperatorRecord extends ProcessRecord {
  * unshare process as soon as it exists (the twin records it for `down`).
  * Resolves once the web services listen and the API port accepts inside.
  */
-export async function startOperator(spec: OperatorSpec, onProcess?: (rec: ProcessRecord) => void): Promise<OperatorRecord> {
+export async function startOperator(
+  spec: OperatorSpec,
+  onProcess?: (rec: ProcessRecord) => void,
+): Promise<OperatorRecord> {
   const p = operatorPaths(spec.twinDir);
   const files = prepareOperator(spec);
   const marker = resolve(spec.stateDir);
-  const proc = startProcess('twin/operator', spec.tools.unshare,
-    ['--pid', '--net', '--mount', '--propagation', 'private', '--fork', '--kill-child=SIGKILL', spec.tools.bash, p.init], p.log, marker);
+  const proc = startProcess(
+    'twin/operator',
+    spec.tools.unshare,
+    [
+      '--pid',
+      '--net',
+      '--mount',
+      '--propagation',
+      'private',
+      '--fork',
+      '--kill-child=SIGKILL',
+      spec.tools.bash,
+      p.init,
+    ],
+    p.log,
+    marker,
+  );
   onProcess?.({ name: proc.name, pid: proc.pid, log: proc.log, marker: proc.marker });
   const deadline = Date.now() + (spec.timeoutMs ?? 30_000);
   while (!existsSync(p.ready)) {
     spec.signal?.throwIfAborted();
     const exited = proc.exitedWith();
-    if (exited) throw new Error(`the twin's operator namespace stopped while starting (${exited})\n  log: ${p.log}\n${tail(p.log, 15)}`);
-    if (Date.now() > deadline) throw new Error(`the twin's operator namespace did not get ready within ${(spec.timeoutMs ?? 30_000) / 1000}s\n  log: ${p.log}\n${tail(p.log, 15)}`);
+    if (exited)
+      throw new Error(
+        `the twin's operator namespace stopped while starting (${exited})\n  log: ${p.log}\n${tail(p.log, 15)}`,
+      );
+    if (Date.now() > deadline)
+      throw new Error(
+        `the twin's operator namespace did not get ready within ${(spec.timeoutMs ?? 30_000) / 1000}s\n  log: ${p.log}\n${tail(p.log, 15)}`,
+      );
     await sleep(20);
   }
   const initPid = childPid(proc.pid) ?? 0;
   if (!initPid) throw new Error(`the twin's operator namespace has no pid 1 (unshare pid ${proc.pid}); log: ${p.log}`);
-  const ns: StepNamespace = { pid: initPid, init: p.init, stateDir: marker, hostnames: files.hostnames, caCert: p.caCert };
-  writeFileSync(`${p.namespace}.tmp`, JSON.stringify(ns, null, 2) + '\n');
+  const ns: StepNamespace = {
+    pid: initPid,
+    init: p.init,
+    stateDir: marker,
+    hostnames: files.hostnames,
+    caCert: p.caCert,
+  };
+  writeFileSync(`${p.namespace}.tmp`, `${JSON.stringify(ns, null, 2)}\n`);
   renameSync(`${p.namespace}.tmp`, p.namespace);
   return { name: proc.name, pid: proc.pid, log: proc.log, marker, initPid };
 }
 
 function readNamespace(stateDir: string): StepNamespace | undefined {
-  try { return JSON.parse(readFileSync(namespaceFile(stateDir), 'utf8')) as StepNamespace; } catch { return undefined; }
+  try {
+    return JSON.parse(readFileSync(namespaceFile(stateDir), 'utf8')) as StepNamespace;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The namespace's pid 1 while it is still ours (`bash <init.sh>` of this state dir). */
@@ -296,7 +381,11 @@ function holder(stateDir: string): ProcessRecord | undefined {
 export async function operatorDown(stateDir: string): Promise<void> {
   const h = holder(stateDir);
   if (!h) return;
-  try { process.kill(h.pid, 'SIGKILL'); } catch { /* gone */ }
+  try {
+    process.kill(h.pid, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
   const deadline = Date.now() + 10_000;
   while (holder(stateDir)) {
     if (Date.now() > deadline) throw new Error(`the twin's operator namespace (pid ${h.pid}) did not end`);

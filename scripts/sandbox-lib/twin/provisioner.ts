@@ -53,17 +53,40 @@ export interface ProvisionerConfig {
   intervalMs?: number;
 }
 
-interface Meta { name: string; namespace?: string; uid?: string; labels?: Record<string, string>; annotations?: Record<string, string>; deletionTimestamp?: string }
-interface StorageClass { metadata: Meta; provisioner: string; parameters?: Record<string, string>; reclaimPolicy?: string; mountOptions?: string[]; allowVolumeExpansion?: boolean; volumeBindingMode?: string }
+interface Meta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  deletionTimestamp?: string;
+}
+interface StorageClass {
+  metadata: Meta;
+  provisioner: string;
+  parameters?: Record<string, string>;
+  reclaimPolicy?: string;
+  mountOptions?: string[];
+  allowVolumeExpansion?: boolean;
+  volumeBindingMode?: string;
+}
 interface Claim {
   metadata: Meta;
-  spec: { storageClassName?: string; volumeName?: string; accessModes?: string[]; volumeMode?: string; resources?: { requests?: { storage?: string } } };
+  spec: {
+    storageClassName?: string;
+    volumeName?: string;
+    accessModes?: string[];
+    volumeMode?: string;
+    resources?: { requests?: { storage?: string } };
+  };
   status?: { phase?: string; capacity?: { storage?: string } };
 }
 interface Volume {
   metadata: Meta;
   spec: {
-    storageClassName?: string; persistentVolumeReclaimPolicy?: string; capacity?: { storage?: string };
+    storageClassName?: string;
+    persistentVolumeReclaimPolicy?: string;
+    capacity?: { storage?: string };
     claimRef?: { apiVersion?: string; kind?: string; namespace?: string; name?: string; uid?: string | undefined };
     csi?: { driver?: string; volumeHandle?: string; volumeAttributes?: Record<string, string> };
     hostPath?: { path?: string };
@@ -72,7 +95,20 @@ interface Volume {
   status?: { phase?: string };
 }
 
-const UNITS: Record<string, number> = { '': 1, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50 };
+const UNITS: Record<string, number> = {
+  '': 1,
+  k: 1e3,
+  K: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+};
 
 /** A storage quantity in bytes ("16Mi", "10Gi", "1G", "500"); NaN when it is not one. */
 export function quantityBytes(q: string | undefined): number {
@@ -82,13 +118,26 @@ export function quantityBytes(q: string | undefined): number {
 }
 
 /** csi-driver-nfs's subDir template with the claim's and volume's names put in. */
-export function nfsSubDir(template: string | undefined, claim: { namespace: string; name: string }, pvName: string): string {
+export function nfsSubDir(
+  template: string | undefined,
+  claim: { namespace: string; name: string },
+  pvName: string,
+): string {
   if (!template) return pvName;
-  return template.replaceAll('${pvc.metadata.namespace}', claim.namespace).replaceAll('${pvc.metadata.name}', claim.name).replaceAll('${pv.metadata.name}', pvName);
+  return template
+    .replaceAll('${pvc.metadata.namespace}', claim.namespace)
+    .replaceAll('${pvc.metadata.name}', claim.name)
+    .replaceAll('${pv.metadata.name}', pvName);
 }
 
 /** The volume handle csi-driver-nfs gives a volume: server#share#subDir#pvName, with #onDelete when it is retain or archive. */
-export function nfsVolumeHandle(server: string, share: string, subDir: string, pvName: string, onDelete?: string): string {
+export function nfsVolumeHandle(
+  server: string,
+  share: string,
+  subDir: string,
+  pvName: string,
+  onDelete?: string,
+): string {
   const trim = (s: string) => s.replace(/^\/+|\/+$/g, '');
   const parts = [trim(server), trim(share), trim(subDir), pvName];
   if (onDelete && /^(retain|archive)$/i.test(onDelete)) parts.push(onDelete);
@@ -98,10 +147,16 @@ export function nfsVolumeHandle(server: string, share: string, subDir: string, p
 type NewVolume = { apiVersion: string; kind: string; metadata: Meta; spec: Record<string, unknown> };
 
 /** What every provisioned PV of a claim has: its name pvc-<claim uid>, size, modes, class, and claimRef with the uid. */
-function volumeFor(claim: Claim, sc: StorageClass, annotations: Record<string, string>, source: Record<string, unknown>): NewVolume {
+function volumeFor(
+  claim: Claim,
+  sc: StorageClass,
+  annotations: Record<string, string>,
+  source: Record<string, unknown>,
+): NewVolume {
   const ns = claim.metadata.namespace ?? 'default';
   return {
-    apiVersion: 'v1', kind: 'PersistentVolume',
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
     metadata: { name: `pvc-${claim.metadata.uid}`, annotations },
     spec: {
       capacity: { storage: claim.spec.resources?.requests?.storage ?? '1Gi' },
@@ -110,7 +165,13 @@ function volumeFor(claim: Claim, sc: StorageClass, annotations: Record<string, s
       storageClassName: sc.metadata.name,
       volumeMode: claim.spec.volumeMode ?? 'Filesystem',
       ...(sc.mountOptions?.length ? { mountOptions: sc.mountOptions } : {}),
-      claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: ns, name: claim.metadata.name, uid: claim.metadata.uid },
+      claimRef: {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        namespace: ns,
+        name: claim.metadata.name,
+        uid: claim.metadata.uid,
+      },
       ...source,
     },
   };
@@ -123,28 +184,51 @@ export function nfsVolume(claim: Claim, sc: StorageClass): { pv: NewVolume; shar
   const p = sc.parameters ?? {};
   const share = p.share ?? '/';
   const subDir = nfsSubDir(p.subDir, { namespace: ns, name: claim.metadata.name }, pvName);
-  const pv = volumeFor(claim, sc, { [PROVISIONED_BY]: NFS_DRIVER, [SIMULATED]: 'lab twin: provisioned by the simulated csi-driver-nfs' }, {
-    csi: {
-      driver: NFS_DRIVER,
-      volumeHandle: nfsVolumeHandle(p.server ?? '', share, subDir, pvName, p.onDelete),
-      volumeAttributes: {
-        server: p.server ?? '', share, subdir: subDir,
-        'csi.storage.k8s.io/pv/name': pvName, 'csi.storage.k8s.io/pvc/name': claim.metadata.name, 'csi.storage.k8s.io/pvc/namespace': ns,
-        ...(p.onDelete ? { onDelete: p.onDelete } : {}),
+  const pv = volumeFor(
+    claim,
+    sc,
+    { [PROVISIONED_BY]: NFS_DRIVER, [SIMULATED]: 'lab twin: provisioned by the simulated csi-driver-nfs' },
+    {
+      csi: {
+        driver: NFS_DRIVER,
+        volumeHandle: nfsVolumeHandle(p.server ?? '', share, subDir, pvName, p.onDelete),
+        volumeAttributes: {
+          server: p.server ?? '',
+          share,
+          subdir: subDir,
+          'csi.storage.k8s.io/pv/name': pvName,
+          'csi.storage.k8s.io/pvc/name': claim.metadata.name,
+          'csi.storage.k8s.io/pvc/namespace': ns,
+          ...(p.onDelete ? { onDelete: p.onDelete } : {}),
+        },
       },
     },
-  });
+  );
   return { pv, share, subDir };
 }
 
 /** The PV local-path-provisioner would create on `node` (local-path gives no mount options). */
 export function localPathVolume(claim: Claim, sc: StorageClass, node: string): { pv: NewVolume; path: string } {
   const path = `${LOCAL_PATH_DIR}/pvc-${claim.metadata.uid}_${claim.metadata.namespace ?? 'default'}_${claim.metadata.name}`;
-  const pv = volumeFor(claim, { ...sc, mountOptions: [] },
-    { [PROVISIONED_BY]: LOCAL_PATH, 'local.path.provisioner/selected-node': node, [SIMULATED]: 'lab twin: provisioned by the simulated local-path-provisioner' }, {
+  const pv = volumeFor(
+    claim,
+    { ...sc, mountOptions: [] },
+    {
+      [PROVISIONED_BY]: LOCAL_PATH,
+      'local.path.provisioner/selected-node': node,
+      [SIMULATED]: 'lab twin: provisioned by the simulated local-path-provisioner',
+    },
+    {
       hostPath: { path, type: 'DirectoryOrCreate' },
-      nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [node] }] }] } },
-    });
+      nodeAffinity: {
+        required: {
+          nodeSelectorTerms: [
+            { matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [node] }] },
+          ],
+        },
+      },
+    },
+  );
   return { pv, path };
 }
 
@@ -155,7 +239,11 @@ export class Provisioner {
   private readonly api: Api;
   private readonly log: (line: string) => void;
 
-  constructor(cfg: ProvisionerConfig, api: Api, log: (line: string) => void = (l) => process.stdout.write(`${new Date().toISOString()} ${l}\n`)) {
+  constructor(
+    cfg: ProvisionerConfig,
+    api: Api,
+    log: (line: string) => void = (l) => process.stdout.write(`${new Date().toISOString()} ${l}\n`),
+  ) {
     this.cfg = cfg;
     this.api = api;
     this.log = log;
@@ -163,7 +251,7 @@ export class Provisioner {
 
   private async list<T>(path: string): Promise<T[]> {
     const r = await this.api.request('GET', path);
-    return ((r.body as { items?: T[] })?.items ?? []);
+    return (r.body as { items?: T[] })?.items ?? [];
   }
 
   private async patch(path: string, body: unknown): Promise<void> {
@@ -179,14 +267,20 @@ export class Provisioner {
 
   /** One pass over the API: provision, expand, reclaim. Errors of one object are logged and the rest go on. */
   async reconcile(): Promise<void> {
-    const classes = new Map((await this.list<StorageClass>('/apis/storage.k8s.io/v1/storageclasses'))
-      .filter((c) => c.provisioner === NFS_DRIVER || c.provisioner === LOCAL_PATH).map((c) => [c.metadata.name, c]));
+    const classes = new Map(
+      (await this.list<StorageClass>('/apis/storage.k8s.io/v1/storageclasses'))
+        .filter((c) => c.provisioner === NFS_DRIVER || c.provisioner === LOCAL_PATH)
+        .map((c) => [c.metadata.name, c]),
+    );
     const [claims, volumes] = await Promise.all([
-      this.list<Claim>('/api/v1/persistentvolumeclaims'), this.list<Volume>('/api/v1/persistentvolumes'),
+      this.list<Claim>('/api/v1/persistentvolumeclaims'),
+      this.list<Volume>('/api/v1/persistentvolumes'),
     ]);
     const pvNames = new Set(volumes.map((v) => v.metadata.name));
     // A volume pre-bound to a claim by name (claimRef) is that claim's: the PV controller binds them.
-    const preBound = new Set(volumes.flatMap((v) => (v.spec.claimRef?.name ? [`${v.spec.claimRef.namespace}/${v.spec.claimRef.name}`] : [])));
+    const preBound = new Set(
+      volumes.flatMap((v) => (v.spec.claimRef?.name ? [`${v.spec.claimRef.namespace}/${v.spec.claimRef.name}`] : [])),
+    );
     for (const claim of claims) {
       const sc = classes.get(claim.spec.storageClassName ?? '');
       if (!sc || claim.metadata.deletionTimestamp) continue;
@@ -194,12 +288,14 @@ export class Provisioner {
         if (!claim.spec.volumeName && claim.status?.phase !== 'Bound') {
           // As external-provisioner: only a claim the PV controller handed to this provisioner
           // (a claim a pre-bound volume waits for, such as the lab's static ones, never gets the annotation).
-          const to = claim.metadata.annotations?.[STORAGE_PROVISIONER] ?? claim.metadata.annotations?.[STORAGE_PROVISIONER_BETA];
+          const to =
+            claim.metadata.annotations?.[STORAGE_PROVISIONER] ?? claim.metadata.annotations?.[STORAGE_PROVISIONER_BETA];
           // The lab's own claims (src/content/lab/workloads.yaml) come with their static volumes, made by
           // twin/workloads.ts just after the claims: they are never provisioned here.
           const labs = claim.metadata.labels?.[LAB_WORKLOAD_LABEL] === 'lab-twin';
           const key = `${claim.metadata.namespace}/${claim.metadata.name}`;
-          if (to === sc.provisioner && !labs && !preBound.has(key) && !pvNames.has(`pvc-${claim.metadata.uid}`)) await this.provision(claim, sc);
+          if (to === sc.provisioner && !labs && !preBound.has(key) && !pvNames.has(`pvc-${claim.metadata.uid}`))
+            await this.provision(claim, sc);
         } else if (sc.allowVolumeExpansion && claim.status?.phase === 'Bound') {
           const pv = volumes.find((v) => v.metadata.name === claim.spec.volumeName);
           if (pv) await this.expand(claim, pv);
@@ -224,7 +320,9 @@ export class Provisioner {
       const { pv, share, subDir } = nfsVolume(claim, sc);
       const base = this.nasPath(sc.parameters?.server ?? '', share);
       if (!base) {
-        this.log(`claim ${who}: not provisioned: ${sc.parameters?.server}:${share} is not an export of the NAS twin (as csi-driver-nfs would fail to mount it)`);
+        this.log(
+          `claim ${who}: not provisioned: ${sc.parameters?.server}:${share} is not an export of the NAS twin (as csi-driver-nfs would fail to mount it)`,
+        );
         return;
       }
       mkdirSync(join(base, subDir), { recursive: true, mode: 0o777 });
@@ -234,10 +332,16 @@ export class Provisioner {
     }
     const node = claim.metadata.annotations?.[SELECTED_NODE];
     if (sc.volumeBindingMode === 'WaitForFirstConsumer' && !node) return; // the scheduler picks the node first
-    if (!node) { this.log(`claim ${who}: local-path needs a node (no ${SELECTED_NODE})`); return; }
+    if (!node) {
+      this.log(`claim ${who}: local-path needs a node (no ${SELECTED_NODE})`);
+      return;
+    }
     const { pv, path } = localPathVolume(claim, sc, node);
     const root = join(this.cfg.nodesDir, node, 'root');
-    if (!existsSync(root)) { this.log(`claim ${who}: node ${node} is no twin machine`); return; }
+    if (!existsSync(root)) {
+      this.log(`claim ${who}: node ${node} is no twin machine`);
+      return;
+    }
     mkdirSync(join(root, path), { recursive: true, mode: 0o777 });
     await this.api.core.createPersistentVolume({ body: pv as never });
     this.log(`claim ${who}: provisioned ${pv.metadata.name} (${node}:${path})`);
@@ -248,23 +352,44 @@ export class Provisioner {
     const have = pv.spec.capacity?.storage;
     if (!want || !(quantityBytes(want) > quantityBytes(have))) {
       // The PV already has it: the claim's status follows (a resize cut short between the two patches).
-      if (want && claim.status?.capacity?.storage !== want && quantityBytes(have) >= quantityBytes(want) && quantityBytes(claim.status?.capacity?.storage) < quantityBytes(want)) {
-        await this.patch(`/api/v1/namespaces/${claim.metadata.namespace}/persistentvolumeclaims/${claim.metadata.name}/status`, { status: { capacity: { storage: have } } });
+      if (
+        want &&
+        claim.status?.capacity?.storage !== want &&
+        quantityBytes(have) >= quantityBytes(want) &&
+        quantityBytes(claim.status?.capacity?.storage) < quantityBytes(want)
+      ) {
+        await this.patch(
+          `/api/v1/namespaces/${claim.metadata.namespace}/persistentvolumeclaims/${claim.metadata.name}/status`,
+          { status: { capacity: { storage: have } } },
+        );
       }
       return;
     }
     await this.patch(`/api/v1/persistentvolumes/${pv.metadata.name}`, { spec: { capacity: { storage: want } } });
-    await this.patch(`/api/v1/namespaces/${claim.metadata.namespace}/persistentvolumeclaims/${claim.metadata.name}/status`,
-      { status: { capacity: { storage: want }, allocatedResources: { storage: want }, conditions: null } });
-    this.log(`claim ${claim.metadata.namespace}/${claim.metadata.name}: expanded ${pv.metadata.name} from ${have} to ${want}`);
+    await this.patch(
+      `/api/v1/namespaces/${claim.metadata.namespace}/persistentvolumeclaims/${claim.metadata.name}/status`,
+      { status: { capacity: { storage: want }, allocatedResources: { storage: want }, conditions: null } },
+    );
+    this.log(
+      `claim ${claim.metadata.namespace}/${claim.metadata.name}: expanded ${pv.metadata.name} from ${have} to ${want}`,
+    );
   }
 
   private async reclaim(pv: Volume, classes: Map<string, StorageClass>): Promise<void> {
     const by = pv.metadata.annotations?.[PROVISIONED_BY];
-    if ((by !== NFS_DRIVER && by !== LOCAL_PATH) || pv.status?.phase !== 'Released' || pv.spec.persistentVolumeReclaimPolicy !== 'Delete') return;
+    if (
+      (by !== NFS_DRIVER && by !== LOCAL_PATH) ||
+      pv.status?.phase !== 'Released' ||
+      pv.spec.persistentVolumeReclaimPolicy !== 'Delete'
+    )
+      return;
     if (by === NFS_DRIVER) {
       const a = pv.spec.csi?.volumeAttributes ?? {};
-      const onDelete = a.onDelete ?? pv.spec.csi?.volumeHandle?.split('#')[4] ?? classes.get(pv.spec.storageClassName ?? '')?.parameters?.onDelete ?? 'delete';
+      const onDelete =
+        a.onDelete ??
+        pv.spec.csi?.volumeHandle?.split('#')[4] ??
+        classes.get(pv.spec.storageClassName ?? '')?.parameters?.onDelete ??
+        'delete';
       const base = this.nasPath(a.server ?? '', a.share ?? '/');
       const dir = base && a.subdir ? join(base, a.subdir) : undefined;
       if (dir && existsSync(dir)) {
@@ -278,7 +403,8 @@ export class Provisioner {
     } else {
       const node = pv.spec.nodeAffinity?.required?.nodeSelectorTerms?.[0]?.matchExpressions?.[0]?.values?.[0];
       const path = pv.spec.hostPath?.path;
-      if (node && path?.startsWith(`${LOCAL_PATH_DIR}/`)) rmSync(join(this.cfg.nodesDir, node, 'root', path), { recursive: true, force: true });
+      if (node && path?.startsWith(`${LOCAL_PATH_DIR}/`))
+        rmSync(join(this.cfg.nodesDir, node, 'root', path), { recursive: true, force: true });
     }
     await this.api.core.deletePersistentVolume({ name: pv.metadata.name });
     this.log(`volume ${pv.metadata.name}: released and deleted (${by})`);
@@ -301,7 +427,9 @@ async function main(configFile: string): Promise<void> {
   const p = new Provisioner(cfg, api);
   // Every pass is idempotent: stopping mid-pass leaves nothing a next start would not finish.
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => process.exit(0));
-  console.log(`${new Date().toISOString()} lab twin storage provisioner (simulated csi-driver-nfs and local-path) started`);
+  console.log(
+    `${new Date().toISOString()} lab twin storage provisioner (simulated csi-driver-nfs and local-path) started`,
+  );
   let lastError = '';
   for (;;) {
     try {
@@ -329,7 +457,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
  * (local-path) volume; undefined otherwise. For the simulated pods that mount a claim
  * (twin/pods), so the writes of one pod are the reads of the next, as on the NAS.
  */
-export function volumeHostDir(twinDir: string, pv: { spec?: Volume['spec'] }, nasServers: string[]): string | undefined {
+export function volumeHostDir(
+  twinDir: string,
+  pv: { spec?: Volume['spec'] },
+  nasServers: string[],
+): string | undefined {
   const a = pv.spec?.csi?.driver === NFS_DRIVER ? pv.spec.csi.volumeAttributes : undefined;
   if (a?.server && nasServers.includes(a.server)) {
     const nas = resolve(twinDir, 'nas');

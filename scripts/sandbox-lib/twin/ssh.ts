@@ -18,16 +18,27 @@ export interface TwinSshFiles {
 
 export function sshFiles(twinDir: string): TwinSshFiles {
   const dir = join(twinDir, 'ssh');
-  return { dir, identity: join(dir, 'id_ed25519'), knownHosts: join(dir, 'known_hosts'), config: join(dir, 'ssh_config') };
+  return {
+    dir,
+    identity: join(dir, 'id_ed25519'),
+    knownHosts: join(dir, 'known_hosts'),
+    config: join(dir, 'ssh_config'),
+  };
 }
 
 /** `ssh-keygen -t ed25519` without a passphrase; resolves with the public key (`ssh-ed25519 AAAA…`). */
 export function keygen(file: string, comment: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const p = spawn('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let err = '';
-    p.stderr.on('data', (d) => { err += d; });
-    p.once('error', (e) => reject(new Error(`ssh-keygen cannot start (${e.message}): install openssh-client (scripts/install-system-deps)`)));
+    p.stderr.on('data', (d) => {
+      err += d;
+    });
+    p.once('error', (e) =>
+      reject(new Error(`ssh-keygen cannot start (${e.message}): install openssh-client (scripts/install-system-deps)`)),
+    );
     p.once('close', (code) => {
       if (code !== 0) return reject(new Error(`ssh-keygen for ${file} failed: ${err.trim() || `exit ${code}`}`));
       resolve(readFileSync(`${file}.pub`, 'utf8').trim().split(' ').slice(0, 2).join(' '));
@@ -72,7 +83,10 @@ export interface SshdConfigSpec {
  * tests count authentications in it).
  */
 export function renderSshdConfig(o: SshdConfigSpec): string {
-  const comment = o.comment.split('\n').map((l) => `# ${l}`).join('\n');
+  const comment = o.comment
+    .split('\n')
+    .map((l) => `# ${l}`)
+    .join('\n');
   return `${comment}
 Port ${o.port}
 ListenAddress 127.0.0.1
@@ -103,9 +117,13 @@ LogLevel VERBOSE
  */
 export function sshdConfigText(node: string, f: NodeSshd): string {
   return renderSshdConfig({
-    comment: `sshd of lab twin node ${node} (scripts/sandbox-lib/twin/ssh.ts). Runs inside the node's\n` +
+    comment:
+      `sshd of lab twin node ${node} (scripts/sandbox-lib/twin/ssh.ts). Runs inside the node's\n` +
       `network namespace, so 127.0.0.1:22 here is the node's own loopback, not the host's.`,
-    port: 22, hostKey: f.hostKey, pidFile: f.pidFile, authorizedKeys: f.authorizedKeys,
+    port: 22,
+    hostKey: f.hostKey,
+    pidFile: f.pidFile,
+    authorizedKeys: f.authorizedKeys,
   });
 }
 
@@ -126,13 +144,15 @@ export interface SshHost {
  * No TCP connection is made: ProxyCommand talks to the node's unix socket.
  */
 export function sshConfigText(files: TwinSshFiles, hosts: SshHost[], socat: string): string {
-  const blocks = hosts.map((h) => `Host ${h.node} ${h.address}
+  const blocks = hosts.map(
+    (h) => `Host ${h.node} ${h.address}
   HostName ${h.address}
   Port 22
   User ${h.user}
   HostKeyAlias ${h.node}
   ProxyCommand ${socat} - UNIX-CONNECT:${h.socket}
-`);
+`,
+  );
   return `# The lab twin's ssh config (written by scripts/sandbox; removed by scripts/sandbox down).
 # RUNBOOK_SSH_CONFIG points the runner here; ssh -F ${files.config} <node> works by hand too.
 ${blocks.join('')}Host *

@@ -18,17 +18,36 @@ export interface StepRef {
 }
 
 const KINDS: Record<string, string> = {
-  deployment: 'deployment', deployments: 'deployment', deploy: 'deployment',
-  daemonset: 'daemonset', daemonsets: 'daemonset', ds: 'daemonset',
-  statefulset: 'statefulset', statefulsets: 'statefulset', sts: 'statefulset',
-  certificate: 'certificate', certificates: 'certificate', 'certificates.cert-manager.io': 'certificate',
-  clusterissuer: 'clusterissuer', clusterissuers: 'clusterissuer',
-  pvc: 'pvc', persistentvolumeclaim: 'pvc', persistentvolumeclaims: 'pvc',
-  pod: 'pod', pods: 'pod',
-  service: 'service', services: 'service', svc: 'service',
-  'ipaddresspools.metallb.io': 'ipaddresspool', ipaddresspool: 'ipaddresspool', ipaddresspools: 'ipaddresspool',
-  'l2advertisements.metallb.io': 'l2advertisement', l2advertisement: 'l2advertisement', l2advertisements: 'l2advertisement',
-  'backupstoragelocations.velero.io': 'backupstoragelocation', backupstoragelocations: 'backupstoragelocation',
+  deployment: 'deployment',
+  deployments: 'deployment',
+  deploy: 'deployment',
+  daemonset: 'daemonset',
+  daemonsets: 'daemonset',
+  ds: 'daemonset',
+  statefulset: 'statefulset',
+  statefulsets: 'statefulset',
+  sts: 'statefulset',
+  certificate: 'certificate',
+  certificates: 'certificate',
+  'certificates.cert-manager.io': 'certificate',
+  clusterissuer: 'clusterissuer',
+  clusterissuers: 'clusterissuer',
+  pvc: 'pvc',
+  persistentvolumeclaim: 'pvc',
+  persistentvolumeclaims: 'pvc',
+  pod: 'pod',
+  pods: 'pod',
+  service: 'service',
+  services: 'service',
+  svc: 'service',
+  'ipaddresspools.metallb.io': 'ipaddresspool',
+  ipaddresspool: 'ipaddresspool',
+  ipaddresspools: 'ipaddresspool',
+  'l2advertisements.metallb.io': 'l2advertisement',
+  l2advertisement: 'l2advertisement',
+  l2advertisements: 'l2advertisement',
+  'backupstoragelocations.velero.io': 'backupstoragelocation',
+  backupstoragelocations: 'backupstoragelocation',
 };
 
 /** `$NAME`, `"$NAME"` or `${NAME}` → the param's default; literal words as they are; anything else undefined. */
@@ -50,7 +69,10 @@ export function stepRefs(pages: Procedure[]): StepRef[] {
         // Each kubectl command of the line (pipes and `;` split it), comments dropped.
         const line = raw.replace(/(^|\s)#.*$/, '');
         for (const cmd of line.split(/\||;|&&|\$\(/).filter((c) => /(^|\s)kubectl\s/.test(c))) {
-          const words = cmd.trim().split(/\s+/).slice(cmd.trim().split(/\s+/).indexOf('kubectl') + 1);
+          const words = cmd
+            .trim()
+            .split(/\s+/)
+            .slice(cmd.trim().split(/\s+/).indexOf('kubectl') + 1);
           let namespace: string | undefined;
           let nsUnknown = false;
           for (let i = 0; i < words.length; i++) {
@@ -77,7 +99,14 @@ export function stepRefs(pages: Procedure[]): StepRef[] {
           }
           // `get <kind> <name>` (one object by name).
           const get = words.indexOf('get');
-          if (get >= 0 && get >= verbAt && words[get + 1] && KINDS[words[get + 1]!] && words[get + 2] && !words[get + 2]!.startsWith('-')) {
+          if (
+            get >= 0 &&
+            get >= verbAt &&
+            words[get + 1] &&
+            KINDS[words[get + 1]!] &&
+            words[get + 2] &&
+            !words[get + 2]!.startsWith('-')
+          ) {
             const name = resolveWord(words[get + 2]!, params);
             if (name) refs.push({ ...base, ...(namespace ? { namespace } : {}), kind: KINDS[words[get + 1]!]!, name });
           }
@@ -90,25 +119,59 @@ export function stepRefs(pages: Procedure[]): StepRef[] {
 
 /** Whether the workloads file has what a reference names (undefined), or why not. */
 export function missingFromWorkloads(doc: LabWorkloads, ref: StepRef): string | undefined {
-  if (ref.kind === 'namespace') return doc.namespaces.some((n) => n.name === ref.name) ? undefined : `namespace ${ref.name} is not in workloads.yaml`;
+  if (ref.kind === 'namespace')
+    return doc.namespaces.some((n) => n.name === ref.name)
+      ? undefined
+      : `namespace ${ref.name} is not in workloads.yaml`;
   const ns = doc.namespaces.find((n) => n.name === ref.namespace);
   const where = ref.namespace ? ` in namespace ${ref.namespace}` : '';
   if (ref.namespace && !ns) return `namespace ${ref.namespace} is not in workloads.yaml`;
   const workloads = ns?.workloads ?? [];
   const has = (ok: boolean) => (ok ? undefined : `${ref.kind}/${ref.name}${where} is not in workloads.yaml`);
   switch (ref.kind) {
-    case 'deployment': return has(workloads.some((w) => w.kind === 'Deployment' && w.name === ref.name));
-    case 'daemonset': return has(workloads.some((w) => w.kind === 'DaemonSet' && w.name === ref.name));
-    case 'statefulset': return has(workloads.some((w) => w.kind === 'StatefulSet' && w.name === ref.name));
-    case 'pod': return has(workloads.some((w) => w.kind === 'StatefulSet'
-      && new RegExp(`^${w.name}-(\\d+)$`).test(ref.name ?? '') && Number(/-(\d+)$/.exec(ref.name!)![1]) < (w.replicas ?? 1)));
-    case 'pvc': return has((ns?.claims ?? []).some((c) => c.name === ref.name)
-      || workloads.some((w) => (w.volumeClaims ?? []).some((v) => Array.from({ length: w.replicas ?? 1 }, (_, i) => `${v.name}-${w.name}-${i}`).includes(ref.name!))));
-    case 'service': return has((ns?.services ?? []).some((s) => s.name === ref.name));
+    case 'deployment':
+      return has(workloads.some((w) => w.kind === 'Deployment' && w.name === ref.name));
+    case 'daemonset':
+      return has(workloads.some((w) => w.kind === 'DaemonSet' && w.name === ref.name));
+    case 'statefulset':
+      return has(workloads.some((w) => w.kind === 'StatefulSet' && w.name === ref.name));
+    case 'pod':
+      return has(
+        workloads.some(
+          (w) =>
+            w.kind === 'StatefulSet' &&
+            new RegExp(`^${w.name}-(\\d+)$`).test(ref.name ?? '') &&
+            Number(/-(\d+)$/.exec(ref.name!)![1]) < (w.replicas ?? 1),
+        ),
+      );
+    case 'pvc':
+      return has(
+        (ns?.claims ?? []).some((c) => c.name === ref.name) ||
+          workloads.some((w) =>
+            (w.volumeClaims ?? []).some((v) =>
+              Array.from({ length: w.replicas ?? 1 }, (_, i) => `${v.name}-${w.name}-${i}`).includes(ref.name!),
+            ),
+          ),
+      );
+    case 'service':
+      return has((ns?.services ?? []).some((s) => s.name === ref.name));
     default: {
-      const kind = { certificate: 'Certificate', clusterissuer: 'ClusterIssuer', ipaddresspool: 'IPAddressPool', l2advertisement: 'L2Advertisement', backupstoragelocation: 'BackupStorageLocation' }[ref.kind];
+      const kind = {
+        certificate: 'Certificate',
+        clusterissuer: 'ClusterIssuer',
+        ipaddresspool: 'IPAddressPool',
+        l2advertisement: 'L2Advertisement',
+        backupstoragelocation: 'BackupStorageLocation',
+      }[ref.kind];
       if (!kind) return undefined;
-      return has(doc.customResources.some((r) => r.kind === kind && r.name === ref.name && (r.namespace ?? undefined) === (kind === 'ClusterIssuer' ? undefined : ref.namespace)));
+      return has(
+        doc.customResources.some(
+          (r) =>
+            r.kind === kind &&
+            r.name === ref.name &&
+            (r.namespace ?? undefined) === (kind === 'ClusterIssuer' ? undefined : ref.namespace),
+        ),
+      );
     }
   }
 }

@@ -6,9 +6,16 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
 
-const dnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'use lowercase letters, digits and dashes (a DNS label)');
-const dnsName = z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'use lowercase letters, digits, dots and dashes (a DNS subdomain)');
-const quantity = z.union([z.string().regex(/^[0-9.]+[a-zA-Z]*$/, 'a Kubernetes quantity such as 250m, 1Gi or "2"'), z.number()]);
+const dnsLabel = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'use lowercase letters, digits and dashes (a DNS label)');
+const dnsName = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'use lowercase letters, digits, dots and dashes (a DNS subdomain)');
+const quantity = z.union([
+  z.string().regex(/^[0-9.]+[a-zA-Z]*$/, 'a Kubernetes quantity such as 250m, 1Gi or "2"'),
+  z.number(),
+]);
 const labels = z.record(z.string(), z.string());
 /** Where the content installs or names it: a weekend, an ADR, a chart's default. */
 const from = z.string().min(1);
@@ -29,7 +36,10 @@ export const workloadSchema = z
     labels,
     containers: z.array(dnsLabel).min(1),
     resources: z
-      .object({ requests: z.record(z.string(), quantity).optional(), limits: z.record(z.string(), quantity).optional() })
+      .object({
+        requests: z.record(z.string(), quantity).optional(),
+        limits: z.record(z.string(), quantity).optional(),
+      })
       .strict()
       .optional(),
     /** PVCs of the namespace the pods mount (claims: below). */
@@ -39,7 +49,9 @@ export const workloadSchema = z
     /** Where the first container mounts each claim or volume claim template (by its name), as the chart does. */
     mounts: z.record(dnsLabel, z.string().regex(/^\//, 'an absolute path')).optional(),
     /** The first container's environment, as the chart renders it (literal values only). */
-    env: z.array(z.object({ name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), value: z.string() }).strict()).optional(),
+    env: z
+      .array(z.object({ name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), value: z.string() }).strict())
+      .optional(),
     /** A Secret of the namespace mounted as files in the first container (the chart's password files). */
     secretMounts: z.array(z.object({ secret: dnsLabel, mountPath: z.string().regex(/^\//) }).strict()).optional(),
     /** What the pod simulator (scripts/sandbox-lib/twin/pods/) answers as inside this workload's pods. */
@@ -50,10 +62,14 @@ export const workloadSchema = z
   })
   .strict()
   .superRefine((w, ctx) => {
-    if (w.kind === 'DaemonSet' && w.on !== 'all') ctx.addIssue({ code: 'custom', path: ['on'], message: 'a DaemonSet runs on: all' });
-    if (w.kind !== 'DaemonSet' && w.on === 'all') ctx.addIssue({ code: 'custom', path: ['on'], message: 'on: all is for DaemonSets; use agents or any' });
-    if (w.kind === 'DaemonSet' && w.replicas !== undefined) ctx.addIssue({ code: 'custom', path: ['replicas'], message: 'a DaemonSet has no replicas' });
-    if (w.volumeClaims && w.kind !== 'StatefulSet') ctx.addIssue({ code: 'custom', path: ['volumeClaims'], message: 'volumeClaims are a StatefulSet\'s' });
+    if (w.kind === 'DaemonSet' && w.on !== 'all')
+      ctx.addIssue({ code: 'custom', path: ['on'], message: 'a DaemonSet runs on: all' });
+    if (w.kind !== 'DaemonSet' && w.on === 'all')
+      ctx.addIssue({ code: 'custom', path: ['on'], message: 'on: all is for DaemonSets; use agents or any' });
+    if (w.kind === 'DaemonSet' && w.replicas !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['replicas'], message: 'a DaemonSet has no replicas' });
+    if (w.volumeClaims && w.kind !== 'StatefulSet')
+      ctx.addIssue({ code: 'custom', path: ['volumeClaims'], message: "volumeClaims are a StatefulSet's" });
   });
 
 export const serviceSchema = z
@@ -63,11 +79,17 @@ export const serviceSchema = z
     /** The workload (of this namespace) whose pods it selects. */
     selects: dnsLabel,
     /** LoadBalancer: the address MetalLB gives it (metallb.io/loadBalancerIPs). */
-    loadBalancerIP: z.string().regex(/^\d+\.\d+\.\d+\.\d+$/).optional(),
+    loadBalancerIP: z
+      .string()
+      .regex(/^\d+\.\d+\.\d+\.\d+$/)
+      .optional(),
     ports: z.array(z.object({ name: dnsLabel, port: z.number().int().min(1).max(65535) }).strict()).min(1),
   })
   .strict()
-  .refine((s) => (s.type === 'LoadBalancer') === (s.loadBalancerIP !== undefined), { message: 'a LoadBalancer service has a loadBalancerIP, a ClusterIP one none', path: ['loadBalancerIP'] });
+  .refine((s) => (s.type === 'LoadBalancer') === (s.loadBalancerIP !== undefined), {
+    message: 'a LoadBalancer service has a loadBalancerIP, a ClusterIP one none',
+    path: ['loadBalancerIP'],
+  });
 
 export const pdbSchema = z
   .object({
@@ -78,7 +100,9 @@ export const pdbSchema = z
     from,
   })
   .strict()
-  .refine((p) => (p.minAvailable === undefined) !== (p.maxUnavailable === undefined), { message: 'a PDB sets exactly one of minAvailable and maxUnavailable' });
+  .refine((p) => (p.minAvailable === undefined) !== (p.maxUnavailable === undefined), {
+    message: 'a PDB sets exactly one of minAvailable and maxUnavailable',
+  });
 
 export const namespaceSchema = z
   .object({
@@ -107,7 +131,13 @@ export const storageClassSchema = z
   })
   .strict();
 
-export const CUSTOM_KINDS = ['IPAddressPool', 'L2Advertisement', 'ClusterIssuer', 'Certificate', 'BackupStorageLocation'] as const;
+export const CUSTOM_KINDS = [
+  'IPAddressPool',
+  'L2Advertisement',
+  'ClusterIssuer',
+  'Certificate',
+  'BackupStorageLocation',
+] as const;
 
 export const customResourceSchema = z
   .object({
@@ -133,41 +163,95 @@ export const workloadsSchema = z
     const seen = new Set<string>();
     const classes = new Set(doc.storageClasses.map((c) => c.name));
     doc.namespaces.forEach((ns, i) => {
-      if (seen.has(ns.name)) ctx.addIssue({ code: 'custom', path: ['namespaces', i, 'name'], message: `namespace ${ns.name} is listed twice` });
+      if (seen.has(ns.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['namespaces', i, 'name'],
+          message: `namespace ${ns.name} is listed twice`,
+        });
       seen.add(ns.name);
       const names = new Map<string, string>();
       ns.workloads.forEach((w, j) => {
         const key = `${w.kind}/${w.name}`;
-        if (names.has(key)) ctx.addIssue({ code: 'custom', path: ['namespaces', i, 'workloads', j], message: `${key} is listed twice in ${ns.name}` });
+        if (names.has(key))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['namespaces', i, 'workloads', j],
+            message: `${key} is listed twice in ${ns.name}`,
+          });
         names.set(key, w.name);
         for (const c of w.claims ?? []) {
-          if (!ns.claims?.some((x) => x.name === c)) ctx.addIssue({ code: 'custom', path: ['namespaces', i, 'workloads', j, 'claims'], message: `${ns.name}/${w.name} mounts claim ${c}, which ${ns.name}'s claims do not list` });
+          if (!ns.claims?.some((x) => x.name === c))
+            ctx.addIssue({
+              code: 'custom',
+              path: ['namespaces', i, 'workloads', j, 'claims'],
+              message: `${ns.name}/${w.name} mounts claim ${c}, which ${ns.name}'s claims do not list`,
+            });
         }
         for (const m of w.secretMounts ?? []) {
-          if (!ns.secrets?.some((x) => x.name === m.secret)) ctx.addIssue({ code: 'custom', path: ['namespaces', i, 'workloads', j, 'secretMounts'], message: `${ns.name}/${w.name} mounts secret ${m.secret}, which ${ns.name}'s secrets do not list` });
+          if (!ns.secrets?.some((x) => x.name === m.secret))
+            ctx.addIssue({
+              code: 'custom',
+              path: ['namespaces', i, 'workloads', j, 'secretMounts'],
+              message: `${ns.name}/${w.name} mounts secret ${m.secret}, which ${ns.name}'s secrets do not list`,
+            });
         }
         for (const c of Object.keys(w.mounts ?? {})) {
-          if (!w.claims?.includes(c) && !w.volumeClaims?.some((v) => v.name === c)) ctx.addIssue({ code: 'custom', path: ['namespaces', i, 'workloads', j, 'mounts'], message: `${ns.name}/${w.name} mounts ${c}, which is none of its claims or volumeClaims` });
+          if (!w.claims?.includes(c) && !w.volumeClaims?.some((v) => v.name === c))
+            ctx.addIssue({
+              code: 'custom',
+              path: ['namespaces', i, 'workloads', j, 'mounts'],
+              message: `${ns.name}/${w.name} mounts ${c}, which is none of its claims or volumeClaims`,
+            });
         }
         for (const v of w.volumeClaims ?? []) {
-          if (!classes.has(v.storageClass)) ctx.addIssue({ code: 'custom', path: ['namespaces', i, 'workloads', j, 'volumeClaims'], message: `storage class ${v.storageClass} is not in storageClasses` });
+          if (!classes.has(v.storageClass))
+            ctx.addIssue({
+              code: 'custom',
+              path: ['namespaces', i, 'workloads', j, 'volumeClaims'],
+              message: `storage class ${v.storageClass} is not in storageClasses`,
+            });
         }
       });
       const workloadNames = new Set(ns.workloads.map((w) => w.name));
-      for (const [k, list] of [['services', ns.services], ['pdbs', ns.pdbs]] as const) {
+      for (const [k, list] of [
+        ['services', ns.services],
+        ['pdbs', ns.pdbs],
+      ] as const) {
         (list ?? []).forEach((s, j) => {
-          if (!workloadNames.has(s.selects)) ctx.addIssue({ code: 'custom', path: ['namespaces', i, k, j, 'selects'], message: `${s.name} selects ${s.selects}, which is no workload of ${ns.name}` });
+          if (!workloadNames.has(s.selects))
+            ctx.addIssue({
+              code: 'custom',
+              path: ['namespaces', i, k, j, 'selects'],
+              message: `${s.name} selects ${s.selects}, which is no workload of ${ns.name}`,
+            });
         });
       }
       (ns.claims ?? []).forEach((c, j) => {
-        if (!classes.has(c.storageClass)) ctx.addIssue({ code: 'custom', path: ['namespaces', i, 'claims', j], message: `storage class ${c.storageClass} is not in storageClasses` });
+        if (!classes.has(c.storageClass))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['namespaces', i, 'claims', j],
+            message: `storage class ${c.storageClass} is not in storageClasses`,
+          });
       });
     });
     doc.customResources.forEach((r, i) => {
       const clusterScoped = r.kind === 'ClusterIssuer';
-      if (clusterScoped && r.namespace) ctx.addIssue({ code: 'custom', path: ['customResources', i, 'namespace'], message: `a ${r.kind} has no namespace` });
-      if (!clusterScoped && !r.namespace) ctx.addIssue({ code: 'custom', path: ['customResources', i], message: `a ${r.kind} needs a namespace` });
-      if (r.namespace && !seen.has(r.namespace)) ctx.addIssue({ code: 'custom', path: ['customResources', i, 'namespace'], message: `namespace ${r.namespace} is not in namespaces` });
+      if (clusterScoped && r.namespace)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['customResources', i, 'namespace'],
+          message: `a ${r.kind} has no namespace`,
+        });
+      if (!clusterScoped && !r.namespace)
+        ctx.addIssue({ code: 'custom', path: ['customResources', i], message: `a ${r.kind} needs a namespace` });
+      if (r.namespace && !seen.has(r.namespace))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['customResources', i, 'namespace'],
+          message: `namespace ${r.namespace} is not in namespaces`,
+        });
     });
   });
 

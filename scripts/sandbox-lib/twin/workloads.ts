@@ -11,7 +11,15 @@ import { Agent, request } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse } from 'yaml';
 import { loadWorkloads } from './workloads-schema.ts';
-import { CRDS, objectPath, TWIN_SELECTOR, twinManifests, type KubeObject, type PlacementNode, type TwinManifests } from './workloads-manifests.ts';
+import {
+  CRDS,
+  objectPath,
+  TWIN_SELECTOR,
+  twinManifests,
+  type KubeObject,
+  type PlacementNode,
+  type TwinManifests,
+} from './workloads-manifests.ts';
 
 export const FIELD_MANAGER = 'lab-twin';
 
@@ -31,7 +39,10 @@ export interface AppliedWorkloads {
 }
 
 /** What applyLabWorkloads needs of the sandbox (a subset of SandboxState). */
-export interface WorkloadsHost { kubeconfig: string; nodes: PlacementNode[] }
+export interface WorkloadsHost {
+  kubeconfig: string;
+  nodes: PlacementNode[];
+}
 
 /** Raw HTTPS calls to the sandbox API on one keep-alive agent (also history.ts's). */
 export class Api {
@@ -50,28 +61,50 @@ export class Api {
     const b64 = (s: string) => Buffer.from(s, 'base64');
     this.url = new URL(cluster.server);
     this.agent = new Agent({
-      keepAlive: true, maxSockets: 16,
-      ca: b64(cluster['certificate-authority-data']), cert: b64(user['client-certificate-data']), key: b64(user['client-key-data']),
+      keepAlive: true,
+      maxSockets: 16,
+      ca: b64(cluster['certificate-authority-data']),
+      cert: b64(user['client-certificate-data']),
+      key: b64(user['client-key-data']),
     });
   }
 
-  call(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<{ status: number; body: unknown }> {
+  call(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = 'application/json',
+  ): Promise<{ status: number; body: unknown }> {
     return new Promise((resolve, reject) => {
       const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-      const req = request({
-        agent: this.agent, host: this.url.hostname, port: this.url.port, path, method,
-        headers: { accept: 'application/json', ...(data ? { 'content-type': contentType, 'content-length': data.length } : {}) },
-        timeout: 15_000,
-      }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let parsed: unknown = text;
-          try { parsed = JSON.parse(text); } catch { /* not JSON */ }
-          resolve({ status: res.statusCode ?? 0, body: parsed });
-        });
-      });
+      const req = request(
+        {
+          agent: this.agent,
+          host: this.url.hostname,
+          port: this.url.port,
+          path,
+          method,
+          headers: {
+            accept: 'application/json',
+            ...(data ? { 'content-type': contentType, 'content-length': data.length } : {}),
+          },
+          timeout: 15_000,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            let parsed: unknown = text;
+            try {
+              parsed = JSON.parse(text);
+            } catch {
+              /* not JSON */
+            }
+            resolve({ status: res.statusCode ?? 0, body: parsed });
+          });
+        },
+      );
       req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer within 15 s`)));
       req.on('error', reject);
       req.end(data);
@@ -79,21 +112,32 @@ export class Api {
   }
 
   /** Server-side apply (force: the twin owns these fields), optionally of the status subresource. */
-  async apply(o: KubeObject, subresource?: 'status', manager = FIELD_MANAGER): Promise<KubeObject & { metadata: { uid?: string } }> {
+  async apply(
+    o: KubeObject,
+    subresource?: 'status',
+    manager = FIELD_MANAGER,
+  ): Promise<KubeObject & { metadata: { uid?: string } }> {
     const path = `${objectPath(o)}${subresource ? `/${subresource}` : ''}?fieldManager=${manager}&force=true`;
     const r = await this.call('PATCH', path, o, 'application/apply-patch+yaml');
     if (r.status >= 300) {
       const msg = (r.body as { message?: string })?.message ?? String(r.body).slice(0, 300);
-      throw new Error(`the twin could not apply ${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}${subresource ? ` (${subresource})` : ''}: ${r.status} ${msg}`);
+      throw new Error(
+        `the twin could not apply ${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}${subresource ? ` (${subresource})` : ''}: ${r.status} ${msg}`,
+      );
     }
     return r.body as KubeObject & { metadata: { uid?: string } };
   }
 
-  close() { this.agent.destroy(); }
+  close() {
+    this.agent.destroy();
+  }
 }
 
 /** Applies the file's objects to the sandbox and waits until its workloads are available. */
-export async function applyLabWorkloads(host: WorkloadsHost, opts: ApplyWorkloadsOptions = {}): Promise<AppliedWorkloads> {
+export async function applyLabWorkloads(
+  host: WorkloadsHost,
+  opts: ApplyWorkloadsOptions = {},
+): Promise<AppliedWorkloads> {
   const log = opts.log ?? (() => {});
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const doc = loadWorkloads(opts.file);
@@ -105,11 +149,20 @@ export async function applyLabWorkloads(host: WorkloadsHost, opts: ApplyWorkload
     await all(m.foundation);
     await waitEstablished(api, m, timeoutMs, opts.signal);
     const applied = await all(m.objects);
-    const uid = new Map(applied.filter((o) => o.kind === 'PersistentVolumeClaim').map((o) => [`${o.metadata.namespace}/${o.metadata.name}`, o.metadata.uid]));
-    await Promise.all(m.volumes.map(({ claim, pv }) => {
-      const ref = (pv.spec as { claimRef: Record<string, unknown> }).claimRef;
-      return api.apply({ ...pv, spec: { ...(pv.spec as object), claimRef: { ...ref, uid: uid.get(`${claim.namespace}/${claim.name}`) } } });
-    }));
+    const uid = new Map(
+      applied
+        .filter((o) => o.kind === 'PersistentVolumeClaim')
+        .map((o) => [`${o.metadata.namespace}/${o.metadata.name}`, o.metadata.uid]),
+    );
+    await Promise.all(
+      m.volumes.map(({ claim, pv }) => {
+        const ref = (pv.spec as { claimRef: Record<string, unknown> }).claimRef;
+        return api.apply({
+          ...pv,
+          spec: { ...(pv.spec as object), claimRef: { ...ref, uid: uid.get(`${claim.namespace}/${claim.name}`) } },
+        });
+      }),
+    );
     await waitBound(api, m, timeoutMs, opts.signal);
     await all(m.afterClaims);
     await all(m.statuses, 'status');
@@ -129,14 +182,19 @@ async function waitEstablished(api: Api, m: TwinManifests, timeoutMs: number, si
   const crds = m.foundation.filter((o) => o.kind === 'CustomResourceDefinition').map((o) => o.metadata.name);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const answers = await Promise.all(crds.map((n) => api.call('GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${n}`)));
+    const answers = await Promise.all(
+      crds.map((n) => api.call('GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${n}`)),
+    );
     const pending = crds.filter((_, i) => {
-      const conds = (answers[i]!.body as { status?: { conditions?: Array<{ type: string; status: string }> } })?.status?.conditions ?? [];
+      const conds =
+        (answers[i]!.body as { status?: { conditions?: Array<{ type: string; status: string }> } })?.status
+          ?.conditions ?? [];
       return !conds.some((c) => c.type === 'Established' && c.status === 'True');
     });
     if (!pending.length) return;
     signal?.throwIfAborted();
-    if (Date.now() > deadline) throw new Error(`the twin's CRDs are not established after ${timeoutMs / 1000}s: ${pending.join(', ')}`);
+    if (Date.now() > deadline)
+      throw new Error(`the twin's CRDs are not established after ${timeoutMs / 1000}s: ${pending.join(', ')}`);
     await sleep(50);
   }
 }
@@ -145,19 +203,33 @@ async function waitBound(api: Api, m: TwinManifests, timeoutMs: number, signal?:
   const deadline = Date.now() + timeoutMs;
   const want = new Set(m.volumes.map(({ claim: c }) => `${c.namespace}/${c.name}`));
   for (;;) {
-    const r = await api.call('GET', `/api/v1/persistentvolumeclaims?labelSelector=${encodeURIComponent(TWIN_SELECTOR)}`);
-    const items = (r.body as { items?: Array<{ metadata: { namespace: string; name: string }; status?: { phase?: string } }> })?.items ?? [];
-    const bound = new Set(items.filter((c) => c.status?.phase === 'Bound').map((c) => `${c.metadata.namespace}/${c.metadata.name}`));
+    const r = await api.call(
+      'GET',
+      `/api/v1/persistentvolumeclaims?labelSelector=${encodeURIComponent(TWIN_SELECTOR)}`,
+    );
+    const items =
+      (r.body as { items?: Array<{ metadata: { namespace: string; name: string }; status?: { phase?: string } }> })
+        ?.items ?? [];
+    const bound = new Set(
+      items.filter((c) => c.status?.phase === 'Bound').map((c) => `${c.metadata.namespace}/${c.metadata.name}`),
+    );
     const pending = [...want].filter((c) => !bound.has(c));
     if (!pending.length) return;
     signal?.throwIfAborted();
-    if (Date.now() > deadline) throw new Error(`the twin's volume claims are not Bound after ${timeoutMs / 1000}s: ${pending.slice(0, 8).join(', ')}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `the twin's volume claims are not Bound after ${timeoutMs / 1000}s: ${pending.slice(0, 8).join(', ')}`,
+      );
     await sleep(50);
   }
 }
 
 type Status = Record<string, number | string | undefined>;
-interface Listed { metadata: { name: string; namespace: string; generation?: number }; spec?: { replicas?: number }; status?: Status }
+interface Listed {
+  metadata: { name: string; namespace: string; generation?: number };
+  spec?: { replicas?: number };
+  status?: Status;
+}
 
 /** Why a workload is not yet what `kubectl rollout status` / `wait --for=condition=Available` accept, or undefined. */
 export function notAvailable(kind: string, o: Listed): string | undefined {
@@ -167,11 +239,15 @@ export function notAvailable(kind: string, o: Listed): string | undefined {
   if (kind === 'DaemonSet') {
     const want = num('desiredNumberScheduled');
     if (want === 0) return 'no node scheduled';
-    return num('numberAvailable') === want && num('updatedNumberScheduled') === want ? undefined : `${num('numberAvailable')}/${want} available`;
+    return num('numberAvailable') === want && num('updatedNumberScheduled') === want
+      ? undefined
+      : `${num('numberAvailable')}/${want} available`;
   }
   const want = o.spec?.replicas ?? 1;
   const ready = kind === 'StatefulSet' ? num('readyReplicas') : num('availableReplicas');
-  return ready === want && num('updatedReplicas') === want ? undefined : `${ready}/${want} ${kind === 'StatefulSet' ? 'ready' : 'available'}`;
+  return ready === want && num('updatedReplicas') === want
+    ? undefined
+    : `${ready}/${want} ${kind === 'StatefulSet' ? 'ready' : 'available'}`;
 }
 
 async function waitAvailable(api: Api, m: TwinManifests, timeoutMs: number, signal?: AbortSignal): Promise<number> {
@@ -179,22 +255,37 @@ async function waitAvailable(api: Api, m: TwinManifests, timeoutMs: number, sign
   const q = `?labelSelector=${encodeURIComponent(TWIN_SELECTOR)}`;
   const plural = { Deployment: 'deployments', DaemonSet: 'daemonsets', StatefulSet: 'statefulsets' } as const;
   for (;;) {
-    const lists = await Promise.all((Object.keys(plural) as Array<keyof typeof plural>).map(async (kind) => {
-      const r = await api.call('GET', `/apis/apps/v1/${plural[kind]}${q}`);
-      return ((r.body as { items?: Listed[] })?.items ?? []).map((o) => ({ kind, o }));
-    }));
-    const seen = new Map(lists.flat().map(({ kind, o }) => [`${kind}/${o.metadata.namespace}/${o.metadata.name}`, notAvailable(kind, o)]));
+    const lists = await Promise.all(
+      (Object.keys(plural) as Array<keyof typeof plural>).map(async (kind) => {
+        const r = await api.call('GET', `/apis/apps/v1/${plural[kind]}${q}`);
+        return ((r.body as { items?: Listed[] })?.items ?? []).map((o) => ({ kind, o }));
+      }),
+    );
+    const seen = new Map(
+      lists.flat().map(({ kind, o }) => [`${kind}/${o.metadata.namespace}/${o.metadata.name}`, notAvailable(kind, o)]),
+    );
     const waiting = m.workloads
-      .map((w) => ({ w, why: seen.has(`${w.kind}/${w.namespace}/${w.name}`) ? seen.get(`${w.kind}/${w.namespace}/${w.name}`) : 'absent' }))
+      .map((w) => ({
+        w,
+        why: seen.has(`${w.kind}/${w.namespace}/${w.name}`) ? seen.get(`${w.kind}/${w.namespace}/${w.name}`) : 'absent',
+      }))
       .filter((x) => x.why);
     if (!waiting.length) {
-      const pods = await api.call('GET', `/api/v1/pods?labelSelector=${encodeURIComponent(TWIN_SELECTOR)}&fieldSelector=status.phase%3DRunning`);
+      const pods = await api.call(
+        'GET',
+        `/api/v1/pods?labelSelector=${encodeURIComponent(TWIN_SELECTOR)}&fieldSelector=status.phase%3DRunning`,
+      );
       return ((pods.body as { items?: unknown[] })?.items ?? []).length;
     }
     signal?.throwIfAborted();
     if (Date.now() > deadline) {
-      throw new Error(`the twin's lab workloads are not available after ${timeoutMs / 1000}s: `
-        + waiting.slice(0, 8).map(({ w, why }) => `${w.kind.toLowerCase()}/${w.name} in ${w.namespace} (${why})`).join(', '));
+      throw new Error(
+        `the twin's lab workloads are not available after ${timeoutMs / 1000}s: ` +
+          waiting
+            .slice(0, 8)
+            .map(({ w, why }) => `${w.kind.toLowerCase()}/${w.name} in ${w.namespace} (${why})`)
+            .join(', '),
+      );
     }
     await sleep(100);
   }

@@ -11,7 +11,6 @@ import type { Inventory } from '../../../runner/inventory/schema.ts';
 import { makeRun, type Scenario } from '../fixtures/make-run.ts';
 
 export function runbookPage(n: number, total: number): string {
-  const id = `bench-${String(n).padStart(4, '0')}`;
   const next = `bench-${String((n % total) + 1).padStart(4, '0')}`;
   return `---
 title: Benchmark runbook ${n}

@@ -17,12 +17,15 @@ import { ROOT, buildSite, makeSandbox } from '../harness.ts';
 import { loadInventory } from '../../../runner/inventory/load.ts';
 import { generateContent } from './generate.ts';
 
-const { values } = parseArgs({ options: { pages: { type: 'string', default: '500' }, rounds: { type: 'string', default: '3' } } });
+const { values } = parseArgs({
+  options: { pages: { type: 'string', default: '500' }, rounds: { type: 'string', default: '3' } },
+});
 const PAGES = Number(values.pages);
 const ROUNDS = Number(values.rounds);
 const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
-const pagesBuilt = (dir: string) => readdirSync(join(dir, 'dist'), { recursive: true }).filter((f) => String(f).endsWith('.html')).length;
+const pagesBuilt = (dir: string) =>
+  readdirSync(join(dir, 'dist'), { recursive: true }).filter((f) => String(f).endsWith('.html')).length;
 
 const inventory = loadInventory(join(ROOT, 'src/content/lab/inventory.yaml')).inventory;
 const sandboxes: string[] = [];
@@ -52,18 +55,26 @@ try {
     times.with.push(buildSite(withDir).ms);
     times.plain.push(buildSite(plainDir, { SITE_PLAIN: '1' }).ms);
     times.noRuns.push(buildSite(noRunsDir).ms);
-    console.log(`round ${round}: with components ${s(times.with.at(-1)!)}, plain Starlight ${s(times.plain.at(-1)!)}, components without history ${s(times.noRuns.at(-1)!)}`);
+    console.log(
+      `round ${round}: with components ${s(times.with.at(-1)!)}, plain Starlight ${s(times.plain.at(-1)!)}, components without history ${s(times.noRuns.at(-1)!)}`,
+    );
   }
   const w = median(times.with);
   const p = median(times.plain);
   const n = median(times.noRuns);
-  console.log(`\n${PAGES} runbooks with history, site components: ${pagesBuilt(withDir)} pages (runbooks + a page per run) in ${s(w)}`);
+  console.log(
+    `\n${PAGES} runbooks with history, site components: ${pagesBuilt(withDir)} pages (runbooks + a page per run) in ${s(w)}`,
+  );
   console.log(`same pages and records, plain Starlight:      ${pagesBuilt(plainDir)} pages in ${s(p)}`);
   console.log(`same pages, site components, no run records:  ${pagesBuilt(noRunsDir)} pages in ${s(n)}`);
-  console.log(`ratio with/plain: ${(w / p).toFixed(2)}; components without history/plain: ${(n / p).toFixed(2)} (medians of ${ROUNDS} alternating rounds)`);
+  console.log(
+    `ratio with/plain: ${(w / p).toFixed(2)}; components without history/plain: ${(n / p).toFixed(2)} (medians of ${ROUNDS} alternating rounds)`,
+  );
   // The history adds a page per run: per built page, the components cost less than the ratio suggests.
   const perPage = (ms: number, dir: string) => `${(ms / pagesBuilt(dir)).toFixed(1)} ms`;
-  console.log(`per built page: with components ${perPage(w, withDir)}, plain ${perPage(p, plainDir)}, without history ${perPage(n, noRunsDir)}`);
+  console.log(
+    `per built page: with components ${perPage(w, withDir)}, plain ${perPage(p, plainDir)}, without history ${perPage(n, noRunsDir)}`,
+  );
 } finally {
   if (!process.env.KEEP) for (const dir of sandboxes) rmSync(dir, { recursive: true, force: true });
 }

@@ -8,7 +8,7 @@ import type { PgTable } from './postgres.ts';
 
 export const MAGIC = Buffer.from('PGDMP');
 const HEADER = Buffer.concat([MAGIC, Buffer.from([1, 16, 0, 4, 8, 1])]);
-const MARK = '\n-- lab twin simulated pg_dump custom archive: JSON follows (read only by the twin\'s pg_restore) --\n';
+const MARK = "\n-- lab twin simulated pg_dump custom archive: JSON follows (read only by the twin's pg_restore) --\n";
 
 export interface Archive {
   format: 'lab-twin-pg_dump/1';
@@ -29,7 +29,10 @@ export function readArchive(buf: Buffer, tool = 'pg_restore'): Archive {
   }
   const text = buf.subarray(HEADER.length).toString('utf8');
   if (!text.startsWith(MARK)) {
-    throw new PodSimError(`${tool}: error: this custom-format archive was not written by the lab twin's simulated pg_dump; the twin's pg_restore reads only its own`, 1);
+    throw new PodSimError(
+      `${tool}: error: this custom-format archive was not written by the lab twin's simulated pg_dump; the twin's pg_restore reads only its own`,
+      1,
+    );
   }
   try {
     const a = JSON.parse(text.slice(MARK.length)) as Archive;
@@ -44,11 +47,25 @@ export function readArchive(buf: Buffer, tool = 'pg_restore'): Archive {
 export function tableOfContents(a: Archive): string {
   const at = a.createdAt.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC');
   const sorted = [...a.tables].sort((x, y) => (`${x.schema}.${x.name}` < `${y.schema}.${y.name}` ? -1 : 1));
-  const lines = [';', `; Archive created at ${at}`, `;     dbname: ${a.dbname}`, `;     TOC Entries: ${sorted.length * 2 + 1}`,
-    ';     Compression: gzip', ';     Dump Version: 1.16-0', ';     Format: CUSTOM', ';     Integer: 4 bytes', ';     Offset: 8 bytes',
-    `;     Dumped from database version: ${a.serverVersion}`, `;     Dumped by pg_dump version: ${a.serverVersion}`,
-    ';', ';', '; Selected TOC Entries:', ';', `5; 2615 2200 SCHEMA - public ${a.owner}`];
-  sorted.forEach((t, i) => lines.push(`${215 + i}; 1259 ${16_385 + i} TABLE ${t.schema} ${t.name} ${a.owner}`));
-  sorted.forEach((t, i) => lines.push(`${3_400 + i}; 0 ${16_385 + i} TABLE DATA ${t.schema} ${t.name} ${a.owner}`));
+  const lines = [
+    ';',
+    `; Archive created at ${at}`,
+    `;     dbname: ${a.dbname}`,
+    `;     TOC Entries: ${sorted.length * 2 + 1}`,
+    ';     Compression: gzip',
+    ';     Dump Version: 1.16-0',
+    ';     Format: CUSTOM',
+    ';     Integer: 4 bytes',
+    ';     Offset: 8 bytes',
+    `;     Dumped from database version: ${a.serverVersion}`,
+    `;     Dumped by pg_dump version: ${a.serverVersion}`,
+    ';',
+    ';',
+    '; Selected TOC Entries:',
+    ';',
+    `5; 2615 2200 SCHEMA - public ${a.owner}`,
+  ];
+  lines.push(...sorted.map((t, i) => `${215 + i}; 1259 ${16_385 + i} TABLE ${t.schema} ${t.name} ${a.owner}`));
+  lines.push(...sorted.map((t, i) => `${3_400 + i}; 0 ${16_385 + i} TABLE DATA ${t.schema} ${t.name} ${a.owner}`));
   return `${lines.join('\n')}\n`;
 }

@@ -28,7 +28,14 @@ import { join, resolve } from 'node:path';
 import { loadWorkloads, type LabWorkloads } from '../workloads-schema.ts';
 import { POD_COMMAND_TABLE, POD_COREUTILS, POD_REFUSED, type PodInfo, type PodsConfig } from './commands.ts';
 
-export interface PodsTools { unshare: string; bash: string; socat: string; ip: string; mount: string; node: string }
+export interface PodsTools {
+  unshare: string;
+  bash: string;
+  socat: string;
+  ip: string;
+  mount: string;
+  node: string;
+}
 
 export function podsPaths(stateDir: string) {
   const dir = join(resolve(stateDir), 'twin', 'pods');
@@ -50,7 +57,12 @@ export function podsPaths(stateDir: string) {
 /** The simulator's sources (this dir), bound read-only at /opt/lab-twin/sim inside. */
 export const POD_SIM_DIR = new URL('.', import.meta.url).pathname.replace(/\/$/, '');
 /** Where kwok's namespace sees things (kubelet.ts's init.sh binds them there). */
-export const INSIDE = { root: '/opt/lab-twin', pods: '/opt/lab-twin/pods', sim: '/opt/lab-twin/sim', node: '/opt/lab-twin/node' } as const;
+export const INSIDE = {
+  root: '/opt/lab-twin',
+  pods: '/opt/lab-twin/pods',
+  sim: '/opt/lab-twin/sim',
+  node: '/opt/lab-twin/node',
+} as const;
 /** The pods' user: Bitnami's containers run as 1001:1001 (the chart's containerSecurityContext). */
 export const POD_UID = 1001;
 
@@ -61,26 +73,44 @@ export function podsConfig(doc: LabWorkloads, stateDir: string): PodsConfig {
   for (const ns of doc.namespaces) {
     for (const w of ns.workloads) {
       const claims = [
-        ...(w.claims ?? []).map((c) => ({ name: c, claim: c, storageClass: ns.claims?.find((x) => x.name === c)?.storageClass ?? '', size: String(ns.claims?.find((x) => x.name === c)?.size ?? '') })),
-        ...(w.volumeClaims ?? []).map((v) => ({ name: v.name, claim: `${v.name}-${w.name}-0`, storageClass: v.storageClass, size: String(v.size) })),
+        ...(w.claims ?? []).map((c) => ({
+          name: c,
+          claim: c,
+          storageClass: ns.claims?.find((x) => x.name === c)?.storageClass ?? '',
+          size: String(ns.claims?.find((x) => x.name === c)?.size ?? ''),
+        })),
+        ...(w.volumeClaims ?? []).map((v) => ({
+          name: v.name,
+          claim: `${v.name}-${w.name}-0`,
+          storageClass: v.storageClass,
+          size: String(v.size),
+        })),
       ].map((c) => ({ ...c, mountPath: w.mounts?.[c.name] ?? `/mnt/${c.name}` }));
       const secretFiles = (w.secretMounts ?? []).flatMap((m) => {
         const sec = ns.secrets?.find((s) => s.name === m.secret);
         return Object.keys(sec?.data ?? {}).map((key) => ({ secret: m.secret, key, path: `${m.mountPath}/${key}` }));
       });
       pods.push({
-        namespace: ns.name, workload: w.name, kind: w.kind,
+        namespace: ns.name,
+        workload: w.name,
+        kind: w.kind,
         pod: w.kind === 'StatefulSet' ? `${w.name}-0` : `${w.name}-…`,
-        containers: w.containers, claims, env: w.env ?? [], secretFiles,
+        containers: w.containers,
+        claims,
+        env: w.env ?? [],
+        secretFiles,
         ...(w.simulate ? { simulate: w.simulate } : {}),
       });
     }
   }
   const nfs = doc.storageClasses.find((s) => s.provisioner === 'nfs.csi.k8s.io');
   return {
-    dataDir: `${INSIDE.pods}/data`, logsDir: p.logs,
+    dataDir: `${INSIDE.pods}/data`,
+    logsDir: p.logs,
     nfs: nfs ? { server: nfs.parameters?.server ?? '', share: nfs.parameters?.share ?? '' } : undefined,
-    secrets: Object.fromEntries(doc.namespaces.flatMap((ns) => (ns.secrets ?? []).map((s) => [`${ns.name}/${s.name}`, s.data]))),
+    secrets: Object.fromEntries(
+      doc.namespaces.flatMap((ns) => (ns.secrets ?? []).map((s) => [`${ns.name}/${s.name}`, s.data])),
+    ),
     pods,
   };
 }
@@ -95,22 +125,31 @@ export function kwokPodsConfig(cfg: PodsConfig, paths: ReturnType<typeof podsPat
     // A container name shared by two workloads of a namespace (config-reloader) answers as the first.
     const owner = (c: string) => pods.find((p) => p.containers.includes(c))!;
     docs.push({
-      apiVersion: 'kwok.x-k8s.io/v1alpha1', kind: 'ClusterExec', metadata: { name: `lab-twin-${ns}` },
+      apiVersion: 'kwok.x-k8s.io/v1alpha1',
+      kind: 'ClusterExec',
+      metadata: { name: `lab-twin-${ns}` },
       spec: {
         selector: { matchNamespaces: [ns] },
         execs: containers.map((c) => {
           const pod = owner(c);
           const env = [
-            { name: 'TWIN_POD_NAMESPACE', value: ns }, { name: 'TWIN_POD_WORKLOAD', value: pod.workload },
-            { name: 'TWIN_POD_CONTAINER', value: c }, { name: 'HOSTNAME', value: pod.pod },
+            { name: 'TWIN_POD_NAMESPACE', value: ns },
+            { name: 'TWIN_POD_WORKLOAD', value: pod.workload },
+            { name: 'TWIN_POD_CONTAINER', value: c },
+            { name: 'HOSTNAME', value: pod.pod },
             ...(pod.containers[0] === c ? pod.env : []),
           ];
-          return { containers: [c], local: { workDir: '/', envs: env, securityContext: { runAsUser: POD_UID, runAsGroup: POD_UID } } };
+          return {
+            containers: [c],
+            local: { workDir: '/', envs: env, securityContext: { runAsUser: POD_UID, runAsGroup: POD_UID } },
+          };
         }),
       },
     });
     docs.push({
-      apiVersion: 'kwok.x-k8s.io/v1alpha1', kind: 'ClusterLogs', metadata: { name: `lab-twin-${ns}` },
+      apiVersion: 'kwok.x-k8s.io/v1alpha1',
+      kind: 'ClusterLogs',
+      metadata: { name: `lab-twin-${ns}` },
       spec: {
         selector: { matchNamespaces: [ns] },
         logs: containers.map((c) => ({ containers: [c], logsFile: join(paths.logs, `${ns}_${c}.log`), follow: false })),
@@ -118,10 +157,28 @@ export function kwokPodsConfig(cfg: PodsConfig, paths: ReturnType<typeof podsPat
     });
   }
   // Any other pod (a fault's, a test's): exec'd commands still run in the namespace, as "unknown".
-  docs.push({ apiVersion: 'kwok.x-k8s.io/v1alpha1', kind: 'ClusterExec', metadata: { name: 'lab-twin-any' },
-    spec: { execs: [{ local: { workDir: '/', envs: [{ name: 'TWIN_POD_NAMESPACE', value: '' }], securityContext: { runAsUser: POD_UID, runAsGroup: POD_UID } } }] } });
-  docs.push({ apiVersion: 'kwok.x-k8s.io/v1alpha1', kind: 'ClusterLogs', metadata: { name: 'lab-twin-any' },
-    spec: { logs: [{ logsFile: join(paths.logs, 'any.log'), follow: false }] } });
+  docs.push({
+    apiVersion: 'kwok.x-k8s.io/v1alpha1',
+    kind: 'ClusterExec',
+    metadata: { name: 'lab-twin-any' },
+    spec: {
+      execs: [
+        {
+          local: {
+            workDir: '/',
+            envs: [{ name: 'TWIN_POD_NAMESPACE', value: '' }],
+            securityContext: { runAsUser: POD_UID, runAsGroup: POD_UID },
+          },
+        },
+      ],
+    },
+  });
+  docs.push({
+    apiVersion: 'kwok.x-k8s.io/v1alpha1',
+    kind: 'ClusterLogs',
+    metadata: { name: 'lab-twin-any' },
+    spec: { logs: [{ logsFile: join(paths.logs, 'any.log'), follow: false }] },
+  });
   // JSON documents: kwok reads YAML 1.1, where an unquoted no or on would be a boolean.
   return docs.map((d) => `${JSON.stringify(d, null, 1)}\n`).join('---\n');
 }
@@ -134,18 +191,22 @@ function criLine(at: Date, line: string): string {
 function logLines(pod: PodInfo | undefined, container: string): string[] {
   const note = `lab twin: simulated log of container ${container}${pod ? ` in ${pod.namespace}/${pod.pod}` : ''} (no container runs; kwok simulates the pod, scripts/sandbox-lib/twin/pods/)`;
   if (pod?.simulate === 'postgresql' && container === pod.containers[0]) {
-    return [note,
+    return [
+      note,
       'postgresql 00:00:01.00 INFO  ==> ** Starting PostgreSQL setup ** (simulated)',
       'postgresql 00:00:01.10 INFO  ==> Validating settings in POSTGRESQL_* env vars..',
       'postgresql 00:00:01.20 INFO  ==> Configuring authentication (md5 for local and host connections)',
       'postgresql 00:00:01.30 INFO  ==> ** PostgreSQL setup finished! **',
       'postgresql 00:00:01.40 INFO  ==> ** Starting PostgreSQL **',
-      'LOG:  database system is ready to accept connections (lab twin simulation)'];
+      'LOG:  database system is ready to accept connections (lab twin simulation)',
+    ];
   }
   return [note];
 }
 
-const shellPrelude = (table: string) => `# The pod's shell on the lab twin (BASH_ENV of every exec'd bash): a command the pod
+const shellPrelude = (
+  table: string,
+) => `# The pod's shell on the lab twin (BASH_ENV of every exec'd bash): a command the pod
 # simulator does not have is refused by name instead of "command not found".
 command_not_found_handle() {
   printf '%s: %s is not simulated in pod %s on the lab twin (its commands: %s)\\n' "$1" "$1" "\${TWIN_POD_NAMESPACE:+$TWIN_POD_NAMESPACE/}\${HOSTNAME:-?}" '${table}' >&2
@@ -162,11 +223,17 @@ export function preparePods(stateDir: string, tools: PodsTools, workloadsFile?: 
   mkdirSync(p.secrets, { mode: 0o700 });
   mkdirSync(p.data, { mode: 0o700 });
   chownSync(p.data, POD_UID, POD_UID);
-  writeFileSync(join(p.dir, 'passwd'), `${readFileSync('/etc/passwd', 'utf8').replace(/\n?$/, '\n')}lab-twin-pod:x:${POD_UID}:${POD_UID}:lab twin pod user:/:/usr/sbin/nologin\n`);
-  writeFileSync(join(p.dir, 'group'), `${readFileSync('/etc/group', 'utf8').replace(/\n?$/, '\n')}lab-twin-pod:x:${POD_UID}:\n`);
+  writeFileSync(
+    join(p.dir, 'passwd'),
+    `${readFileSync('/etc/passwd', 'utf8').replace(/\n?$/, '\n')}lab-twin-pod:x:${POD_UID}:${POD_UID}:lab twin pod user:/:/usr/sbin/nologin\n`,
+  );
+  writeFileSync(
+    join(p.dir, 'group'),
+    `${readFileSync('/etc/group', 'utf8').replace(/\n?$/, '\n')}lab-twin-pod:x:${POD_UID}:\n`,
+  );
   const doc = loadWorkloads(workloadsFile);
   const cfg = podsConfig(doc, stateDir);
-  writeFileSync(p.podsJson, JSON.stringify(cfg, null, 2) + '\n');
+  writeFileSync(p.podsJson, `${JSON.stringify(cfg, null, 2)}\n`);
   writeFileSync(p.kwokConfig, kwokPodsConfig(cfg, p));
   const names = POD_COMMAND_TABLE.map((c) => c.name);
   writeFileSync(p.prelude, shellPrelude([...names, ...POD_COREUTILS.map((c) => c.name)].join(', ')));
@@ -190,10 +257,18 @@ export function preparePods(stateDir: string, tools: PodsTools, workloadsFile?: 
   for (const ns of [...new Set(cfg.pods.map((x) => x.namespace))]) {
     for (const c of [...new Set(cfg.pods.filter((x) => x.namespace === ns).flatMap((x) => x.containers))]) {
       const pod = cfg.pods.find((x) => x.namespace === ns && x.containers.includes(c));
-      writeFileSync(join(p.logs, `${ns}_${c}.log`), logLines(pod, c).map((l) => criLine(now, l)).join(''));
+      writeFileSync(
+        join(p.logs, `${ns}_${c}.log`),
+        logLines(pod, c)
+          .map((l) => criLine(now, l))
+          .join(''),
+      );
     }
   }
-  writeFileSync(join(p.logs, 'any.log'), criLine(now, 'lab twin: simulated log (no container runs; kwok simulates the pod)'));
+  writeFileSync(
+    join(p.logs, 'any.log'),
+    criLine(now, 'lab twin: simulated log (no container runs; kwok simulates the pod)'),
+  );
   // The password files, at the chart's paths inside (init.sh copies them onto its /opt).
   for (const pod of cfg.pods) {
     for (const f of pod.secretFiles) {
@@ -207,11 +282,26 @@ export function preparePods(stateDir: string, tools: PodsTools, workloadsFile?: 
 }
 
 /** init.sh: pid 1 of kwok's namespace; ends in `exec kwok`. */
-export function writeInit(p: ReturnType<typeof podsPaths>, tools: PodsTools, apiPort: number, kubeletPort: number, kwok: string, kwokArgs: string[]): void {
+export function writeInit(
+  p: ReturnType<typeof podsPaths>,
+  tools: PodsTools,
+  apiPort: number,
+  kubeletPort: number,
+  kwok: string,
+  kwokArgs: string[],
+): void {
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   const inside = (f: string) => f.replace(p.dir, INSIDE.pods);
-  const env = [`PATH=${inside(p.bin)}`, 'HOME=/', 'LANG=C.UTF-8', `BASH_ENV=${inside(p.prelude)}`, `TWIN_PODS_CONFIG=${inside(p.podsJson)}`];
-  writeFileSync(p.init, `# kwok's namespace on the lab twin (scripts/sandbox-lib/twin/pods/kubelet.ts): only lo,
+  const env = [
+    `PATH=${inside(p.bin)}`,
+    'HOME=/',
+    'LANG=C.UTF-8',
+    `BASH_ENV=${inside(p.prelude)}`,
+    `TWIN_PODS_CONFIG=${inside(p.podsJson)}`,
+  ];
+  writeFileSync(
+    p.init,
+    `# kwok's namespace on the lab twin (scripts/sandbox-lib/twin/pods/kubelet.ts): only lo,
 # / read-only except the pods' state, the chart's password files on a private /opt.
 set -eu
 ${q(tools.ip)} link set lo up
@@ -230,7 +320,8 @@ $m -o remount,bind,ro /
 ${q(tools.socat)} TCP-LISTEN:${apiPort},bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:${q(p.apiSocket)} &
 ${q(tools.socat)} UNIX-LISTEN:${q(p.kubeletSocket)},fork,mode=600,unlink-early TCP:127.0.0.1:${kubeletPort} &
 exec env -i ${env.map(q).join(' ')} ${q(kwok)} ${kwokArgs.map(q).join(' ')}
-`);
+`,
+  );
 }
 
 /** The command that starts kwok in its namespace. */
@@ -240,21 +331,24 @@ export function kwokInNamespace(p: ReturnType<typeof podsPaths>, tools: PodsTool
 
 /** A port free on every node address (and 127.0.0.1): the kubelet port every node's status names. */
 export async function kubeletPort(addresses: string[]): Promise<number> {
-  const tryBind = (host: string, port: number) => new Promise<number>((ok, fail) => {
-    const srv = createServer();
-    srv.unref();
-    srv.once('error', fail);
-    srv.listen({ host, port, exclusive: true }, () => {
-      const a = srv.address();
-      srv.close(() => (a && typeof a === 'object' ? ok(a.port) : fail(new Error('no port'))));
+  const tryBind = (host: string, port: number) =>
+    new Promise<number>((ok, fail) => {
+      const srv = createServer();
+      srv.unref();
+      srv.once('error', fail);
+      srv.listen({ host, port, exclusive: true }, () => {
+        const a = srv.address();
+        srv.close(() => (a && typeof a === 'object' ? ok(a.port) : fail(new Error('no port'))));
+      });
     });
-  });
   for (let i = 0; i < 20; i++) {
     const port = await tryBind(addresses[0] ?? '127.0.0.1', 0);
     try {
       for (const a of ['127.0.0.1', ...addresses.slice(1)]) await tryBind(a, port);
       return port;
-    } catch { /* taken on another address: next */ }
+    } catch {
+      /* taken on another address: next */
+    }
   }
   throw new Error(`no port is free on every node address (${addresses.join(', ')})`);
 }
@@ -263,10 +357,13 @@ export async function kubeletPort(addresses: string[]): Promise<number> {
 export function kubeletHealthy(p: ReturnType<typeof podsPaths>): Promise<{ ok: boolean; detail: string }> {
   return new Promise((ok) => {
     if (!existsSync(p.kubeletSocket)) return ok({ ok: false, detail: 'kubelet.sock not there yet' });
-    const req = request({ socketPath: p.kubeletSocket, path: '/healthz', rejectUnauthorized: false, timeout: 1000 }, (res) => {
-      res.resume();
-      ok({ ok: res.statusCode === 200, detail: `healthz ${res.statusCode}` });
-    });
+    const req = request(
+      { socketPath: p.kubeletSocket, path: '/healthz', rejectUnauthorized: false, timeout: 1000 },
+      (res) => {
+        res.resume();
+        ok({ ok: res.statusCode === 200, detail: `healthz ${res.statusCode}` });
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', (e) => ok({ ok: false, detail: e.message }));
     req.end();

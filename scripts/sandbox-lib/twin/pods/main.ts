@@ -16,34 +16,58 @@ export function podLabel(ctx: Pick<PodContext, 'pod' | 'env'>): string {
 async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
   if (!name || name === '--help') {
-    process.stdout.write(`the lab twin's pod simulator; commands: ${POD_COMMAND_TABLE.map((c) => c.name).join(', ')}\n`);
+    process.stdout.write(
+      `the lab twin's pod simulator; commands: ${POD_COMMAND_TABLE.map((c) => c.name).join(', ')}\n`,
+    );
     return name ? 0 : 2;
   }
-  if (name === '--table') { process.stdout.write(`${podTableMarkdown()}\n`); return 0; }
+  if (name === '--table') {
+    process.stdout.write(`${podTableMarkdown()}\n`);
+    return 0;
+  }
   const file = process.env.TWIN_PODS_CONFIG;
-  if (!file) throw new PodSimError(`${name}: the lab twin's pod simulator runs only inside a twin pod (TWIN_PODS_CONFIG is not set)`, 2);
+  if (!file)
+    throw new PodSimError(
+      `${name}: the lab twin's pod simulator runs only inside a twin pod (TWIN_PODS_CONFIG is not set)`,
+      2,
+    );
   const config = JSON.parse(readFileSync(file, 'utf8')) as PodsConfig;
-  const pod = config.pods.find((p) => p.namespace === process.env.TWIN_POD_NAMESPACE && p.workload === process.env.TWIN_POD_WORKLOAD);
+  const pod = config.pods.find(
+    (p) => p.namespace === process.env.TWIN_POD_NAMESPACE && p.workload === process.env.TWIN_POD_WORKLOAD,
+  );
   const ctx: PodContext = {
-    pod, config, env: process.env,
-    out: (s) => { process.stdout.write(s); },
-    err: (s) => { process.stderr.write(s); },
+    pod,
+    config,
+    env: process.env,
+    out: (s) => {
+      process.stdout.write(s);
+    },
+    err: (s) => {
+      process.stderr.write(s);
+    },
   };
   const entry = POD_COMMAND_TABLE.find((c) => c.name === name);
   const handler = await podHandlerFor(name);
   if (!entry || !handler || (entry.pods === 'postgresql' && pod?.simulate !== 'postgresql')) {
     const has = POD_COMMAND_TABLE.filter((c) => c.pods === 'all' || pod?.simulate === c.pods).map((c) => c.name);
-    ctx.err(`${name}: ${name} is not simulated in pod ${podLabel(ctx)} on the lab twin (its commands: ${has.join(', ')})\n`);
+    ctx.err(
+      `${name}: ${name} is not simulated in pod ${podLabel(ctx)} on the lab twin (its commands: ${has.join(', ')})\n`,
+    );
     return 127;
   }
   return handler(ctx, args);
 }
 
 // `… | head` closes the pipe early: that ends the output, not the program with a stack trace.
-process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0); throw err; });
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
 
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
+  (code) => {
+    process.exitCode = code;
+  },
   (err: unknown) => {
     if (err instanceof PodSimError) {
       process.stderr.write(`${err.message}\n`);

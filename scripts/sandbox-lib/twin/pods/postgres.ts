@@ -13,16 +13,46 @@ import { PodSimError } from './errors.ts';
 
 export const PG_VERSION = '17.4';
 
-export interface PgTable { schema: string; name: string; rows: number }
-export interface PgDatabase { name: string; owner: string; template?: boolean; tables: PgTable[] }
-export interface PgRole { name: string; superuser: boolean; createdb: boolean; password: string }
-export interface PgServer { version: string; roles: PgRole[]; databases: PgDatabase[] }
+export interface PgTable {
+  schema: string;
+  name: string;
+  rows: number;
+}
+export interface PgDatabase {
+  name: string;
+  owner: string;
+  template?: boolean;
+  tables: PgTable[];
+}
+export interface PgRole {
+  name: string;
+  superuser: boolean;
+  createdb: boolean;
+  password: string;
+}
+export interface PgServer {
+  version: string;
+  roles: PgRole[];
+  databases: PgDatabase[];
+}
 
 /** What n8n's migrations create (its TypeORM entities), with a lab's worth of rows. */
 const N8N_TABLES: Array<[string, number]> = [
-  ['credentials_entity', 6], ['execution_data', 412], ['execution_entity', 412], ['folder', 2], ['migrations', 96],
-  ['project', 1], ['project_relation', 1], ['settings', 11], ['shared_credentials', 6], ['shared_workflow', 14],
-  ['tag_entity', 3], ['user', 1], ['webhook_entity', 4], ['workflow_entity', 14], ['workflows_tags', 9],
+  ['credentials_entity', 6],
+  ['execution_data', 412],
+  ['execution_entity', 412],
+  ['folder', 2],
+  ['migrations', 96],
+  ['project', 1],
+  ['project_relation', 1],
+  ['settings', 11],
+  ['shared_credentials', 6],
+  ['shared_workflow', 14],
+  ['tag_entity', 3],
+  ['user', 1],
+  ['webhook_entity', 4],
+  ['workflow_entity', 14],
+  ['workflows_tags', 9],
 ];
 
 function envValue(pod: PodInfo, config: PodsConfig, name: string): string | undefined {
@@ -37,7 +67,7 @@ export function seedServer(pod: PodInfo, config: PodsConfig): PgServer {
   const user = envValue(pod, config, 'POSTGRES_USER');
   const custom = user && user !== 'postgres' ? user : undefined;
   const userPassword = envValue(pod, config, 'POSTGRES_PASSWORD') ?? '';
-  const superPassword = custom ? envValue(pod, config, 'POSTGRES_POSTGRES_PASSWORD') ?? '' : userPassword;
+  const superPassword = custom ? (envValue(pod, config, 'POSTGRES_POSTGRES_PASSWORD') ?? '') : userPassword;
   const database = envValue(pod, config, 'POSTGRES_DATABASE');
   const roles: PgRole[] = [{ name: 'postgres', superuser: true, createdb: true, password: superPassword }];
   // The image creates the custom user WITH LOGIN CREATEDB and makes it the owner of POSTGRES_DATABASE.
@@ -66,7 +96,7 @@ export function loadServer(ctx: PodContext): PgServer {
 export function saveServer(ctx: PodContext, s: PgServer): void {
   const f = serverFile(ctx);
   mkdirSync(dirname(f), { recursive: true });
-  writeFileSync(`${f}.tmp`, JSON.stringify(s, null, 2) + '\n');
+  writeFileSync(`${f}.tmp`, `${JSON.stringify(s, null, 2)}\n`);
   renameSync(`${f}.tmp`, f);
 }
 
@@ -78,7 +108,9 @@ export async function withServer<T>(ctx: PodContext, fn: (s: PgServer) => T | Pr
   const deadline = Date.now() + 10_000;
   let fd: number | undefined;
   while (fd === undefined) {
-    try { fd = openSync(lock, 'wx'); } catch {
+    try {
+      fd = openSync(lock, 'wx');
+    } catch {
       if (Date.now() > deadline) throw new PodSimError(`the lab twin's simulated PostgreSQL is busy (lock ${lock})`, 2);
       await new Promise((r) => setTimeout(r, 25));
     }
@@ -90,7 +122,11 @@ export async function withServer<T>(ctx: PodContext, fn: (s: PgServer) => T | Pr
     return r;
   } finally {
     closeSync(fd);
-    try { (await import('node:fs')).rmSync(lock, { force: true }); } catch { /* gone */ }
+    try {
+      (await import('node:fs')).rmSync(lock, { force: true });
+    } catch {
+      /* gone */
+    }
   }
 }
 
@@ -104,27 +140,49 @@ export function sizePretty(bytes: number): string {
   const units = ['bytes', 'kB', 'MB', 'GB', 'TB'];
   let v = bytes;
   let i = 0;
-  while (i < units.length - 1 && Math.abs(v) >= 10_240) { v = v / 1024; i++; }
+  while (i < units.length - 1 && Math.abs(v) >= 10_240) {
+    v = v / 1024;
+    i++;
+  }
   return `${Math.round(v)} ${units[i]}`;
 }
 
-export interface Session { server: PgServer; role: PgRole; database: PgDatabase }
+export interface Session {
+  server: PgServer;
+  role: PgRole;
+  database: PgDatabase;
+}
 
 /** What libpq prints for the socket or host the client named. */
 export function connectionTarget(host: string | undefined, port: string): string {
-  return host && !host.startsWith('/') ? `connection to server at "${host}", port ${port} failed` : `connection to server on socket "${host ?? '/tmp'}/.s.PGSQL.${port}" failed`;
+  return host && !host.startsWith('/')
+    ? `connection to server at "${host}", port ${port} failed`
+    : `connection to server on socket "${host ?? '/tmp'}/.s.PGSQL.${port}" failed`;
 }
 
 /** Authenticates as the real server does (md5/scram for every connection); a failure is libpq's message. */
-export function connect(server: PgServer, tool: string, user: string, dbName: string, password: string | undefined,
-  host: string | undefined, port: string): Session {
+export function connect(
+  server: PgServer,
+  tool: string,
+  user: string,
+  dbName: string,
+  password: string | undefined,
+  host: string | undefined,
+  port: string,
+): Session {
   const where = connectionTarget(host, port);
-  if (password === undefined || password === '') throw new PodSimError(`${tool}: error: ${where}: fe_sendauth: no password supplied`, 2);
+  if (password === undefined || password === '')
+    throw new PodSimError(`${tool}: error: ${where}: fe_sendauth: no password supplied`, 2);
   const role = server.roles.find((r) => r.name === user);
   // PostgreSQL says the same for a role that does not exist: it does not tell which.
-  if (!role || role.password !== password) throw new PodSimError(`${tool}: error: ${where}: FATAL:  password authentication failed for user "${user}"`, 2);
+  if (!role || role.password !== password)
+    throw new PodSimError(`${tool}: error: ${where}: FATAL:  password authentication failed for user "${user}"`, 2);
   const database = server.databases.find((d) => d.name === dbName);
   if (!database) throw new PodSimError(`${tool}: error: ${where}: FATAL:  database "${dbName}" does not exist`, 2);
-  if (database.name === 'template0') throw new PodSimError(`${tool}: error: ${where}: FATAL:  database "template0" is not currently accepting connections`, 2);
+  if (database.name === 'template0')
+    throw new PodSimError(
+      `${tool}: error: ${where}: FATAL:  database "template0" is not currently accepting connections`,
+      2,
+    );
   return { server, role, database };
 }

@@ -3,7 +3,12 @@
 // and case. Anything else is an ERROR naming the simulation, never a silent success.
 import { databaseSize, sizePretty, type PgDatabase, type Session } from './postgres.ts';
 
-export interface Result { columns: string[]; rows: string[][]; numeric?: boolean[]; command?: string }
+export interface Result {
+  columns: string[];
+  rows: string[][];
+  numeric?: boolean[];
+  command?: string;
+}
 export class SqlError extends Error {}
 
 /** Splits a script into statements at top-level `;` and `\gexec` (which runs each result cell as a statement). */
@@ -21,11 +26,24 @@ export function splitStatements(sql: string): Array<{ text: string; gexec: boole
       i = j;
       continue;
     }
-    if (ch === '-' && sql[i + 1] === '-') { while (i < sql.length && sql[i] !== '\n') i++; cur += ' '; continue; }
-    if (ch === ';') { if (cur.trim()) out.push({ text: cur.trim(), gexec: false }); cur = ''; continue; }
+    if (ch === '-' && sql[i + 1] === '-') {
+      while (i < sql.length && sql[i] !== '\n') i++;
+      cur += ' ';
+      continue;
+    }
+    if (ch === ';') {
+      if (cur.trim()) out.push({ text: cur.trim(), gexec: false });
+      cur = '';
+      continue;
+    }
     if (ch === '\\') {
       const m = /^\\(\w+)/.exec(sql.slice(i));
-      if (m?.[1] === 'gexec') { if (cur.trim()) out.push({ text: cur.trim(), gexec: true }); cur = ''; i += m[0].length - 1; continue; }
+      if (m?.[1] === 'gexec') {
+        if (cur.trim()) out.push({ text: cur.trim(), gexec: true });
+        cur = '';
+        i += m[0].length - 1;
+        continue;
+      }
       throw new SqlError(`the lab twin's psql simulates no meta-command \\${m?.[1] ?? ''} but \\gexec`);
     }
     cur += ch;
@@ -34,7 +52,14 @@ export function splitStatements(sql: string): Array<{ text: string; gexec: boole
   return out;
 }
 
-const norm = (s: string) => s.replace(/\s+/g, ' ').trim().replace(/\s*([,=<>|])\s*/g, '$1').replace(/\( /g, '(').replace(/ \)/g, ')').toLowerCase();
+const norm = (s: string) =>
+  s
+    .replace(/\s+/g, ' ')
+    .trim()
+    .replace(/\s*([,=<>|])\s*/g, '$1')
+    .replace(/\( /g, '(')
+    .replace(/ \)/g, ')')
+    .toLowerCase();
 const unquote = (s: string) => s.replace(/^"(.*)"$/, '$1').replace(/^'(.*)'$/, '$1');
 
 function userDatabases(s: Session, n: string): PgDatabase[] {
@@ -49,32 +74,59 @@ function userDatabases(s: Session, n: string): PgDatabase[] {
 export function execute(s: Session, text: string): Result {
   const n = norm(text);
   if (/^select version\(\)$/.test(n)) {
-    return { columns: ['version'], rows: [[`PostgreSQL ${s.server.version} on x86_64-pc-linux-gnu, compiled by gcc (Debian 12.2.0-14) 12.2.0, 64-bit (simulated by the lab twin)`]] };
+    return {
+      columns: ['version'],
+      rows: [
+        [
+          `PostgreSQL ${s.server.version} on x86_64-pc-linux-gnu, compiled by gcc (Debian 12.2.0-14) 12.2.0, 64-bit (simulated by the lab twin)`,
+        ],
+      ],
+    };
   }
   if (/^select 1$/.test(n)) return { columns: ['?column?'], rows: [['1']], numeric: [true] };
   if (/^select current_user$/.test(n)) return { columns: ['current_user'], rows: [[s.role.name]] };
   if (/^select pg_is_in_recovery\(\)$/.test(n)) return { columns: ['pg_is_in_recovery'], rows: [['f']] };
-  let m = /^select datname,pg_size_pretty\(pg_database_size\(datname\)\)(?: as (\w+))? from pg_database( where .*?)?( order by (datname|1))?$/.exec(n);
-  if (m) return { columns: ['datname', m[1] ?? 'pg_size_pretty'], rows: userDatabases(s, n).map((d) => [d.name, sizePretty(databaseSize(d))]) };
+  let m =
+    /^select datname,pg_size_pretty\(pg_database_size\(datname\)\)(?: as (\w+))? from pg_database( where .*?)?( order by (datname|1))?$/.exec(
+      n,
+    );
+  if (m)
+    return {
+      columns: ['datname', m[1] ?? 'pg_size_pretty'],
+      rows: userDatabases(s, n).map((d) => [d.name, sizePretty(databaseSize(d))]),
+    };
   if (/^select datname from pg_database( where [^;]*)?( order by (datname|1))?$/.test(n)) {
     return { columns: ['datname'], rows: userDatabases(s, n).map((d) => [d.name]) };
   }
-  if (/^select 1 from pg_database where datname='[^']*'$/.test(n)) return { columns: ['?column?'], rows: userDatabases(s, n).map(() => ['1']), numeric: [true] };
+  if (/^select 1 from pg_database where datname='[^']*'$/.test(n))
+    return { columns: ['?column?'], rows: userDatabases(s, n).map(() => ['1']), numeric: [true] };
   if (/^select usename,application_name,pg_terminate_backend\(pid\) from pg_stat_activity where /.test(n)) {
     // The simulated server has no session but the caller's.
     return { columns: ['usename', 'application_name', 'pg_terminate_backend'], rows: [] };
   }
-  if (/^select count\(\*\) from pg_stat_user_tables$/.test(n)) return { columns: ['count'], rows: [[String(s.database.tables.length)]], numeric: [true] };
+  if (/^select count\(\*\) from pg_stat_user_tables$/.test(n))
+    return { columns: ['count'], rows: [[String(s.database.tables.length)]], numeric: [true] };
   // current_schema(): the first schema of the default search_path ("$user", public) that exists.
   m = /^select count\(\*\) from pg_tables where schemaname=(current_schema\(\)|'(\w+)')$/.exec(n);
   if (m) {
     const schema = m[2] ?? (s.database.tables.some((t) => t.schema === s.role.name) ? s.role.name : 'public');
-    return { columns: ['count'], rows: [[String(s.database.tables.filter((t) => t.schema === schema).length)]], numeric: [true] };
+    return {
+      columns: ['count'],
+      rows: [[String(s.database.tables.filter((t) => t.schema === schema).length)]],
+      numeric: [true],
+    };
   }
   // The runbooks' exact row counts: a catalog query whose every cell is a statement for \gexec.
-  if (/^select format\(.*\) from pg_tables where schemaname not in ?\('pg_catalog','information_schema'\)( order by 1)?$/.test(n.replace(/\$n\$/g, "'"))) {
+  if (
+    /^select format\(.*\) from pg_tables where schemaname not in ?\('pg_catalog','information_schema'\)( order by 1)?$/.test(
+      n.replace(/\$n\$/g, "'"),
+    )
+  ) {
     const tables = [...s.database.tables].sort((a, b) => (`${a.schema}.${a.name}` < `${b.schema}.${b.name}` ? -1 : 1));
-    return { columns: ['format'], rows: tables.map((t) => [`select '${t.schema}.${t.name} ' || count(*) from "${t.schema}"."${t.name}"`]) };
+    return {
+      columns: ['format'],
+      rows: tables.map((t) => [`select '${t.schema}.${t.name} ' || count(*) from "${t.schema}"."${t.name}"`]),
+    };
   }
   m = /^select '([^']*)'\|\|count\(\*\) from "?(\w+)"?\."?(\w+)"?$/.exec(n);
   if (m) {
@@ -110,24 +162,36 @@ export function execute(s: Session, text: string): Result {
     s.server.databases = s.server.databases.filter((d) => d !== db);
     return { columns: [], rows: [], command: 'DROP DATABASE' };
   }
-  throw new SqlError(`the lab twin's simulated PostgreSQL does not run this statement (scripts/sandbox-lib/twin/pods/sql.ts lists what it answers): ${text.replace(/\s+/g, ' ').slice(0, 200)}`);
+  throw new SqlError(
+    `the lab twin's simulated PostgreSQL does not run this statement (scripts/sandbox-lib/twin/pods/sql.ts lists what it answers): ${text.replace(/\s+/g, ' ').slice(0, 200)}`,
+  );
 }
 
-export interface PrintOptions { unaligned: boolean; tuplesOnly: boolean; fieldSep: string }
+export interface PrintOptions {
+  unaligned: boolean;
+  tuplesOnly: boolean;
+  fieldSep: string;
+}
 
 /** Prints a result as psql does: aligned with a header and "(N rows)", or unaligned (-A), or tuples only (-t). */
 export function formatResult(r: Result, o: PrintOptions): string {
   if (r.command) return `${r.command}\n`;
   if (o.unaligned) {
-    const lines = [...(o.tuplesOnly ? [] : [r.columns.join(o.fieldSep)]), ...r.rows.map((row) => row.join(o.fieldSep)),
-      ...(o.tuplesOnly ? [] : [`(${r.rows.length} row${r.rows.length === 1 ? '' : 's'})`])];
+    const lines = [
+      ...(o.tuplesOnly ? [] : [r.columns.join(o.fieldSep)]),
+      ...r.rows.map((row) => row.join(o.fieldSep)),
+      ...(o.tuplesOnly ? [] : [`(${r.rows.length} row${r.rows.length === 1 ? '' : 's'})`]),
+    ];
     return lines.length ? `${lines.join('\n')}\n` : '';
   }
   const widths = r.columns.map((c, i) => Math.max(c.length, ...r.rows.map((row) => row[i]!.length)));
   const cell = (v: string, i: number) => (r.numeric?.[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!));
   const body = r.rows.map((row) => ` ${row.map(cell).join(' | ')} `.replace(/\s+$/, ''));
   if (o.tuplesOnly) return body.length ? `${body.join('\n')}\n` : '';
-  const center = (c: string, w: number) => { const left = Math.floor((w - c.length) / 2); return ' '.repeat(left) + c + ' '.repeat(w - c.length - left); };
+  const center = (c: string, w: number) => {
+    const left = Math.floor((w - c.length) / 2);
+    return ' '.repeat(left) + c + ' '.repeat(w - c.length - left);
+  };
   const header = ` ${r.columns.map((c, i) => center(c, widths[i]!)).join(' | ')} `.replace(/\s+$/, '');
   const rule = widths.map((w) => '-'.repeat(w + 2)).join('+');
   return `${[header, rule, ...body, `(${r.rows.length} row${r.rows.length === 1 ? '' : 's'})`].join('\n')}\n\n`;

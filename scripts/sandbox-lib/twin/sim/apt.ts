@@ -36,7 +36,8 @@ export function aptConfFiles(): Record<string, string> {
       '//Unattended-Upgrade::Automatic-Reboot "false";',
       '',
     ].join('\n'),
-    '52unattended-upgrades-local': '// Reboots are coordinated by the os-security-updates runbook (ADR-0017).\nUnattended-Upgrade::Automatic-Reboot "false";\n',
+    '52unattended-upgrades-local':
+      '// Reboots are coordinated by the os-security-updates runbook (ADR-0017).\nUnattended-Upgrade::Automatic-Reboot "false";\n',
   };
 }
 
@@ -62,12 +63,15 @@ export function writeAptFiles(root: (p: string) => string, lastNight: Date): voi
   mkdirSync(root(LOG_DIR), { recursive: true });
   const log = root(`${LOG_DIR}/unattended-upgrades.log`);
   if (!existsSync(log)) {
-    writeFileSync(log, [
-      `${stamp(lastNight)} INFO Starting unattended upgrades script`,
-      `${stamp(lastNight)} INFO Allowed origins are: o=Ubuntu,a=jammy, o=Ubuntu,a=jammy-security, o=UbuntuESMApps,a=jammy-apps-security, o=UbuntuESM,a=jammy-infra-security`,
-      `${stamp(lastNight)} INFO No packages found that can be upgraded unattended and no pending auto-removals`,
-      '',
-    ].join('\n'));
+    writeFileSync(
+      log,
+      [
+        `${stamp(lastNight)} INFO Starting unattended upgrades script`,
+        `${stamp(lastNight)} INFO Allowed origins are: o=Ubuntu,a=jammy, o=Ubuntu,a=jammy-security, o=UbuntuESMApps,a=jammy-apps-security, o=UbuntuESM,a=jammy-infra-security`,
+        `${stamp(lastNight)} INFO No packages found that can be upgraded unattended and no pending auto-removals`,
+        '',
+      ].join('\n'),
+    );
   }
 }
 
@@ -88,11 +92,15 @@ export function unattendedUpgrade(node: Node, args: string[], out: (s: string) =
   const known = new Set(['-v', '--verbose', '-d', '--debug', '--dry-run', '--download-only', '-h', '--help']);
   const bad = args.filter((a) => !known.has(a));
   if (bad.length) {
-    process.stderr.write(`Usage: unattended-upgrade [options]\nunattended-upgrade: error: no such option: ${bad[0]} ${sim}\n`);
+    process.stderr.write(
+      `Usage: unattended-upgrade [options]\nunattended-upgrade: error: no such option: ${bad[0]} ${sim}\n`,
+    );
     return 2;
   }
   if (args.includes('-h') || args.includes('--help')) {
-    out('Usage: unattended-upgrade [options]\n\nOptions: -d/--debug, -v/--verbose, --dry-run, --download-only (lab twin simulation)\n');
+    out(
+      'Usage: unattended-upgrade [options]\n\nOptions: -d/--debug, -v/--verbose, --dry-run, --download-only (lab twin simulation)\n',
+    );
     return 0;
   }
   const verbose = args.some((a) => ['-v', '--verbose', '-d', '--debug'].includes(a));
@@ -105,7 +113,9 @@ export function unattendedUpgrade(node: Node, args: string[], out: (s: string) =
   };
   if (dryRun) say('Option --dry-run given, *not* performing real actions');
   say('Starting unattended upgrades script');
-  say('Allowed origins are: o=Ubuntu,a=jammy, o=Ubuntu,a=jammy-security, o=UbuntuESMApps,a=jammy-apps-security, o=UbuntuESM,a=jammy-infra-security');
+  say(
+    'Allowed origins are: o=Ubuntu,a=jammy, o=Ubuntu,a=jammy-security, o=UbuntuESMApps,a=jammy-apps-security, o=UbuntuESM,a=jammy-infra-security',
+  );
   say('Initial blacklist: ');
   say('Initial whitelist (not strict): ');
   const pending = node.state.securityUpdates ?? [];
@@ -117,7 +127,10 @@ export function unattendedUpgrade(node: Node, args: string[], out: (s: string) =
   say(`Writing dpkg log to ${LOG_DIR}/unattended-upgrades-dpkg.log`);
   if (dryRun) return 0;
   const dpkg = node.root(`${LOG_DIR}/unattended-upgrades-dpkg.log`);
-  appendFileSync(dpkg, `Log started: ${stamp()}\n${pending.map((p) => `Preparing to unpack ${p.package} (${p.to}) over (${p.from}) ... ${sim}\nSetting up ${p.package} (${p.to}) ...`).join('\n')}\nLog ended: ${stamp()}\n\n`);
+  appendFileSync(
+    dpkg,
+    `Log started: ${stamp()}\n${pending.map((p) => `Preparing to unpack ${p.package} (${p.to}) over (${p.from}) ... ${sim}\nSetting up ${p.package} (${p.to}) ...`).join('\n')}\nLog ended: ${stamp()}\n\n`,
+  );
   const needReboot = pending.filter((p) => p.reboot);
   if (needReboot.length) {
     // update-notifier-common's notify-reboot-required, as the packages' postinst runs it.

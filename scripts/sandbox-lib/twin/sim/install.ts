@@ -68,7 +68,8 @@ function serve(node: Node, rawUrl: string): Served {
   } catch {
     return { refused: `curl: (3) URL rejected: Malformed input to a URL function: ${rawUrl}` };
   }
-  if (url.hostname === 'get.k3s.io' && (url.pathname === '/' || url.pathname === '')) return { status: 200, body: installScript(node) };
+  if (url.hostname === 'get.k3s.io' && (url.pathname === '/' || url.pathname === ''))
+    return { status: 200, body: installScript(node) };
   const href = `${url.protocol}//${url.host}${url.pathname}`;
   if (url.protocol === 'https:' && href.startsWith(releaseBase)) {
     const [rawVersion = '', file, extra] = decodeURIComponent(href.slice(releaseBase.length)).split('/');
@@ -84,44 +85,83 @@ function serve(node: Node, rawUrl: string): Served {
 
 /** curl with the options the runbooks use: -s -S -f -L -o FILE -w FORMAT, and one URL. */
 export function curl(node: Node, args: string[], out: (s: string) => void): number {
-  let silent = false; let showError = false; let fail = false; let output: string | undefined; let writeOut: string | undefined;
+  let silent = false;
+  let showError = false;
+  let fail = false;
+  let output: string | undefined;
+  let writeOut: string | undefined;
   const urls: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i] ?? '';
-    if (a === '-o' || a === '--output') output = (args[++i] ?? '');
-    else if (a === '-w' || a === '--write-out') writeOut = (args[++i] ?? '');
+    if (a === '-o' || a === '--output') output = args[++i] ?? '';
+    else if (a === '-w' || a === '--write-out') writeOut = args[++i] ?? '';
     else if (a === '--silent') silent = true;
     else if (a === '--show-error') showError = true;
     else if (a === '--fail') fail = true;
-    else if (a === '-H' || a === '--header' || a === '-X' || a === '--request' || a === '--max-time' || a === '-m' || a === '--connect-timeout' || a === '--retry') i++;
+    else if (
+      a === '-H' ||
+      a === '--header' ||
+      a === '-X' ||
+      a === '--request' ||
+      a === '--max-time' ||
+      a === '-m' ||
+      a === '--connect-timeout' ||
+      a === '--retry'
+    )
+      i++;
     else if (/^-[a-zA-Z]+$/.test(a)) {
       for (const c of a.slice(1)) {
-        if (c === 's') silent = true; else if (c === 'S') showError = true; else if (c === 'f') fail = true;
-        else if (c === 'o') output = (args[++i] ?? ''); else if (c === 'w') writeOut = (args[++i] ?? '');
+        if (c === 's') silent = true;
+        else if (c === 'S') showError = true;
+        else if (c === 'f') fail = true;
+        else if (c === 'o') output = args[++i] ?? '';
+        else if (c === 'w') writeOut = args[++i] ?? '';
       }
     } else if (!a.startsWith('-')) urls.push(a);
   }
-  if (urls.length === 0) { process.stderr.write("curl: no URL specified!\ncurl: try 'curl --help' for more information\n"); return 2; }
-  void silent; void showError; // the twin always says why it refused: a silent refusal would hide that it is a twin
+  if (urls.length === 0) {
+    process.stderr.write("curl: no URL specified!\ncurl: try 'curl --help' for more information\n");
+    return 2;
+  }
+  void silent;
+  void showError; // the twin always says why it refused: a silent refusal would hide that it is a twin
   let code = 0;
   for (const u of urls) {
     const r = serve(node, u);
-    if ('refused' in r) { process.stderr.write(`${r.refused}\n`); code = 7; continue; }
+    if ('refused' in r) {
+      process.stderr.write(`${r.refused}\n`);
+      code = 7;
+      continue;
+    }
     if (r.status >= 400 && fail) {
       if (!silent || showError) process.stderr.write(`curl: (22) The requested URL returned error: ${r.status}\n`);
       code = 22;
     } else if (output && output !== '-') writeFileSync(output, r.body);
     else out(r.body);
-    if (writeOut) out(writeOut.replace(/%\{http_code\}/g, String(r.status)).replace(/%\{url_effective\}/g, u).replace(/\\n/g, '\n'));
+    if (writeOut)
+      out(
+        writeOut
+          .replace(/%\{http_code\}/g, String(r.status))
+          .replace(/%\{url_effective\}/g, u)
+          .replace(/\\n/g, '\n'),
+      );
   }
   return code;
 }
 
-function info(s: string): void { process.stdout.write(`[INFO]  ${s}\n`); }
-function fatal(s: string): never { throw new SimError(`[ERROR]  ${s}`, 1); }
+function info(s: string): void {
+  process.stdout.write(`[INFO]  ${s}\n`);
+}
+function fatal(s: string): never {
+  throw new SimError(`[ERROR]  ${s}`, 1);
+}
 
 function fileHash(path: string): string {
-  try { return sha256(readFileSync(path)); } catch { return '-'; }
+  try {
+    return sha256(readFileSync(path));
+  } catch {
+    return '-';
+  }
 }
 
 /** The systemd unit the real script writes (the same fields and order), with ExecStart from the command. */
@@ -191,15 +231,28 @@ export async function k3sInstall(node: Node, args: string[], env: NodeJS.Process
   if (words.length === 0 || (words[0] ?? '').startsWith('-')) {
     if (!env.K3S_URL) command = 'server';
     else {
-      if (!env.K3S_TOKEN && !env.K3S_TOKEN_FILE) fatal("Defaulted k3s exec command to 'agent' because K3S_URL is defined, but K3S_TOKEN or K3S_TOKEN_FILE is not defined.");
+      if (!env.K3S_TOKEN && !env.K3S_TOKEN_FILE)
+        fatal(
+          "Defaulted k3s exec command to 'agent' because K3S_URL is defined, but K3S_TOKEN or K3S_TOKEN_FILE is not defined.",
+        );
       command = 'agent';
     }
   } else command = words.shift() as string;
-  if (env.K3S_URL && !env.K3S_URL.startsWith('https://')) fatal(`Only https:// URLs are supported for K3S_URL (have ${env.K3S_URL})`);
-  const systemName = env.INSTALL_K3S_NAME ? `k3s-${env.INSTALL_K3S_NAME}` : command === 'server' ? 'k3s' : `k3s-${command}`;
-  if (systemName !== 'k3s' && systemName !== 'k3s-agent') refuse('k3s-install', `the twin simulates the units k3s and k3s-agent, not ${systemName}`);
+  if (env.K3S_URL && !env.K3S_URL.startsWith('https://'))
+    fatal(`Only https:// URLs are supported for K3S_URL (have ${env.K3S_URL})`);
+  const systemName = env.INSTALL_K3S_NAME
+    ? `k3s-${env.INSTALL_K3S_NAME}`
+    : command === 'server'
+      ? 'k3s'
+      : `k3s-${command}`;
+  if (systemName !== 'k3s' && systemName !== 'k3s-agent')
+    refuse('k3s-install', `the twin simulates the units k3s and k3s-agent, not ${systemName}`);
   const want = node.isServer ? 'server' : 'agent';
-  if (command !== want) refuse('k3s-install', `${node.name} is ${node.isServer ? 'a server' : 'an agent'} in the inventory; installing '${command}' on it would turn it into another kind of node (use INSTALL_K3S_EXEC=${want})`);
+  if (command !== want)
+    refuse(
+      'k3s-install',
+      `${node.name} is ${node.isServer ? 'a server' : 'an agent'} in the inventory; installing '${command}' on it would turn it into another kind of node (use INSTALL_K3S_EXEC=${want})`,
+    );
   for (const v of ['INSTALL_K3S_COMMIT', 'INSTALL_K3S_PR', 'INSTALL_K3S_BIN_DIR', 'INSTALL_K3S_SYSTEMD_DIR']) {
     if (env[v]) refuse('k3s-install', `${v} is not simulated`);
   }
@@ -216,13 +269,16 @@ export async function k3sInstall(node: Node, args: string[], env: NodeJS.Process
   } else {
     const version = env.INSTALL_K3S_VERSION;
     if (!version) {
-      fatal(`Finding release for channel ${env.INSTALL_K3S_CHANNEL ?? 'stable'}: update.k3s.io is outside the lab twin (simulation); set INSTALL_K3S_VERSION`);
+      fatal(
+        `Finding release for channel ${env.INSTALL_K3S_CHANNEL ?? 'stable'}: update.k3s.io is outside the lab twin (simulation); set INSTALL_K3S_VERSION`,
+      );
     }
     info(`Using ${version} as release`);
     const hashUrl = `${releaseBase}${version}/sha256sum-amd64.txt`;
     info(`Downloading hash ${hashUrl}`);
     const fault = node.fault('install-fails');
-    if (fault && (fault.version === undefined || fault.version === version)) fatal(`Download failed (lab twin fault install-fails${fault.node ? ` on ${fault.node}` : ''})`);
+    if (fault && (fault.version === undefined || fault.version === version))
+      fatal(`Download failed (lab twin fault install-fails${fault.node ? ` on ${fault.node}` : ''})`);
     if (!versionRe.test(version)) fatal('Download failed');
     const expected = checksumFile(node, version).split(/\s+/)[0];
     if (existsSync(bin) && fileHash(bin) === expected) {
@@ -240,7 +296,12 @@ export async function k3sInstall(node: Node, args: string[], env: NodeJS.Process
     for (const cmd of ['kubectl', 'crictl', 'ctr']) {
       const link = node.root(`/usr/local/bin/${cmd}`);
       let exists = false;
-      try { lstatSync(link); exists = true; } catch { /* absent */ }
+      try {
+        lstatSync(link);
+        exists = true;
+      } catch {
+        /* absent */
+      }
       if (!exists || env.INSTALL_K3S_SYMLINK === 'force') {
         info(`Creating /usr/local/bin/${cmd} symlink to k3s`);
         rmSync(link, { force: true });
@@ -251,7 +312,9 @@ export async function k3sInstall(node: Node, args: string[], env: NodeJS.Process
   info('Creating killall script /usr/local/bin/k3s-killall.sh');
   writeFileSync(node.root('/usr/local/bin/k3s-killall.sh'), killallScript(node), { mode: 0o755 });
   info(`Creating uninstall script /usr/local/bin/${systemName}-uninstall.sh`);
-  writeFileSync(node.root(`/usr/local/bin/${systemName}-uninstall.sh`), uninstallScript(node, systemName), { mode: 0o755 });
+  writeFileSync(node.root(`/usr/local/bin/${systemName}-uninstall.sh`), uninstallScript(node, systemName), {
+    mode: 0o755,
+  });
   // systemd_disable: the old unit and env file go before the new ones are written.
   rmSync(node.root(`/etc/systemd/system/multi-user.target.wants/${unit}.service`), { force: true });
   rmSync(unitPath, { force: true });
@@ -273,6 +336,9 @@ export async function k3sInstall(node: Node, args: string[], env: NodeJS.Process
   }
   info(`systemd: Starting ${systemName}`);
   const r = await startUnit(node, unit);
-  if (!r.ok) { process.stderr.write(`${r.message}\n`); return 1; }
+  if (!r.ok) {
+    process.stderr.write(`${r.message}\n`);
+    return 1;
+  }
   return 0;
 }

@@ -9,10 +9,15 @@ async function main(argv: string[]): Promise<number> {
   let [name, ...args] = argv;
   if (name === 'twin-sim') [name, ...args] = args;
   if (!name || name === '--help' || name === '-h') {
-    process.stdout.write(`twin-sim: the lab twin's simulator (one program, called by command name)\nCommands: ${COMMAND_TABLE.map((c) => c.name).join(', ')}\n`);
+    process.stdout.write(
+      `twin-sim: the lab twin's simulator (one program, called by command name)\nCommands: ${COMMAND_TABLE.map((c) => c.name).join(', ')}\n`,
+    );
     return name ? 0 : 2;
   }
-  if (name === '--table') { process.stdout.write(`${tableMarkdown()}\n`); return 0; }
+  if (name === '--table') {
+    process.stdout.write(`${tableMarkdown()}\n`);
+    return 0;
+  }
   if (name === '__reboot') {
     const [dir, delay, unit] = args;
     process.env.TWIN_NODE_DIR = dir;
@@ -29,19 +34,28 @@ async function main(argv: string[]): Promise<number> {
   }
   const handler = await handlerFor(name);
   if (!handler) {
-    process.stderr.write(`${name}: not a command of the lab twin's simulator (see its command table: twin-sim --table)\n`);
+    process.stderr.write(
+      `${name}: not a command of the lab twin's simulator (see its command table: twin-sim --table)\n`,
+    );
     return 127;
   }
   const node = nodeFromEnv();
-  const out = (s: string) => { process.stdout.write(s); };
+  const out = (s: string) => {
+    process.stdout.write(s);
+  };
   return handler(node, args, out, name);
 }
 
 // `… | head` closes the pipe early: that ends the output, not the program with a stack trace.
-process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0); throw err; });
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
 
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
+  (code) => {
+    process.exitCode = code;
+  },
   (err: unknown) => {
     if (err instanceof SimError) {
       process.stderr.write(`${err.message}\n`);

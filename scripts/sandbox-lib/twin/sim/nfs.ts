@@ -17,7 +17,10 @@ export function exportsOf(node: Node): string[] {
   const out: string[] = [];
   const walk = (dir: string, rel: string, depth: number) => {
     const subs = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory());
-    if (depth >= 2 || subs.length === 0) { if (rel) out.push(rel); return; }
+    if (depth >= 2 || subs.length === 0) {
+      if (rel) out.push(rel);
+      return;
+    }
     for (const d of subs) walk(join(dir, d.name), `${rel}/${d.name}`, depth + 1);
   };
   if (existsSync(nasDir(node))) walk(nasDir(node), '', 0);
@@ -31,10 +34,12 @@ export function exportsOf(node: Node): string[] {
 function inNodeNamespace(node: Node): boolean {
   try {
     const want = join(basename(node.dir), 'root', 'var', 'lib', 'rancher');
-    return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((line) => {
-      const f = line.split(' ');
-      return f[4] === '/var/lib/rancher' && (f[3] ?? '').endsWith(want);
-    });
+    return readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .some((line) => {
+        const f = line.split(' ');
+        return f[4] === '/var/lib/rancher' && (f[3] ?? '').endsWith(want);
+      });
   } catch {
     return false;
   }
@@ -49,11 +54,13 @@ function hostTool(node: Node, name: 'host-mount' | 'host-umount'): string | unde
 function sysMount(args: string[], what: string, node?: Node): void {
   const tool = node && hostTool(node, args[0] === 'bind' ? 'host-mount' : 'host-umount');
   if (tool) {
-    const argv = args[0] === 'bind'
-      ? ['--bind', ...(args[3] === 'ro' ? ['-o', 'ro'] : []), args[1] ?? '', args[2] ?? '']
-      : [args[1] ?? ''];
+    const argv =
+      args[0] === 'bind'
+        ? ['--bind', ...(args[3] === 'ro' ? ['-o', 'ro'] : []), args[1] ?? '', args[2] ?? '']
+        : [args[1] ?? ''];
     const r = spawnSync(tool, argv, { encoding: 'utf8' });
-    if (r.error || r.status !== 0) throw new SimError(`lab twin simulator: could not ${what}: ${r.error?.message ?? r.stderr.trim()}`, 32);
+    if (r.error || r.status !== 0)
+      throw new SimError(`lab twin simulator: could not ${what}: ${r.error?.message ?? r.stderr.trim()}`, 32);
     return;
   }
   // Otherwise (the real mount(8) is covered by the simulator inside the node) the bind mount
@@ -69,7 +76,8 @@ else:
 if r!=0: e=ctypes.get_errno(); sys.stderr.write(os.strerror(e)+'\\n'); sys.exit(1)
 `;
   const r = spawnSync('python3', ['-c', script, ...args], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) throw new SimError(`lab twin simulator: could not ${what}: ${r.error?.message ?? r.stderr.trim()}`, 32);
+  if (r.error || r.status !== 0)
+    throw new SimError(`lab twin simulator: could not ${what}: ${r.error?.message ?? r.stderr.trim()}`, 32);
 }
 
 function parseSource(src: string): { host: string; path: string } | undefined {
@@ -86,18 +94,32 @@ async function nfsUnreachable(node: Node, program: string, src: string): Promise
   return 32;
 }
 
-export async function mountNfs(node: Node, src: string, target: string, options: string[], program = 'mount.nfs'): Promise<number> {
+export async function mountNfs(
+  node: Node,
+  src: string,
+  target: string,
+  options: string[],
+  program = 'mount.nfs',
+): Promise<number> {
   const parsed = parseSource(src);
-  if (!parsed) { process.stderr.write(`${program}: remote share not in 'host:dir' format\n`); return 32; }
+  if (!parsed) {
+    process.stderr.write(`${program}: remote share not in 'host:dir' format\n`);
+    return 32;
+  }
   const down = await nfsUnreachable(node, program, src);
   if (down) return down;
   const dir = join(nasDir(node), parsed.path);
   if (!exportsOf(node).includes(parsed.path)) {
-    process.stderr.write(`${program}: access denied by server while mounting ${src} (the NAS twin exports ${exportsOf(node).join(', ') || 'nothing'})\n`);
+    process.stderr.write(
+      `${program}: access denied by server while mounting ${src} (the NAS twin exports ${exportsOf(node).join(', ') || 'nothing'})\n`,
+    );
     return 32;
   }
   const abs = resolve(target);
-  if (!existsSync(abs) || !statSync(abs).isDirectory()) { process.stderr.write(`${program}: mount point ${target} does not exist\n`); return 32; }
+  if (!existsSync(abs) || !statSync(abs).isDirectory()) {
+    process.stderr.write(`${program}: mount point ${target} does not exist\n`);
+    return 32;
+  }
   const readOnly = options.some((o) => o.split(',').includes('ro'));
   const bind = inNodeNamespace(node);
   if (bind) sysMount(['bind', dir, abs, readOnly ? 'ro' : 'rw'], `bind ${dir} onto ${abs}`, node);
@@ -121,35 +143,52 @@ export async function mount(node: Node, args: string[], out: (s: string) => void
   const pos: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i] ?? '';
-    if (a === '-t') type = (args[++i] ?? '');
+    if (a === '-t') type = args[++i] ?? '';
     else if (a.startsWith('-t') && a.length > 2) type = a.slice(2);
-    else if (a === '-o') options.push((args[++i] ?? ''));
+    else if (a === '-o') options.push(args[++i] ?? '');
     else if (a === '-r' || a === '--read-only') options.push('ro');
-    else if (a.startsWith('-')) { /* -v etc. */ } else pos.push(a);
+    else if (a.startsWith('-')) {
+      /* -v etc. */
+    } else pos.push(a);
   }
   if (pos.length === 0 && !type) {
     out(readFileSync('/proc/self/mounts', 'utf8'));
     return 0;
   }
-  const isNfs = type === 'nfs' || type === 'nfs4' || (type === undefined && pos.length === 2 && parseSource(pos[0] ?? '') !== undefined);
-  if (!isNfs || pos.length !== 2) refuse(`mount ${args.join(' ')}`.trim(), 'only NFS mounts of the NAS twin (mount -t nfs <nas>:<export> <dir>) are simulated');
+  const isNfs =
+    type === 'nfs' ||
+    type === 'nfs4' ||
+    (type === undefined && pos.length === 2 && parseSource(pos[0] ?? '') !== undefined);
+  if (!isNfs || pos.length !== 2)
+    refuse(
+      `mount ${args.join(' ')}`.trim(),
+      'only NFS mounts of the NAS twin (mount -t nfs <nas>:<export> <dir>) are simulated',
+    );
   return mountNfs(node, pos[0] ?? '', pos[1] ?? '', options, 'mount.nfs');
 }
 
 export function umount(node: Node, args: string[]): number {
   const targets = args.filter((a) => !a.startsWith('-'));
-  if (targets.length === 0) { process.stderr.write('Usage: umount <directory>\n'); return 1; }
+  if (targets.length === 0) {
+    process.stderr.write('Usage: umount <directory>\n');
+    return 1;
+  }
   let code = 0;
   for (const t of targets) {
     const abs = resolve(t);
-    const key = node.state.mounts[abs] ? abs : Object.keys(node.state.mounts).find((k) => node.state.mounts[k]?.source === t);
+    const key = node.state.mounts[abs]
+      ? abs
+      : Object.keys(node.state.mounts).find((k) => node.state.mounts[k]?.source === t);
     const m = key ? node.state.mounts[key] : undefined;
-    if (!m || !key) { process.stderr.write(`umount: ${t}: not mounted.\n`); code = 32; continue; }
+    if (!m || !key) {
+      process.stderr.write(`umount: ${t}: not mounted.\n`);
+      code = 32;
+      continue;
+    }
     if (m.bind) {
       for (const u of [...(m.under ?? [])].reverse()) sysMount(['umount', u], `unmount ${u}`, node);
       sysMount(['umount', key], `unmount ${key}`, node);
-    }
-    else {
+    } else {
       // Copy mode (no namespace): what was written under the mount point lands on the NAS twin.
       if (!m.readOnly) cpSync(key, m.dir, { recursive: true });
       for (const e of readdirSync(key)) rmSync(join(key, e), { recursive: true, force: true });

@@ -79,7 +79,9 @@ function clusterFacts(twinDir: string, stateDir: string, token?: string): Cluste
     if (!token || token === facts.token) return facts;
   }
   const ca = join(stateDir, 'pki', 'ca.crt');
-  const caHash = createHash('sha256').update(existsSync(ca) ? readFileSync(ca) : randomBytes(32)).digest('hex');
+  const caHash = createHash('sha256')
+    .update(existsSync(ca) ? readFileSync(ca) : randomBytes(32))
+    .digest('hex');
   const facts = { token: token ?? randomBytes(32).toString('hex'), caHash };
   write(file, `${JSON.stringify(facts, null, 2)}\n`, 0o600);
   return facts;
@@ -99,7 +101,8 @@ function kubeconfigFor(source: string, server: string, k3sNames: boolean): strin
   const user = u0.user;
   const names = k3sNames ? { c: 'default', u: 'default', x: 'default' } : { c: c0.name, u: u0.name, x: x0.name };
   return stringify({
-    apiVersion: 'v1', kind: 'Config',
+    apiVersion: 'v1',
+    kind: 'Config',
     clusters: [{ name: names.c, cluster }],
     users: [{ name: names.u, user }],
     contexts: [{ name: names.x, context: { cluster: names.c, user: names.u } }],
@@ -112,7 +115,9 @@ function serverConfig(node: TwinNode, inv: TwinInventory, token: string): string
   const lines = [
     `# ${node.name}: written by weekend 1. Change settings here, then restart k3s.`,
     `token: "${token}"`,
-    ...(inv.datastore === 'embedded-etcd' || inv.datastore === undefined ? ['cluster-init: true', 'etcd-snapshot-retention: 10'] : []),
+    ...(inv.datastore === 'embedded-etcd' || inv.datastore === undefined
+      ? ['cluster-init: true', 'etcd-snapshot-retention: 10']
+      : []),
     'secrets-encryption: true',
     'disable:',
     '  - servicelb',
@@ -136,7 +141,12 @@ function numberIn(v: unknown, re: RegExp): number | undefined {
 }
 
 /** Writes the node's files and the simulator's state for it under nodeDir (idempotent: it rewrites them). */
-export function prepareNodeRoot(nodeDir: string, node: TwinNode, inventory: TwinInventory, opts: NodeRootOptions = {}): void {
+export function prepareNodeRoot(
+  nodeDir: string,
+  node: TwinNode,
+  inventory: TwinInventory,
+  opts: NodeRootOptions = {},
+): void {
   const dir = resolve(nodeDir);
   const stateDir = resolve(opts.stateDir ?? join(dir, '..', '..', '..'));
   const twinDir = join(stateDir, 'twin');
@@ -155,7 +165,11 @@ export function prepareNodeRoot(nodeDir: string, node: TwinNode, inventory: Twin
   write(launcherPath(dir), launcherText(dir, node.name), 0o755);
 
   // Weekend 1: config.yaml (umask 077), then the install script as a run of weekend 1 calls it.
-  write(root('/etc/rancher/k3s/config.yaml'), isServer ? serverConfig(node, inventory, facts.token) : agentConfig(node, server, facts.token), 0o600);
+  write(
+    root('/etc/rancher/k3s/config.yaml'),
+    isServer ? serverConfig(node, inventory, facts.token) : agentConfig(node, server, facts.token),
+    0o600,
+  );
   const self = { dir };
   write(root('/usr/local/bin/k3s'), binaryFor(self, version), 0o755);
   for (const cmd of ['kubectl', 'crictl', 'ctr']) {
@@ -167,7 +181,8 @@ export function prepareNodeRoot(nodeDir: string, node: TwinNode, inventory: Twin
   write(root(`/etc/systemd/system/${unit}.service`), unitText(isServer ? 'server' : 'agent', []), 0o644);
   const wants = root('/etc/systemd/system/multi-user.target.wants');
   mkdirSync(wants, { recursive: true });
-  if (!present(join(wants, `${unit}.service`))) symlinkSync(`/etc/systemd/system/${unit}.service`, join(wants, `${unit}.service`));
+  if (!present(join(wants, `${unit}.service`)))
+    symlinkSync(`/etc/systemd/system/${unit}.service`, join(wants, `${unit}.service`));
 
   // What K3s itself writes once it runs.
   const kubeconfigSrc = opts.kubeconfig ?? join(stateDir, 'kubeconfig');
@@ -175,7 +190,8 @@ export function prepareNodeRoot(nodeDir: string, node: TwinNode, inventory: Twin
   if (isServer) {
     write(root('/etc/rancher/k3s/k3s.yaml'), kubeconfigFor(kubeconfigSrc, apiServer, true), 0o600);
     write(root('/var/lib/rancher/k3s/server/token'), `K10${facts.caHash}::server:${facts.token}\n`, 0o600);
-    if (!present(root('/var/lib/rancher/k3s/server/node-token'))) symlinkSync('/var/lib/rancher/k3s/server/token', root('/var/lib/rancher/k3s/server/node-token'));
+    if (!present(root('/var/lib/rancher/k3s/server/node-token')))
+      symlinkSync('/var/lib/rancher/k3s/server/token', root('/var/lib/rancher/k3s/server/node-token'));
     if (inventory.datastore === 'embedded-etcd' || inventory.datastore === undefined) {
       mkdirSync(root('/var/lib/rancher/k3s/server/db/etcd/member'), { recursive: true, mode: 0o700 });
       write(root('/var/lib/rancher/k3s/server/db/etcd/name'), `${node.name}-${facts.caHash.slice(0, 8)}\n`);
@@ -196,13 +212,22 @@ export function prepareNodeRoot(nodeDir: string, node: TwinNode, inventory: Twin
   if (!kubectl) {
     try {
       kubectl = (JSON.parse(readFileSync(join(stateDir, 'state.json'), 'utf8')) as { kubectl?: string }).kubectl;
-    } catch { /* below */ }
+    } catch {
+      /* below */
+    }
   }
-  if (!kubectl) throw new Error(`prepareNodeRoot: no sandbox kubectl (pass opts.kubectl, or start the sandbox first so ${join(stateDir, 'state.json')} names it)`);
+  if (!kubectl)
+    throw new Error(
+      `prepareNodeRoot: no sandbox kubectl (pass opts.kubectl, or start the sandbox first so ${join(stateDir, 'state.json')} names it)`,
+    );
 
   const peers: Record<string, string> = {};
-  inventory.nodes.forEach((n, i) => { if (n.name !== node.name) peers[standInFor(i)] = n.name; });
-  (inventory.devices ?? []).forEach((d, i) => { peers[`127.0.2.${i + 1}`] = d.name; });
+  inventory.nodes.forEach((n, i) => {
+    if (n.name !== node.name) peers[standInFor(i)] = n.name;
+  });
+  (inventory.devices ?? []).forEach((d, i) => {
+    peers[`127.0.2.${i + 1}`] = d.name;
+  });
   // The runbooks name machines by the lab's own addresses too (a NAS export, a ping of the server):
   // on the twin those answer as the machine they stand for. Only the simulated ping and ip see them;
   // nothing is ever sent to them.
@@ -219,8 +244,14 @@ export function prepareNodeRoot(nodeDir: string, node: TwinNode, inventory: Twin
     bootMs: opts.bootMs ?? 3000,
     address: opts.standIn ?? standInFor(index),
     peers,
-    hardware: { cpu: numberIn(hw.cpu, /(\d+)\s*v?CPU/i), memoryGiB: numberIn(hw.memory, /(\d+)\s*GiB?/i), diskGB: numberIn(hw.disk, /(\d+)\s*GB?/i) },
-    services: { [unit]: { state: 'active', changedAt: now, enabled: true, runningVersion: version, result: 'success' } },
+    hardware: {
+      cpu: numberIn(hw.cpu, /(\d+)\s*v?CPU/i),
+      memoryGiB: numberIn(hw.memory, /(\d+)\s*GiB?/i),
+      diskGB: numberIn(hw.disk, /(\d+)\s*GB?/i),
+    },
+    services: {
+      [unit]: { state: 'active', changedAt: now, enabled: true, runningVersion: version, result: 'success' },
+    },
     bootId: randomBytes(16).toString('hex'),
     bootedAt: now,
     certsRotatedAt: now,
@@ -228,11 +259,16 @@ export function prepareNodeRoot(nodeDir: string, node: TwinNode, inventory: Twin
     securityUpdates: initialSecurityUpdates(),
   };
   write(join(dir, 'sim.json'), `${JSON.stringify(state, null, 2)}\n`);
-  write(join(dir, 'root', `/var/log/journal/${unit}.jsonl`), [
-    { t: now, unit, message: 'Starting Lightweight Kubernetes...' },
-    { t: now, unit, message: `Starting k3s ${version} (lab twin simulation)` },
-    { t: now, unit, message: 'Started Lightweight Kubernetes.' },
-  ].map((r) => `${JSON.stringify(r)}\n`).join(''));
+  write(
+    join(dir, 'root', `/var/log/journal/${unit}.jsonl`),
+    [
+      { t: now, unit, message: 'Starting Lightweight Kubernetes...' },
+      { t: now, unit, message: `Starting k3s ${version} (lab twin simulation)` },
+      { t: now, unit, message: 'Started Lightweight Kubernetes.' },
+    ]
+      .map((r) => `${JSON.stringify(r)}\n`)
+      .join(''),
+  );
 }
 
 /** The lab's addresses of every node and device, from the inventory the sandbox was started from (state.json). */
@@ -243,7 +279,9 @@ function labAddresses(stateDir: string): Array<[string, string]> {
     const doc = parse(readFileSync(inventory, 'utf8')) as { nodes?: unknown[]; devices?: unknown[] };
     return [...(doc.nodes ?? []), ...(doc.devices ?? [])].flatMap((m) => {
       const { name, address } = (m ?? {}) as { name?: unknown; address?: unknown };
-      return typeof name === 'string' && typeof address === 'string' && /^\d+\.\d+\.\d+\.\d+$/.test(address) ? [[address, name] as [string, string]] : [];
+      return typeof name === 'string' && typeof address === 'string' && /^\d+\.\d+\.\d+\.\d+$/.test(address)
+        ? [[address, name] as [string, string]]
+        : [];
     });
   } catch {
     return [];

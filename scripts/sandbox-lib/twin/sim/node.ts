@@ -85,14 +85,23 @@ export class Node {
     this.dir = dir;
     const file = join(dir, 'sim.json');
     if (!existsSync(file)) {
-      throw new SimError(`lab twin simulator: ${file} does not exist; the node dir ${dir} was not prepared (prepareNodeRoot)`, 2);
+      throw new SimError(
+        `lab twin simulator: ${file} does not exist; the node dir ${dir} was not prepared (prepareNodeRoot)`,
+        2,
+      );
     }
     this.state = JSON.parse(readFileSync(file, 'utf8')) as SimState;
   }
 
-  get name(): string { return this.state.node; }
-  get isServer(): boolean { return this.state.role === 'server'; }
-  get unit(): ServiceName { return this.isServer ? 'k3s' : 'k3s-agent'; }
+  get name(): string {
+    return this.state.node;
+  }
+  get isServer(): boolean {
+    return this.state.role === 'server';
+  }
+  get unit(): ServiceName {
+    return this.isServer ? 'k3s' : 'k3s-agent';
+  }
 
   /** The node's view of a real path: root('/etc/rancher/k3s/config.yaml'). */
   root(path: string): string {
@@ -158,7 +167,11 @@ export class Node {
   }
 
   setService(name: ServiceName, patch: Partial<ServiceRecord>): ServiceRecord {
-    const prev = this.state.services[name] ?? { state: 'inactive', changedAt: new Date(0).toISOString(), enabled: false };
+    const prev = this.state.services[name] ?? {
+      state: 'inactive',
+      changedAt: new Date(0).toISOString(),
+      enabled: false,
+    };
     const next = { ...prev, ...patch, changedAt: new Date().toISOString() };
     this.state.services[name] = next;
     return next;
@@ -184,12 +197,21 @@ export interface ClusterFacts {
 /** The node dir: TWIN_NODE_DIR, set by the per-node launcher (or a test). */
 /** True when the path exists as an entry (a symlink counts even when its target resolves only inside the node). */
 export function present(path: string): boolean {
-  try { lstatSync(path); return true; } catch { return false; }
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function nodeFromEnv(env: NodeJS.ProcessEnv = process.env): Node {
   const dir = env.TWIN_NODE_DIR;
-  if (!dir) throw new SimError('lab twin simulator: TWIN_NODE_DIR is not set (run it through the node launcher <nodeDir>/bin/twin-sim)', 2);
+  if (!dir)
+    throw new SimError(
+      'lab twin simulator: TWIN_NODE_DIR is not set (run it through the node launcher <nodeDir>/bin/twin-sim)',
+      2,
+    );
   return new Node(dir);
 }
 
@@ -197,5 +219,5 @@ export function nodeFromEnv(env: NodeJS.ProcessEnv = process.env): Node {
 export function tokenPassword(token: string): string {
   const t = token.trim();
   const m = /^K10[0-9a-f]+::[^:]+:(.*)$/.exec(t);
-  return m ? m[1] ?? '' : t;
+  return m ? (m[1] ?? '') : t;
 }

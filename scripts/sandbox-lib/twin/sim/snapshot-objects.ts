@@ -34,9 +34,18 @@ export interface SnapshotRecord {
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /** The object name K3s gives a local snapshot's record. */
-export function snapshotObjectName(file: string, node: string, location: string, createdAt: Date, compressed: boolean): string {
+export function snapshotObjectName(
+  file: string,
+  node: string,
+  location: string,
+  createdAt: Date,
+  compressed: boolean,
+): string {
   let name = file.toLowerCase();
-  const digest = createHash('sha256').update(node + location).digest('hex').slice(0, 6);
+  const digest = createHash('sha256')
+    .update(node + location)
+    .digest('hex')
+    .slice(0, 6);
   if (!DNS1123_SUBDOMAIN.test(name) || name.length + 13 > 253) {
     name = `etcd-snapshot-${node.split('.')[0]}-${Math.floor(createdAt.getTime() / 1000)}${compressed ? '.zip' : ''}`;
   }
@@ -51,7 +60,10 @@ export function snapshotObject(rec: SnapshotRecord): Record<string, unknown> {
     metadata: {
       name: snapshotObjectName(rec.file, rec.node, location, rec.createdAt, rec.compressed),
       labels: { [STORAGE_NODE_LABEL]: rec.node },
-      annotations: { [TOKEN_HASH_ANNOTATION]: rec.tokenHash, [SIMULATED_ANNOTATION]: 'lab twin: recorded by the simulated k3s etcd-snapshot' },
+      annotations: {
+        [TOKEN_HASH_ANNOTATION]: rec.tokenHash,
+        [SIMULATED_ANNOTATION]: 'lab twin: recorded by the simulated k3s etcd-snapshot',
+      },
     },
     spec: { snapshotName: rec.file, nodeName: rec.node, location },
   };
@@ -64,9 +76,18 @@ export function snapshotObject(rec: SnapshotRecord): Record<string, unknown> {
 export function recordSnapshot(node: Node, rec: SnapshotRecord): void {
   const obj = {
     ...snapshotObject(rec),
-    status: { size: String(rec.size), creationTime: rec.createdAt.toISOString().replace(/\.\d+Z$/, 'Z'), readyToUse: true },
+    status: {
+      size: String(rec.size),
+      creationTime: rec.createdAt.toISOString().replace(/\.\d+Z$/, 'Z'),
+      readyToUse: true,
+    },
   };
-  run(node, `record the snapshot ${rec.file}`, ['apply', '--server-side', '--force-conflicts', '--field-manager=k3s', '-f', '-'], JSON.stringify(obj));
+  run(
+    node,
+    `record the snapshot ${rec.file}`,
+    ['apply', '--server-side', '--force-conflicts', '--field-manager=k3s', '-f', '-'],
+    JSON.stringify(obj),
+  );
 }
 
 /** Deletes the records of the given files on this node (after `delete` or `prune` removed them). */
@@ -74,14 +95,23 @@ export function forgetSnapshots(node: Node, files: Array<{ file: string; path: s
   for (const f of files) {
     const location = `file://${f.path}`;
     const name = snapshotObjectName(f.file, node.name, location, f.createdAt, f.file.endsWith('.zip'));
-    run(node, `delete the record of ${f.file}`, ['delete', 'etcdsnapshotfiles.k3s.cattle.io', name, '--ignore-not-found', '--wait=false']);
+    run(node, `delete the record of ${f.file}`, [
+      'delete',
+      'etcdsnapshotfiles.k3s.cattle.io',
+      name,
+      '--ignore-not-found',
+      '--wait=false',
+    ]);
   }
 }
 
 function run(node: Node, what: string, args: string[], input?: string): void {
   const r = kubectl(node, args, input);
   if (r.status !== 0) {
-    throw new SimError(`FATA[0000] could not ${what} as an ETCDSnapshotFile (lab twin simulation): ${r.stderr.trim() || r.stdout.trim()}`, 1);
+    throw new SimError(
+      `FATA[0000] could not ${what} as an ETCDSnapshotFile (lab twin simulation): ${r.stderr.trim() || r.stdout.trim()}`,
+      1,
+    );
   }
 }
 
