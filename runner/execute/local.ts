@@ -1,14 +1,12 @@
-import { spawn, type SpawnOptions } from 'node:child_process';
-import { existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 // zx/core: the process API without zx's script-runner extras (a tenth of the import time).
-import { $, which } from 'zx/core';
+import { $, type ProcessOutput, type ProcessPromise, which } from 'zx/core';
 import { MAX_TIMER_MS, type ExecRequest, type ExecResult, type Executor } from './types.ts';
 import { OutputTail } from './tail.ts';
 import { interruptStages, StepProcesses, terminateStages, type Stage } from './process-group.ts';
+import { spawnInNamespace, type StepNamespace, stepNamespace } from './step-namespace.ts';
 import { createWatchdog, type Watchdog } from './watchdog.ts';
-import { UsageError } from '../errors.ts';
 
 export interface LocalExecutorOptions {
   /** After Ctrl-C: SIGINT, then SIGTERM after this long, then SIGKILL after as long again. */
@@ -64,24 +62,25 @@ interface LocalContext {
   namespace: () => StepNamespace | undefined;
 }
 
+const failed = (error: string): ExecResult => ({
+  exitCode: null,
+  signal: null,
+  timedOut: false,
+  interrupted: false,
+  output: '',
+  error,
+});
+
 async function runLocal(req: ExecRequest, ctx: LocalContext): Promise<ExecResult> {
-  const fail = (error: string): ExecResult => ({
-    exitCode: null,
-    signal: null,
-    timedOut: false,
-    interrupted: false,
-    output: '',
-    error,
-  });
   if (req.cwd && !(existsSync(req.cwd) && statSync(req.cwd).isDirectory())) {
-    return fail(`cwd ${req.cwd} is not a directory on this machine`);
+    return failed(`cwd ${req.cwd} is not a directory on this machine`);
   }
-  if (req.signal.aborted) return { ...fail('interrupted before it started'), interrupted: true };
+  if (req.signal.aborted) return { ...failed('interrupted before it started'), interrupted: true };
   let ns: StepNamespace | undefined;
   try {
     ns = ctx.namespace();
   } catch (err) {
-    return fail((err as Error).message);
+    return failed((err as Error).message);
   }
 
   const marks = ctx.watchdog.stepMarks();
@@ -103,7 +102,7 @@ async function runLocal(req: ExecRequest, ctx: LocalContext): Promise<ExecResult
   const child = p.child;
   if (p.pid === undefined || !child) {
     const out = await p;
-    return fail(`cannot start ${ctx.bash}: ${out.cause?.message ?? 'unknown error'}`);
+    return failed(`cannot start ${ctx.bash}: ${out.cause?.message ?? 'unknown error'}`);
   }
   const step = new StepProcesses(p.pid, marks.mark);
   ctx.running.add(step);
@@ -118,12 +117,39 @@ async function runLocal(req: ExecRequest, ctx: LocalContext): Promise<ExecResult
   };
   p.stdout.on('data', (data: Buffer) => show(decoder.write(data)));
 
+  const ended = await supervise(p, step, req, ctx);
+  ctx.running.delete(step);
+  ctx.watchdog.untrack(step.pgid);
+  show(decoder.end());
+  const cause = ended.out?.cause;
+  return {
+    exitCode: ended.out ? ended.out.exitCode : child.exitCode,
+    signal: ended.out ? ended.out.signal : child.signalCode,
+    timedOut: ended.timedOut,
+    interrupted: ended.interrupted,
+    output: tail.text(),
+    ...(cause ? { error: `bash could not run the step: ${cause.message}` } : {}),
+  };
+}
+
+/**
+ * Waits for a started step to end: on its own, at its timeout, or on Ctrl-C (req.signal). Whatever
+ * ends it, its process group and marked descendants are stopped once (the first reason wins), and
+ * whoever still holds the output after that gets a short drain before the pipes are dropped.
+ * `out` is undefined when the pipes were dropped before the process promise settled.
+ */
+async function supervise(
+  p: ProcessPromise,
+  step: StepProcesses,
+  req: ExecRequest,
+  ctx: LocalContext,
+): Promise<{ out: ProcessOutput | undefined; timedOut: boolean; interrupted: boolean }> {
+  const child = p.child!;
   let timedOut = false;
   let interrupted = false;
   let stopping: Promise<void> | undefined;
   let release: NodeJS.Timeout | undefined;
   const released = Promise.withResolvers<void>();
-  // Stop once (the first reason wins), then give whoever still holds the output `ms` to let go.
   const stop = (stages: Stage[], drainMs: number) => {
     stopping ??= step.stop(stages);
     void stopping.then(() => {
@@ -158,18 +184,7 @@ async function runLocal(req: ExecRequest, ctx: LocalContext): Promise<ExecResult
   clearTimeout(release);
   req.signal.removeEventListener('abort', onAbort);
   await stopping; // the script may have ended on its own while leftovers were still being stopped
-  ctx.running.delete(step);
-  ctx.watchdog.untrack(step.pgid);
-  show(decoder.end());
-  const cause = out?.cause;
-  return {
-    exitCode: out ? out.exitCode : child.exitCode,
-    signal: out ? out.signal : child.signalCode,
-    timedOut,
-    interrupted,
-    output: tail.text(),
-    ...(cause ? { error: `bash could not run the step: ${cause.message}` } : {}),
-  };
+  return { out, timedOut, interrupted };
 }
 
 /** A template-strings array holding the script as one literal piece: zx passes it to bash untouched. */
@@ -185,106 +200,4 @@ function verbatim(script: string): TemplateStringsArray {
 function inheritedEnv(): NodeJS.ProcessEnv {
   const { NODE: _node, NODE_ADDRESS: _address, ...rest } = process.env;
   return rest;
-}
-
-/** Names the namespace file of the lab twin's operator machine (scripts/sandbox env exports it for a rehearsal). */
-export const STEP_NAMESPACE_VAR = 'RUNBOOK_STEP_NAMESPACE';
-
-/** A network and mount namespace to run local steps in: the lab twin's operator machine. */
-export interface StepNamespace {
-  /** The file RUNBOOK_STEP_NAMESPACE names (<state>/twin/operator/namespace.json). */
-  file: string;
-  /** Host pid of the namespace's pid 1; its /proc/<pid>/ns/{net,mnt} are entered. */
-  pid: number;
-  nsenter: string;
-}
-
-/**
- * RUNBOOK_STEP_NAMESPACE, checked: undefined when unset. The file is the twin's
- * (scripts/sandbox-lib/twin/operator.ts) and names the pid of its namespace; that
- * pid must still be the twin's, i.e. run exactly `bash <the init.sh beside the
- * file>`, in a network namespace that is not this process's. Anything else is a
- * UsageError naming the variable: a stale or foreign pid would run the steps
- * in the wrong place, and the network rule of a rehearsal would not hold.
- */
-export function stepNamespace(env: NodeJS.ProcessEnv = process.env): StepNamespace | undefined {
-  const value = env[STEP_NAMESPACE_VAR];
-  if (!value) return undefined;
-  const file = resolve(value);
-  const refuse = (
-    why: string,
-    todo = `start the sandbox again and eval "$(scripts/sandbox env)", or unset ${STEP_NAMESPACE_VAR} to run local steps on this machine`,
-  ) => new UsageError(`${STEP_NAMESPACE_VAR}=${value}: ${why}; ${todo}`);
-  if (process.platform !== 'linux')
-    throw refuse(
-      "local steps run in a Linux namespace (the lab twin's operator machine), and this is not Linux",
-      `unset ${STEP_NAMESPACE_VAR}`,
-    );
-  if (process.getuid?.() !== 0) {
-    throw refuse(
-      "entering the lab twin's operator namespace (nsenter) needs root",
-      `run the runbook as root, as the twin runs, or unset ${STEP_NAMESPACE_VAR} to run local steps on this machine`,
-    );
-  }
-  const nsenter = which.sync('nsenter', { nothrow: true });
-  if (!nsenter) throw refuse('nsenter (util-linux) is not installed', 'install util-linux');
-  let ns: { pid?: unknown; init?: unknown };
-  try {
-    ns = JSON.parse(readFileSync(file, 'utf8')) as typeof ns;
-  } catch (err) {
-    throw refuse(
-      `cannot read the lab twin's namespace file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
-    );
-  }
-  const init = join(dirname(file), 'init.sh');
-  const pid = Number(ns?.pid);
-  if (!Number.isInteger(pid) || pid <= 1 || ns.init !== init)
-    throw refuse('the file is not a lab twin namespace file (it names no pid and init.sh beside it)');
-  let argv: string[];
-  try {
-    argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-  } catch {
-    throw refuse(`process ${pid}, the lab twin's operator namespace, is gone`);
-  }
-  if (argv.length !== 2 || basename(argv[0]!) !== 'bash' || argv[1] !== init) {
-    const runs = argv.join(' ');
-    throw refuse(
-      `process ${pid} is not the lab twin's operator namespace of ${resolve(dirname(file), '..', '..')} (it runs ${runs.length > 100 ? `${runs.slice(0, 100)}…` : runs || 'nothing'})`,
-    );
-  }
-  let same: boolean;
-  try {
-    same = readlinkSync(`/proc/${pid}/ns/net`) === readlinkSync('/proc/self/ns/net');
-  } catch (err) {
-    throw refuse(`cannot read the namespaces of process ${pid} (${(err as NodeJS.ErrnoException).code})`);
-  }
-  if (same) throw refuse(`process ${pid} shares this machine's network namespace: it is not the twin's isolated one`);
-  return { file, pid, nsenter };
-}
-
-/**
- * zx's spawn, with bash started by `nsenter --net --mount` (no --fork: nsenter
- * execs bash in place, so the pid, process group, environment marks and
- * detached session are the ones the executor and the watchdog track). The
- * working directory is set again after entering: setns resets it to the root.
- */
-function spawnInNamespace(ns: StepNamespace): typeof spawn {
-  const wrapped = (command: string, args: readonly string[], options: SpawnOptions) => {
-    const shell = typeof options.shell === 'string' ? options.shell : 'bash';
-    const cwd = resolve(String(options.cwd ?? process.cwd()));
-    return spawn(
-      ns.nsenter,
-      [
-        `--net=/proc/${ns.pid}/ns/net`,
-        `--mount=/proc/${ns.pid}/ns/mnt`,
-        `--wd=${cwd}`,
-        '--',
-        shell,
-        '-c',
-        [command, ...args].join(' '),
-      ],
-      { ...options, cwd, shell: false },
-    );
-  };
-  return wrapped as unknown as typeof spawn;
 }

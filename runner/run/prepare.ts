@@ -87,7 +87,7 @@ export async function prepareSession(ctx: ProjectContext, source: RunSource, opt
   assertReachable(selected);
   // Local steps that must run in the twin's operator namespace: a stale or foreign one refuses the run now.
   if (selected.some((i) => i.targets.some((t) => t.kind === 'local'))) {
-    const { stepNamespace } = await import('../execute/local.ts');
+    const { stepNamespace } = await import('../execute/step-namespace.ts');
     stepNamespace();
   }
   const kube = guardContext(procedure, inventory, inventoryFile, opts.context, opts.assumeCluster);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it, vi } from 'vitest';
 import { UsageError } from '../../runner/errors.ts';
-import { stepNamespace } from '../../runner/execute/local.ts';
+import { stepNamespace } from '../../runner/execute/step-namespace.ts';
 import { stopProcesses, type ProcessRecord } from '../../scripts/sandbox-lib/processes.ts';
 import {
   CA_BUNDLES,
