@@ -2,7 +2,9 @@ import { hostname, userInfo } from 'node:os';
 import type { Inventory } from '../inventory/schema.ts';
 import type { Plan, StepInstance } from '../plan/plan.ts';
 import type { RunRecord, StepRecord } from '../record/schema.ts';
-import type { GitState } from '../git.ts';
+import { type GitState, gitState } from '../git.ts';
+import { recordFile } from '../record/store.ts';
+import type { RunSource } from './prepare.ts';
 import type { KubeView } from '../cluster/kubeconfig.ts';
 import { MASK } from '../secrets/mask.ts';
 import { stepFlagsOf } from '../format/step-flags.ts';
@@ -80,4 +82,20 @@ export function newRecord(args: {
       targets: [],
     })),
   };
+}
+
+/** A run's `open`: a new record of `runId` for the plan's selected steps, at its file under `dir`. */
+export function openNewRecord(root: string, dir: string, pageId: string, runId: string): RunSource['open'] {
+  return ({ plan, indices, inventory, kube }) => ({
+    record: newRecord({
+      runId,
+      plan,
+      inventory,
+      selected: new Set(indices),
+      git: gitState(root),
+      ...(kube ? { kube } : {}),
+      now: new Date(),
+    }),
+    file: recordFile(dir, pageId, runId),
+  });
 }

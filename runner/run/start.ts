@@ -8,18 +8,17 @@ import { assertForeignId, assertForeignRecords, isForeignFile } from '../project
 import { projectContext, type ProjectOptions } from '../project-context.ts';
 import { DEFAULT_INVENTORY } from '../inventory/load.ts';
 import { isSecretParam, MASK, secretMasker } from '../secrets/mask.ts';
-import { findRecord, newRunId, recordFile } from '../record/store.ts';
+import { findRecord, newRunId } from '../record/store.ts';
 import { statusHere } from '../record/view.ts';
 import type { RunRecord, StepRecord } from '../record/schema.ts';
 import type { KubeView } from '../cluster/kubeconfig.ts';
-import { gitState } from '../git.ts';
 import { findRunProcesses } from '../execute/process-group.ts';
 import { oneLine } from '../ui/escape.ts';
 import { EXIT, UsageError } from '../errors.ts';
 import { describePlan, planToJson } from '../ui/plan.ts';
 import { shellCommand } from '../ui/shell-quote.ts';
 import { printJson } from '../ui/json.ts';
-import { newRecord, operatorName } from './record.ts';
+import { openNewRecord, operatorName } from './record.ts';
 import { selectInstances } from './select.ts';
 import { executeSession, type Session } from './session.ts';
 import { assertSameUid } from './cluster-link.ts';
@@ -59,18 +58,7 @@ export async function startRun(ref: string, opts: RunOptions): Promise<number> {
           sets,
           paramEnv: process.env,
           select: (plan) => selectInstances(plan, opts),
-          open: ({ plan, indices, inventory, kube }) => ({
-            record: newRecord({
-              runId,
-              plan,
-              inventory,
-              selected: new Set(indices),
-              git: gitState(ctx.root),
-              ...(kube ? { kube } : {}),
-              now: new Date(),
-            }),
-            file: recordFile(dir, procedure.id, runId),
-          }),
+          open: openNewRecord(ctx.root, dir, procedure.id, runId),
           resumeCommand: resumeCommand(runId, opts),
         },
         opts,

@@ -3,20 +3,18 @@ import { rmSync } from 'node:fs';
 import { relative } from 'node:path';
 import pc from 'picocolors';
 import type { Procedure } from '../format/model.ts';
-import type { Plan } from '../plan/plan.ts';
-import { loadAll, resolveProcedure } from '../project.ts';
 import { projectContext, type ProjectContext, type ProjectOptions } from '../project-context.ts';
-import { newRunId, recordFile } from '../record/store.ts';
+import { newRunId } from '../record/store.ts';
 import type { StepRecord } from '../record/schema.ts';
 import { isFailure, stepTally } from '../record/view.ts';
-import { gitState } from '../git.ts';
 import { EXIT, UsageError } from '../errors.ts';
 import { oneLine } from '../ui/escape.ts';
 import { printJson } from '../ui/json.ts';
-import { newRecord } from './record.ts';
 import { executeSession, type Session } from './session.ts';
 import { prepareSession, sourceMasker, withMaskedErrors, type PrepareOptions } from './prepare.ts';
 import { resumeCommand } from './start.ts';
+import { openNewRecord } from './record.ts';
+import { checkIndices, selectPages } from './verify-select.ts';
 import {
   pageLine,
   summaryTable,
@@ -43,30 +41,6 @@ export interface VerifyOptions extends ProjectOptions {
   context?: string;
   /** The session's own output (step headers, step output, its summary) for every page. */
   verbose?: boolean;
-}
-
-/** Pages named on the command line, or every page with at least one check step. */
-export function selectPages(root: string, refs: readonly string[]): { pages: Procedure[]; named: boolean } {
-  if (refs.length === 0) {
-    const pages = loadAll(root).filter((p) => p.steps.some((s) => s.attrs.check));
-    if (pages.length === 0)
-      throw new UsageError(`no page under ${root}/src/content has a check step: nothing to verify`);
-    return { pages, named: false };
-  }
-  const seen = new Set<string>();
-  const pages: Procedure[] = [];
-  for (const ref of refs) {
-    const page = resolveProcedure(root, ref);
-    if (!page.steps.some((s) => s.attrs.check)) {
-      throw new UsageError(
-        `${page.file} has no check step: nothing to verify there (\`runbook show ${page.id}\` lists its steps)`,
-      );
-    }
-    if (seen.has(page.file)) continue;
-    seen.add(page.file);
-    pages.push(page);
-  }
-  return { pages, named: true };
 }
 
 export async function verifyPages(refs: readonly string[], opts: VerifyOptions): Promise<number> {
@@ -158,35 +132,9 @@ async function verifyPage(
   };
 
   const runId = newRunId(page.id);
-  // Check steps see the params as a run would (--set is not offered: a sweep has no per-page values).
-  const sets: Record<string, string> = {};
   let session: Session;
   try {
-    session = await withMaskedErrors(sourceMasker(page, sets, process.env), () =>
-      prepareSession(
-        ctx,
-        {
-          procedure: page,
-          sets,
-          paramEnv: process.env,
-          select: checkIndices,
-          open: ({ plan, indices, inventory, kube }) => ({
-            record: newRecord({
-              runId,
-              plan,
-              inventory,
-              selected: new Set(indices),
-              git: gitState(ctx.root),
-              ...(kube ? { kube } : {}),
-              now: new Date(),
-            }),
-            file: recordFile(dir, page.id, runId),
-          }),
-          resumeCommand: resumeCommand(runId, opts),
-        },
-        prepareOptions(opts),
-      ),
-    );
+    session = await openCheckSession(ctx, page, runId, dir, opts);
   } catch (err) {
     clearLive();
     if (!(err instanceof UsageError)) throw err;
@@ -210,6 +158,39 @@ async function verifyPage(
   }
   clearLive();
 
+  return {
+    result: { ...base, ...checkResults(session, runId), durationMs: Math.round(performance.now() - started) },
+    exitCode,
+  };
+}
+
+/** A page's session for its check steps only, with a new record (params as a run would see them; no --set in a sweep). */
+function openCheckSession(
+  ctx: ProjectContext,
+  page: Procedure,
+  runId: string,
+  dir: string,
+  opts: VerifyOptions,
+): Promise<Session> {
+  const sets: Record<string, string> = {};
+  return withMaskedErrors(sourceMasker(page, sets, process.env), () =>
+    prepareSession(
+      ctx,
+      {
+        procedure: page,
+        sets,
+        paramEnv: process.env,
+        select: checkIndices,
+        open: openNewRecord(ctx.root, dir, page.id, runId),
+        resumeCommand: resumeCommand(runId, opts),
+      },
+      prepareOptions(opts),
+    ),
+  );
+}
+
+/** How a page's checks ended, from its session's record. */
+function checkResults(session: Session, runId: string) {
   const { record } = session;
   const checks = session.indices.map((i) => record.steps[i - 1]!);
   // An interrupted check did not fail: it was stopped (and the sweep with it).
@@ -217,18 +198,13 @@ async function verifyPage(
   const tally = stepTally({ steps: checks });
   const interrupted = record.status === 'interrupted' || checks.some((s) => s.status === 'interrupted');
   return {
-    result: {
-      ...base,
-      outcome: interrupted ? 'interrupted' : failed.length ? 'failed' : 'passed',
-      checks: tally.total,
-      passed: tally.succeeded,
-      failed: failed.length,
-      runId,
-      record: shown(session.file),
-      durationMs: Math.round(performance.now() - started),
-      failures: failed.map(failedCheck),
-    },
-    exitCode,
+    outcome: (interrupted ? 'interrupted' : failed.length ? 'failed' : 'passed') as PageOutcome,
+    checks: tally.total,
+    passed: tally.succeeded,
+    failed: failed.length,
+    runId,
+    record: shown(session.file),
+    failures: failed.map(failedCheck),
   };
 }
 
@@ -242,22 +218,6 @@ function prepareOptions(opts: VerifyOptions): PrepareOptions {
     out: sessionStream(opts),
     ...(opts.context ? { context: opts.context } : {}),
   };
-}
-
-/** The plan indices of a page's check steps; a check that needs confirmation has no place in an unattended sweep. */
-export function checkIndices(plan: Plan): number[] {
-  const checks = plan.instances.filter((i) => i.step.attrs.check);
-  if (checks.length === 0) {
-    throw new UsageError('no check step in its plan with these params (a tab or a param left them out)');
-  }
-  const asking = checks.filter((i) => i.step.attrs.confirm);
-  if (asking.length) {
-    const list = asking.map((i) => `${i.id} (line ${i.step.position.start.line})`).join(', ');
-    throw new UsageError(
-      `check step${asking.length > 1 ? 's' : ''} ${list} need${asking.length > 1 ? '' : 's'} confirmation; run the page itself`,
-    );
-  }
-  return checks.map((i) => i.index);
 }
 
 function failedCheck(step: StepRecord): FailedCheck {
