@@ -2,7 +2,6 @@ import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Plan, StepInstance, Target } from '../plan/plan.ts';
 import type { RunRecord, StepRecord, StepStatus, TargetResult } from '../record/schema.ts';
-import { worstOf } from '../record/view.ts';
 import { applyScript, type ExecResult } from '../execute/types.ts';
 import { createApplyExecutor, type ApplyExecutor } from '../execute/apply.ts';
 import type { AppliedObject } from '../cluster/apply.ts';
@@ -10,10 +9,11 @@ import type { Executors } from '../execute/executors.ts';
 import { fanOut } from '../execute/fanout.ts';
 import { OutputTail } from '../execute/tail.ts';
 import type { Masker } from '../secrets/mask.ts';
-import { formatDuration, formatTimeout } from '../format/duration.ts';
-import { compileExpect, type ExpectMatcher } from '../format/expect.ts';
+import { formatDuration } from '../format/duration.ts';
+import { compileExpect } from '../format/expect.ts';
 import { readOnlyPrelude } from '../execute/readonly.ts';
 import type { Progress } from './progress.ts';
+import { finishStep, judge, type TargetOutcome, type Verdict } from './step-result.ts';
 
 /**
  * The run loop: step instances in plan order, each after its confirmation,
@@ -22,9 +22,6 @@ import type { Progress } from './progress.ts';
  */
 
 const RUNNING_MARK_MS = 250;
-/** Objects of an apply step kept in its record; a larger manifest keeps the count of the rest. */
-export const APPLIED_KEPT = 200;
-
 export interface LoopContext {
   root: string;
   plan: Plan;
@@ -130,13 +127,6 @@ function notRecorded(step: StepRecord, error: unknown): void {
   if (step.status === 'succeeded') step.status = 'interrupted';
   const why = `the run stopped: ${error instanceof Error ? error.message : String(error)}`;
   step.error = step.error ? `${step.error}; ${why}` : why;
-}
-
-interface TargetOutcome {
-  result: TargetResult;
-  tail: OutputTail;
-  /** A local apply step's objects, from its last attempt. */
-  applied?: AppliedObject[];
 }
 
 /**
@@ -265,62 +255,6 @@ async function runOnTarget(
 function stepScript(instance: StepInstance): string {
   const body = instance.step.kind === 'apply' ? applyScript(instance.step.code) : instance.step.code;
   return instance.step.attrs.check ? readOnlyPrelude() + body : body;
-}
-
-interface Verdict {
-  status: StepStatus;
-  error?: string;
-}
-
-function judge(r: ExecResult, timeoutMs: number, expect: ExpectMatcher | undefined): Verdict {
-  if (r.interrupted) return { status: 'interrupted' };
-  if (r.error) return { status: 'failed', error: r.error };
-  if (r.timedOut)
-    return { status: 'timed-out', error: `timed out after ${formatTimeout(timeoutMs)}; its processes were killed` };
-  if (r.exitCode !== 0)
-    return { status: 'failed', error: r.signal ? `killed by ${r.signal}` : `exit code ${r.exitCode}` };
-  if (expect && !expect.test(r.output))
-    return { status: 'failed', error: `the output did not match expect=/${expect.source}/` };
-  return { status: 'succeeded' };
-}
-
-/**
- * Folds target results into the step record. One target: its output is the
- * step's output. Several (a node fan-out): each target keeps its own output.
- */
-function finishStep(step: StepRecord, outcomes: TargetOutcome[], startedAt: Date): void {
-  const results = outcomes.map((o) => o.result);
-  // One severity order for the runner and the site (record/view.ts): a node that failed outranks one cut off.
-  const worst = worstOf(results)!;
-  if (outcomes.length === 1) {
-    step.output = outcomes[0]!.tail.text();
-    step.truncated = outcomes[0]!.tail.truncated;
-  } else {
-    for (const o of outcomes) Object.assign(o.result, { output: o.tail.text(), truncated: o.tail.truncated });
-  }
-  const endedAt = new Date();
-  Object.assign(step, {
-    status: worst.status,
-    exitCode: worst.exitCode,
-    attempts: Math.max(...results.map((r) => r.attempts)),
-    durationMs: endedAt.getTime() - startedAt.getTime(),
-    endedAt: endedAt.toISOString(),
-    targets: results,
-  });
-  if (worst.error) step.error = outcomes.length > 1 ? `${worst.target}: ${worst.error}` : worst.error;
-  const applied = outcomes.flatMap((o) => o.applied ?? []);
-  if (outcomes.some((o) => o.applied)) {
-    // Capped like the output tail: the failures first (they are what a reader needs), then the rest in order.
-    const kept =
-      applied.length <= APPLIED_KEPT
-        ? applied
-        : [...applied.filter((o) => o.result === 'failed'), ...applied.filter((o) => o.result !== 'failed')].slice(
-            0,
-            APPLIED_KEPT,
-          );
-    step.applied = kept;
-    if (applied.length > kept.length) step.appliedOmitted = applied.length - kept.length;
-  }
 }
 
 function targetName(target: Target): string {

@@ -10,7 +10,7 @@ import { createExecutors } from '../execute/executors.ts';
 import type { Masker } from '../secrets/mask.ts';
 import { formatDuration } from '../format/duration.ts';
 import { EXIT, UsageError } from '../errors.ts';
-import { createProgress, guardTerminal, summaryTable, STATUS_STYLE } from './progress.ts';
+import { createProgress, guardTerminal, type Progress, STATUS_STYLE, summaryTable } from './progress.ts';
 import { askToRun } from './confirm.ts';
 import { runSteps, type LoopOutcome } from './loop.ts';
 import type { ClusterLink } from './cluster-link.ts';
@@ -96,17 +96,7 @@ export async function executeSession(s: Session): Promise<number> {
     onDisk = true;
   };
 
-  let stoppedBy: NodeJS.Signals | undefined;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stoppedBy === undefined) {
-      stoppedBy = signal;
-      progress.note(`${signal}: stopping the running step (SIGINT, then SIGTERM and SIGKILL if it does not exit)…`);
-      controller.abort();
-    } else progress.note('still stopping…');
-  };
-  for (const sig of SIGNALS) process.on(sig, onSignal);
-  // EIO on our own output means the terminal is gone, as a SIGHUP does.
-  const unguard = guardTerminal([process.stdout, process.stderr], () => onSignal('SIGHUP'));
+  const stop = stopOnSignals(progress, controller);
   const releaseOnExit = () => lock.release();
   process.once('exit', releaseOnExit);
 
@@ -151,7 +141,7 @@ export async function executeSession(s: Session): Promise<number> {
     progress.close();
     record.status = outcome.status;
     // Also after a failure or Ctrl-C: what the cluster looks like now is the evidence a review needs most.
-    await cluster.after(stoppedBy !== undefined);
+    await cluster.after(stop.by() !== undefined);
     record.endedAt = new Date().toISOString();
     try {
       save();
@@ -160,8 +150,7 @@ export async function executeSession(s: Session): Promise<number> {
       if (writeFailure === undefined) noteFailure(err);
     } finally {
       await executors.close();
-      for (const sig of SIGNALS) process.off(sig, onSignal);
-      unguard();
+      stop.dispose();
       process.off('exit', releaseOnExit);
       await cluster.release();
       lock.release();
@@ -169,7 +158,31 @@ export async function executeSession(s: Session): Promise<number> {
     }
   }
   if (writeFailure) throw new UsageError(writeFailureLine(writeFailure, onDisk ? s.file : undefined, s.resumeCommand));
-  return reportOutcome(s, out, outcome, stoppedBy);
+  return reportOutcome(s, out, outcome, stop.by());
+}
+
+/**
+ * Ctrl-C, SIGTERM, SIGHUP and a closed terminal (EIO on our own output) abort the run's controller,
+ * once: the running step is stopped gracefully and no later step starts. `by()` is the first signal.
+ */
+function stopOnSignals(progress: Progress, controller: AbortController) {
+  let stoppedBy: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stoppedBy === undefined) {
+      stoppedBy = signal;
+      progress.note(`${signal}: stopping the running step (SIGINT, then SIGTERM and SIGKILL if it does not exit)…`);
+      controller.abort();
+    } else progress.note('still stopping…');
+  };
+  for (const sig of SIGNALS) process.on(sig, onSignal);
+  const unguard = guardTerminal([process.stdout, process.stderr], () => onSignal('SIGHUP'));
+  return {
+    by: () => stoppedBy,
+    dispose() {
+      for (const sig of SIGNALS) process.off(sig, onSignal);
+      unguard();
+    },
+  };
 }
 
 /** The run's last words: the summary table, how it ended, what to do next; returns the exit code. */

@@ -1,8 +1,7 @@
-import { spawn, spawnSync, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
-import { StringDecoder } from 'node:string_decoder';
 import { MAX_TIMER_MS, type ExecRequest, type ExecResult, type Executor } from '../types.ts';
 import { OutputTail } from '../tail.ts';
 import { createWatchdog, type Watchdog } from '../watchdog.ts';
@@ -10,7 +9,8 @@ import { enforcedOptions, remoteCommand, type NodeTarget, type SshSettings } fro
 import { ControlDir, removeStaleControlDirs } from './control-dir.ts';
 import { explainSshFailure, explainSudoFailure } from './errors.ts';
 import { knownHostsFile } from './resolve.ts';
-import { markers, remoteScript, REMOTE_KILL_GRACE_S } from './script.ts';
+import { type Channel, readChannel } from './channel.ts';
+import { remoteScript, REMOTE_KILL_GRACE_S } from './script.ts';
 
 export interface SshExecutorOptions extends SshSettings {
   /** Share one authenticated connection per node for the whole run (ControlMaster). Default true. */
@@ -162,55 +162,6 @@ function startClient(ctx: SshContext, target: NodeTarget, config: string) {
   // The remote side may be gone already; a failed write is reported through the exit code.
   child.stdin.on('error', () => {});
   return child;
-}
-
-interface Channel {
-  /** The wrapper said it started: ssh connected and sudo/bash ran. */
-  started(): boolean;
-  /** The step's exit code, once the wrapper reported it. */
-  exit(): number | undefined;
-  /** ssh's, sudo's and the wrapper's own lines (capped). */
-  stderr(): string;
-  onExit?: () => void;
-  end(): void;
-}
-
-/** Step output comes on stdout; the channel's stderr carries only ssh's, sudo's and the wrapper's lines. */
-function readChannel(child: ChildProcessWithoutNullStreams, nonce: string, show: (text: string) => void): Channel {
-  const mark = markers(nonce);
-  const out = new StringDecoder('utf8');
-  const err = new StringDecoder('utf8');
-  let stderr = '';
-  let partial = '';
-  let started = false;
-  let exit: number | undefined;
-  const channel: Channel = {
-    started: () => started,
-    exit: () => exit,
-    stderr: () => stderr,
-    end() {
-      show(out.end());
-      lines(err.end(), true);
-    },
-  };
-  const lines = (text: string, final = false) => {
-    const all = (partial + text).split('\n');
-    partial = final ? '' : all.pop()!;
-    for (const line of all) {
-      const m = mark.parse(line);
-      if (m === 'started') started = true;
-      else if (m !== undefined) {
-        exit = m;
-        channel.onExit?.();
-      } else if (line || !final) {
-        if (stderr.length < 64 * 1024) stderr += `${line}\n`;
-        show(`${line}\n`);
-      }
-    }
-  };
-  child.stdout.on('data', (d: Buffer) => show(out.write(d)));
-  child.stderr.on('data', (d: Buffer) => lines(err.write(d)));
-  return channel;
 }
 
 /**
