@@ -1,7 +1,8 @@
 import type { Diagnostic } from '../../format/model.ts';
 import { analyseShell } from '../../shell/analyse.ts';
 import { namesFile } from '../../shell/patterns.ts';
-import { matchesWrite, MUTATING, readOnlyToolOf, refusedVerb } from '../../shell/readonly.ts';
+import { readOnlyToolOf, refusedVerb } from '../../shell/readonly.ts';
+import { matchesWrite, MUTATING } from '../../shell/writes.ts';
 import type { StepRule } from '../types.ts';
 import { findDestructive, hops } from './destructive.ts';
 
