@@ -250,42 +250,36 @@ async function startAll(
   if (certs.status !== 0) throw new Error(`generating certificates failed: ${certs.stderr || certs.error?.message}`);
   log('certificates generated');
 
-  const start = (
-    name: string,
-    bin: string,
-    args: () => string[],
-    health: () => Promise<ProbeResult>,
-    newPorts: () => Promise<void>,
-    port?: () => number,
-  ) => startComponent(state, name, bin, args, health, newPorts, port, join(logs, `${name}.log`), timeoutMs, signal);
+  const start = (spec: ComponentSpec) =>
+    startComponent(spec, { state, logFile: join(logs, `${spec.name}.log`), timeoutMs, ...(signal ? { signal } : {}) });
 
   // etcd
   [state.ports.etcdClient, state.ports.etcdPeer] = await freePortPair();
-  await start(
-    'etcd',
-    bins.sandbox,
-    () => [
+  await start({
+    name: 'etcd',
+    bin: bins.sandbox,
+    args: () => [
       'etcd',
       `--data-dir=${join(dir, 'etcd')}`,
       `--listen-client-url=http://127.0.0.1:${state.ports.etcdClient}`,
       `--listen-peer-url=http://127.0.0.1:${state.ports.etcdPeer}`,
     ],
-    () => probe(`http://127.0.0.1:${state.ports.etcdClient}/health`),
-    async () => {
+    health: () => probe(`http://127.0.0.1:${state.ports.etcdClient}/health`),
+    newPorts: async () => {
       [state.ports.etcdClient, state.ports.etcdPeer] = await freePortPair();
       rmSync(join(dir, 'etcd'), { recursive: true, force: true });
     },
-    () => state.ports.etcdClient,
-  );
+    port: () => state.ports.etcdClient,
+  });
   log(`etcd started (127.0.0.1:${state.ports.etcdClient})`);
 
   // kube-apiserver
   state.ports.apiserver = await freePort();
   const saIssuer = 'https://kubernetes.default.svc.cluster.local';
-  await start(
-    'kube-apiserver',
-    bins.sandbox,
-    () => [
+  await start({
+    name: 'kube-apiserver',
+    bin: bins.sandbox,
+    args: () => [
       'kube-apiserver',
       `--etcd-servers=http://127.0.0.1:${state.ports.etcdClient}`,
       '--bind-address=127.0.0.1',
@@ -312,12 +306,12 @@ async function startAll(
       // without it nothing listens and the dial is refused locally.
       '--kubelet-preferred-address-types=InternalIP',
     ],
-    () => probe(`https://127.0.0.1:${state.ports.apiserver}/readyz`, tls),
-    async () => {
+    health: () => probe(`https://127.0.0.1:${state.ports.apiserver}/readyz`, tls),
+    newPorts: async () => {
       state.ports.apiserver = await freePort();
     },
-    () => state.ports.apiserver,
-  );
+    port: () => state.ports.apiserver,
+  });
   state.server = `https://127.0.0.1:${state.ports.apiserver}`;
   writeKubeconfig(state.kubeconfig, pki, state.server, inv.clusterName, inv.context);
   writeState(state);
@@ -332,10 +326,10 @@ async function startAll(
     '--leader-elect=false',
   ];
   [state.ports.controllerManager, state.ports.scheduler] = await freePortPair();
-  await start(
-    'kube-controller-manager',
-    bins.sandbox,
-    () => [
+  await start({
+    name: 'kube-controller-manager',
+    bin: bins.sandbox,
+    args: () => [
       'kube-controller-manager',
       ...kcArgs,
       `--secure-port=${state.ports.controllerManager}`,
@@ -351,28 +345,28 @@ async function startAll(
       // Pod CIDRs are set on the Node objects we create, as K3s's would be.
       '--allocate-node-cidrs=false',
     ],
-    () => probe(`https://127.0.0.1:${state.ports.controllerManager}/healthz`),
-    async () => {
+    health: () => probe(`https://127.0.0.1:${state.ports.controllerManager}/healthz`),
+    newPorts: async () => {
       state.ports.controllerManager = await freePort();
     },
-    () => state.ports.controllerManager,
-  );
+    port: () => state.ports.controllerManager,
+  });
   log('kube-controller-manager started');
-  await start(
-    'kube-scheduler',
-    bins.sandbox,
-    () => [
+  await start({
+    name: 'kube-scheduler',
+    bin: bins.sandbox,
+    args: () => [
       'kube-scheduler',
       ...kcArgs,
       `--secure-port=${state.ports.scheduler}`,
       `--cert-dir=${join(dir, 'kube-scheduler')}`,
     ],
-    () => probe(`https://127.0.0.1:${state.ports.scheduler}/healthz`),
-    async () => {
+    health: () => probe(`https://127.0.0.1:${state.ports.scheduler}/healthz`),
+    newPorts: async () => {
       state.ports.scheduler = await freePort();
     },
-    () => state.ports.scheduler,
-  );
+    port: () => state.ports.scheduler,
+  });
   log('kube-scheduler started');
 
   // kwok: the simulated kubelets of the Node objects created below. Without the twin it
@@ -390,13 +384,13 @@ async function startAll(
     '--node-lease-duration-seconds=40',
   ];
   const pods = podsServed ? await startPodsKubelet(state, inv, kwokArgs) : undefined;
-  const kwok = await start(
-    'kwok',
-    pods?.bin ?? bins.kwok,
-    () => pods?.args ?? kwokArgs,
-    pods?.healthy ?? (async () => ({ ok: true, detail: 'started' })),
-    async () => {},
-  );
+  const kwok = await start({
+    name: 'kwok',
+    bin: pods?.bin ?? bins.kwok,
+    args: () => pods?.args ?? kwokArgs,
+    health: pods?.healthy ?? (async () => ({ ok: true, detail: 'started' })),
+    newPorts: async () => {},
+  });
   if (pods) {
     await pods.forwardNodes();
     log(
@@ -523,18 +517,29 @@ function ownsListenerOn(pid: number, address: string, port: number): boolean {
   }
 }
 
-async function startComponent(
-  state: SandboxState,
-  name: string,
-  bin: string,
-  args: () => string[],
-  health: () => Promise<ProbeResult>,
-  newPorts: () => Promise<void>,
-  port: (() => number) | undefined,
-  logFile: string,
-  timeoutMs: number,
-  signal?: AbortSignal,
-): Promise<Started> {
+/** One process of the control plane: how to start it, how to tell it is up, what to do when its port was taken. */
+interface ComponentSpec {
+  name: string;
+  bin: string;
+  /** Its arguments, asked again on every attempt (a retry gets fresh ports). */
+  args: () => string[];
+  health: () => Promise<ProbeResult>;
+  /** Picks new ports (and clears what the failed attempt left) before a retry after "address already in use". */
+  newPorts: () => Promise<void>;
+  /** The port it must be the one listening on: a healthy answer from another sandbox's process does not count. */
+  port?: () => number;
+}
+
+interface StartContext {
+  state: SandboxState;
+  logFile: string;
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+async function startComponent(spec: ComponentSpec, ctx: StartContext): Promise<Started> {
+  const { name, bin, args, health, newPorts, port } = spec;
+  const { state, logFile, timeoutMs, signal } = ctx;
   for (let attempt = 1; ; attempt++) {
     signal?.throwIfAborted();
     const proc = startProcess(name, bin, args(), logFile, state.stateDir);
