@@ -6,6 +6,7 @@ import starlightLinksValidator from 'starlight-links-validator';
 import { siteConfig } from './src/site.config.ts';
 import { stepBadges } from './src/plugins/step-badges.ts';
 import { internalLinks } from './src/plugins/internal-links.ts';
+import { baseLinks, normalizeBase, withBase } from './src/plugins/base-links.ts';
 import { labSidebar } from './src/lib/sidebar.ts';
 
 process.env.ASTRO_TELEMETRY_DISABLED ??= '1';
@@ -22,13 +23,18 @@ const plain = process.env.SITE_PLAIN === '1';
 /** Build warnings known to be harmless (see the toolchain notes); everything else is shown. */
 const HARMLESS = [/use astro:head-inject/, /Module level directives cause errors when bundled/];
 
+// GitHub Pages serves a project site under /<repo>/: the workflow passes configure-pages' origin and
+// base path (`/<repo>`, no trailing slash). Unset or empty (local builds, tests, pull requests) is /.
+const base = normalizeBase(process.env.SITE_BASE);
+
 export default defineConfig({
-  // GitHub Pages serves the site under /<repo>/: the workflow passes configure-pages' origin and base path.
-  // Unset or empty (local builds, tests, pull requests) keeps the site at / as before.
   site: process.env.SITE_URL || siteConfig.url,
-  base: process.env.SITE_BASE || '/',
+  base,
   trailingSlash: 'always',
   integrations: [
+    // Content links are written from the root; this puts the base in front of them. Before starlight():
+    // the links validator Starlight adds must read them with the base in place. A no-op at /.
+    baseLinks(),
     // Before starlight(): it registers its Markdown transform first.
     mermaid({ theme: 'default', autoTheme: true, enableLog: false }),
     starlight({
@@ -57,8 +63,12 @@ export default defineConfig({
       sidebar: labSidebar(),
       plugins: [
         // ADR, run and weekend-overview pages are custom routes the validator cannot see; internalLinks() checks them.
+        // Both spellings: content links reach it with the base baseLinks() gave them, frontmatter ones (the
+        // landing's hero actions, which Hero.astro prefixes when it renders them) without.
         starlightLinksValidator({
-          exclude: ['/adrs/', '/adrs/**', '/runs/', '/runs/**', '/weekends/'],
+          exclude: ['/adrs/', '/adrs/**', '/runs/', '/runs/**', '/weekends/'].flatMap((p) => [
+            ...new Set([p, withBase(p, base)]),
+          ]),
           errorOnRelativeLinks: false,
           failOnError: failOnBrokenLinks,
         }),

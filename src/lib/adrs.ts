@@ -1,5 +1,6 @@
 import { getCollection, type CollectionEntry } from 'astro:content';
 import { adrUrl } from './pages.ts';
+import { siteLink } from './site-root.ts';
 
 /**
  * ADRs with their links resolved in both directions: an ADR that another one
@@ -58,7 +59,7 @@ function relatedLink(
 ): { label: string; url: string; adr?: string } {
   const clean = ref.replace(/^\/|\/$/g, '').replace(/^adrs\//, '');
   if (adrSlugs.has(clean) || /^\d{3,4}-/.test(clean)) return { label: adrLabel(clean), url: adrUrl(clean), adr: clean };
-  return { label: docTitles.get(clean) ?? clean, url: `/${clean}/` };
+  return { label: docTitles.get(clean) ?? clean, url: siteLink(`/${clean}/`) };
 }
 
 /** A Mermaid flowchart of supersedes (solid) and related (dotted) links between ADRs. */

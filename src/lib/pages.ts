@@ -1,6 +1,7 @@
 import { getCollection } from 'astro:content';
 import type { Procedure } from '../../runner/format/model.ts';
 import { procedureOfEntry } from './procedures.ts';
+import { siteLink } from './site-root.ts';
 
 /**
  * Every page that carries steps (runbooks, weekend plans, ADRs with validation
@@ -25,7 +26,7 @@ export function procedurePages(): Promise<Map<string, ProcedurePage>> {
       const procedure = procedureOfEntry(entry);
       if (procedure && (procedure.steps.length > 0 || procedure.kind === 'runbook')) {
         const section = entry.data.weekend ? 'weekend' : procedure.kind === 'runbook' ? 'runbook' : 'page';
-        pages.set(procedure.id, { url: `/${entry.id}/`, title: entry.data.title, procedure, section });
+        pages.set(procedure.id, { url: siteLink(`/${entry.id}/`), title: entry.data.title, procedure, section });
       }
     }
     for (const entry of await getCollection('adrs')) {
@@ -39,5 +40,5 @@ export function procedurePages(): Promise<Map<string, ProcedurePage>> {
 }
 
 export function adrUrl(slug: string): string {
-  return `/adrs/${slug}/`;
+  return siteLink(`/adrs/${slug}/`);
 }

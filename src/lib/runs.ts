@@ -1,4 +1,5 @@
 import { getCollection, type CollectionEntry } from 'astro:content';
+import { siteLink } from './site-root.ts';
 import { hereOnThisHost, viewRun, type RunView } from '../../runner/record/view.ts';
 
 /**
@@ -34,7 +35,7 @@ export function allRuns(): Promise<Run[]> {
 }
 
 export function runUrl(id: string): string {
-  return `/runs/${id}/`;
+  return siteLink(`/runs/${id}/`);
 }
 
 /** Runs of one procedure, newest first. */

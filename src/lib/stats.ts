@@ -5,6 +5,7 @@ import { allRuns, type Run } from './runs.ts';
 import { procedurePages, type ProcedurePage } from './pages.ts';
 import { inventory } from './inventory.ts';
 import { BUILT_AT } from './format.ts';
+import { siteLink } from './site-root.ts';
 import {
   daysSince,
   finishedAt,
@@ -78,7 +79,7 @@ async function computeStats() {
 
   const weekends = docs
     .filter((d) => d.data.weekend)
-    .map((d) => ({ url: `/${d.id}/`, title: d.data.title, weekend: d.data.weekend! }))
+    .map((d) => ({ url: siteLink(`/${d.id}/`), title: d.data.title, weekend: d.data.weekend! }))
     .sort((a, b) => a.weekend.number - b.weekend.number);
 
   const finished = runs.filter((r) => r.status !== 'running');
@@ -129,7 +130,7 @@ async function computeStats() {
     lastRehearsed: rehearsed ? { run: rehearsed, days: days(rehearsed) } : undefined,
     incidents: docs
       .filter((d) => d.data.incident)
-      .map((d) => ({ url: `/${d.id}/`, title: d.data.title, incident: d.data.incident! }))
+      .map((d) => ({ url: siteLink(`/${d.id}/`), title: d.data.title, incident: d.data.incident! }))
       .sort((a, b) => b.incident.date.localeCompare(a.incident.date)),
     pages,
   };

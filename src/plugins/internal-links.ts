@@ -3,20 +3,27 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import type { AstroIntegration } from 'astro';
 import { globSync } from 'tinyglobby';
+import { normalizeBase } from './base-links.ts';
 
 /**
  * Fails the build when a page links to an internal URL that was not built.
  * starlight-links-validator checks Markdown links between docs pages but cannot
  * see custom routes (ADR and run pages) nor links our components render; this
- * checks every `<a href>` in the final HTML, whatever produced it.
+ * checks every `<a href>` in the final HTML, whatever produced it. Under a base path
+ * (`/<repo>/` on GitHub Pages) a link must point under it: one from the bare root
+ * would leave the site, so it is reported too.
  */
 export function internalLinks({ fail = true }: { fail?: boolean } = {}): AstroIntegration {
+  let base = '/';
   return {
     name: 'internal-links',
     hooks: {
+      'astro:config:done': ({ config }) => {
+        base = config.base;
+      },
       'astro:build:done': ({ dir, logger }) => {
         const root = fileURLToPath(dir);
-        const broken = findBrokenLinks(root);
+        const broken = findBrokenLinks(root, base);
         if (broken.length === 0) {
           logger.info('every internal link resolves');
           return;
@@ -31,24 +38,28 @@ export function internalLinks({ fail = true }: { fail?: boolean } = {}): AstroIn
 }
 
 export interface BrokenLink {
-  /** The page's URL path. */
+  /** The page's URL path, base included. */
   page: string;
   href: string;
 }
 
 const HREF = /<a\b[^>]*?\shref="([^"]*)"/g;
 
-export function findBrokenLinks(distDir: string): BrokenLink[] {
+/** Links in the HTML under `distDir` that miss a built file; `base` is the URL path the build is served under. */
+export function findBrokenLinks(distDir: string, base = '/'): BrokenLink[] {
+  const root = normalizeBase(base);
   const broken: BrokenLink[] = [];
   // One listing of the build instead of a stat per link: pages repeat the sidebar's hundreds of links.
   const built = new Set(globSync('**/*', { cwd: distDir, dot: true }));
   const builds = (path: string) => {
-    const rel = path.replace(/^\/+/, '');
+    // dist/ holds the site without its base: /home-lab/x/ is dist/x/index.html.
+    if (!`${path}/`.startsWith(root)) return false;
+    const rel = path.slice(root.length);
     return built.has(rel) || built.has(`${rel === '' ? '' : rel.replace(/\/?$/, '/')}index.html`);
   };
   const htmlFiles = [...built].filter((f) => f.endsWith('.html'));
   for (const file of htmlFiles) {
-    const page = `/${file.replace(/(^|\/)index\.html$/, '$1').replace(/\.html$/, '/')}`;
+    const page = `${root}${file.replace(/(^|\/)index\.html$/, '$1').replace(/\.html$/, '/')}`;
     const html = readFileSync(join(distDir, file), 'utf8');
     for (const [, raw] of html.matchAll(HREF)) {
       const href = decodeEntities(raw!);
