@@ -34,9 +34,11 @@ export function registerInit(program: Command) {
     jsonOption(),
   )
     .option('--keep-inventory', 'leave src/content/lab/inventory.yaml as it is')
-    .option(
-      '--examples <keep|remove>',
-      "keep or remove the example lab's pages and run history (required without a terminal)",
+    .addOption(
+      new Option(
+        '--examples <keep|remove>',
+        "keep or remove the example lab's pages and run history (required without a terminal)",
+      ).choices(['keep', 'remove']),
     )
     .option('--yes', 'delete the example content without asking')
     .option('--dry-run', 'write nothing; print what would change')

@@ -17,6 +17,7 @@ import {
   MINIMAL_RUNBOOKS_INDEX,
   minimalLanding,
   RUNBOOKS_INDEX,
+  RUNS_FOLDER,
   removeEmptyFolders,
 } from './examples.ts';
 import { buildInventory, inventoryText, K3S_VERSION, parseNodeFlag, type InventorySource } from './inventory-file.ts';
@@ -75,8 +76,6 @@ export async function runInit(opts: InitOptions, ask: Asker): Promise<InitPlan> 
   const site = await siteAnswers(root, opts, ask, notes);
   const inventory = opts.keepInventory ? undefined : await inventoryAnswers(opts, ask);
   const examples = opts.examples ?? (await examplesAnswer(ask));
-  if (examples !== undefined && examples !== 'keep' && examples !== 'remove')
-    throw new UsageError(`--examples ${examples}: expected keep or remove`);
   const content = examples === 'remove' ? exampleContent(root) : { pages: [], records: [] };
   const deleting = content.pages.length + content.records.length;
   ask.finish();
@@ -87,6 +86,11 @@ export async function runInit(opts: InitOptions, ask: Asker): Promise<InitPlan> 
   if (inventory) {
     const planned = await planInventory(root, inventory.source, opts, notes);
     if (planned) changes.push(planned);
+    if (planned && examples === 'keep')
+      notes.push(
+        "the example runbooks name the example lab's nodes and cluster: `runbook check --strict` lists each one your " +
+          'inventory lacks; adapt those pages, or run `runbook init --examples remove`',
+      );
   }
   if (deleting > 0) {
     changes.push(
@@ -103,15 +107,17 @@ export async function runInit(opts: InitOptions, ask: Asker): Promise<InitPlan> 
         changes.push({ file, action: old === undefined ? 'create' : 'update', detail: 'minimal', text });
     }
   }
-  if (examples === 'keep' && inventory)
-    notes.push(
-      "the example runbooks name the example lab's nodes and cluster: `runbook check --strict` lists each one your " +
-        'inventory lacks; adapt those pages, or run `runbook init --examples remove`',
-    );
-
   if (deleting > 0 && !opts.dryRun && !opts.yes) {
-    const list = describeContent(content).map((l) => `  ${l}`);
-    ask.note(`--examples remove deletes:\n${list.join('\n')}`);
+    const folders = new Map<string, number>();
+    for (const f of [...content.pages, ...content.records]) {
+      const folder = content.records.includes(f) ? `${RUNS_FOLDER}/*/` : `${dirname(f)}/`;
+      folders.set(folder, (folders.get(folder) ?? 0) + 1);
+    }
+    const list = [...folders].map(([folder, n]) => `  ${folder} (${n} file${n === 1 ? '' : 's'})`);
+    ask.note(
+      `--examples remove deletes ${describeContent(content).join(', ')}:\n${list.join('\n')}\n` +
+        '(--dry-run lists every file)',
+    );
     const ok = await ask.confirm({ flag: '--yes', message: `Delete these ${deleting} files?` });
     ask.finish();
     if (!ok)
