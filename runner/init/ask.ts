@@ -22,6 +22,8 @@ export interface Asker {
   /** A yes/no question; false without a terminal (the flag is listed as missing). */
   confirm(q: { flag: string; message: string; initial?: boolean }): Promise<boolean>;
   note(message: string): void;
+  /** Whether an answer is missing already (then finish() will throw). */
+  pending(): boolean;
   /** Throws the one error naming every flag still missing. */
   finish(): void;
 }
@@ -57,6 +59,7 @@ export function terminalAsker(output: NodeJS.WriteStream = process.stderr): Aske
     confirm: async (q) =>
       answer<boolean>((await lib).confirm({ message: q.message, initialValue: q.initial ?? false, output })),
     note: (message) => output.write(`${message}\n`),
+    pending: () => false,
     finish: () => {},
   };
 }
@@ -76,6 +79,7 @@ export function flagsOnlyAsker(): Asker {
       return false;
     },
     note: () => {},
+    pending: () => missing.length > 0,
     finish: () => {
       if (missing.length === 0) return;
       throw new UsageError(

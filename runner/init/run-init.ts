@@ -78,7 +78,23 @@ export async function runInit(opts: InitOptions, ask: Asker): Promise<InitPlan> 
   const examples = opts.examples ?? (await examplesAnswer(ask));
   const content = examples === 'remove' ? exampleContent(root) : { pages: [], records: [] };
   const deleting = content.pages.length + content.records.length;
+  let confirmed = true;
+  if (deleting > 0 && !opts.dryRun && !opts.yes) {
+    const folders = new Map<string, number>();
+    for (const f of [...content.pages, ...content.records]) {
+      const folder = content.records.includes(f) ? `${RUNS_FOLDER}/*/` : `${dirname(f)}/`;
+      folders.set(folder, (folders.get(folder) ?? 0) + 1);
+    }
+    const list = [...folders].map(([folder, n]) => `  ${folder} (${n} file${n === 1 ? '' : 's'})`);
+    ask.note(
+      `--examples remove deletes ${describeContent(content).join(', ')}:\n${list.join('\n')}\n` +
+        '(--dry-run lists every file)',
+    );
+    confirmed = await ask.confirm({ flag: '--yes', message: `Delete these ${deleting} files?` });
+  }
   ask.finish();
+  if (!confirmed)
+    throw new UsageError('init: the example content stays (deleting it was not confirmed); nothing was written');
 
   const changes: Change[] = [];
   const siteChange = planSite(root, site!);
@@ -106,22 +122,6 @@ export async function runInit(opts: InitOptions, ask: Asker): Promise<InitPlan> 
       if (old !== text)
         changes.push({ file, action: old === undefined ? 'create' : 'update', detail: 'minimal', text });
     }
-  }
-  if (deleting > 0 && !opts.dryRun && !opts.yes) {
-    const folders = new Map<string, number>();
-    for (const f of [...content.pages, ...content.records]) {
-      const folder = content.records.includes(f) ? `${RUNS_FOLDER}/*/` : `${dirname(f)}/`;
-      folders.set(folder, (folders.get(folder) ?? 0) + 1);
-    }
-    const list = [...folders].map(([folder, n]) => `  ${folder} (${n} file${n === 1 ? '' : 's'})`);
-    ask.note(
-      `--examples remove deletes ${describeContent(content).join(', ')}:\n${list.join('\n')}\n` +
-        '(--dry-run lists every file)',
-    );
-    const ok = await ask.confirm({ flag: '--yes', message: `Delete these ${deleting} files?` });
-    ask.finish();
-    if (!ok)
-      throw new UsageError('init: the example content stays (deleting it was not confirmed); nothing was written');
   }
   if (!opts.dryRun) apply(root, changes);
   return { root, changes, notes, dryRun: opts.dryRun === true };
@@ -262,7 +262,8 @@ async function inventoryAnswers(opts: InitOptions, ask: Asker): Promise<{ source
         message: `Read the nodes from context "${view.context}" (${view.server})?`,
         initial: true,
       }));
-    if (use) return { source: { kind: 'cluster', facts: await readClusterFacts(view) } };
+    // Answers already missing fail the run anyway: no cluster is asked for nothing.
+    if (use) return ask.pending() ? undefined : { source: { kind: 'cluster', facts: await readClusterFacts(view) } };
   }
   const answer = await ask.text({
     flag: '--node name=address[:roles]',

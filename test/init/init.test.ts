@@ -73,6 +73,12 @@ describe('runbook init on a copy of the checkout', () => {
       expect(r.stderr).toContain(flag);
     expect(r.stderr).toContain('Nothing was written.');
     expect(r.stdout).toBe('');
+    // Every missing answer at once, the deletion's confirmation too.
+    const remove = init(copy.root, ['--node', 'a=10.0.0.1', '--k3s-version', 'v1.34.3+k3s1', '--examples', 'remove']);
+    expect(remove.code).toBe(2);
+    expect(remove.stderr).toContain('--owner <name>');
+    expect(remove.stderr).toMatch(/--yes \(Delete these \d+ files\)/);
+    expect(remove.stderr).not.toContain('--node');
     expect(contentState(copy.root)).toEqual(before);
   });
 
