@@ -72,7 +72,9 @@ export function loadSiteFile(root = process.cwd(), file = SITE_FILE): LoadedSite
   try {
     text = readRegularFile(resolve(root, file)).toString('utf8');
   } catch (err) {
-    throw new UsageError(`${file}: cannot read the site settings: ${readProblem(err)}. Run \`runbook init\`.`);
+    throw new UsageError(
+      `${file}: cannot read the site settings: ${readProblem(err)}. Restore it (\`git checkout -- ${file}\`), then run \`runbook init\`.`,
+    );
   }
   return { file, text, ...parseSiteFile(text, file) };
 }

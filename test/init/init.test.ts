@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { globSync } from 'tinyglobby';
@@ -168,6 +168,12 @@ describe('runbook init on a copy of the checkout', () => {
   });
 
   it('--examples remove --yes leaves a minimal site that passes check --strict, and a re-run changes nothing', () => {
+    // A page `runbook import` wrote is the operator's, not the example's: it stays.
+    mkdirSync(join(copy.root, 'src/content/docs/runbooks/imported'));
+    writeFileSync(
+      join(copy.root, 'src/content/docs/runbooks/imported/mine.mdx'),
+      '---\ntitle: Mine\n---\n\nMy notes.\n',
+    );
     const r = init(copy.root, [...ANSWERS, '--examples', 'remove', '--yes']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -179,6 +185,7 @@ describe('runbook init on a copy of the checkout', () => {
       'src/content/docs/reference/import.mdx',
       'src/content/docs/reference/init.mdx',
       'src/content/docs/reference/runbook-format.mdx',
+      'src/content/docs/runbooks/imported/mine.mdx',
       'src/content/docs/runbooks/index.mdx',
       'src/content/lab/inventory.yaml',
       'src/content/lab/services.yaml',
