@@ -18,6 +18,7 @@ import { registerStatus } from './commands/status.ts';
 import { registerLock } from './commands/lock.ts';
 import { registerInventory } from './commands/inventory.ts';
 import { registerImport } from './commands/import.ts';
+import { registerInit } from './commands/init.ts';
 
 /**
  * Verbs in help order. A verb's module only declares it (arguments, options, help text) and loads what its
@@ -35,6 +36,7 @@ const VERBS: Record<string, (program: Command) => void> = {
   lock: registerLock,
   inventory: registerInventory,
   import: registerImport,
+  init: registerInit,
 };
 
 /** The program with the verb named in argv registered, or every verb (for --help, suggestions after a typo). */

@@ -1,0 +1,406 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { Document } from 'yaml';
+import { UsageError } from '../errors.ts';
+import { DEFAULT_INVENTORY } from '../inventory/default.ts';
+import { parseInventory } from '../inventory/load.ts';
+import type { Inventory } from '../inventory/schema.ts';
+import { findProjectRoot } from '../project-files.ts';
+import { replaceFileDurably } from '../record/durable.ts';
+import type { Asker } from './ask.ts';
+import {
+  describeContent,
+  exampleContent,
+  LANDING,
+  MINIMAL_RUNBOOKS_INDEX,
+  minimalLanding,
+  RUNBOOKS_INDEX,
+  RUNS_FOLDER,
+  removeEmptyFolders,
+} from './examples.ts';
+import { buildInventory, inventoryText, K3S_VERSION, parseNodeFlag, type InventorySource } from './inventory-file.ts';
+import { kubeView, readClusterFacts } from './inventory-from-cluster.ts';
+import { iconFor, loadSiteFile, SITE_FILE, siteSchema, type SiteFile, type SiteLink } from './site-file.ts';
+import { updateDocument } from './yaml-update.ts';
+
+export interface InitOptions {
+  title?: string;
+  tagline?: string;
+  owner?: string;
+  role?: string;
+  url?: string;
+  repository?: string;
+  link?: string[];
+  kubeconfig?: string;
+  context?: string;
+  node?: string[];
+  clusterName?: string;
+  server?: string;
+  k3sVersion?: string;
+  sshUser?: string;
+  keepInventory?: boolean;
+  examples?: string;
+  yes?: boolean;
+  dryRun?: boolean;
+}
+
+export interface Change {
+  file: string;
+  action: 'create' | 'update' | 'delete';
+  /** What changed, in a few words. */
+  detail: string;
+  text?: string;
+}
+
+export interface InitPlan {
+  root: string;
+  changes: Change[];
+  /** What the operator should review or do next. */
+  notes: string[];
+  dryRun: boolean;
+}
+
+/** The role a new owner gets when none is given: the footer reads "Built and operated by <name>, <role>." */
+export const DEFAULT_ROLE = 'home lab operator';
+
+/**
+ * `runbook init`: gathers the answers (flags, else questions on a terminal, else exit 2 naming the
+ * flags), plans every file change, asks before deleting, then writes — or, with --dry-run, only
+ * returns the plan. A second run with the same answers plans nothing.
+ */
+export async function runInit(opts: InitOptions, ask: Asker): Promise<InitPlan> {
+  const root = findProjectRoot();
+  const notes: string[] = [];
+  const site = await siteAnswers(root, opts, ask, notes);
+  const inventory = opts.keepInventory ? undefined : await inventoryAnswers(opts, ask);
+  const examples = opts.examples ?? (await examplesAnswer(ask));
+  const content = examples === 'remove' ? exampleContent(root) : { pages: [], records: [] };
+  const deleting = content.pages.length + content.records.length;
+  let confirmed = true;
+  if (deleting > 0 && !opts.dryRun && !opts.yes) {
+    const folders = new Map<string, number>();
+    for (const f of [...content.pages, ...content.records]) {
+      const folder = content.records.includes(f) ? `${RUNS_FOLDER}/*/` : `${dirname(f)}/`;
+      folders.set(folder, (folders.get(folder) ?? 0) + 1);
+    }
+    const list = [...folders].map(([folder, n]) => `  ${folder} (${n} file${n === 1 ? '' : 's'})`);
+    ask.note(
+      `--examples remove deletes ${describeContent(content).join(', ')}:\n${list.join('\n')}\n` +
+        '(--dry-run lists every file)',
+    );
+    confirmed = await ask.confirm({ flag: '--yes', message: `Delete these ${deleting} files?` });
+  }
+  ask.finish();
+  if (!confirmed)
+    throw new UsageError('init: the example content stays (deleting it was not confirmed); nothing was written');
+
+  const changes: Change[] = [];
+  const siteChange = planSite(root, site!);
+  if (siteChange) changes.push(siteChange);
+  if (inventory) {
+    const planned = await planInventory(root, inventory.source, opts, notes);
+    if (planned) changes.push(planned);
+    if (planned && examples === 'keep')
+      notes.push(
+        "the example runbooks name the example lab's nodes and cluster: `runbook check --strict` lists each one your " +
+          'inventory lacks; adapt those pages, or run `runbook init --examples remove`',
+      );
+  }
+  if (deleting > 0) {
+    changes.push(
+      ...content.pages.map((file) => ({ file, action: 'delete' as const, detail: 'example content' })),
+      ...content.records.map((file) => ({ file, action: 'delete' as const, detail: 'example run record' })),
+    );
+    // With the example's pages gone, its landing and runbooks index would link to nothing: minimal ones replace them.
+    for (const [file, text] of [
+      [LANDING, minimalLanding(site!)],
+      [RUNBOOKS_INDEX, MINIMAL_RUNBOOKS_INDEX],
+    ] as const) {
+      const old = existsSync(join(root, file)) ? readFileSync(join(root, file), 'utf8') : undefined;
+      if (old !== text)
+        changes.push({ file, action: old === undefined ? 'create' : 'update', detail: 'minimal', text });
+    }
+  }
+  if (!opts.dryRun) apply(root, changes);
+  return { root, changes, notes, dryRun: opts.dryRun === true };
+}
+
+async function siteAnswers(
+  root: string,
+  opts: InitOptions,
+  ask: Asker,
+  notes: string[],
+): Promise<SiteFile | undefined> {
+  const base = loadSiteFile(root).site;
+  const nonEmpty = (what: string) => (v: string) => (v.trim() === '' ? `${what} cannot be empty` : undefined);
+  // No initial value: Enter must not keep the example's owner by accident.
+  const owner =
+    opts.owner ??
+    (await ask.text({ flag: '--owner <name>', message: "the site owner's name", validate: nonEmpty('the name') }));
+  if (owner === undefined) return undefined;
+  const changed = owner !== base.owner.name;
+  /** A flag's value, else (on a terminal) the answer to its question, else the fallback. */
+  const optional = async (
+    given: string | undefined,
+    flag: string,
+    message: string,
+    fallback: string,
+    required = false,
+  ) =>
+    given ??
+    (ask.interactive
+      ? ((await ask.text({ flag, message, initial: fallback, ...(required ? { validate: nonEmpty(flag) } : {}) })) ??
+        fallback)
+      : fallback);
+  const role = await optional(
+    opts.role,
+    '--role',
+    'Your role (shown beside your name)',
+    changed ? DEFAULT_ROLE : base.owner.role,
+  );
+  const title = await optional(opts.title, '--title', 'Site title', base.title, true);
+  const tagline = await optional(
+    opts.tagline,
+    '--tagline',
+    'Tagline (one sentence on the landing page)',
+    base.tagline,
+    true,
+  );
+  const repository = await optional(
+    opts.repository,
+    '--repository',
+    "The site's source repository (its Edit links point there)",
+    (changed ? gitOrigin(root) : undefined) ?? base.repository,
+  );
+  const url = await optional(opts.url, '--url', 'Public URL of the built site', base.url);
+  let links: SiteLink[];
+  if (opts.link) links = opts.link.map(parseLink);
+  else if (ask.interactive) {
+    const initial = changed ? '' : base.owner.links.map((l) => `${l.label}=${l.href}`).join(', ');
+    const answer = await ask.text({
+      flag: '--link',
+      message: 'Links, as label=href separated by commas (empty for none)',
+      initial,
+    });
+    links = (answer ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .map(parseLink);
+  } else links = changed ? [] : base.owner.links;
+  if (changed && !opts.link && !ask.interactive && base.owner.links.length > 0)
+    notes.push(`the previous owner's links were dropped: add yours with --link label=href`);
+  if (changed && !opts.repository && repository === base.repository)
+    notes.push(`the repository is still ${repository}: pass --repository <url> (it is where "Edit page" links go)`);
+  if (changed && !opts.tagline && tagline === base.tagline)
+    notes.push('the tagline is still the example lab\'s: pass --tagline "…"');
+  const value = { title, tagline, url, repository, owner: { name: owner, role, links } };
+  const result = siteSchema.safeParse(value);
+  if (!result.success) {
+    const flag = (path: PropertyKey[]) =>
+      path[0] === 'owner'
+        ? path[1] === 'links'
+          ? '--link'
+          : `--${path[1] === 'name' ? 'owner' : String(path[1])}`
+        : `--${String(path[0])}`;
+    throw new UsageError(result.error.issues.map((i) => `${flag(i.path)}: ${i.message}`).join('\n'));
+  }
+  return result.data;
+}
+
+/** `--link label=href`: the icon is picked from the address. */
+export function parseLink(flag: string): SiteLink {
+  const at = flag.indexOf('=');
+  if (at <= 0)
+    throw new UsageError(`--link ${flag}: expected label=href, such as --link GitHub=https://github.com/you`);
+  const label = flag.slice(0, at).trim();
+  const href = flag.slice(at + 1).trim();
+  return { label, href, icon: iconFor(href) };
+}
+
+/** The origin remote as an https URL (git@host:a/b.git → https://host/a/b), when the project has one. */
+function gitOrigin(root: string): string | undefined {
+  const r = spawnSync('git', ['remote', 'get-url', 'origin'], { cwd: root, encoding: 'utf8' });
+  const url = r.status === 0 ? r.stdout.trim() : '';
+  const ssh = /^git@([^:]+):(.+?)(?:\.git)?$/.exec(url);
+  if (ssh) return `https://${ssh[1]}/${ssh[2]}`;
+  return /^https:\/\//.test(url) ? url.replace(/\.git$/, '') : undefined;
+}
+
+async function inventoryAnswers(opts: InitOptions, ask: Asker): Promise<{ source: InventorySource } | undefined> {
+  const fromFlags = async (nodes: string[]) => {
+    const k3sVersion =
+      opts.k3sVersion ??
+      (await ask.text({
+        flag: '--k3s-version',
+        message: 'K3s version the nodes run, such as v1.34.3+k3s1',
+        validate: (v) => (K3S_VERSION.test(v) ? undefined : 'a K3s version such as v1.34.3+k3s1'),
+      }));
+    const parsed = nodes.map(parseNodeFlag);
+    if (k3sVersion === undefined) return undefined;
+    return {
+      source: {
+        kind: 'answers' as const,
+        nodes: parsed,
+        k3sVersion,
+        ...(opts.server ? { server: opts.server } : {}),
+        ...(opts.context ? { context: opts.context } : {}),
+      },
+    };
+  };
+  if (opts.node?.length) return fromFlags(opts.node);
+  const view = kubeView(opts);
+  if (view) {
+    const use =
+      !ask.interactive ||
+      opts.kubeconfig !== undefined ||
+      opts.context !== undefined ||
+      (await ask.confirm({
+        flag: '--context',
+        message: `Read the nodes from context "${view.context}" (${view.server})?`,
+        initial: true,
+      }));
+    // Answers already missing fail the run anyway: no cluster is asked for nothing.
+    if (use) return ask.pending() ? undefined : { source: { kind: 'cluster', facts: await readClusterFacts(view) } };
+  }
+  const answer = await ask.text({
+    flag: '--node name=address[:roles]',
+    message: ask.interactive
+      ? 'The nodes, as name=address[:roles] separated by commas'
+      : 'once per node; or --kubeconfig/--context to read them from the cluster, or --keep-inventory',
+    validate: (v) => (v.trim() === '' ? 'at least one node' : undefined),
+  });
+  return answer === undefined
+    ? undefined
+    : fromFlags(
+        answer
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      );
+}
+
+async function examplesAnswer(ask: Asker): Promise<string | undefined> {
+  return ask.choose({
+    flag: '--examples keep|remove',
+    message: "keep or remove the example lab's pages and run history",
+    options: [
+      { value: 'remove', label: 'remove: start from an empty site (a landing page and an empty runbooks index)' },
+      { value: 'keep', label: 'keep: leave the example pages and their history' },
+    ],
+  });
+}
+
+function planSite(root: string, site: SiteFile): Change | undefined {
+  const abs = join(root, SITE_FILE);
+  const loaded = existsSync(abs) ? loadSiteFile(root) : undefined;
+  if (loaded && isDeepStrictEqual(loaded.site, site)) return undefined;
+  const doc = loaded?.doc ?? new Document({});
+  updateDocument(doc, site);
+  const fields = loaded ? changedFields(loaded.site, site) : ['all'];
+  return {
+    file: SITE_FILE,
+    action: loaded ? 'update' : 'create',
+    detail: fields.join(', '),
+    text: doc.toString({ lineWidth: 120 }),
+  };
+}
+
+function changedFields(a: SiteFile, b: SiteFile): string[] {
+  const top = (['title', 'tagline', 'url', 'repository'] as const).filter((k) => a[k] !== b[k]);
+  const owner = (['name', 'role', 'links'] as const)
+    .filter((k) => !isDeepStrictEqual(a.owner[k], b.owner[k]))
+    .map((k) => `owner.${k}`);
+  return [...top, ...owner];
+}
+
+async function planInventory(
+  root: string,
+  source: InventorySource,
+  opts: InitOptions,
+  notes: string[],
+): Promise<Change | undefined> {
+  const abs = join(root, DEFAULT_INVENTORY);
+  const oldText = existsSync(abs) ? readFileSync(abs, 'utf8') : undefined;
+  let old: Inventory | undefined;
+  try {
+    old = oldText === undefined ? undefined : parseInventory(oldText, DEFAULT_INVENTORY);
+  } catch {
+    notes.push(`${DEFAULT_INVENTORY} was not a valid inventory: it is written anew`);
+  }
+  const inventory = buildInventory(
+    {
+      source,
+      ...(opts.clusterName ? { clusterName: opts.clusterName } : {}),
+      ...(opts.k3sVersion ? { k3sVersion: opts.k3sVersion } : {}),
+      ...(opts.sshUser ? { sshUser: opts.sshUser } : {}),
+    },
+    old,
+  );
+  const from =
+    source.kind === 'cluster'
+      ? `the cluster behind kube context "${source.facts.context}"`
+      : 'the nodes given with --node';
+  if (source.kind === 'cluster' && source.facts.mixedVersions)
+    notes.push(
+      `the nodes run different versions (${source.facts.mixedVersions}); the inventory records ${inventory.cluster.k3sVersion}`,
+    );
+  const { text } = inventoryText(inventory, oldText, old, DEFAULT_INVENTORY, from);
+  if (text === undefined) return undefined;
+  if (!old || old.cluster.server !== inventory.cluster.server)
+    notes.push(
+      `review ${DEFAULT_INVENTORY}: ssh user ${inventory.ssh?.user}, port 22 and become (sudo) are defaults a cluster cannot tell`,
+    );
+  const n = inventory.nodes.length;
+  return {
+    file: DEFAULT_INVENTORY,
+    action: oldText === undefined ? 'create' : 'update',
+    detail: `cluster ${inventory.cluster.name}, ${n} node${n === 1 ? '' : 's'} from ${source.kind === 'cluster' ? `context ${source.facts.context}` : '--node'}`,
+    text,
+  };
+}
+
+function apply(root: string, changes: Change[]): void {
+  for (const c of changes) {
+    const abs = join(root, c.file);
+    if (c.action === 'delete') rmSync(abs, { force: true });
+    else {
+      mkdirSync(dirname(abs), { recursive: true });
+      replaceFileDurably(abs, c.text!);
+    }
+  }
+  removeEmptyFolders(
+    root,
+    changes.filter((c) => c.action === 'delete').map((c) => c.file),
+  );
+}
+
+/** The plan as the operator reads it: what changed (or would), then what to review. */
+export function formatPlan(plan: InitPlan): string {
+  const lines: string[] = [];
+  const writes = plan.changes.filter((c) => c.action !== 'delete');
+  const deletes = plan.changes.filter((c) => c.action === 'delete');
+  if (plan.changes.length === 0) {
+    lines.push('runbook init: nothing to change; the site settings, inventory and content already are as asked.');
+  } else {
+    const verb = plan.dryRun ? 'would change' : 'changed';
+    lines.push(
+      `runbook init ${verb} ${plan.changes.length} file${plan.changes.length === 1 ? '' : 's'}${plan.dryRun ? ' (dry run: nothing written)' : ''}:`,
+    );
+    for (const c of writes) lines.push(`  ${c.action === 'create' ? 'created' : 'updated'}  ${c.file} (${c.detail})`);
+    if (deletes.length > 0) {
+      const content = {
+        pages: deletes.filter((d) => d.detail === 'example content').map((d) => d.file),
+        records: deletes.filter((d) => d.detail === 'example run record').map((d) => d.file),
+      };
+      lines.push(`  removed  ${deletes.length} example files: ${describeContent(content).join(', ')}`);
+      if (plan.dryRun) lines.push(...deletes.map((d) => `           ${d.file}`));
+    }
+  }
+  if (plan.notes.length > 0) lines.push('Review:', ...plan.notes.map((n) => `  - ${n}`));
+  if (plan.changes.length > 0 && !plan.dryRun)
+    lines.push('Next: `runbook check --strict`, then `runbook run <id> --dry-run --context <your context>`.');
+  return `${lines.join('\n')}\n`;
+}
