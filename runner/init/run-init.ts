@@ -138,7 +138,11 @@ async function siteAnswers(
   // No initial value: Enter must not keep the example's owner by accident.
   const owner =
     opts.owner ??
-    (await ask.text({ flag: '--owner <name>', message: "the site owner's name", validate: nonEmpty('the name') }));
+    (await ask.text({
+      flag: '--owner <name>',
+      message: "Your name (the site's owner)",
+      validate: nonEmpty('the name'),
+    }));
   if (owner === undefined) return undefined;
   const changed = owner !== base.owner.name;
   /** A flag's value, else (on a terminal) the answer to its question, else the fallback. */
@@ -285,7 +289,7 @@ async function inventoryAnswers(opts: InitOptions, ask: Asker): Promise<{ source
 async function examplesAnswer(ask: Asker): Promise<string | undefined> {
   return ask.choose({
     flag: '--examples keep|remove',
-    message: "keep or remove the example lab's pages and run history",
+    message: "Keep or remove the example lab's pages and run history",
     options: [
       { value: 'remove', label: 'remove: start from an empty site (a landing page and an empty runbooks index)' },
       { value: 'keep', label: 'keep: leave the example pages and their history' },
