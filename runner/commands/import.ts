@@ -5,6 +5,7 @@ interface ImportCliOptions {
   id?: string;
   inventory?: string;
   dryRun?: boolean;
+  force?: boolean;
   json?: boolean;
 }
 
@@ -17,6 +18,7 @@ export function registerImport(program: Command) {
     .option('--id <id>', 'runbook id of the page (default: the file name)')
     .option('--inventory <file>', 'inventory that maps ssh hosts to nodes (default src/content/lab/inventory.yaml)')
     .option('--dry-run', 'write nothing; print the summary and where the page would go')
+    .option('--force', 'replace pages that already exist (without it, an existing page stops the import)')
     .option('--json', 'the summary as JSON on stdout')
     .addHelpText(
       'after',
