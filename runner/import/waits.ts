@@ -19,13 +19,25 @@ interface Wait {
   what: string;
 }
 
-function nodeTarget(name: string | undefined, sleeper: DraftStep): string {
+const aNode = (s: DraftStep | undefined) => s && s.on !== 'local' && !s.on.startsWith('role:');
+
+/** The node waited for: the one the check names, else the one the sleep followed work on. */
+function nodeTarget(name: string | undefined, sleeper: DraftStep, before: DraftStep | undefined): string {
   if (name && !name.startsWith('-')) return `node/${name}`;
-  if (sleeper.on !== 'local' && !sleeper.on.startsWith('role:')) return `node/${sleeper.on}`;
+  if (aNode(sleeper)) return `node/${sleeper.on}`;
+  if (aNode(before) && firstCommand(sleeper.code.split('\n'), 0) === sleeperLine(sleeper)) return `node/${before!.on}`;
   return 'nodes --all';
 }
 
-function waitFor(probe: string, target: DraftStep, sleeper: DraftStep, secs: number): Wait | undefined {
+const sleeperLine = (s: DraftStep) => s.code.split('\n').findIndex((l) => SLEEP.test(l));
+
+function waitFor(
+  probe: string,
+  target: DraftStep,
+  sleeper: DraftStep,
+  before: DraftStep | undefined,
+  secs: number,
+): Wait | undefined {
   const t = deadline(secs);
   const ready = READY.test(probe) || READY.test(target.expect ?? '');
   const p = probe.trim();
@@ -33,7 +45,7 @@ function waitFor(probe: string, target: DraftStep, sleeper: DraftStep, secs: num
     return { lines: [], replacesProbe: false, what: `dropped: ${p.split(/\s+/).slice(0, 3).join(' ')} already waits` };
   const nodes = /^kubectl\s+get\s+(?:nodes?|no)\b(?:\s+([a-z0-9][-a-z0-9.]*))?/.exec(p);
   if (nodes && ready && target.on === 'local') {
-    const line = `kubectl wait --for=condition=Ready ${nodeTarget(nodes[1], sleeper)} --timeout=${t}s`;
+    const line = `kubectl wait --for=condition=Ready ${nodeTarget(nodes[1], sleeper, before)} --timeout=${t}s`;
     return { lines: [line], replacesProbe: false, what: `became ${line}` };
   }
   const pods = /^kubectl\s+(?:(?:-n|--namespace)[= ](\S+)\s+)?get\s+(?:pods?|po)\b(.*)$/.exec(p);
@@ -83,7 +95,7 @@ export function replaceSleeps(steps: DraftStep[], decide: Decide): void {
       const target = at >= 0 ? s : next;
       const targetLines = target === s ? lines : (next?.code.split('\n') ?? []);
       const probeAt = target === s ? at : firstCommand(targetLines, 0);
-      const wait = target && probeAt >= 0 ? waitFor(targetLines[probeAt]!, target, s, secs) : undefined;
+      const wait = target && probeAt >= 0 ? waitFor(targetLines[probeAt]!, target, s, steps[k - 1], secs) : undefined;
       if (!wait || !target) {
         // Left as it is (the checker's sleep rule reports it); marked so the loop moves on, unmarked below.
         lines[n] = `${lines[n]}\u0000`;

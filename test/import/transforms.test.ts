@@ -180,6 +180,58 @@ describe('runbook import: waits, repeated node blocks, alternatives', () => {
   });
 });
 
+describe('runbook import: sleeps and node groups, in detail', () => {
+  const page = (...lines: string[]) => importMarkdown(['# Lab work', ...lines].join('\n'), 'lab', inventory);
+  const fence = (...code: string[]) => ['```bash', ...code, '```'];
+
+  it('waits for pods, trusts rollout status, drops a step that only slept, and stretches a long wait', () => {
+    const pods = page(
+      '## Pods',
+      ...fence('kubectl apply -f app.yaml', 'sleep 20', 'kubectl get pods -n web -l app=web # Running'),
+    );
+    expect(pods.page).toContain('kubectl wait --for=condition=Ready pods -l app=web -n web --timeout=300s');
+    const rollout = page(
+      '## Roll',
+      ...fence('kubectl -n web rollout restart deploy/web'),
+      ...fence('sleep 15'),
+      '## Status',
+      ...fence('kubectl -n web rollout status deploy/web'),
+    );
+    expect(rollout.steps.map((s) => s.id)).toEqual(['roll', 'status']);
+    expect(rollout.decisions.map((d) => d.what)).toContain('step roll-2 held only the sleep: left out');
+    expect(rollout.page).not.toContain('sleep');
+    const long = page('## Ready', ...fence('ssh k3s-worker-02 "sudo reboot"', 'sleep 5m', 'kubectl get nodes # Ready'));
+    expect(long.page).toContain('kubectl wait --for=condition=Ready node/k3s-worker-02 --timeout=600s');
+    // The wait outlasts the default 10m step timeout, so the step gets a longer one.
+    expect(long.page).toMatch(/step=ready-2 title="Ready" timeout=660s/);
+    // Without a namespace a pod wait would include finished Job pods: left for a person.
+    const anyNs = page('## All', ...fence('sleep 20', 'kubectl get pods -A | grep Running'));
+    expect(anyNs.decisions.filter((d) => d.needsDecision).map((d) => d.line)).toEqual([4]);
+  });
+
+  it('groups nodes that are not a whole role by name, and folds addresses into $NODE_ADDRESS', () => {
+    const r = page(
+      '## First',
+      ...fence('ssh tom@192.168.2.20 "uptime"', 'ping -c 1 192.168.2.20'),
+      'A note about the second node only.',
+      '## Second',
+      ...fence('ssh tom@192.168.2.22 "uptime"', 'ping -c 1 192.168.2.22'),
+    );
+    expect(r.page).toContain('<ForEach nodes="k3s-master,k3s-worker-02">');
+    expect(r.page).toContain('ping -c 1 "${NODE_ADDRESS}"');
+    expect(r.steps.map((s) => s.on)).toEqual(['$NODE', 'local']);
+    expect(r.decisions.filter((d) => d.needsDecision).map((d) => d.what)).toEqual([
+      'prose of a repeated per-node block left out of the ForEach: check it adds nothing',
+    ]);
+  });
+
+  it('does not fold blocks that differ in more than the node', () => {
+    const r = page('## A', ...fence('ssh k3s-worker-01 "uptime"'), '## B', ...fence('ssh k3s-worker-02 "df -h"'));
+    expect(r.page).not.toContain('<ForEach');
+    expect(r.steps.map((s) => s.on)).toEqual(['k3s-worker-01', 'k3s-worker-02']);
+  });
+});
+
 describe('runbook import: existing pages', () => {
   it('refuses to replace a page without --force, names it, and replaces it with --force', () => {
     const dir = join(out, 'force');
