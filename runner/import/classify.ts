@@ -21,8 +21,8 @@ export interface Classification {
   reason: string;
 }
 
-const SHELL = new Set(['bash', 'sh', 'shell', 'zsh', 'console', 'shell-session', 'terminal']);
-const OUTPUT_BEFORE = /\b(expected output|output|you should see|returns?|looks like|result)\b[^.]*:?\s*$/i;
+export const SHELL = new Set(['bash', 'sh', 'shell', 'zsh', 'console', 'shell-session', 'terminal']);
+export const OUTPUT_BEFORE = /\b(expected output|output|you should see|returns?|looks like|result)\b[^.]*:?\s*$/i;
 /** Section headings whose fences are stories of what happened, not steps to repeat. */
 export const PROSE_SECTION = /troubleshoot|history|changelog|lessons|incident|post-?mortem|notes|background/i;
 

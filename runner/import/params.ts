@@ -10,6 +10,8 @@ export interface ImportedParam {
   description: string;
   secret: boolean;
   pattern?: string;
+  /** The values an alternative (Tabs) param may take. */
+  enum?: string[];
   line: number;
 }
 
@@ -40,7 +42,7 @@ export function paramName(token: string): string {
 }
 
 /** How to write the variable where the token stood: quoted unless already inside double quotes. */
-function reference(line: string, at: number, name: string): string {
+export function reference(line: string, at: number, name: string): string {
   const before = line.slice(0, at);
   const singles = (before.match(/'/g) ?? []).length % 2 === 1;
   const doubles = (before.replace(/'[^']*'/g, '').match(/"/g) ?? []).length % 2 === 1;

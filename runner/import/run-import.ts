@@ -25,6 +25,8 @@ export interface ImportOptions {
   id?: string;
   inventory?: string;
   dryRun?: boolean;
+  /** Replace pages that already exist at the target. */
+  force?: boolean;
 }
 
 export interface ImportedFile extends ImportResult {
@@ -60,6 +62,14 @@ export async function runImport(path: string, opts: ImportOptions, cwd = process
     throw new UsageError(`--id names one page but ${path} holds ${files.length} files; import them one by one`);
   // The ids the project's pages already have, wherever they live and however they got them (runbook.id or file name).
   const projectPages = await loadAllCached(cwd);
+  const targetOf = (source: string) =>
+    resolve(cwd, opts.out ?? DEFAULT_OUT, `${opts.id ?? suggestPageId(basename(source).replace(/\.md$/, ''))}.mdx`);
+  // Refused before anything is written, so a folder import does not stop half way.
+  const existing = files.map(targetOf).filter((t) => existsSync(t));
+  if (existing.length && !opts.force && !opts.dryRun)
+    throw new UsageError(
+      `${existing.map((t) => relative(cwd, t)).join(', ')} already exist${existing.length === 1 ? 's' : ''}: pass --force to replace, or --out another folder`,
+    );
   const out: ImportedFile[] = [];
   const scratch = mkdtempSync(join(tmpdir(), 'runbook-import-'));
   try {
@@ -69,7 +79,7 @@ export async function runImport(path: string, opts: ImportOptions, cwd = process
       const probe = join(scratch, `${id}.mdx`);
       writeFileSync(probe, result.page);
       const checked = await checkFiles(scratch, [probe], inventory);
-      const target = resolve(cwd, opts.out ?? DEFAULT_OUT, `${id}.mdx`);
+      const target = targetOf(source);
       // check runs on the page alone, so a runbook id the site already has is looked for here.
       const owner = projectPages.find((p) => p.id === id && resolve(cwd, p.file) !== target);
       if (owner) {
@@ -82,8 +92,10 @@ export async function runImport(path: string, opts: ImportOptions, cwd = process
       if (existsSync(target))
         result.decisions.unshift({
           line: 1,
-          what: `${relative(cwd, target)} exists${opts.dryRun ? ' and would be replaced' : ' and was replaced'}`,
-          needsDecision: false,
+          what: opts.force
+            ? `${relative(cwd, target)} exists and ${opts.dryRun ? 'would be' : 'was'} replaced (--force)`
+            : `${relative(cwd, target)} exists: importing would refuse it without --force`,
+          needsDecision: !opts.force,
         });
       if (!opts.dryRun) {
         mkdirSync(resolve(target, '..'), { recursive: true });

@@ -31,7 +31,7 @@ function readSsh(line: string): SshLine | undefined {
   if (!host) return undefined;
   const words = [...p.operands.slice(1), ...p.rest];
   // A word expanded at run time ("…$VAR…") is taken as written, quotes removed: on the node the
-  // runner's bash expands it, which is what the author meant (lostExports warns when it was local).
+  // runner's bash expands it, which is what the author meant (variables.ts lists it when a local step set it).
   const text = (w: (typeof words)[number]) => w.value ?? w.text.replace(/^"(.*)"$/s, '$1');
   return { host, command: words.length ? words.map(text).join(' ') : undefined };
 }
@@ -75,15 +75,4 @@ export function splitBySsh(code: string, inv: Inventory): Segment[] {
   });
   flush();
   return out;
-}
-
-/** Variables a local `export` sets that a later node segment uses: lost across ssh. */
-export function lostExports(segments: Segment[]): Array<{ name: string; segment: number }> {
-  const exported = new Set<string>();
-  const lost: Array<{ name: string; segment: number }> = [];
-  segments.forEach((s, i) => {
-    if (s.on === 'local') for (const m of s.code.matchAll(/^\s*export\s+([A-Za-z_]\w*)=/gm)) exported.add(m[1]!);
-    else for (const name of exported) if (new RegExp(`\\$\\{?${name}\\b`).test(s.code)) lost.push({ name, segment: i });
-  });
-  return lost;
 }

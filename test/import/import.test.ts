@@ -28,6 +28,8 @@ describe('runbook import', () => {
     const page = readFileSync(join(out, 'k3s-upgrade.mdx'), 'utf8');
     expect(page).toContain('k3s etcd-snapshot save --name pre-upgrade-"${DATE_STAMP}"');
     expect(page).not.toContain('sudo');
+    // The output block is shown as text, not as shell the reader might paste.
+    expect(page).toContain('```text\nNAME         STATUS   ROLES');
     expect(formatSummary({ ...f!, target: 'OUT/k3s-upgrade.mdx' })).toMatchInlineSnapshot(`
       "test/import/fixtures/k3s-upgrade.md -> OUT/k3s-upgrade.mdx
         fences 7, steps 4, params 3, node steps 2, illustration 3
@@ -36,11 +38,12 @@ describe('runbook import', () => {
           line 1: runbook id k3s-upgrade is taken by src/content/docs/runbooks/k3s-upgrade.mdx: pass --id
           line 44: ssh to nas-box, which the inventory does not know: left as illustration; add the host to the inventory or rewrite the step
         decisions taken:
+          line 1: runbook.cluster: homelab, the inventory's cluster
           line 3: escaped < { } as HTML entities
           line 4: HTML comment became an MDX comment {/* … */}
           line 5: autolink <https://docs.k3s.io/upgrades> became [https://docs.k3s.io/upgrades](https://docs.k3s.io/upgrades)
           line 10: # Expected: comment became expect="Ready"
-          line 16: illustration: output block ("Expected output:")
+          line 16: illustration: output block ("Expected output:"), shown as text; step check-the-nodes keeps expect="Ready"
           line 24: ssh k3s-master became on=k3s-master
           line 24: dropped sudo: k3s-master has become: true
           line 31: ssh tom@192.168.2.20 became on=k3s-master
@@ -70,7 +73,13 @@ describe('runbook import', () => {
 
   it('imports a folder, one page per file', async () => {
     const files = await runImport('test/import/fixtures', { out: join(out, 'all') }, root);
-    expect(files.map((f) => f.target.split('/').at(-1))).toEqual(['k3s-upgrade.mdx', 'worker-join.mdx']);
+    expect(files.map((f) => f.target.split('/').at(-1))).toEqual([
+      'datastore-choice.mdx',
+      'k3s-upgrade.mdx',
+      'rolling-agents.mdx',
+      'runme-node-check.mdx',
+      'worker-join.mdx',
+    ]);
     expect(files.every((f) => f.check.errors === 0)).toBe(true);
   });
 
