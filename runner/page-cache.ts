@@ -1,6 +1,8 @@
 import type { Procedure } from './format/model.ts';
 import { ReadCache } from './read-cache.ts';
-import { discoverPages, pickProcedure, readPageFile, refAsFile } from './project-files.ts';
+import { type Dirent, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { CONTENT_DIR, discoverPages, pickProcedure, readPageFile, refAsFile } from './project-files.ts';
 
 /**
  * Parsed pages kept between runs (runner/read-cache.ts says when an entry is used), so that `list`
@@ -31,8 +33,48 @@ export async function loadProcedureCached(root: string, file: string): Promise<P
 /** runner/project.ts's loadAll, through the cache. */
 export async function loadAllCached(root: string): Promise<Procedure[]> {
   const out: Procedure[] = [];
-  for (const file of discoverPages(root)) out.push(await loadProcedureCached(root, file));
+  for (const file of discoverPagesCached(root)) out.push(await loadProcedureCached(root, file));
   return out;
+}
+
+// The glob's answer for a content tree whose names and types are exactly those it was worked out from.
+const globs = new ReadCache<string[]>('globs');
+
+/**
+ * discoverPages, without running the glob (compiling its patterns and matching them was ~12 ms of a
+ * warm `show`) while the tree under src/content has the same entries, of the same types, in the same
+ * order. Its answer depends on nothing else: a tree with a symlink (whose target may change unseen) or
+ * anything unreadable is globbed every time, as is everything from source.
+ */
+export function discoverPagesCached(root: string): string[] {
+  const tree = contentTree(join(root, CONTENT_DIR));
+  const hit = tree && globs.get(root, tree);
+  if (hit) return hit;
+  const pages = discoverPages(root);
+  if (tree) globs.set(root, tree, pages);
+  return pages;
+}
+
+/** Every folder's entries under `dir` as `folder/name type` lines, or undefined when there is a symlink or an unreadable folder. */
+function contentTree(dir: string): Buffer | undefined {
+  const lines: string[] = [];
+  const walk = (rel: string): boolean => {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(join(dir, rel), { withFileTypes: true });
+    } catch {
+      return false;
+    }
+    for (const e of entries) {
+      if (e.isSymbolicLink()) return false;
+      const path = rel ? `${rel}/${e.name}` : e.name;
+      lines.push(`${path} ${e.isDirectory() ? 'd' : e.isFile() ? 'f' : 'o'}`);
+      // The glob ignores whatever is under a node_modules folder; its name is kept above.
+      if (e.isDirectory() && e.name !== 'node_modules' && !walk(path)) return false;
+    }
+    return true;
+  };
+  return walk('') ? Buffer.from(lines.join('\n')) : undefined;
 }
 
 /** runner/project.ts's resolveProcedure, through the cache. */

@@ -3,7 +3,18 @@
 // `history` through the bin answer what the sources answer without any cache, and an invalid file is
 // reported on every run.
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { projectCopy } from './project-copy.ts';
 
@@ -13,6 +24,11 @@ const inventory = () => join(copy.root, 'src/content/lab/inventory.yaml');
 const shipped = 'src/content/runs/k3s-upgrade';
 const records = readdirSync(shipped).sort(); // oldest first (run ids start with the start time)
 const newest = () => join(runs(), records.at(-1)!);
+
+const runbook = (id: string, attrs = '') =>
+  `---\ntitle: ${id}\nrunbook:\n  id: ${id}\n  risk: low\n  cluster: homelab\n  api: optional\n---\n\n\`\`\`bash step=s1 ${attrs}\nuptime\n\`\`\`\n`;
+/** The ids `list` prints, through the bin (and the same from the sources). */
+const listed = () => (JSON.parse(same(['list', '--json']).stdout) as { id: string }[]).map((r) => r.id).sort();
 
 /** Replaces `from` by `to` (of the same length) keeping the size and the mtime, so only the bytes tell. */
 function edit(file: string, from: string, to: string) {
@@ -41,10 +57,7 @@ beforeAll(() => {
   copy = projectCopy();
   const pages = join(copy.root, 'src/content/docs/runbooks');
   mkdirSync(pages, { recursive: true });
-  writeFileSync(
-    join(pages, 'alpha.mdx'),
-    '---\ntitle: Alpha\nrunbook:\n  id: alpha\n  risk: low\n  cluster: homelab\n  api: optional\n---\n\n```bash step=s1 on=role:server\nuptime\n```\n',
-  );
+  writeFileSync(join(pages, 'alpha.mdx'), runbook('alpha', 'on=role:server'));
   mkdirSync(join(copy.root, 'src/content/lab'));
   writeFileSync(
     inventory(),
@@ -114,5 +127,45 @@ describe('the record and inventory caches', () => {
     expect(same(['history', 'alpha', '--json']).stdout).toBe(
       copy.bin(['history', 'alpha', '--json'], { RUNBOOK_PAGE_CACHE: '0' }).stdout,
     );
+  });
+});
+
+describe('the page list', () => {
+  it('follows every change of the content tree: a page added, moved, renamed, removed', () => {
+    const docs = join(copy.root, 'src/content/docs');
+    expect(listed()).toEqual(['alpha']);
+    writeFileSync(join(docs, 'beta.mdx'), runbook('beta'));
+    expect(listed()).toEqual(['alpha', 'beta']);
+    mkdirSync(join(docs, 'more'));
+    renameSync(join(docs, 'beta.mdx'), join(docs, 'more/beta.mdx'));
+    expect(same(['show', 'beta']).stdout).toContain('src/content/docs/more/beta.mdx');
+    renameSync(join(docs, 'more/beta.mdx'), join(docs, 'more/beta.txt'));
+    expect(listed()).toEqual(['alpha']);
+    mkdirSync(join(docs, 'more/gamma.mdx'));
+    expect(listed()).toEqual(['alpha']);
+    rmSync(join(docs, 'more/gamma.mdx'), { recursive: true });
+    writeFileSync(join(docs, 'more/gamma.mdx'), runbook('gamma'));
+    expect(listed()).toEqual(['alpha', 'gamma']);
+    rmSync(join(docs, 'more'), { recursive: true });
+    expect(listed()).toEqual(['alpha']);
+  });
+
+  it('follows a symlinked folder to wherever it points now', () => {
+    const [one, two] = ['one', 'two'].map((d) => join(copy.root, d));
+    for (const [dir, id] of [
+      [one!, 'delta'],
+      [two!, 'epsilon'],
+    ] as const) {
+      mkdirSync(dir);
+      writeFileSync(join(dir, `${id}.mdx`), runbook(id)); // other names: the glob's answer differs
+    }
+    const link = join(copy.root, 'src/content/docs/linked');
+    symlinkSync(one!, link);
+    expect(listed()).toEqual(['alpha', 'delta']);
+    rmSync(link);
+    symlinkSync(two!, link);
+    expect(listed()).toEqual(['alpha', 'epsilon']);
+    rmSync(link);
+    expect(listed()).toEqual(['alpha']);
   });
 });
