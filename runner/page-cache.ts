@@ -23,6 +23,10 @@ async function parse(bytes: Buffer, name: string): Promise<Procedure> {
 /** runner/project.ts's loadProcedure, through the cache. */
 export async function loadProcedureCached(root: string, file: string): Promise<Procedure> {
   const { bytes, name } = readPageFile(root, file);
+  return procedureOf(name, bytes);
+}
+
+async function procedureOf(name: string, bytes: Buffer): Promise<Procedure> {
   const hit = pages.get(name, bytes);
   if (hit) return hit;
   const procedure = await parse(bytes, name);
@@ -35,6 +39,59 @@ export async function loadAllCached(root: string): Promise<Procedure[]> {
   const out: Procedure[] = [];
   for (const file of discoverPagesCached(root)) out.push(await loadProcedureCached(root, file));
   return out;
+}
+
+/** What `list` prints of a page, and what `show <id>` picks it by: a few fields of its parse, kept beside it. */
+export interface PageSummary extends Pick<Procedure, 'id' | 'title' | 'kind' | 'file'> {
+  risk: NonNullable<Procedure['runbook']>['risk'] | null;
+  steps: number;
+  /** Its diagnostics of severity error. */
+  errors: number;
+}
+
+// Smaller than the parse they summarise: reading 50 summaries is a third of reading 50 parses.
+const summaries = new ReadCache<PageSummary>('summaries', (name) => `${encodeURIComponent(name)}.v8`);
+
+/** Every page's summary, with the bytes it was made from (so that the page picked is the page summarised). */
+async function summariesOf(root: string): Promise<{ summary: PageSummary; name: string; bytes: Buffer }[]> {
+  const out = [];
+  for (const file of discoverPagesCached(root)) {
+    const { bytes, name } = readPageFile(root, file);
+    let summary = summaries.get(name, bytes);
+    if (!summary) {
+      const p = await procedureOf(name, bytes);
+      const errors = p.diagnostics.filter((d) => d.severity === 'error').length;
+      summary = {
+        id: p.id,
+        title: p.title,
+        kind: p.kind,
+        file: p.file,
+        risk: p.runbook?.risk ?? null,
+        steps: p.steps.length,
+        errors,
+      };
+      summaries.set(name, bytes, summary);
+    }
+    out.push({ summary, name, bytes });
+  }
+  return out;
+}
+
+/** Every page's summary (what `list` prints), through the caches. */
+export async function pageSummariesCached(root: string): Promise<PageSummary[]> {
+  return (await summariesOf(root)).map((s) => s.summary);
+}
+
+/** runner/project.ts's resolveProcedure, through the cache: an id is looked up among the summaries. */
+export async function resolveProcedureCached(root: string, ref: string): Promise<Procedure> {
+  const file = refAsFile(root, ref);
+  if (file !== undefined) return loadProcedureCached(root, file);
+  const all = await summariesOf(root);
+  const picked = pickProcedure(
+    all.map((s) => ({ ...s, id: s.summary.id, kind: s.summary.kind, steps: { length: s.summary.steps } })),
+    ref,
+  );
+  return procedureOf(picked.name, picked.bytes);
 }
 
 // The glob's answer for a content tree whose names and types are exactly those it was worked out from.
@@ -75,10 +132,4 @@ function contentTree(dir: string): Buffer | undefined {
     return true;
   };
   return walk('') ? Buffer.from(lines.join('\n')) : undefined;
-}
-
-/** runner/project.ts's resolveProcedure, through the cache. */
-export async function resolveProcedureCached(root: string, ref: string): Promise<Procedure> {
-  const file = refAsFile(root, ref);
-  return file !== undefined ? loadProcedureCached(root, file) : pickProcedure(await loadAllCached(root), ref);
 }
