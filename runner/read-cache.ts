@@ -14,12 +14,12 @@ import { UsageError } from './errors.ts';
  * It can never serve a stale or unvalidated value. An entry holds the file's bytes beside the value,
  * and is used only when the file's bytes now are those bytes exactly (compared, not hashed), under the
  * same name. Only what a parser or schema returned is stored, never a failure: a record or an
- * inventory that fails its schema is checked again on every run, and reported as it always is. The value depends on nothing else but the code
- * that made it, and the entries live inside the bundle that made them
- * (node_modules/.cache/runbook-cli/<key>/<kind>/, see runner/bin/bundle.js): a bundle is built from
- * one set of sources and never changes, so other parser or schema code never reads them. Running
- * from source there is no bundle and no cache (RUNBOOK_PAGE_CACHE=0 turns it off in the bundle too).
- * A damaged or unreadable entry is a miss; a failed write only costs the next run a parse.
+ * inventory that fails its schema is checked again on every run, and reported as it always is. The
+ * value depends on nothing else but the code that made it, and the entries live inside the bundle
+ * that made them (node_modules/.cache/runbook-cli/<key>/<kind>/, see runner/bin/bundle.js): a bundle
+ * is built from one set of sources and never changes, so other parser or schema code never reads
+ * them. Running from source there is no bundle and no cache (RUNBOOK_PAGE_CACHE=0 turns it off in the
+ * bundle too). A damaged or unreadable entry is a miss; a failed write only costs the next run a parse.
  */
 export class ReadCache<T> {
   readonly #dir: string | undefined;
