@@ -65,8 +65,11 @@ export function refAsFile(root: string, ref: string): string | undefined {
   return relative(root, resolve(ref)) || ref;
 }
 
+/** What pickProcedure reads of a page: a Procedure, or runner/page-cache.ts's summary of one. */
+export type PageIds = Pick<Procedure, 'id' | 'kind'> & { steps: { length: number } };
+
 /** The page an id names among all pages: a runbook id first, then any page's slug. */
-export function pickProcedure(pages: Procedure[], ref: string): Procedure {
+export function pickProcedure<P extends PageIds>(pages: P[], ref: string): P {
   const all = pages.filter((p) => p.steps.length > 0 || p.kind === 'runbook');
   const match = all.find((p) => p.kind === 'runbook' && p.id === ref) ?? all.find((p) => p.id === ref);
   if (match) return match;

@@ -15,21 +15,14 @@ export function registerList(program: Command) {
     .option('--all', 'also list ADRs, weekend plans and other pages that carry steps')
     .action(async (opts: CommonOptions & { all?: boolean }) => {
       // Loaded on use (as in every verb): `runbook --help` loads no parser, schema or API client.
-      const [{ findProjectRoot }, { loadAllCached }] = await Promise.all([
+      const [{ findProjectRoot }, { pageSummariesCached }] = await Promise.all([
         import('../project-files.ts'),
         import('../page-cache.ts'),
       ]);
       const root = findProjectRoot();
-      const pages = (await loadAllCached(root)).filter((p) => p.kind === 'runbook' || (opts.all && p.steps.length > 0));
-      const rows = pages.map((p) => ({
-        id: p.id,
-        title: p.title,
-        kind: p.kind,
-        risk: p.runbook?.risk ?? null,
-        steps: p.steps.length,
-        file: p.file,
-        errors: p.diagnostics.filter((d) => d.severity === 'error').length,
-      }));
+      const rows = (await pageSummariesCached(root))
+        .filter((p) => p.kind === 'runbook' || (opts.all && p.steps > 0))
+        .map(({ id, title, kind, risk, steps, file, errors }) => ({ id, title, kind, risk, steps, file, errors }));
       if (opts.json) return printJson(rows);
       if (rows.length === 0) {
         process.stdout.write(

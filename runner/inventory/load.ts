@@ -1,9 +1,8 @@
-import { readProblem, readRegularFile } from '../read-file.ts';
-import { resolve } from 'node:path';
 import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
 import { yamlLib } from '../format/yaml-lib.ts';
 import { inventorySchema, type Inventory } from './schema.ts';
 import { UsageError, formatZodIssues } from '../errors.ts';
+import { cachedInventory, readInventoryFile, storeInventory } from '../read-cache.ts';
 
 import { DEFAULT_INVENTORY } from './default.ts';
 export { DEFAULT_INVENTORY };
@@ -15,14 +14,18 @@ export interface LoadedInventory {
 
 /** Reads and validates an inventory; errors name the file, line and field. */
 export function loadInventory(file = DEFAULT_INVENTORY, cwd = process.cwd()): LoadedInventory {
-  const path = resolve(cwd, file);
-  let text: string;
-  try {
-    text = readRegularFile(path).toString('utf8');
-  } catch (err) {
-    throw new UsageError(`${file}: cannot read the inventory: ${readProblem(err)}. Pass --inventory <file>.`);
-  }
-  return { file: path, inventory: parseInventory(text, file) };
+  const { path, bytes } = readInventoryFile(file, cwd);
+  return { file: path, inventory: cachedInventory(path, bytes) ?? validInventory(path, bytes, file) };
+}
+
+/**
+ * The inventory in `bytes` (the file at `path`, shown as `file` in errors), validated; kept for the
+ * next run of the bundle only when valid (runner/read-cache.ts).
+ */
+export function validInventory(path: string, bytes: Buffer, file: string): Inventory {
+  const inventory = parseInventory(bytes.toString('utf8'), file);
+  storeInventory(path, bytes, inventory);
+  return inventory;
 }
 
 export function parseInventory(text: string, file: string): Inventory {

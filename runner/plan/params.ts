@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type { ParamSpec } from '../format/model.ts';
-import { reservedName, SHELL_NAME } from '../schemas/runbook.ts';
+import { reservedName, SHELL_NAME } from '../schemas/param-names.ts';
 import { isSecretParam } from '../secrets/mask.ts';
 import { shellQuote } from '../ui/shell-quote.ts';
 

@@ -1,48 +1,39 @@
-import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, lstatSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { runRecordSchema, type RunRecord } from './schema.ts';
-import { UsageError, fieldIssues, formatZodIssues, type FieldIssue } from '../errors.ts';
+import { UsageError, fieldIssues, formatZodIssues } from '../errors.ts';
 import { describeFsError, removeStaleTemps, replaceFileDurably, type FileIo } from './durable.ts';
+import {
+  assertPathSegment,
+  describeRecordProblem,
+  gatherRecords,
+  MAX_ID_LENGTH,
+  parseRecordFile,
+  pathSegmentProblem,
+  shownName,
+  subfolders,
+  unreadable,
+  type ParsedRecord,
+  type RecordProblem,
+  type StoredRecord,
+} from './read.ts';
 
-/** Where records live unless `--records DIR` says otherwise; one folder per runbook id. */
-export const RUNS_DIR = 'src/content/runs';
+// The read path without the schema lives in ./read.ts (what `show` loads); its names are the store's too.
+export {
+  assertPathSegment,
+  describeRecordProblem,
+  MAX_ID_LENGTH,
+  pathSegmentProblem,
+  type RecordProblem,
+  type StoredRecord,
+} from './read.ts';
+export { recordsDir, RUNS_DIR } from './read.ts';
 
-export function recordsDir(root: string, records?: string): string {
-  return records ? resolve(records) : join(root, RUNS_DIR);
-}
-
-// ── Names that become paths ──────────────────────────────────────────────────
-// Runbook ids, step ids and run ids name files and folders under the records
-// folder, so each is one plain path segment: no separators, no `.`/`..`, no NUL
-// or control characters, short enough for any filesystem once `.json` and a temp
-// suffix are added. Checked here, where the paths are made, whatever checked them before.
-
-const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-export const MAX_ID_LENGTH = 128;
+// Run ids, and the paths made of ids (./read.ts checks each id as a path segment).
 const STAMP = String.raw`\d{8}T\d{6}Z`;
 const RUN_ID = new RegExp(`^${STAMP}-(.+)-[0-9a-f]{4}$`);
 const RUN_ID_EXAMPLE = '20261123T101502Z-k3s-upgrade-3f9a';
-
-/** A name as it may be shown in a one-line error: quoted, control characters escaped, long ones cut. */
-function shownName(name: string): string {
-  const cut = name.length > 80 ? `${name.slice(0, 80)}…` : name;
-  return JSON.stringify(cut);
-}
-
-/** Why `id` cannot name a file or folder, or undefined when it can. */
-export function pathSegmentProblem(id: string): string | undefined {
-  if (id.length === 0) return 'it is empty';
-  if (id.length > MAX_ID_LENGTH) return `it is longer than ${MAX_ID_LENGTH} characters`;
-  if (!SEGMENT.test(id))
-    return 'only letters, digits, ".", "_" and "-" can name a file (starting with a letter or digit)';
-  return undefined;
-}
-
-export function assertPathSegment(id: string, what: string): void {
-  const problem = pathSegmentProblem(id);
-  if (problem) throw new UsageError(`${what} ${shownName(id)} cannot name a file under the records folder: ${problem}`);
-}
 
 /** The runbook id inside a run id, or undefined when `runId` does not have the shape newRunId gives. */
 export function runIdRunbook(runId: string): string | undefined {
@@ -171,27 +162,13 @@ export function writeRecord(file: string, record: RunRecord, options: WriteOptio
 
 // ── Reading ──────────────────────────────────────────────────────────────────
 
-/** A record file that cannot be used: what is wrong with it, and each schema issue when it is JSON of the wrong shape. */
-export interface RecordProblem {
-  file: string;
-  message: string;
-  issues: FieldIssue[];
-}
-
-/** A problem as the lines of an error message: `file: message:` then `file  field: issue` lines. */
-export function describeRecordProblem({ file, message, issues }: RecordProblem): string {
-  return [
-    `${file}: ${message}${issues.length ? ':' : ''}`,
-    ...issues.map((i) => `${file}  ${i.field ? `${i.field}: ` : ''}${i.message}`),
-  ].join('\n');
-}
-
-function parseRecord(file: string): { record: RunRecord } | { problem: RecordProblem } {
+/** JSON.parse and the schema over a record's bytes: a record, or the problem with each field issue. */
+export function validateRecord(file: string, bytes: Buffer): ParsedRecord {
   let data: unknown;
   try {
-    data = JSON.parse(readFileSync(file, 'utf8'));
+    data = JSON.parse(bytes.toString('utf8'));
   } catch (err) {
-    return { problem: { file, message: `not a readable run record (${(err as Error).message})`, issues: [] } };
+    return unreadable(file, err);
   }
   const checked = runRecordSchema.safeParse(data);
   if (!checked.success)
@@ -200,14 +177,9 @@ function parseRecord(file: string): { record: RunRecord } | { problem: RecordPro
 }
 
 export function readRecord(file: string): RunRecord {
-  const parsed = parseRecord(file);
+  const parsed = parseRecordFile(file, validateRecord)!;
   if ('problem' in parsed) throw new UsageError(describeRecordProblem(parsed.problem));
   return parsed.record;
-}
-
-export interface StoredRecord {
-  file: string;
-  record: RunRecord;
 }
 
 /**
@@ -215,25 +187,7 @@ export interface StoredRecord {
  * unreadable files are reported, not fatal.
  */
 export function listRecords(dir: string, runbookId?: string): { records: StoredRecord[]; problems: RecordProblem[] } {
-  const records: StoredRecord[] = [];
-  const problems: RecordProblem[] = [];
-  if (runbookId !== undefined) assertPathSegment(runbookId, 'runbook id');
-  if (!existsSync(dir)) return { records, problems };
-  const folders = runbookId ? [runbookId] : subfolders(dir);
-  for (const folder of folders) {
-    const path = join(dir, folder);
-    if (!existsSync(path)) continue;
-    for (const name of readdirSync(path)) {
-      if (!name.endsWith('.json')) continue;
-      const parsed = parseRecord(join(path, name));
-      if ('problem' in parsed) problems.push(parsed.problem);
-      else records.push({ file: join(path, name), record: parsed.record });
-    }
-  }
-  records.sort(
-    (a, b) => b.record.startedAt.localeCompare(a.record.startedAt) || b.record.runId.localeCompare(a.record.runId),
-  );
-  return { records, problems };
+  return gatherRecords(dir, runbookId, validateRecord)!;
 }
 
 /**
@@ -255,9 +209,3 @@ export function findRecord(dir: string, runId: string): StoredRecord {
     `no run ${runId} under ${dir}; \`runbook history\` lists the runs (pass --records DIR if they were written elsewhere)`,
   );
 }
-
-/** Real folders only: a symlink in the records folder is not followed when listing. */
-const subfolders = (dir: string) =>
-  readdirSync(dir, { withFileTypes: true })
-    .filter((d) => d.isDirectory())
-    .map((d) => d.name);

@@ -3,7 +3,7 @@
 // with `node -e 0` and, when installed, `mask` (a native Markdown task runner), medians and ratios
 // from the same rounds. Wall time is what the operator waits; CPU time is less hurt by a loaded machine.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { alternate, ms, ratio, timeProcess, type Sample } from './bench-proc.ts';
 
@@ -49,10 +49,13 @@ delete env.RUNBOOK_INVENTORY;
 const bin = 'runner/bin/runbook.js';
 /** The runbook verbs measured, run in the checkout `cwd` (BENCH_COMPARE names another, e.g. an older commit's export). */
 const verbs = (label: string, cwd: string) => {
+  // A bundle folder of each checkout's own (inside it, where its packages resolve): checkouts that share
+  // node_modules through a symlink would otherwise replace each other's bundle, and a run would time a build.
+  const own = { ...env, RUNBOOK_BUNDLE_DIR: join(cwd, '.cache', 'bench-cli-bundles') };
   const node =
     (...args: string[]) =>
     () =>
-      timeProcess(process.execPath, args, { env, cwd });
+      timeProcess(process.execPath, args, { env: own, cwd });
   const run = (file: string) =>
     node(bin, 'run', file, '--records', join(dir, 'runs'), '--inventory', join(dir, 'inventory.yaml'));
   return {
@@ -80,6 +83,11 @@ const programs: Record<string, () => Sample> = {
 };
 
 process.stderr.write(`bench-cli: ${rounds} alternating rounds of ${Object.keys(programs).length} programs…\n`);
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+const loadBefore = load();
 const m = alternate(rounds, programs);
 rmSync(dir, { recursive: true, force: true });
 
@@ -112,4 +120,5 @@ if (maskOne) {
 } else {
   lines.push('', '(mask is not installed: only the Node baselines; scripts/bench-cli installs it when cargo exists)');
 }
+lines.push('', `(load average ${loadBefore} before, ${load()} after; ${availableParallelism()} cores)`);
 process.stdout.write(`${lines.join('\n')}\n`);
