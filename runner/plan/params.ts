@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import type { ParamSpec } from '../format/model.ts';
 import { reservedName, SHELL_NAME } from '../schemas/param-names.ts';
 import { isSecretParam } from '../secrets/mask.ts';
+import { ReadCache } from '../read-cache.ts';
 import { shellQuote } from '../ui/shell-quote.ts';
 
 /** `missing` only in lenient plans (`runbook show`): a required param nobody supplied yet. */
@@ -92,7 +93,10 @@ export function resolveParams(
       }
       continue;
     }
-    const problem = validateParamValue(name, { ...spec, secret }, value);
+    const problem =
+      source === 'default'
+        ? defaultProblem(name, { ...spec, secret }, value)
+        : validateParamValue(name, { ...spec, secret }, value);
     if (problem) problems.push({ name, message: problem });
     params.push({ name, value, source, secret });
   }
@@ -114,6 +118,27 @@ export function validateParamValue(name: string, spec: ParamSpec, value: string)
     if (!matches(value)) return `param ${name}: ${shown} does not match the pattern ${spec.pattern}`;
   }
   return undefined;
+}
+
+/**
+ * The verdict on a page's own default, kept between runs of the bundle (read-cache.ts), so a `show`
+ * or a dry run does not load re2js to check the same default against the same pattern again. The
+ * entry's bytes are the whole question (name, pattern, enum, secrecy, value), so a changed page asks
+ * again. Only defaults, which are page text already: a value from --set or the environment (maybe a
+ * secret) is never written to disk.
+ */
+const verdicts = new ReadCache<{ problem: string | null }>('param-defaults');
+
+function defaultProblem(name: string, spec: ParamSpec, value: string): string | undefined {
+  const question = Buffer.from(
+    JSON.stringify([name, spec.pattern ?? null, spec.enum ?? null, spec.secret ?? null, value]),
+  );
+  const key = question.toString('utf8');
+  const known = verdicts.get(key, question);
+  if (known) return known.problem ?? undefined;
+  const problem = validateParamValue(name, spec, value);
+  verdicts.set(key, question, { problem: problem ?? null });
+  return problem;
 }
 
 const require = createRequire(import.meta.url);

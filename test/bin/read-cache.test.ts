@@ -168,4 +168,23 @@ describe('the page list', () => {
     rmSync(link);
     expect(listed()).toEqual(['alpha']);
   });
+
+  it("re-checks a page's param default whenever the page's default or pattern changes, and reports a bad one every time", () => {
+    const page = join(copy.root, 'src/content/docs/runbooks/pd.mdx');
+    const pattern = String.raw`v[0-9]+\.[0-9]+\.[0-9]+`;
+    writeFileSync(
+      page,
+      `---\ntitle: pd\nrunbook:\n  id: pd\n  risk: low\n  api: optional\n  params:\n    VERSION:\n      default: v1.2.3\n      pattern: '${pattern}'\n---\n\n\`\`\`bash step=s1\necho "$VERSION"\n\`\`\`\n`,
+    );
+    const bad = /param VERSION: "x1\.2\.3" does not match the pattern/;
+    expect(same(['show', 'pd']).stdout).not.toMatch(/does not match/);
+    expect(readdirSync(cacheDir('param-defaults')).length).toBeGreaterThan(0);
+    edit(page, 'default: v1.2.3', 'default: x1.2.3');
+    expect(same(['show', 'pd']).stdout).toMatch(bad);
+    expect(same(['show', 'pd']).stdout).toMatch(bad); // the failed verdict is kept, and said again
+    edit(page, 'default: x1.2.3', 'default: v1.2.3');
+    expect(same(['show', 'pd']).stdout).not.toMatch(/does not match/);
+    edit(page, "pattern: 'v[0-9]", "pattern: 'w[0-9]"); // same default, another pattern
+    expect(same(['show', 'pd']).stdout).toMatch(/param VERSION: "v1\.2\.3" does not match the pattern w/);
+  });
 });
