@@ -1,20 +1,11 @@
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  type Stats,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, type Stats, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, relative, resolve } from 'node:path';
 import { checkFiles } from '../check/check.ts';
 import { UsageError } from '../errors.ts';
 import { loadInventory } from '../inventory/load.ts';
 import { importMarkdown, type ImportResult } from './page.ts';
+import { readImportSource } from './source.ts';
 import { pageIdProblem, suggestPageId } from '../format/page-id.ts';
 import { loadAllCached } from '../page-cache.ts';
 
@@ -70,12 +61,16 @@ export async function runImport(path: string, opts: ImportOptions, cwd = process
     throw new UsageError(
       `${existing.map((t) => relative(cwd, t)).join(', ')} already exist${existing.length === 1 ? 's' : ''}: pass --force to replace, or --out another folder`,
     );
+  // Every source read and refused or accepted before any page is written.
+  const sources = new Map(files.map((f) => [f, readImportSource(f, cwd)]));
   const out: ImportedFile[] = [];
   const scratch = mkdtempSync(join(tmpdir(), 'runbook-import-'));
   try {
     for (const source of files) {
       const id = opts.id ?? suggestPageId(basename(source).replace(/\.md$/, ''));
-      const result = importMarkdown(readFileSync(source, 'utf8'), id, inventory);
+      const { text, crlf } = sources.get(source)!;
+      const result = importMarkdown(text, id, inventory);
+      if (crlf) result.decisions.unshift({ line: 1, what: 'CRLF line endings became LF', needsDecision: false });
       const probe = join(scratch, `${id}.mdx`);
       writeFileSync(probe, result.page);
       const checked = await checkFiles(scratch, [probe], inventory);

@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { accessSync, constants, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { Document } from 'yaml';
 import { UsageError } from '../errors.ts';
@@ -7,6 +7,7 @@ import { DEFAULT_INVENTORY } from '../inventory/default.ts';
 import { parseInventory } from '../inventory/load.ts';
 import type { Inventory } from '../inventory/schema.ts';
 import { findProjectRoot } from '../project-files.ts';
+import { readProblem, readRegularFile } from '../read-file.ts';
 import { replaceFileDurably } from '../record/durable.ts';
 import type { Asker } from './ask.ts';
 import {
@@ -114,7 +115,7 @@ export async function runInit(opts: InitOptions, ask: Asker): Promise<InitPlan> 
       [LANDING, minimalLanding(site!)],
       [RUNBOOKS_INDEX, MINIMAL_RUNBOOKS_INDEX],
     ] as const) {
-      const old = existsSync(join(root, file)) ? readFileSync(join(root, file), 'utf8') : undefined;
+      const old = readIfThere(root, file);
       if (old !== text)
         changes.push({ file, action: old === undefined ? 'create' : 'update', detail: 'minimal', text });
     }
@@ -152,8 +153,7 @@ async function planInventory(
   opts: InitOptions,
   notes: string[],
 ): Promise<Change | undefined> {
-  const abs = join(root, DEFAULT_INVENTORY);
-  const oldText = existsSync(abs) ? readFileSync(abs, 'utf8') : undefined;
+  const oldText = readIfThere(root, DEFAULT_INVENTORY);
   let old: Inventory | undefined;
   try {
     old = oldText === undefined ? undefined : parseInventory(oldText, DEFAULT_INVENTORY);
@@ -192,7 +192,52 @@ async function planInventory(
   };
 }
 
+/** A file init may replace, as text, or undefined when there is none; a FIFO or a folder there is refused by name. */
+function readIfThere(root: string, file: string): string | undefined {
+  const abs = join(root, file);
+  if (!existsSync(abs)) return undefined;
+  try {
+    return readRegularFile(abs).toString('utf8');
+  } catch (err) {
+    throw new UsageError(
+      `${file}: cannot read it: ${readProblem(err)}; restore it (git checkout -- ${file}) or remove it, then run runbook init again`,
+    );
+  }
+}
+
+/**
+ * Every change must be possible before the first is made: a folder that cannot be written (a
+ * read-only checkout, a file another user owns) refuses the whole init, listed, with nothing changed,
+ * rather than leaving the site half the example's and half the operator's.
+ */
+function assertWritable(root: string, changes: Change[]): void {
+  const blocked = new Map<string, { files: number; why: string }>();
+  for (const c of changes) {
+    // A replacement is a new file renamed over the old one, and a deletion an unlink: both write the folder.
+    let dir = dirname(join(root, c.file));
+    while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+    const folder = relative(root, dir) || '.';
+    const known = blocked.get(folder);
+    if (known) {
+      known.files++;
+      continue;
+    }
+    try {
+      accessSync(dir, constants.W_OK | constants.X_OK);
+    } catch (err) {
+      blocked.set(folder, { files: 1, why: readProblem(err) });
+    }
+  }
+  if (blocked.size) {
+    const list = [...blocked].map(([folder, b]) => `${folder} (${b.files} file${b.files === 1 ? '' : 's'}: ${b.why})`);
+    throw new UsageError(
+      `runbook init cannot change files in ${list.join('; ')}. Nothing was changed; make ${blocked.size === 1 ? 'that folder' : 'those folders'} writable and run it again.`,
+    );
+  }
+}
+
 function apply(root: string, changes: Change[]): void {
+  assertWritable(root, changes);
   for (const c of changes) {
     const abs = join(root, c.file);
     if (c.action === 'delete') rmSync(abs, { force: true });

@@ -29,12 +29,14 @@ export const LINK_ICONS = [
 ] as const;
 export type LinkIcon = (typeof LINK_ICONS)[number];
 
-const url = (what: string) => z.url({ message: `${what} must be a full URL such as https://example.org` });
+// http(s) only (and mailto for a link): a javascript: or data: URL would land in every page's header.
+const url = (what: string, protocol = /^https?$/) =>
+  z.url({ protocol, message: `${what} must be a full http(s) URL such as https://example.org` });
 
 export const linkSchema = z
   .object({
     label: z.string().min(1, 'a link needs a label'),
-    href: url('href'),
+    href: url('href', /^(https?|mailto)$/),
     icon: z.enum(LINK_ICONS, { message: `icon must be one of ${LINK_ICONS.join(', ')}` }),
   })
   .strict();

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -93,6 +93,44 @@ describe('runbook import', () => {
     const bad = cli('test/import/fixtures/k3s-upgrade.md', '--id', 'Not An Id', '--dry-run');
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('--id Not An Id');
+  });
+
+  it('a FIFO, a binary file or bytes that are not UTF-8: exit 2 naming the file and line, nothing written; CRLF becomes LF', () => {
+    const cli = (...args: string[]) =>
+      spawnSync(process.execPath, ['runner/cli.ts', 'import', ...args], {
+        cwd: root,
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+    const dir = join(out, 'sources');
+    mkdirSync(dir);
+    const target = join(out, 'sources-out');
+    spawnSync('mkfifo', [join(dir, 'fifo.md')]);
+    const fifo = cli(join(dir, 'fifo.md'), '--out', target);
+    expect(fifo.stderr).toContain('fifo.md: cannot read it: a FIFO, not a regular file');
+    expect(fifo.status).toBe(2);
+    // In a folder too, and before any other file of it is written.
+    writeFileSync(join(dir, 'a.md'), '# A\n\n## Step\n\n```bash\nuptime\n```\n');
+    expect(cli(dir, '--out', target).status).toBe(2);
+    expect(existsSync(target)).toBe(false);
+    rmSync(join(dir, 'fifo.md'));
+    writeFileSync(join(dir, 'bin.md'), Buffer.from([0x23, 0x20, 0x54, 0x0a, 0x0a, 0x00, 0x01, 0x02]));
+    const bin = cli(join(dir, 'bin.md'), '--out', target);
+    expect(bin.stderr).toContain('bin.md:3: a NUL byte: this is not a text file');
+    expect(bin.status).toBe(2);
+    writeFileSync(join(dir, 'latin1.md'), Buffer.from('# T\n\n## Do it\n\n```bash\necho caf\xe9\n```\n', 'latin1'));
+    const latin1 = cli(join(dir, 'latin1.md'), '--out', target);
+    expect(latin1.stderr).toContain('latin1.md:6:9: byte 0xe9 is not UTF-8');
+    expect(latin1.status).toBe(2);
+    expect(existsSync(target)).toBe(false);
+    writeFileSync(
+      join(dir, 'crlf.md'),
+      '# T\r\n\r\nIntro\r\n\r\n## Restart\r\n\r\n```bash\r\nsystemctl is-active k3s\r\nkubectl get nodes\r\n```\r\n',
+    );
+    const crlf = cli(join(dir, 'crlf.md'), '--out', target);
+    expect(crlf.stdout).toContain('CRLF line endings became LF');
+    expect(crlf.stdout).toContain('check --strict: 0 error(s), 0 warning(s)');
+    expect(readFileSync(join(target, 'crlf.mdx'), 'utf8')).not.toContain('\r');
   });
 
   it('--dry-run writes nothing', async () => {

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { globSync } from 'tinyglobby';
@@ -206,11 +206,104 @@ describe('runbook init on a copy of the checkout', () => {
   });
 });
 
+describe('runbook init refuses what it cannot finish, before it changes anything', () => {
+  const NODE = ['--node', 'a=10.0.0.1', '--k3s-version', 'v1.34.3+k3s1'];
+
+  it.skipIf(process.getuid?.() !== 0)(
+    'a folder of the example that cannot be written: exit 2 naming it, not one file changed or removed',
+    () => {
+      const copy = checkoutCopy();
+      try {
+        // As an ordinary user (root writes anywhere), with one example folder read-only.
+        spawnSync('chown', ['-R', '65534:65534', copy.root]);
+        const locked = join(copy.root, 'src/content/runs/k3s-upgrade');
+        chmodSync(locked, 0o555);
+        const before = contentState(copy.root);
+        const r = spawnSync(
+          'setpriv',
+          [
+            '--reuid=65534',
+            '--regid=65534',
+            '--clear-groups',
+            process.execPath,
+            'runner/cli.ts',
+            'init',
+            '--owner',
+            'Ada',
+            '--examples',
+            'remove',
+            '--yes',
+            ...NODE,
+          ],
+          {
+            cwd: copy.root,
+            encoding: 'utf8',
+            input: '',
+            env: { ...process.env, NO_COLOR: '1', HOME: copy.root, KUBECONFIG: join(copy.root, 'none') },
+          },
+        );
+        expect(r.stderr).toMatch(
+          /cannot change files in src\/content\/runs\/k3s-upgrade \(\d+ files: permission denied/,
+        );
+        expect(r.stderr).toContain('Nothing was changed');
+        expect(r.status).toBe(2);
+        expect(contentState(copy.root)).toEqual(before);
+      } finally {
+        copy.remove();
+      }
+    },
+  );
+
+  it('a FIFO or a folder where the inventory is: exit 2 naming it, never waiting on it', () => {
+    const copy = checkoutCopy();
+    try {
+      const inventory = join(copy.root, 'src/content/lab/inventory.yaml');
+      rmSync(inventory);
+      spawnSync('mkfifo', [inventory]);
+      const fifo = init(copy.root, ['--owner', 'Ada', '--examples', 'keep', ...NODE]);
+      expect(fifo.stderr).toContain('src/content/lab/inventory.yaml: cannot read it: a FIFO, not a regular file');
+      expect(fifo.code).toBe(2);
+      rmSync(inventory);
+      mkdirSync(inventory);
+      const folder = init(copy.root, ['--owner', 'Ada', '--examples', 'keep', ...NODE]);
+      expect(folder.stderr).toContain('src/content/lab/inventory.yaml: cannot read it: this is a folder');
+      expect(folder.code).toBe(2);
+    } finally {
+      copy.remove();
+    }
+  });
+
+  it('a link that is not http(s) or mailto (javascript:, data:) is refused', () => {
+    const copy = checkoutCopy();
+    try {
+      for (const href of ['javascript:alert(1)', 'data:text/html,hi']) {
+        const r = init(copy.root, ['--owner', 'Ada', '--examples', 'keep', '--keep-inventory', '--link', `X=${href}`]);
+        expect(r.stderr).toContain('--link: href must be a full http(s) URL');
+        expect(r.code).toBe(2);
+      }
+      expect(
+        init(copy.root, [
+          '--owner',
+          'Ada',
+          '--examples',
+          'keep',
+          '--keep-inventory',
+          '--link',
+          'Mail=mailto:ada@example.org',
+          '--dry-run',
+        ]).code,
+      ).toBe(0);
+    } finally {
+      copy.remove();
+    }
+  });
+});
+
 describe('the site file', () => {
   it('a wrong value is named with its file, line and field', () => {
     const text =
       'title: Lab\ntagline: t\nurl: not a url\nrepository: https://x.org\nowner:\n  name: A\n  role: r\n  links: []\n';
-    expect(() => parseSiteFile(text, 'site.yaml')).toThrow(/^site\.yaml:3 {2}url: url must be a full URL/);
+    expect(() => parseSiteFile(text, 'site.yaml')).toThrow(/^site\.yaml:3 {2}url: url must be a full http\(s\) URL/);
     expect(() => parseSiteFile(`${text}extra: 1\n`, 'site.yaml')).toThrow(/Unrecognized key: "extra"/);
     expect(() => parseSiteFile('title: [\n', 'site.yaml')).toThrow(/^site\.yaml:\d+:\d+ {2}invalid YAML/);
   });
