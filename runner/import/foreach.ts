@@ -12,8 +12,31 @@ import { reference } from './params.ts';
 
 const NODE_MARK = '\u0001N';
 const ADDR_MARK = '\u0001A';
-const nameRe = (n: InventoryNode) => new RegExp(`(?<![\\w.-])${literal(n.name)}(?![\\w-])`, 'g');
-const addrRe = (n: InventoryNode) => new RegExp(`(?<![\\w.])${literal(n.address)}(?![\\w.]*\\d)`, 'g');
+// One pattern per node and kind, made once: findFold asks about the same nodes many times.
+const patterns = new WeakMap<InventoryNode, { name: RegExp; addr: RegExp }>();
+function patternsOf(n: InventoryNode) {
+  let p = patterns.get(n);
+  if (!p) {
+    p = {
+      name: new RegExp(`(?<![\\w.-])${literal(n.name)}(?![\\w-])`, 'g'),
+      addr: new RegExp(`(?<![\\w.])${literal(n.address)}(?![\\w.]*\\d)`, 'g'),
+    };
+    patterns.set(n, p);
+  }
+  return p;
+}
+const nameRe = (n: InventoryNode) => {
+  const re = patternsOf(n).name;
+  re.lastIndex = 0;
+  return re;
+};
+const addrRe = (n: InventoryNode) => {
+  const re = patternsOf(n).addr;
+  re.lastIndex = 0;
+  return re;
+};
+/** The longest per-node block looked for: notes repeat a few steps per node, and it bounds the search. */
+const MAX_BLOCK = 30;
 
 /** The part of a node's name that notes write alone ("worker-01" for k3s-worker-01): for prose and titles only. */
 function shortName(n: InventoryNode, inv: Inventory): string | undefined {
@@ -42,10 +65,25 @@ function commandTitle(code: string): string {
   return words.slice(0, /^(kubectl|systemctl|helm|k3s)$/.test(words[0] ?? '') ? 3 : 2).join(' ') || 'step';
 }
 
-const mentions = (s: DraftStep, n: InventoryNode) =>
-  s.on === n.name || nameRe(n).test(s.code) || addrRe(n).test(s.code);
+// Asked of the same step and node many times by findFold: worked out once per step, node and code.
+const memo = new WeakMap<DraftStep, Map<InventoryNode, { code: string; mentions: boolean; normal: string }>>();
+function about(s: DraftStep, n: InventoryNode) {
+  let perNode = memo.get(s);
+  if (!perNode) memo.set(s, (perNode = new Map()));
+  // What the answers depend on: a step changed since (a wait written in, a fold) is asked again.
+  const key = `${s.code}\0${s.on}\0${s.expect ?? ''}\0${s.cwd ?? ''}`;
+  let hit = perNode.get(n);
+  if (!hit || hit.code !== key) {
+    const mentions = s.on === n.name || nameRe(n).test(s.code) || addrRe(n).test(s.code);
+    hit = { code: key, mentions, normal: normalOf(s, n) };
+    perNode.set(n, hit);
+  }
+  return hit;
+}
+const mentions = (s: DraftStep, n: InventoryNode) => about(s, n).mentions;
+const normal = (s: DraftStep, n: InventoryNode) => about(s, n).normal;
 
-function normal(s: DraftStep, n: InventoryNode): string {
+function normalOf(s: DraftStep, n: InventoryNode): string {
   const code = s.code.replace(nameRe(n), NODE_MARK).replace(addrRe(n), ADDR_MARK);
   const on = s.on === n.name ? '$NODE' : s.on;
   return JSON.stringify([code, on, s.expect?.replace(nameRe(n), NODE_MARK), s.cwd]);
@@ -60,9 +98,12 @@ interface Fold {
 
 function findFold(steps: DraftStep[], p: number, inv: Inventory): Fold | undefined {
   let best: Fold | undefined;
-  for (let len = 1; p + 2 * len <= steps.length; len++) {
+  // The nodes the first block mentions grow with it: kept as it grows rather than asked again.
+  const mentioned = new Set<InventoryNode>();
+  for (let len = 1; len <= MAX_BLOCK && p + 2 * len <= steps.length; len++) {
     const block = (r: number) => steps.slice(p + r * len, p + (r + 1) * len);
-    for (const first of inv.nodes.filter((n) => block(0).some((s) => mentions(s, n)))) {
+    for (const n of inv.nodes) if (mentions(steps[p + len - 1]!, n)) mentioned.add(n);
+    for (const first of inv.nodes.filter((n) => mentioned.has(n))) {
       const sig = block(0).map((s) => normal(s, first));
       const nodes = [first];
       for (let r = 1; p + (r + 1) * len <= steps.length; r++) {
