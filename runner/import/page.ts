@@ -135,6 +135,15 @@ export function importMarkdown(source: string, fileId: string, inventory: Invent
     i = end;
   }
   for (const [end, gi] of closeAt) if (end >= lines.length) closeTabs(gi);
+  if (state.inComment) {
+    // Markdown hides everything after a `<!--` that never closes; the page says so, and stays valid MDX.
+    body.push({ kind: 'text', text: '*/}', line: lines.length });
+    decide(
+      lines.length,
+      'an HTML comment (<!--) never closes: as in Markdown, it hides the rest of the file; closed at the end of the page',
+      true,
+    );
+  }
   const { tabs, forEach } = transformSteps(ctx, groups, fences);
   const imports = [forEach ? COMPONENT_IMPORTS.forEach : '', tabs ? COMPONENT_IMPORTS.tabs : ''].filter(Boolean);
   const text = render(ctx.body).replace(/^\n+/, '');

@@ -244,4 +244,13 @@ describe('runbook import: existing pages', () => {
     expect(readFileSync(join(dir, 'datastore-choice.mdx'), 'utf8')).toContain('<Tabs param="OPTION">');
     expect(cli('check', '--strict', join(dir, 'datastore-choice.mdx')).status).toBe(0);
   });
+
+  it('an HTML comment that never closes hides the rest, as in Markdown, and the page stays valid MDX', async () => {
+    const r = importMarkdown('# T\n\n<!-- unclosed\n\n## Step\n\n```bash\necho hi\n```\n', 'unclosed', inventory);
+    expect(r.page.trimEnd().endsWith('*/}')).toBe(true);
+    expect(r.decisions).toContainEqual(
+      expect.objectContaining({ needsDecision: true, what: expect.stringContaining('never closes') }),
+    );
+    expect(r.steps).toEqual([]);
+  });
 });
