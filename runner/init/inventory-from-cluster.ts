@@ -6,6 +6,7 @@ import { inventoryRolesOf, ROLE_PREFIX } from '../cluster/drift.ts';
 import { clusterUid } from '../cluster/identity.ts';
 import { readKubeconfig, type KubeView } from '../cluster/kubeconfig.ts';
 import type { InventoryNode } from '../inventory/schema.ts';
+import { somethingAt } from '../read-file.ts';
 
 /**
  * What the cluster behind a kube context says about itself, for the inventory `runbook init`
@@ -29,6 +30,14 @@ export function kubeView(opts: { kubeconfig?: string; context?: string }, env = 
   const view = readKubeconfig(opts.kubeconfig ? { ...env, KUBECONFIG: opts.kubeconfig } : env, opts.context);
   if (!view.context && !opts.kubeconfig && !opts.context) return undefined;
   const where = `kubeconfig ${view.files.join(delimiter)}`;
+  // A kubeconfig that is not there reads as an empty one: say so, rather than "no current-context".
+  const missing = view.files.filter((f) => !somethingAt(f));
+  if (missing.length === view.files.length && (opts.kubeconfig || opts.context)) {
+    const flag = opts.kubeconfig ? '--kubeconfig' : 'KUBECONFIG';
+    throw new UsageError(
+      `${flag} ${missing.join(delimiter)}: no such file; pass the kubeconfig of your cluster, or --node name=address[:roles]`,
+    );
+  }
   if (!view.context) throw new UsageError(`${where} sets no current-context: pass --context <name>`);
   if (!view.contextExists)
     throw new UsageError(`${where} has no context "${view.context}": pass --context with one it has`);
