@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
 import { Document, isScalar, parseDocument, visit } from 'yaml';
 import { UsageError } from '../errors.ts';
@@ -33,7 +34,13 @@ export function parseNodeFlag(flag: string, index: number): InventoryNode {
     );
   }
   const roles = m[3] ? m[3].split(',').filter(Boolean) : [index === 0 ? 'server' : 'agent'];
-  return { name: m[1]!.trim(), roles, address: m[2]!.replace(/^\[|\]$/g, '') };
+  const address = m[2]!.replace(/^\[|\]$/g, '');
+  // An IP address, or a host name; digits and dots alone that are no IPv4 address (999.1.1.1) are neither.
+  const hostName = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+  if (!isIP(address) && (/^[\d.]+$/.test(address) || !hostName.test(address))) {
+    throw new UsageError(`--node ${flag}: ${address} is not an IP address or a host name`);
+  }
+  return { name: m[1]!.trim(), roles, address };
 }
 
 /** A DNS label from a context name (`k3s@home` → `k3s-home`), for the cluster's name. */
@@ -69,7 +76,7 @@ export function buildInventory(answers: InventoryAnswers, existing: Inventory | 
   const datastore =
     source.kind === 'cluster' && source.facts.embeddedEtcd ? 'embedded-etcd' : (old?.cluster.datastore ?? undefined);
   const ssh = {
-    user: answers.sshUser ?? old?.ssh?.user ?? (process.env.USER || 'root'),
+    user: sshUser(answers.sshUser) ?? old?.ssh?.user ?? (process.env.USER || 'root'),
     ...(old?.ssh ?? { port: 22, become: true }),
     ...(answers.sshUser ? { user: answers.sshUser } : {}),
   };
@@ -162,3 +169,14 @@ function flowShortLists(doc: Document): void {
 
 /** Values as the schema reads them (optional keys absent, not undefined), for comparing. */
 const normalise = (inv: Inventory): unknown => JSON.parse(JSON.stringify(inv));
+
+/** `--ssh-user`, checked: a login name ssh and sudo would take (`a b` or `-oProxyCommand=…` would not be one). */
+function sshUser(user: string | undefined): string | undefined {
+  if (user === undefined) return undefined;
+  if (!/^[a-z_][a-z0-9_.-]{0,31}$/i.test(user)) {
+    throw new UsageError(
+      `--ssh-user ${user}: not a user name (letters, digits, '.', '_' and '-', not starting with '-')`,
+    );
+  }
+  return user;
+}

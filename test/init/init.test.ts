@@ -273,6 +273,19 @@ describe('runbook init refuses what it cannot finish, before it changes anything
     }
   });
 
+  it('an --ssh-user that is no user name is refused', () => {
+    const copy = checkoutCopy();
+    try {
+      for (const user of ['a b', '-oProxyCommand=x']) {
+        const r = init(copy.root, ['--owner', 'Ada', '--examples', 'keep', ...NODE, `--ssh-user=${user}`]);
+        expect(r.stderr).toContain(`--ssh-user ${user}: not a user name`);
+        expect(r.code).toBe(2);
+      }
+    } finally {
+      copy.remove();
+    }
+  });
+
   it('a link that is not http(s) or mailto (javascript:, data:) is refused', () => {
     const copy = checkoutCopy();
     try {
@@ -337,6 +350,9 @@ describe('updating a YAML document in place', () => {
 describe('answers read from flags and from node objects', () => {
   it('--node name=address[:roles]', () => {
     expect(parseNodeFlag('a=10.0.0.1', 0)).toEqual({ name: 'a', roles: ['server'], address: '10.0.0.1' });
+    expect(parseNodeFlag('h=k3s-1.lan', 0).address).toBe('k3s-1.lan');
+    for (const bad of ['a=999.1.1.1', 'a=10.0.0', 'a=-x', 'a=bad_name'])
+      expect(() => parseNodeFlag(bad, 0)).toThrow(/is not an IP address or a host name/);
     expect(parseNodeFlag('b=10.0.0.2', 1)).toEqual({ name: 'b', roles: ['agent'], address: '10.0.0.2' });
     expect(parseNodeFlag('g=[fd00::7]:agent,gpu', 1)).toEqual({
       name: 'g',
