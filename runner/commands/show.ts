@@ -1,4 +1,3 @@
-import { accessSync, constants, lstatSync } from 'node:fs';
 import type { Command } from 'commander';
 import pc from 'picocolors';
 import { addCommon, inventoryOption, jsonOption, recordsOption, setOption, type CommonOptions } from './options.ts';
@@ -6,7 +5,6 @@ import { printJson } from '../ui/json.ts';
 import type { Plan } from '../plan/plan.ts';
 import { secretMasker } from '../secrets/mask.ts';
 import { UsageError } from '../errors.ts';
-import { DEFAULT_INVENTORY } from '../inventory/default.ts';
 
 export function registerShow(program: Command) {
   addCommon(
@@ -22,7 +20,7 @@ export function registerShow(program: Command) {
     // Loaded on use: `runbook --help` loads no parser, schema or planner; and a warm `show` no schema
     // at all (zod): pages, the inventory and records come validated from runner/read-cache.ts.
     const [
-      { findProjectRoot },
+      { projectPaths },
       { resolveProcedureCached },
       { planProcedure },
       { assertNoPageErrors },
@@ -32,7 +30,7 @@ export function registerShow(program: Command) {
       read,
       view,
     ] = await Promise.all([
-      import('../project-files.ts'),
+      import('../project-paths.ts'),
       import('../page-cache.ts'),
       import('../plan/plan.ts'),
       import('../plan/runnable.ts'),
@@ -42,17 +40,17 @@ export function registerShow(program: Command) {
       import('../record/read.ts'),
       import('../record/view.ts'),
     ]);
-    const root = findProjectRoot();
-    const procedure = await resolveProcedureCached(root, ref);
+    const paths = projectPaths(opts);
+    const procedure = await resolveProcedureCached(paths.root, ref);
     assertNoPageErrors(procedure);
-    const { inventory } = await loadInventoryCached(inventoryFile(root, opts.inventory));
+    const { inventory } = await loadInventoryCached(paths.inventoryFile);
     const sets = parseSetArgs(opts.set ?? []);
     // The plan is built first (leniently), so even a message about a bad --set is masked as `run` masks it.
     const { plan, problems } = planProcedure(procedure, inventory, { sets: sets.values, lenient: true });
     const { mask } = secretMasker(plan?.params ?? [], process.env);
     if (sets.problems.length) throw new UsageError(mask(sets.problems.map((p) => p.message).join('\n')));
     const print = (text: string) => process.stdout.write(mask(text));
-    const last = await lastRun(read, view, await readableRecords(read, root, opts.records), procedure.id);
+    const last = await lastRun(read, view, await paths.records('read'), procedure.id);
     if (opts.json) {
       const json = {
         ...planToJson(plan as Plan, inventory),
@@ -74,29 +72,6 @@ export function registerShow(program: Command) {
       );
     }
   });
-}
-
-/** The inventory file as projectContext names it: the default one is the project's, a given one relative to the cwd. */
-const inventoryFile = (root: string, given?: string) =>
-  given === undefined || given === DEFAULT_INVENTORY ? `${root}/${DEFAULT_INVENTORY}` : given;
-
-/**
- * The records folder as projectContext's records('read') answers, without loading the record store:
- * a folder that is missing, or a real folder this user can list, is usable as it is; anything else
- * (a symlink, a file, no permission) gets usableFolder's own checks and messages.
- */
-async function readableRecords({ recordsDir }: typeof import('../record/read.ts'), root: string, given?: string) {
-  const dir = recordsDir(root, given);
-  try {
-    if (lstatSync(dir).isDirectory()) {
-      accessSync(dir, constants.R_OK | constants.X_OK);
-      return dir;
-    }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return dir;
-  }
-  const { usableFolder } = await import('../project-context.ts');
-  return usableFolder(dir, 'read', given ? '--records' : 'the records folder');
 }
 
 /** The newest run of a runbook, as a reader on this machine should see it. */
