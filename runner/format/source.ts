@@ -31,6 +31,9 @@ export function decodeSource(bytes: Uint8Array): DecodedSource {
   return { text, invalid, invalidCount: offsets.length };
 }
 
+/** The 1-based line of byte `offset`. */
+export const lineAt = (buf: Buffer, offset: number): number => countNewlines(buf, offset) + 1;
+
 function countNewlines(buf: Buffer, end: number): number {
   let n = 0;
   for (let i = buf.indexOf(0x0a); i !== -1 && i < end; i = buf.indexOf(0x0a, i + 1)) n++;

@@ -1,6 +1,6 @@
 import { relative } from 'node:path';
 import { UsageError } from '../errors.ts';
-import { decodeSource } from '../format/source.ts';
+import { decodeSource, lineAt } from '../format/source.ts';
 import { readProblem, readRegularFile } from '../read-file.ts';
 
 /**
@@ -32,10 +32,4 @@ export function readImportSource(file: string, cwd: string): { text: string; crl
   }
   const crlf = decoded.text.includes('\r');
   return { text: crlf ? decoded.text.replace(/\r\n?/g, '\n') : decoded.text, crlf };
-}
-
-function lineAt(bytes: Buffer, offset: number): number {
-  let line = 1;
-  for (let i = bytes.indexOf(0x0a); i !== -1 && i < offset; i = bytes.indexOf(0x0a, i + 1)) line++;
-  return line;
 }
